@@ -1,0 +1,44 @@
+import { merge, sameOn, stepScript, MARKER } from "./common.js";
+import type { GeneratorOutput } from "../src/artifact.js";
+import type { Cluster } from "../src/model.js";
+import { sh } from "../src/quote.js";
+import { renderTemplate } from "./templates.js";
+import tpl from "./templates/chrony.conf.njk";
+
+/**
+ * chrony: one node (the first controller unless the spec says otherwise) follows the upstream
+ * servers and serves the management network; every other node follows it. The guide's
+ * `allow 10.15.253.163/12` (a host address with a prefix) becomes the management network.
+ */
+export function chrony(cluster: Cluster): GeneratorOutput {
+  const { os, spec, ntpServer } = cluster;
+  const driftfile = os.id === "debian12" ? "/var/lib/chrony/chrony.drift" : "/var/lib/chrony/drift";
+  const server = renderTemplate("chrony.conf", tpl, { marker: MARKER, isServer: true, upstream: spec.ntp.upstream, allow: cluster.management.cidr, driftfile });
+  const client = renderTemplate("chrony.conf", tpl, { marker: MARKER, isServer: false, server: ntpServer.hostname, driftfile });
+  const clients = cluster.nodes.filter((n) => n !== ntpServer);
+  const svc = sh(os.chronyService);
+  const conf = sh(os.chronyConf);
+  return merge(
+    { artifacts: [...sameOn("chrony", [ntpServer], { path: os.chronyConf, content: server }), ...sameOn("chrony", clients, { path: os.chronyConf, content: client })], steps: [] },
+    stepScript({
+      family: "chrony",
+      id: "10-chrony",
+      title: "Time synchronisation (chrony)",
+      guideSection: "四.2 设置时间同步",
+      nodes: cluster.nodes,
+      mode: "parallel",
+      verifies: ["chronyd runs with the generated configuration and answers chronyc"],
+      body: `ensure_enabled ${svc}
+# chrony.service is skipped where the node may not set the clock (a container without
+# CAP_SYS_TIME): the host's clock is then authoritative and there is nothing to run.
+systemctl start ${svc} || true
+if [[ "$(systemctl show -p ConditionResult --value ${svc})" == "no" ]]; then
+  log "${os.chronyService} is skipped on this node (its unit conditions are not met); the host keeps time"
+  exit 0
+fi
+restart_if_changed ${svc} chrony ${conf}
+wait_until 30 "chronyd answers" chronyc -n tracking
+`,
+    }),
+  );
+}

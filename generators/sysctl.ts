@@ -1,0 +1,61 @@
+import type { GeneratorOutput } from "../src/artifact.js";
+import type { Cluster } from "../src/model.js";
+import { hashHeader, merge, sameOn, stepScript } from "./common.js";
+
+export const SYSCTL_FILE = "/etc/sysctl.d/60-ha-gen.conf";
+export const MODULES_FILE = "/etc/modules-load.d/ha-gen.conf";
+
+/**
+ * Kernel parameters as a drop-in instead of appending to /etc/sysctl.conf (the guide's `echo >>`
+ * duplicates lines on every rerun), and br_netfilter loaded at boot: without it the
+ * net.bridge.* keys do not exist and `sysctl -p` fails.
+ */
+export function sysctl(cluster: Cluster): GeneratorOutput {
+  const base = ["net.ipv4.ip_forward = 1", "net.bridge.bridge-nf-call-iptables = 1", "net.bridge.bridge-nf-call-ip6tables = 1"];
+  const common = hashHeader("Kernel parameters for the OpenStack HA base layer.") + base.join("\n") + "\n";
+  const controller =
+    hashHeader("Kernel parameters for the OpenStack HA base layer.", "Controllers: HAProxy binds the VIP even while another node holds it.") +
+    [...base, "net.ipv4.ip_nonlocal_bind = 1"].join("\n") +
+    "\n";
+  const others = cluster.nodes.filter((n) => !n.roles.includes("controller"));
+  const modules = hashHeader("Needed by the net.bridge.* keys in " + SYSCTL_FILE) + "br_netfilter\n";
+  return merge(
+    {
+      artifacts: [
+        ...sameOn("sysctl", cluster.controllers, { path: SYSCTL_FILE, content: controller }),
+        ...sameOn("sysctl", others, { path: SYSCTL_FILE, content: common }),
+        ...sameOn("sysctl", cluster.nodes, { path: MODULES_FILE, content: modules }),
+      ],
+      steps: [],
+    },
+    stepScript({
+      family: "sysctl",
+      id: "11-sysctl",
+      title: "Kernel parameters (sysctl, br_netfilter)",
+      guideSection: "四.3 内核参数",
+      nodes: cluster.nodes,
+      mode: "parallel",
+      verifies: ["every key of the drop-in reads back with its configured value"],
+      body: `if [[ ! -d /proc/sys/net/bridge ]]; then
+  modprobe br_netfilter || die "cannot load br_netfilter: the net.bridge.* keys do not exist"
+fi
+if changed_since_applied sysctl ${SYSCTL_FILE}; then
+  sysctl -q -p ${SYSCTL_FILE}
+  changed "applied ${SYSCTL_FILE}"
+fi
+# Verify every key, also when nothing changed (something else may have reset one).
+while IFS='=' read -r key value; do
+  key=\${key//[[:space:]]/}
+  value=\${value//[[:space:]]/}
+  [[ -z "$key" || "$key" == \\#* ]] && continue
+  actual=$(sysctl -n "$key")
+  if [[ "$actual" != "$value" ]]; then
+    sysctl -q -w "$key=$value"
+    changed "reset $key to $value"
+  fi
+done < ${SYSCTL_FILE}
+mark_applied sysctl ${SYSCTL_FILE}
+`,
+    }),
+  );
+}

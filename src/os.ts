@@ -1,0 +1,72 @@
+import type { OsTarget } from "./spec/schema.js";
+
+/** Everything that differs between the target operating systems: paths, users, service names, packages. */
+export interface OsProfile {
+  readonly id: OsTarget;
+  readonly chronyConf: string;
+  readonly chronyService: string;
+  readonly galeraCnf: string;
+  readonly galeraProvider: string;
+  readonly mysqlSocket: string;
+  readonly mysqlPidFile: string;
+  /** `log-error` target; undefined leaves MariaDB's packaged default (journal on Debian). */
+  readonly mysqlLogError: string | undefined;
+  /** Group that may read the clustercheck credentials (xinetd runs clustercheck as `nobody`). */
+  readonly nobodyGroup: string;
+  readonly memcachedConf: string;
+  readonly memcachedUser: string;
+  readonly etcdEnvFile: string;
+  readonly etcdBinary: string;
+  readonly rabbitmqUser: string;
+  readonly packageManager: "dnf" | "apt";
+}
+
+const PROFILES: Record<OsTarget, OsProfile> = {
+  centos8: {
+    id: "centos8",
+    chronyConf: "/etc/chrony.conf",
+    chronyService: "chronyd",
+    galeraCnf: "/etc/my.cnf.d/openstack.cnf",
+    galeraProvider: "/usr/lib64/galera/libgalera_smm.so",
+    mysqlSocket: "/var/lib/mysql/mysql.sock",
+    mysqlPidFile: "/run/mariadb/mariadb.pid",
+    mysqlLogError: "/var/log/mariadb/mariadb.log",
+    nobodyGroup: "nobody",
+    memcachedConf: "/etc/sysconfig/memcached",
+    memcachedUser: "memcached",
+    etcdEnvFile: "/etc/etcd/etcd.conf",
+    etcdBinary: "/usr/bin/etcd",
+    rabbitmqUser: "rabbitmq",
+    packageManager: "dnf",
+  },
+  debian12: {
+    id: "debian12",
+    chronyConf: "/etc/chrony/chrony.conf",
+    chronyService: "chrony",
+    // Sorts after 50-server.cnf, whose bind-address=127.0.0.1 it must override.
+    galeraCnf: "/etc/mysql/mariadb.conf.d/60-galera.cnf",
+    galeraProvider: "/usr/lib/galera/libgalera_smm.so",
+    mysqlSocket: "/run/mysqld/mysqld.sock",
+    mysqlPidFile: "/run/mysqld/mysqld.pid",
+    mysqlLogError: undefined,
+    nobodyGroup: "nogroup",
+    memcachedConf: "/etc/memcached.conf",
+    memcachedUser: "memcache",
+    etcdEnvFile: "/etc/default/etcd",
+    etcdBinary: "/usr/bin/etcd",
+    rabbitmqUser: "rabbitmq",
+    packageManager: "apt",
+  },
+};
+
+export function osProfile(id: OsTarget): OsProfile {
+  return PROFILES[id];
+}
+
+/** Where ha-gen keeps its own files on every node. */
+export const HA_GEN_DIR = "/etc/ha-gen";
+/** Per-node file with the secrets that node's scripts need (0600 root). */
+export const SECRETS_ENV = "/etc/ha-gen/secrets.env";
+/** Step scripts and their shared library. */
+export const SCRIPT_DIR = "/usr/local/lib/ha-gen";
+export const SCRIPT_LIB = "/usr/local/lib/ha-gen/lib.sh";

@@ -1,0 +1,120 @@
+import { randomInt } from "node:crypto";
+import { parse, stringify } from "yaml";
+
+/**
+ * Every secret a cluster needs: the seed guide's password table (named like the OpenStack install
+ * guide's placeholders) plus what the guide left at defaults or shared.
+ */
+export const SECRET_KEYS = [
+  "admin_pass",
+  "cinder_dbpass",
+  "cinder_pass",
+  "clustercheck_pass",
+  "dash_dbpass",
+  "erlang_cookie",
+  "glance_dbpass",
+  "glance_pass",
+  "hacluster_pass",
+  "haproxy_stats_pass",
+  "keystone_dbpass",
+  "mariadb_root_pass",
+  "metadata_secret",
+  "neutron_dbpass",
+  "neutron_pass",
+  "nova_dbpass",
+  "nova_pass",
+  "placement_pass",
+  "rabbit_pass",
+] as const;
+
+export type SecretKey = (typeof SECRET_KEYS)[number];
+export type Secrets = Readonly<Record<SecretKey, string>>;
+
+const ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+const UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+
+/** CSPRNG string; uniform over the alphabet (randomInt has no modulo bias). */
+function randomString(alphabet: string, length: number): string {
+  let out = "";
+  for (let i = 0; i < length; i++) out += alphabet[randomInt(alphabet.length)];
+  return out;
+}
+
+export function generateSecret(key: SecretKey): string {
+  // RabbitMQ's own generated cookies are 20 upper-case letters; a longer one is as valid.
+  return key === "erlang_cookie" ? randomString(UPPER, 32) : randomString(ALNUM, 32);
+}
+
+export interface SecretIssue {
+  readonly key: string;
+  readonly message: string;
+}
+
+/** Rules per key; values are never echoed in messages. */
+export function checkSecret(key: SecretKey, value: unknown): string | undefined {
+  if (typeof value !== "string") return "must be a string";
+  if (value.length < 8) return "must be at least 8 characters";
+  if (value.length > 256) return "must be at most 256 characters";
+  if (/[\u0000-\u001f\u007f]/.test(value)) return "must not contain control characters (newline, tab, NUL)";
+  if (key === "erlang_cookie" && !/^[A-Za-z0-9]{20,255}$/.test(value)) return "must be 20-255 letters and digits";
+  // HAProxy 1.8 and 2.x read quotes and `$` differently in `stats auth`.
+  if (key === "haproxy_stats_pass" && /['"$\s]/.test(value)) return "must not contain quotes, $ or spaces";
+  // chpasswd reads `user:password` lines; a newline is already refused above.
+  return undefined;
+}
+
+export interface SecretsFileState {
+  /** Secrets, complete. */
+  readonly secrets: Secrets;
+  /** Keys that were missing and have just been generated (the file must be rewritten). */
+  readonly generated: readonly SecretKey[];
+  /** Keys in the file that ha-gen does not use; kept untouched. */
+  readonly extra: Readonly<Record<string, unknown>>;
+}
+
+/** Parse an existing secrets file's text (or undefined when there is none) and fill missing keys. */
+export function fillSecrets(
+  existingText: string | undefined,
+  generate: (key: SecretKey) => string = generateSecret,
+): { state: SecretsFileState; issues: SecretIssue[] } {
+  const issues: SecretIssue[] = [];
+  let doc: unknown = {};
+  if (existingText !== undefined && existingText.trim() !== "") {
+    try {
+      doc = parse(existingText);
+    } catch {
+      return { state: { secrets: {} as Secrets, generated: [], extra: {} }, issues: [{ key: "", message: "is not valid YAML" }] };
+    }
+  }
+  if (doc === null || typeof doc !== "object" || Array.isArray(doc)) {
+    return { state: { secrets: {} as Secrets, generated: [], extra: {} }, issues: [{ key: "", message: "must be a YAML mapping of key: value" }] };
+  }
+  const record = doc as Record<string, unknown>;
+  const out: Partial<Record<SecretKey, string>> = {};
+  const generated: SecretKey[] = [];
+  for (const key of SECRET_KEYS) {
+    if (record[key] === undefined || record[key] === null) {
+      out[key] = generate(key);
+      generated.push(key);
+      continue;
+    }
+    const problem = checkSecret(key, record[key]);
+    if (problem) issues.push({ key, message: problem });
+    else out[key] = record[key] as string;
+  }
+  const extra: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(record)) if (!(SECRET_KEYS as readonly string[]).includes(k)) extra[k] = v;
+  return { state: { secrets: out as Secrets, generated, extra }, issues };
+}
+
+export function serializeSecrets(state: SecretsFileState): string {
+  const sorted: Record<string, unknown> = {};
+  for (const k of [...Object.keys(state.secrets), ...Object.keys(state.extra)].sort()) {
+    sorted[k] = k in state.secrets ? state.secrets[k as SecretKey] : state.extra[k];
+  }
+  return (
+    "# ha-gen secrets: generated once, never regenerated. Keep this file private (mode 0600)\n" +
+    "# and out of version control. Delete a key to have ha-gen generate a new value.\n" +
+    stringify(sorted, { lineWidth: 0 })
+  );
+}

@@ -1,0 +1,219 @@
+import { z } from "zod";
+
+/**
+ * The single source of truth for a cluster spec. Defaults reproduce the seed guide's cluster; each
+ * place where ha-gen deliberately departs from the guide says so (README: Differences from the guide).
+ */
+
+const RFC1123_LABEL = "[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?";
+export const HOSTNAME_RE = new RegExp(`^(?=.{1,253}$)${RFC1123_LABEL}(?:\\.${RFC1123_LABEL})*$`);
+/** Linux interface names: 1-15 characters, no `/`, whitespace or `:`-alias games. */
+export const IFNAME_RE = /^(?!\.{1,2}$)[A-Za-z0-9_.@-]{1,15}$/;
+/** Names that end up in many formats (cluster names, users, tokens): a conservative common subset. */
+export const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+
+const hostname = z.string().regex(HOSTNAME_RE, { error: "is not a valid RFC 1123 hostname" });
+const name = z.string().regex(NAME_RE, { error: "must be 1-63 of A-Z a-z 0-9 _ . - starting with a letter or digit" });
+const ipv4 = z.ipv4({ error: "is not an IPv4 address" });
+const cidr = z.cidrv4({ error: "is not an IPv4 CIDR such as 10.0.0.0/12" });
+const ifname = z.string().regex(IFNAME_RE, { error: "is not a valid Linux interface name (1-15 of A-Z a-z 0-9 _ . @ -)" });
+const port = z.int().min(1).max(65535);
+/** Pacemaker/HAProxy style durations: 30s, 5min, 2000 (ms). */
+const duration = z.string().regex(/^[0-9]+(ms|s|m|min|h)?$/, { error: "is not a duration such as 30s or 5min" });
+
+export const ROLES = ["controller", "compute", "ceph"] as const;
+export const OS_TARGETS = ["centos8", "debian12"] as const;
+
+const network = z.strictObject({
+  cidr,
+  interface: ifname,
+});
+
+const node = z.strictObject({
+  hostname,
+  roles: z.array(z.enum(ROLES)).min(1, { error: "needs at least one role" }),
+  addresses: z.strictObject({
+    management: ipv4,
+    vlan: ipv4.optional(),
+  }),
+});
+
+const galera = z.strictObject({
+  clusterName: name.default("mariadb_galera_cluster"),
+  port: port.default(3306),
+  maxConnections: z.int().min(10).max(100000).default(1000),
+  wsrepSlaveThreads: z.int().min(1).max(512).default(4),
+  innodbBufferPoolSize: z.string().regex(/^[0-9]+[KMG]?$/, { error: "must be a size such as 1024M" }).default("1024M"),
+  innodbFlushLogAtTrxCommit: z.union([z.literal(0), z.literal(1), z.literal(2)]).default(2),
+  wsrepSyncWait: z.int().min(0).max(15).default(0),
+  sstMethod: z.enum(["rsync", "mariabackup"]).default("rsync"),
+}).prefault({});
+
+const clustercheck = z.strictObject({
+  user: name.default("clustercheck"),
+  port: port.default(9200),
+}).prefault({});
+
+const rabbitmq = z.strictObject({
+  user: name.default("openstack"),
+  vhost: z.string().regex(/^\/[A-Za-z0-9_.-]*$/, { error: "must start with / and hold only A-Z a-z 0-9 _ . -" }).default("/"),
+  tags: z.array(z.enum(["administrator", "monitoring", "policymaker", "management"])).default(["administrator"]),
+  port: port.default(5672),
+  managementPort: port.default(15672),
+  managementPlugin: z.boolean().default(true),
+  /** The guide joins nodes 2..n as RAM nodes; ha-gen joins disc nodes unless asked (see README). */
+  ramNodes: z.boolean().default(false),
+  partitionHandling: z.enum(["pause_minority", "autoheal", "ignore"]).default("pause_minority"),
+  policy: z.strictObject({
+    name: name.default("ha-all"),
+    pattern: z.string().min(1).max(200).default("^(?!amq\\.).*"),
+    definition: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({ "ha-mode": "all" }),
+  }).prefault({}),
+}).prefault({});
+
+const memcached = z.strictObject({
+  port: port.default(11211),
+  maxConnections: z.int().min(1).max(1_000_000).default(1024),
+  cacheSizeMb: z.int().min(1).max(1_048_576).default(64),
+}).prefault({});
+
+const etcd = z.strictObject({
+  token: name.default("etcd-cluster-01"),
+  clientPort: port.default(2379),
+  peerPort: port.default(2380),
+  dataDir: z.string().regex(/^\/[A-Za-z0-9_./-]+$/, { error: "must be an absolute path of A-Z a-z 0-9 _ . / -" }).default("/var/lib/etcd/default.etcd"),
+}).prefault({});
+
+const pacemakerProperties = z.strictObject({
+  "pe-warn-series-max": z.int().min(0).default(1000),
+  "pe-input-series-max": z.int().min(0).default(1000),
+  "pe-error-series-max": z.int().min(0).default(1000),
+  /** The guide writes `5` (five seconds) meaning five minutes. */
+  "cluster-recheck-interval": duration.default("5min"),
+  "stonith-enabled": z.boolean().default(false),
+  /** The guide sets `ignore`, which lets a lone partition keep the VIP: split brain. */
+  "no-quorum-policy": z.enum(["stop", "freeze", "ignore", "demote", "suicide"]).default("stop"),
+}).prefault({});
+
+const pacemaker = z.strictObject({
+  clusterName: name.default("openstack-cluster-01"),
+  properties: pacemakerProperties,
+  vipResource: name.default("vip"),
+  vipMonitorInterval: duration.default("30s"),
+  haproxyResource: name.default("lb-haproxy"),
+}).prefault({});
+
+const check = z.strictObject({
+  inter: duration.default("2000"),
+  rise: z.int().min(1).max(100).default(2),
+  fall: z.int().min(1).max(100).default(5),
+}).prefault({});
+
+export const haproxyService = z.strictObject({
+  name,
+  /** Port bound on the VIP. */
+  port,
+  /** Port the backends listen on (defaults to `port`). */
+  backendPort: port.optional(),
+  mode: z.enum(["http", "tcp"]).default("http"),
+  balance: z.enum(["source", "roundrobin", "leastconn"]).default("source"),
+  /** Send an HTTP health check instead of a bare TCP connect. */
+  httpCheck: z.boolean().default(false),
+  /** Health-check port when it differs from the backend port (Galera: clustercheck on 9200). */
+  checkPort: port.optional(),
+  tcpKeepalive: z.boolean().default(true),
+  /** First controller active, the others `backup` (Galera: one writer avoids certification conflicts). */
+  activeBackup: z.boolean().default(false),
+  timeoutClient: duration.optional(),
+  timeoutServer: duration.optional(),
+  check,
+});
+
+const DEFAULT_SERVICES: z.input<typeof haproxyService>[] = [
+  { name: "dashboard_cluster", port: 80, httpCheck: true },
+  { name: "galera_cluster", port: 3306, mode: "tcp", httpCheck: true, checkPort: 9200, activeBackup: true, tcpKeepalive: true, check: { inter: "1s", rise: 2, fall: 2 } },
+  { name: "rabbitmq_cluster", port: 5673, backendPort: 5672, mode: "tcp", balance: "roundrobin", timeoutClient: "3h", timeoutServer: "3h", check: { inter: "10s", rise: 2, fall: 5 } },
+  { name: "glance_api_cluster", port: 9292, httpCheck: true, timeoutClient: "3h", timeoutServer: "3h" },
+  { name: "keystone_public_cluster", port: 5000, httpCheck: true },
+  { name: "nova_compute_api_cluster", port: 8774, httpCheck: true },
+  { name: "nova_placement_cluster", port: 8778 },
+  { name: "nova_metadata_api_cluster", port: 8775 },
+  { name: "nova_vncproxy_cluster", port: 6080 },
+  { name: "neutron_api_cluster", port: 9696, httpCheck: true },
+  { name: "cinder_api_cluster", port: 8776, httpCheck: true },
+];
+
+const haproxy = z.strictObject({
+  maxconn: z.int().min(1).max(1_000_000).default(4000),
+  stats: z.strictObject({
+    port: port.default(1080),
+    user: name.default("admin"),
+    realm: z.string().regex(/^[A-Za-z0-9 _.-]{1,64}$/, { error: "must be 1-64 of A-Z a-z 0-9 space _ . -" }).default("OpenStack Haproxy"),
+  }).prefault({}),
+  services: z.array(haproxyService).default(() => DEFAULT_SERVICES.map((s) => haproxyService.parse(s))),
+}).prefault({});
+
+const ntp = z.strictObject({
+  /** Upstream servers; empty: the time server serves from its own clock (an isolated cluster). */
+  upstream: z.array(z.string().regex(HOSTNAME_RE, { error: "is not a hostname or IPv4 address" })).default(["ntp1.aliyun.com"]),
+  /** Hostname of the node that serves time to the others; defaults to the first controller. */
+  server: hostname.optional(),
+}).prefault({});
+
+const prepare = z.strictObject({
+  disableSelinux: z.boolean().default(true),
+  disableFirewalld: z.boolean().default(true),
+  extraPackages: z.array(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9+._:-]*$/, { error: "is not a package name" })).default([]),
+}).prefault({});
+
+const safety = z.strictObject({
+  /** Allow fewer than 3 or an even number of quorum members (warned). */
+  allowUnsafeMemberCount: z.boolean().default(false),
+}).prefault({});
+
+export const clusterSpecSchema = z.strictObject({
+  name: name.default("openstack-ha"),
+  release: z.enum(["train"]).default("train"),
+  os: z.enum(OS_TARGETS).default("centos8"),
+  /** Optional DNS domain: /etc/hosts then lists `host.domain host`. */
+  domain: hostname.optional(),
+  networks: z.strictObject({
+    management: network,
+    vlan: network.optional(),
+  }),
+  nodes: z.array(node).min(1, { error: "needs at least one node" }),
+  vip: z.strictObject({
+    address: ipv4,
+    /** Prefix length of the VIP; defaults to the management network's. */
+    prefix: z.int().min(1).max(32).optional(),
+    /** Optional name for the VIP in /etc/hosts. */
+    hostname: hostname.optional(),
+  }),
+  ntp,
+  prepare,
+  galera,
+  clustercheck,
+  rabbitmq,
+  memcached,
+  etcd,
+  pacemaker,
+  haproxy,
+  safety,
+});
+
+/** What users write (defaults optional). */
+export type ClusterSpecInput = z.input<typeof clusterSpecSchema>;
+/** The resolved spec generators receive: every default applied. */
+export type ClusterSpec = z.output<typeof clusterSpecSchema>;
+export type NodeSpec = ClusterSpec["nodes"][number];
+export type Role = (typeof ROLES)[number];
+export type OsTarget = (typeof OS_TARGETS)[number];
+export type HaproxyService = ClusterSpec["haproxy"]["services"][number];
+
+/**
+ * Identity helper that gives editor completion and type checking for a spec file:
+ * `export default defineCluster({ ... })`.
+ */
+export function defineCluster(spec: ClusterSpecInput): ClusterSpecInput {
+  return spec;
+}

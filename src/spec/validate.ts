@@ -1,0 +1,242 @@
+import type { z } from "zod";
+import { contains, hasHostBits, isReserved, parseCidr, type Ipv4Net } from "../net.js";
+import { clusterSpecSchema, type ClusterSpec } from "./schema.js";
+
+/** One problem in a spec, as data: where, what value, why. */
+export interface SpecIssue {
+  readonly severity: "error" | "warning";
+  /** Spec path as written by users: nodes[4].addresses.management */
+  readonly path: string;
+  readonly value?: unknown;
+  readonly message: string;
+}
+
+export type ValidationResult =
+  | { readonly ok: true; readonly spec: ClusterSpec; readonly warnings: readonly SpecIssue[] }
+  | { readonly ok: false; readonly errors: readonly SpecIssue[]; readonly warnings: readonly SpecIssue[] };
+
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = "";
+  for (const p of path) {
+    if (typeof p === "number") out += `[${p}]`;
+    else if (typeof p === "string" && /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(p)) out += out ? `.${p}` : p;
+    else out += `[${JSON.stringify(String(p))}]`;
+  }
+  return out || "(spec)";
+}
+
+function formatValue(v: unknown): string {
+  if (typeof v === "string") return /^[\x21-\x7e]+$/.test(v) && !v.includes('"') ? v : JSON.stringify(v);
+  if (v === undefined) return "(missing)";
+  const s = JSON.stringify(v);
+  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
+}
+
+/** `nodes[4].addresses.management: 10.15.253.88 is the VIP` */
+export function formatIssue(i: SpecIssue): string {
+  const prefix = i.severity === "warning" ? "warning: " : "";
+  return "value" in i ? `${prefix}${i.path}: ${formatValue(i.value)} ${i.message}` : `${prefix}${i.path}: ${i.message}`;
+}
+
+function get(obj: unknown, path: readonly PropertyKey[]): unknown {
+  let cur: unknown = obj;
+  for (const p of path) {
+    if (cur === null || typeof cur !== "object") return undefined;
+    cur = (cur as Record<PropertyKey, unknown>)[p];
+  }
+  return cur;
+}
+
+function fromZod(input: unknown, issue: z.core.$ZodIssue): SpecIssue[] {
+  const path = issue.path as PropertyKey[];
+  if (issue.code === "unrecognized_keys") {
+    return issue.keys.map((k) => ({ severity: "error" as const, path: formatPath([...path, k]), message: "is not a known setting (typo?)" }));
+  }
+  const value = get(input, path);
+  if (value === undefined) return [{ severity: "error", path: formatPath(path), message: "is required" }];
+  let message = issue.message;
+  if (issue.code === "invalid_type") message = `must be ${issue.expected}`;
+  else if (issue.code === "invalid_value") message = `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}`;
+  else if (issue.code === "too_small") message = issue.origin === "array" ? `needs at least ${String(issue.minimum)} item(s)` : `must be at least ${String(issue.minimum)}`;
+  else if (issue.code === "too_big") message = issue.origin === "array" ? `may have at most ${String(issue.maximum)} item(s)` : `must be at most ${String(issue.maximum)}`;
+  return [{ severity: "error", path: formatPath(path), value, message }];
+}
+
+type Issues = { errors: SpecIssue[]; warnings: SpecIssue[] };
+
+/** Cross-field rules on a structurally valid spec. */
+function semantic(spec: ClusterSpec, out: Issues): void {
+  const err = (path: string, value: unknown, message: string) => out.errors.push({ severity: "error", path, value, message });
+  const warn = (path: string, value: unknown, message: string) => out.warnings.push({ severity: "warning", path, value, message });
+  const warnNoValue = (path: string, message: string) => out.warnings.push({ severity: "warning", path, message });
+
+  const nets: Record<string, Ipv4Net | undefined> = {
+    management: parseCidr(spec.networks.management.cidr),
+    vlan: spec.networks.vlan ? parseCidr(spec.networks.vlan.cidr) : undefined,
+  };
+  for (const [name, net] of Object.entries(spec.networks)) {
+    if (net && hasHostBits(net.cidr)) {
+      err(`networks.${name}.cidr`, net.cidr, `has host bits set; the network is ${parseCidr(net.cidr).cidr}`);
+    }
+  }
+  if (spec.networks.vlan && spec.networks.vlan.interface === spec.networks.management.interface) {
+    err("networks.vlan.interface", spec.networks.vlan.interface, "is also the management interface");
+  }
+
+  const hostSeen = new Map<string, number>();
+  const addrSeen = new Map<string, string>();
+  const vip = spec.vip.address;
+  spec.nodes.forEach((n, i) => {
+    const key = n.hostname.toLowerCase();
+    const prev = hostSeen.get(key);
+    if (prev !== undefined) err(`nodes[${i}].hostname`, n.hostname, `duplicates nodes[${prev}].hostname`);
+    else hostSeen.set(key, i);
+    if (new Set(n.roles).size !== n.roles.length) err(`nodes[${i}].roles`, n.roles, "lists a role twice");
+    for (const [netName, addr] of Object.entries(n.addresses)) {
+      if (addr === undefined) continue;
+      const path = `nodes[${i}].addresses.${netName}`;
+      const net = nets[netName];
+      if (!net) {
+        err(path, addr, `has no network: networks.${netName} is not defined`);
+        continue;
+      }
+      if (!contains(net, addr)) err(path, addr, `is outside networks.${netName}.cidr ${net.cidr}`);
+      else if (isReserved(net, addr)) err(path, addr, `is the network or broadcast address of ${net.cidr}`);
+      if (addr === vip) err(path, addr, "is the VIP");
+      const other = addrSeen.get(addr);
+      if (other) err(path, addr, `is already used by ${other}`);
+      else addrSeen.set(addr, path);
+    }
+  });
+
+  const mgmt = nets.management!;
+  if (!contains(mgmt, vip)) err("vip.address", vip, `is outside the management network ${mgmt.cidr}`);
+  else if (isReserved(mgmt, vip)) err("vip.address", vip, `is the network or broadcast address of ${mgmt.cidr}`);
+  if (spec.vip.prefix !== undefined && spec.vip.prefix !== mgmt.prefix) {
+    warn("vip.prefix", spec.vip.prefix, `differs from the management network's /${mgmt.prefix}; IPaddr2 adds a route for a different subnet`);
+  }
+  if (spec.vip.hostname && hostSeen.has(spec.vip.hostname.toLowerCase())) {
+    err("vip.hostname", spec.vip.hostname, "is also a node's hostname");
+  }
+
+  const controllers = spec.nodes.filter((n) => n.roles.includes("controller"));
+  if (controllers.length === 0) {
+    err("nodes", spec.nodes.length, "node(s) given, but none has the role controller (Galera, RabbitMQ, etcd, pacemaker and HAProxy run on controllers)");
+  } else if (controllers.length < 3 || controllers.length % 2 === 0) {
+    const why = `controller(s): Galera, etcd, RabbitMQ and pacemaker need an odd number of at least 3 members to keep quorum when one fails`;
+    if (spec.safety.allowUnsafeMemberCount) warn("nodes", controllers.length, `${why} (allowed by safety.allowUnsafeMemberCount)`);
+    else err("nodes", controllers.length, `${why}; set safety.allowUnsafeMemberCount: true to accept the risk`);
+  }
+
+  if (spec.ntp.server !== undefined && !hostSeen.has(spec.ntp.server.toLowerCase())) {
+    err("ntp.server", spec.ntp.server, "is not the hostname of a node");
+  }
+
+  // Ports bound on the VIP must not clash.
+  const vipPorts = new Map<number, string>([[spec.haproxy.stats.port, "haproxy.stats.port"]]);
+  const names = new Map<string, number>();
+  spec.haproxy.services.forEach((s, i) => {
+    const prevName = names.get(s.name);
+    if (prevName !== undefined) err(`haproxy.services[${i}].name`, s.name, `duplicates haproxy.services[${prevName}].name`);
+    else names.set(s.name, i);
+    const prev = vipPorts.get(s.port);
+    if (prev) err(`haproxy.services[${i}].port`, s.port, `is already bound on the VIP by ${prev}`);
+    else vipPorts.set(s.port, `haproxy.services[${i}]`);
+    if (s.checkPort !== undefined && !s.httpCheck) {
+      err(`haproxy.services[${i}].checkPort`, s.checkPort, "needs httpCheck: true (a TCP check on the check port keeps a desynced node in rotation)");
+    }
+  });
+
+  // Ports each controller listens on, on its own address.
+  const nodePorts: [string, number][] = [
+    ["galera.port", spec.galera.port],
+    ["clustercheck.port", spec.clustercheck.port],
+    ["rabbitmq.port", spec.rabbitmq.port],
+    ["rabbitmq.managementPort", spec.rabbitmq.managementPort],
+    ["memcached.port", spec.memcached.port],
+    ["etcd.clientPort", spec.etcd.clientPort],
+    ["etcd.peerPort", spec.etcd.peerPort],
+    ["haproxy.stats.port", spec.haproxy.stats.port],
+  ];
+  const seenPort = new Map<number, string>();
+  for (const [path, p] of nodePorts) {
+    const prev = seenPort.get(p);
+    if (prev) err(path, p, `is also ${prev}`);
+    else seenPort.set(p, path);
+  }
+  for (const fixed of [4444, 4567, 4568, 25672, 4369, 2224, 5405]) {
+    const clash = seenPort.get(fixed);
+    if (clash) err(clash, fixed, "is reserved for Galera/Erlang/pcsd/corosync cluster traffic");
+  }
+
+  const props = spec.pacemaker.properties;
+  if (!props["stonith-enabled"]) {
+    warnNoValue("pacemaker.properties.stonith-enabled", "is false: without fencing a hung node can keep the VIP (acceptable only until a fence device is configured)");
+  }
+  if (props["no-quorum-policy"] === "ignore") {
+    warn("pacemaker.properties.no-quorum-policy", "ignore", `lets a partition without quorum keep running resources: split brain, two nodes holding the VIP`);
+  }
+  if (spec.rabbitmq.ramNodes) {
+    warn("rabbitmq.ramNodes", true, "joins RAM nodes: deprecated by RabbitMQ, and a full outage loses whatever only they held");
+  }
+  if (spec.prepare.disableSelinux === false && spec.os === "centos8") {
+    warnNoValue("prepare.disableSelinux", "is false: install openstack-selinux (prepare.extraPackages) or the services will be denied");
+  }
+}
+
+/**
+ * Validates a spec as users wrote it and returns every problem at once: structural ones from the
+ * schema, then cross-field ones. Never throws for bad input.
+ */
+export function validateSpec(input: unknown): ValidationResult {
+  const out: Issues = { errors: [], warnings: [] };
+  const parsed = clusterSpecSchema.safeParse(input);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) out.errors.push(...fromZod(input, issue));
+    // Cross-field rules still run where the parts they need are sound, so one run reports all.
+    const partial = partialSemantic(input);
+    if (partial) semanticInto(partial, out);
+    return { ok: false, errors: out.errors, warnings: out.warnings };
+  }
+  semantic(parsed.data, out);
+  if (out.errors.length > 0) return { ok: false, errors: out.errors, warnings: out.warnings };
+  return { ok: true, spec: parsed.data, warnings: out.warnings };
+}
+
+/**
+ * When the spec has structural errors, re-parse it with the broken parts dropped (unknown keys
+ * removed, broken nodes/services skipped) so cross-field rules can still report on the rest.
+ */
+function partialSemantic(input: unknown): ClusterSpec | undefined {
+  if (input === null || typeof input !== "object") return undefined;
+  const loose = clusterSpecSchema;
+  const src = input as Record<string, unknown>;
+  const copy: Record<string, unknown> = {};
+  for (const key of Object.keys(loose.shape)) if (key in src) copy[key] = src[key];
+  const nodes = Array.isArray(src.nodes) ? src.nodes : [];
+  const nodeSchema = loose.shape.nodes.element;
+  // Keep indexes stable for messages: replace a broken node by a placeholder that is skipped.
+  const keep = nodes.map((n) => nodeSchema.safeParse(n).success);
+  copy.nodes = nodes.filter((_, i) => keep[i]);
+  for (const key of Object.keys(copy)) {
+    if (key === "nodes") continue;
+    const field = (loose.shape as Record<string, z.ZodType>)[key]!;
+    if (!field.safeParse(copy[key]).success) delete copy[key];
+  }
+  const retry = clusterSpecSchema.safeParse(copy);
+  if (!retry.success) return undefined;
+  // Re-map node indexes to the original positions.
+  const positions = keep.flatMap((ok, i) => (ok ? [i] : []));
+  return Object.assign(retry.data, { __positions: positions });
+}
+
+function semanticInto(spec: ClusterSpec, out: Issues): void {
+  const positions = (spec as ClusterSpec & { __positions?: number[] }).__positions;
+  const inner: Issues = { errors: [], warnings: [] };
+  semantic(spec, inner);
+  const remap = (i: SpecIssue): SpecIssue =>
+    positions ? { ...i, path: i.path.replace(/^nodes\[(\d+)\]/, (_, n: string) => `nodes[${positions[Number(n)]}]`).replace(/duplicates nodes\[(\d+)\]/, (_, n: string) => `duplicates nodes[${positions[Number(n)]}]`) } : i;
+  const have = new Set(out.errors.map((e) => e.path));
+  for (const e of inner.errors.map(remap)) if (!have.has(e.path)) out.errors.push(e);
+  out.warnings.push(...inner.warnings.map(remap));
+}
