@@ -4,7 +4,7 @@ import { cnf, envValue, haproxy, rainer, sh, sql, word, xinetd } from "../src/qu
 /**
  * One nunjucks environment for all templates. Autoescape is off (these are not HTML); instead every
  * interpolated value goes through the filter for its format: sh, sql, cnf, haproxy, env, xinetd,
- * rainer, word. Templates are bundled strings and compiled once per process.
+ * rainer, word. Templates are bundled strings, compiled once and cached.
  */
 const env = new nunjucks.Environment(null, { autoescape: false, throwOnUndefined: true, trimBlocks: true, lstripBlocks: true });
 env.addFilter("sh", (v: string | number) => sh(v));

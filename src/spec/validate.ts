@@ -50,16 +50,61 @@ function get(obj: unknown, path: readonly PropertyKey[]): unknown {
 function fromZod(input: unknown, issue: z.core.$ZodIssue): SpecIssue[] {
   const path = issue.path as PropertyKey[];
   if (issue.code === "unrecognized_keys") {
-    return issue.keys.map((k) => ({ severity: "error" as const, path: formatPath([...path, k]), message: "is not a known setting (typo?)" }));
+    const known = knownKeys(path);
+    return issue.keys.map((k) => {
+      const near = closest(k, known);
+      return { severity: "error" as const, path: formatPath([...path, k]), message: near ? `is not a known setting; did you mean ${near}?` : "is not a known setting" };
+    });
   }
   const value = get(input, path);
   if (value === undefined) return [{ severity: "error", path: formatPath(path), message: "is required" }];
   let message = issue.message;
+  // Messages the schema words itself start lower-case; zod's defaults are reworded to fit "path: value message".
+  if (/^[a-z]/.test(message)) return [{ severity: "error", path: formatPath(path), value, message }];
   if (issue.code === "invalid_type") message = `must be ${issue.expected}`;
   else if (issue.code === "invalid_value") message = `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}`;
   else if (issue.code === "too_small") message = issue.origin === "array" ? `needs at least ${String(issue.minimum)} item(s)` : `must be at least ${String(issue.minimum)}`;
   else if (issue.code === "too_big") message = issue.origin === "array" ? `may have at most ${String(issue.maximum)} item(s)` : `must be at most ${String(issue.maximum)}`;
   return [{ severity: "error", path: formatPath(path), value, message }];
+}
+
+/** Keys the schema accepts at `path`, for "did you mean" hints. */
+function knownKeys(path: readonly PropertyKey[]): string[] {
+  let cur: unknown = clusterSpecSchema;
+  const unwrap = (t: unknown): unknown => {
+    // Defaults, prefaults and optionals wrap the object schema we want.
+    let x = t as { _zod?: { def?: { innerType?: unknown } } };
+    while (x?._zod?.def?.innerType) x = x._zod.def.innerType as typeof x;
+    return x;
+  };
+  for (const p of path) {
+    cur = unwrap(cur);
+    const def = (cur as { _zod: { def: { type: string; shape?: Record<string, unknown>; element?: unknown } } })._zod.def;
+    if (def.type === "array" && typeof p === "number") cur = def.element;
+    else if (def.type === "object" && typeof p === "string" && def.shape?.[p]) cur = def.shape[p];
+    else return [];
+  }
+  const def = (unwrap(cur) as { _zod: { def: { type: string; shape?: Record<string, unknown> } } })._zod.def;
+  return def.type === "object" && def.shape ? Object.keys(def.shape) : [];
+}
+
+function distance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
+  for (let i = 1; i <= a.length; i++)
+    for (let j = 1; j <= b.length; j++)
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+  return d[a.length]![b.length]!;
+}
+
+function closest(key: string, known: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const k of known) {
+    const dd = distance(key.toLowerCase(), k.toLowerCase());
+    if (dd < bestD) [best, bestD] = [k, dd];
+  }
+  return bestD <= Math.max(2, Math.floor(key.length / 3)) ? best : undefined;
 }
 
 type Issues = { errors: SpecIssue[]; warnings: SpecIssue[] };
@@ -120,7 +165,7 @@ function semantic(spec: ClusterSpec, out: Issues): void {
   }
 
   const controllers = spec.nodes.filter((n) => n.roles.includes("controller"));
-  if (controllers.length === 0) {
+  if (controllers.length === 0 && spec.nodes.length > 0) {
     err("nodes", spec.nodes.length, "node(s) given, but none has the role controller (Galera, RabbitMQ, etcd, pacemaker and HAProxy run on controllers)");
   } else if (controllers.length < 3 || controllers.length % 2 === 0) {
     const why = `controller(s): Galera, etcd, RabbitMQ and pacemaker need an odd number of at least 3 members to keep quorum when one fails`;
@@ -223,20 +268,22 @@ function partialSemantic(input: unknown): ClusterSpec | undefined {
     const field = (loose.shape as Record<string, z.ZodType>)[key]!;
     if (!field.safeParse(copy[key]).success) delete copy[key];
   }
-  const retry = clusterSpecSchema.safeParse(copy);
+  // An empty node list is already reported; the other rules can still run without nodes.
+  const retry = clusterSpecSchema.extend({ nodes: loose.shape.nodes.element.array() }).safeParse(copy);
   if (!retry.success) return undefined;
   // Re-map node indexes to the original positions.
   const positions = keep.flatMap((ok, i) => (ok ? [i] : []));
-  return Object.assign(retry.data, { __positions: positions });
+  return Object.assign(retry.data, { __positions: positions, __dropped: keep.some((k) => !k) });
 }
 
 function semanticInto(spec: ClusterSpec, out: Issues): void {
-  const positions = (spec as ClusterSpec & { __positions?: number[] }).__positions;
+  const { __positions: positions, __dropped: dropped } = spec as ClusterSpec & { __positions?: number[]; __dropped?: boolean };
   const inner: Issues = { errors: [], warnings: [] };
   semantic(spec, inner);
-  const remap = (i: SpecIssue): SpecIssue =>
-    positions ? { ...i, path: i.path.replace(/^nodes\[(\d+)\]/, (_, n: string) => `nodes[${positions[Number(n)]}]`).replace(/duplicates nodes\[(\d+)\]/, (_, n: string) => `duplicates nodes[${positions[Number(n)]}]`) } : i;
+  const fix = (s: string) => s.replace(/nodes\[(\d+)\]/g, (_, n: string) => `nodes[${positions?.[Number(n)] ?? n}]`);
+  const remap = (i: SpecIssue): SpecIssue => (positions ? { ...i, path: fix(i.path), message: fix(i.message) } : i);
   const have = new Set(out.errors.map((e) => e.path));
-  for (const e of inner.errors.map(remap)) if (!have.has(e.path)) out.errors.push(e);
+  // Counting rules are meaningless when broken nodes were left out of this pass.
+  for (const e of inner.errors.map(remap)) if (!have.has(e.path) && !(dropped && e.path === "nodes")) out.errors.push(e);
   out.warnings.push(...inner.warnings.map(remap));
 }

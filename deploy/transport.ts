@@ -1,0 +1,60 @@
+/**
+ * What `deploy()` needs from the thing that reaches a node. The SSH transport (ssh-transport.ts) is
+ * the production one; tests and other tooling may bring their own (a container exec, a local
+ * chroot...). Only two primitives are required: run a command, and write bytes to a path. Atomic
+ * installation, hashing, sudo and directory creation are built on them once, in remote-fs.ts, so
+ * every transport gets the same guarantees.
+ */
+
+export interface ExecOptions {
+  /** Bytes fed to the command's standard input (then closed). Secrets go here, never in argv. */
+  readonly stdin?: string | Buffer;
+  /** Give up after this long: the transport ends the channel and resolves with `timedOut`. */
+  readonly timeoutMs?: number;
+  /** Streamed output, for live progress and logs; the full output is also in the result. */
+  readonly onStdout?: (chunk: string) => void;
+  readonly onStderr?: (chunk: string) => void;
+}
+
+export interface ExecResult {
+  /** Exit status; null when the command died of a signal, timed out or the connection dropped. */
+  readonly code: number | null;
+  readonly signal?: string;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly timedOut?: boolean;
+}
+
+export interface Connection {
+  /** The login user on the node. Anything but "root" makes ha-gen wrap privileged work in `sudo -n`. */
+  readonly user: string;
+  /** Runs `command` with the login user's shell (`sh -c` semantics, like `ssh host command`). */
+  exec(command: string, options?: ExecOptions): Promise<ExecResult>;
+  /**
+   * Creates or truncates `path` with `content`, creating it with `mode` (ha-gen always passes
+   * 0o600 and fixes mode and owner afterwards, so a secret is never readable by others in transit).
+   * Rejects when the write did not complete.
+   */
+  writeFile(path: string, content: Buffer, mode: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface Transport {
+  /** Opens the connection to one node; deploy() calls it once per node and reuses the result. */
+  connect(node: string): Promise<Connection>;
+  /** Releases shared resources (jump-host connections). Optional. */
+  close?(): Promise<void>;
+}
+
+/** A node could not be reached or refused us: not a bug, reported without a stack. */
+export class ConnectError extends Error {
+  constructor(
+    readonly node: string,
+    message: string,
+    /** Worth another attempt (refused, timed out, reset); host key and auth failures are not. */
+    readonly retryable: boolean,
+  ) {
+    super(message);
+    this.name = "ConnectError";
+  }
+}

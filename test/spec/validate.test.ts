@@ -1,0 +1,124 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { EXAMPLES } from "../helpers/examples.js";
+import { formatIssue, validateSpec } from "../../src/spec/validate.js";
+
+const messages = (input: unknown) => {
+  const r = validateSpec(input);
+  return { errors: r.ok ? [] : r.errors.map(formatIssue), warnings: r.warnings.map(formatIssue) };
+};
+
+/** A small valid spec to break one rule at a time. */
+const base = () => ({
+  networks: { management: { cidr: "10.15.253.0/24", interface: "ens192" } },
+  nodes: [
+    { hostname: "c1", roles: ["controller"], addresses: { management: "10.15.253.11" } },
+    { hostname: "c2", roles: ["controller"], addresses: { management: "10.15.253.12" } },
+    { hostname: "c3", roles: ["controller"], addresses: { management: "10.15.253.13" } },
+  ],
+  vip: { address: "10.15.253.10" },
+});
+
+const STONITH_WARNING =
+  "warning: pacemaker.properties.stonith-enabled: is false: without fencing a hung node can keep the VIP (acceptable only until a fence device is configured)";
+
+describe("validateSpec", () => {
+  it("accepts both bundled examples, warning only about disabled fencing", () => {
+    for (const spec of Object.values(EXAMPLES)) expect(messages(spec)).toEqual({ errors: [], warnings: [STONITH_WARNING] });
+  });
+
+  it("reports every problem at once, each with path, value and reason", () => {
+    const bad = parse(`
+networks:
+  management: { cidr: 10.15.253.0/24, interface: ens192 }
+nodes:
+  - { hostname: controller01, roles: [controller], addresses: { management: 10.15.253.163 } }
+  - { hostname: controller02, roles: [controller], addresses: { management: 10.15.253.163 } }
+  - { hostname: Bad_Name, roles: [controller], addresses: { management: 10.15.253.165 } }
+  - { hostname: controller01, roles: [compute], addresses: { management: 10.16.0.5 } }
+  - { hostname: compute02, roles: [compute], addresses: { management: 10.15.253.88 } }
+  - { hostname: compute03, roles: [computer], adresses: { management: 10.15.253.99 } }
+vip: { address: 10.15.253.88 }
+ntp: { server: controller09 }
+pacemaker: { properties: { no-quorum-policy: ignore } }
+galera: { maxConections: 10 }
+`);
+    expect(messages(bad)).toEqual({
+      errors: [
+        "nodes[2].hostname: Bad_Name is not a valid RFC 1123 hostname",
+        'nodes[5].roles[0]: computer must be one of "controller", "compute", "ceph"',
+        "nodes[5].addresses: is required",
+        "nodes[5].adresses: is not a known setting; did you mean addresses?",
+        "galera.maxConections: is not a known setting; did you mean maxConnections?",
+        "nodes[1].addresses.management: 10.15.253.163 is already used by nodes[0].addresses.management",
+        "nodes[3].hostname: controller01 duplicates nodes[0].hostname",
+        "nodes[3].addresses.management: 10.16.0.5 is outside networks.management.cidr 10.15.253.0/24",
+        "nodes[4].addresses.management: 10.15.253.88 is the VIP",
+        "ntp.server: controller09 is not the hostname of a node",
+      ],
+      warnings: [
+        STONITH_WARNING,
+        "warning: pacemaker.properties.no-quorum-policy: ignore lets a partition without quorum keep running resources: split brain, two nodes holding the VIP",
+      ],
+    });
+  });
+
+  const cases: [string, (s: ReturnType<typeof base>) => void, string[]][] = [
+    ["VIP outside the management network", (s) => (s.vip.address = "10.15.254.10"), ["vip.address: 10.15.254.10 is outside the management network 10.15.253.0/24"]],
+    ["VIP is the broadcast address", (s) => (s.vip.address = "10.15.253.255"), ["vip.address: 10.15.253.255 is the network or broadcast address of 10.15.253.0/24"]],
+    ["CIDR with host bits", (s) => (s.networks.management.cidr = "10.15.253.163/12"), ["networks.management.cidr: 10.15.253.163/12 has host bits set; the network is 10.0.0.0/12"]],
+    ["bad interface name", (s) => (s.networks.management.interface = "eth 0"), ['networks.management.interface: "eth 0" is not a valid Linux interface name (1-15 of A-Z a-z 0-9 _ . @ -)']],
+    ["vlan address without vlan network", (s) => ((s.nodes[0]!.addresses as Record<string, string>).vlan = "172.31.253.11"), ["nodes[0].addresses.vlan: 172.31.253.11 has no network: networks.vlan is not defined"]],
+    ["address that is not IPv4", (s) => (s.nodes[1]!.addresses.management = "10.15.253.300"), ["nodes[1].addresses.management: 10.15.253.300 is not an IPv4 address"]],
+    ["unknown top-level key", (s) => Object.assign(s, { noeds: [] }), ["noeds: is not a known setting; did you mean nodes?"]],
+    [
+      "even number of controllers",
+      (s) => s.nodes.push({ hostname: "c4", roles: ["controller"], addresses: { management: "10.15.253.14" } }),
+      ["nodes: 4 controller(s): Galera, etcd, RabbitMQ and pacemaker need an odd number of at least 3 members to keep quorum when one fails; set safety.allowUnsafeMemberCount: true to accept the risk"],
+    ],
+    ["no controller", (s) => s.nodes.forEach((n) => (n.roles = ["compute"])), ["nodes: 3 node(s) given, but none has the role controller (Galera, RabbitMQ, etcd, pacemaker and HAProxy run on controllers)"]],
+    ["clashing VIP ports", (s) => Object.assign(s, { haproxy: { stats: { port: 3306 } } }), ["haproxy.services[1].port: 3306 is already bound on the VIP by haproxy.stats.port", "haproxy.stats.port: 3306 is also galera.port"]],
+    ["check port without HTTP check", (s) => Object.assign(s, { haproxy: { services: [{ name: "db", port: 3306, mode: "tcp", checkPort: 9200 }] } }), ["haproxy.services[0].checkPort: 9200 needs httpCheck: true (a TCP check on the check port keeps a desynced node in rotation)"]],
+    ["a cluster port on a reserved Galera port", (s) => Object.assign(s, { memcached: { port: 4567 } }), ["memcached.port: 4567 is reserved for Galera/Erlang/pcsd/corosync cluster traffic"]],
+  ];
+  for (const [name, mutate, expected] of cases) {
+    it(`rejects: ${name}`, () => {
+      const s = base();
+      mutate(s);
+      expect(messages(s).errors.sort()).toEqual([...expected].sort());
+    });
+  }
+
+  it("accepts an unsafe member count only with the explicit override, and warns", () => {
+    const s = { ...base(), safety: { allowUnsafeMemberCount: true } };
+    s.nodes.pop();
+    const m = messages(s);
+    expect(m.errors).toEqual([]);
+    expect(m.warnings).toContain(
+      "warning: nodes: 2 controller(s): Galera, etcd, RabbitMQ and pacemaker need an odd number of at least 3 members to keep quorum when one fails (allowed by safety.allowUnsafeMemberCount)",
+    );
+  });
+
+  it("rejects input that is not a spec object without throwing", () => {
+    expect(messages(null).errors).toEqual(["(spec): null must be object"]);
+    expect(messages([]).errors).toEqual(["(spec): [] must be object"]);
+    expect(messages("spec").errors).toEqual(["(spec): spec must be object"]);
+  });
+
+  it("never throws, whatever the input", () => {
+    fc.assert(
+      fc.property(fc.anything(), (x) => {
+        const r = validateSpec(x);
+        expect(typeof r.ok).toBe("boolean");
+      }),
+      { numRuns: 300 },
+    );
+    fc.assert(
+      fc.property(fc.dictionary(fc.constantFrom("nodes", "vip", "networks", "haproxy", "galera", "x"), fc.anything()), (x) => {
+        validateSpec({ ...base(), ...x });
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
