@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError, Option } from "commander";
+import pkg from "../package.json" with { type: "json" };
 
 /**
  * ha-gen's command line. Commands load their modules lazily so `--help` and small commands start
@@ -46,7 +47,7 @@ async function warn(warnings: readonly import("./spec/validate.js").SpecIssue[])
 const program = new Command()
   .name("ha-gen")
   .description("Generate and roll out the configuration of a highly available OpenStack control plane from one typed spec.")
-  .version("0.1.0")
+  .version(pkg.version)
   .showHelpAfterError()
   .exitOverride();
 

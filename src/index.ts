@@ -1,5 +1,6 @@
 // The public API of ha-gen. Everything not exported here is internal.
-export { defineCluster, clusterSpecSchema } from "./spec/schema.js";
+export { defineCluster } from "./define.js";
+export { clusterSpecSchema } from "./spec/schema.js";
 export type { ClusterSpec, ClusterSpecInput, NodeSpec, Role, OsTarget, HaproxyService } from "./spec/schema.js";
 export { validateSpec, formatIssue } from "./spec/validate.js";
 export type { SpecIssue, ValidationResult } from "./spec/validate.js";

@@ -46,8 +46,9 @@ export async function loadSpecFile(path: string): Promise<unknown> {
   }
   await readText(abs, "spec file"); // clear error for a missing file before jiti's own
   const { createJiti } = await import("jiti");
-  // Specs import "ha-gen": resolve it to this very package so the spec sees the same code.
-  const self = new URL("./index.js", import.meta.url);
+  // Specs import defineCluster from "ha-gen": resolve it to this package's dependency-free
+  // define.js, so loading a spec does not load the library a second time.
+  const self = new URL("./define.js", import.meta.url);
   const jiti = createJiti(import.meta.url, { alias: { "ha-gen": self.pathname }, fsCache: true, moduleCache: false, interopDefault: true });
   let mod: unknown;
   try {

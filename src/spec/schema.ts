@@ -66,8 +66,11 @@ const rabbitmq = z.strictObject({
   partitionHandling: z.enum(["pause_minority", "autoheal", "ignore"]).default("pause_minority"),
   policy: z.strictObject({
     name: name.default("ha-all"),
-    pattern: z.string().min(1).max(200).default("^(?!amq\\.).*"),
+    /** The guide's `^` also mirrors the amq.* internal queues; this is the OpenStack HA guide's pattern. */
+    pattern: z.string().min(1).max(200).regex(/^[^\u0000-\u001f\u007f]+$/, { error: "must not contain control characters" }).default("^(?!amq\\.).*"),
     definition: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({ "ha-mode": "all" }),
+    /** What the policy applies to (the guide's `set_policy` default: all). */
+    applyTo: z.enum(["queues", "exchanges", "all"]).default("all"),
   }).prefault({}),
 }).prefault({});
 
@@ -209,11 +212,3 @@ export type NodeSpec = ClusterSpec["nodes"][number];
 export type Role = (typeof ROLES)[number];
 export type OsTarget = (typeof OS_TARGETS)[number];
 export type HaproxyService = ClusterSpec["haproxy"]["services"][number];
-
-/**
- * Identity helper that gives editor completion and type checking for a spec file:
- * `export default defineCluster({ ... })`.
- */
-export function defineCluster(spec: ClusterSpecInput): ClusterSpecInput {
-  return spec;
-}
