@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { extname, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+import { parse as parseYaml } from "yaml";
 
 /** A spec or secrets file that cannot be read or parsed: a user mistake, reported without a stack. */
 export class InputError extends Error {
@@ -35,8 +36,7 @@ export async function loadSpecFile(path: string): Promise<unknown> {
     const text = await readText(abs, "spec file");
     try {
       if (ext === ".json") return JSON.parse(text) as unknown;
-      const { parse } = await import("yaml");
-      return parse(text) as unknown;
+      return parseYaml(text) as unknown;
     } catch (e) {
       throw new InputError(`${path}: not valid ${ext === ".json" ? "JSON" : "YAML"}: ${(e as Error).message.split("\n")[0]}`);
     }
