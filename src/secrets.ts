@@ -53,6 +53,8 @@ export interface SecretIssue {
 /** Rules per key; values are never echoed in messages. */
 export function checkSecret(key: SecretKey, value: unknown): string | undefined {
   if (typeof value !== "string") return "must be a string";
+  // A lone surrogate (a "\uD800" escape in YAML) has no UTF-8 form: every file would get U+FFFD instead.
+  if (/[\uD800-\uDFFF]/u.test(value)) return "must be valid Unicode text (no lone \\uD800-\\uDFFF escapes)";
   if (value.length < 8) return "must be at least 8 characters";
   if (value.length > 256) return "must be at most 256 characters";
   if (/[\u0000-\u001f\u007f]/.test(value)) return "must not contain control characters (newline, tab, NUL)";
@@ -81,9 +83,14 @@ export function fillSecrets(
   let doc: unknown = {};
   if (existingText !== undefined && existingText.trim() !== "") {
     try {
-      doc = parse(existingText);
-    } catch {
-      return { state: { secrets: {} as Secrets, generated: [], extra: {} }, issues: [{ key: "", message: "is not valid YAML" }] };
+      // logLevel "error": YAML warnings (e.g. an unknown tag) would print the offending line, secret
+      // included, to stderr. Errors still throw; their message quotes the line too, so it is dropped.
+      // A file of comments only (every key deleted to regenerate them all) is an empty mapping.
+      doc = parse(existingText, { logLevel: "error" }) ?? {};
+    } catch (e) {
+      const pos = (e as { linePos?: { line: number; col: number }[] }).linePos?.[0];
+      const where = pos ? ` (line ${pos.line}, column ${pos.col})` : "";
+      return { state: { secrets: {} as Secrets, generated: [], extra: {} }, issues: [{ key: "", message: `is not valid YAML${where}` }] };
     }
   }
   if (doc === null || typeof doc !== "object" || Array.isArray(doc)) {
@@ -102,16 +109,19 @@ export function fillSecrets(
     if (problem) issues.push({ key, message: problem });
     else out[key] = record[key] as string;
   }
-  const extra: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(record)) if (!(SECRET_KEYS as readonly string[]).includes(k)) extra[k] = v;
+  // fromEntries defines own properties, so an extra key named __proto__ is kept like any other.
+  const extra: Record<string, unknown> = Object.fromEntries(Object.entries(record).filter(([k]) => !(SECRET_KEYS as readonly string[]).includes(k)));
   return { state: { secrets: out as Secrets, generated, extra }, issues };
 }
 
 export function serializeSecrets(state: SecretsFileState): string {
-  const sorted: Record<string, unknown> = {};
-  for (const k of [...Object.keys(state.secrets), ...Object.keys(state.extra)].sort()) {
-    sorted[k] = k in state.secrets ? state.secrets[k as SecretKey] : state.extra[k];
-  }
+  // A Map keeps the sorted order (an object would move integer-like keys such as "0" first), and
+  // own keys only: `k in` would take an extra key named "constructor" for a secret.
+  const sorted = new Map<string, unknown>(
+    [...Object.keys(state.secrets), ...Object.keys(state.extra)]
+      .sort()
+      .map((k) => [k, Object.hasOwn(state.secrets, k) ? state.secrets[k as SecretKey] : state.extra[k]]),
+  );
   return (
     "# ha-gen secrets: generated once, never regenerated. Keep this file private (mode 0600)\n" +
     "# and out of version control. Delete a key to have ha-gen generate a new value.\n" +
