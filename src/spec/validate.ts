@@ -187,6 +187,10 @@ function semantic(spec: ClusterSpec, out: Issues): void {
     const prev = vipPorts.get(s.port);
     if (prev) err(`haproxy.services[${i}].port`, s.port, `is already bound on the VIP by ${prev}`);
     else vipPorts.set(s.port, `haproxy.services[${i}]`);
+    // The Galera listener's health check is clustercheck: both ports must agree.
+    if ((s.backendPort ?? s.port) === spec.galera.port && s.checkPort !== undefined && s.checkPort !== spec.clustercheck.port) {
+      err(`haproxy.services[${i}].checkPort`, s.checkPort, `differs from clustercheck.port ${spec.clustercheck.port}: HAProxy would check a port nothing listens on`);
+    }
     if (s.checkPort !== undefined && !s.httpCheck) {
       err(`haproxy.services[${i}].checkPort`, s.checkPort, "needs httpCheck: true (a TCP check on the check port keeps a desynced node in rotation)");
     }

@@ -80,6 +80,7 @@ galera: { maxConections: 10 }
     ["no controller", (s) => s.nodes.forEach((n) => (n.roles = ["compute"])), ["nodes: 3 node(s) given, but none has the role controller (Galera, RabbitMQ, etcd, pacemaker and HAProxy run on controllers)"]],
     ["clashing VIP ports", (s) => Object.assign(s, { haproxy: { stats: { port: 3306 } } }), ["haproxy.services[1].port: 3306 is already bound on the VIP by haproxy.stats.port", "haproxy.stats.port: 3306 is also galera.port"]],
     ["check port without HTTP check", (s) => Object.assign(s, { haproxy: { services: [{ name: "db", port: 3306, mode: "tcp", checkPort: 9200 }] } }), ["haproxy.services[0].checkPort: 9200 needs httpCheck: true (a TCP check on the check port keeps a desynced node in rotation)"]],
+    ["Galera check port that is not clustercheck's", (s) => Object.assign(s, { clustercheck: { port: 9201 } }), ["haproxy.services[1].checkPort: 9200 differs from clustercheck.port 9201: HAProxy would check a port nothing listens on"]],
     ["a cluster port on a reserved Galera port", (s) => Object.assign(s, { memcached: { port: 4567 } }), ["memcached.port: 4567 is reserved for Galera/Erlang/pcsd/corosync cluster traffic"]],
   ];
   for (const [name, mutate, expected] of cases) {
