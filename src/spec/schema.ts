@@ -98,12 +98,20 @@ const pacemakerProperties = z.strictObject({
   "no-quorum-policy": z.enum(["stop", "freeze", "ignore", "demote", "suicide"]).default("stop"),
 }).prefault({});
 
+/** Pacemaker resource ids are XML ids: no leading digit (pcs refuses them). */
+const resourceId = z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]{0,62}$/, { error: "must be 1-63 of A-Z a-z 0-9 _ . - starting with a letter or _" });
+
 const pacemaker = z.strictObject({
   clusterName: name.default("openstack-cluster-01"),
   properties: pacemakerProperties,
-  vipResource: name.default("vip"),
+  vipResource: resourceId.default("vip"),
   vipMonitorInterval: duration.default("30s"),
-  haproxyResource: name.default("lb-haproxy"),
+  /** pcs names its clone `<haproxyResource>-clone`. */
+  haproxyResource: resourceId.default("lb-haproxy"),
+}).superRefine((p, ctx) => {
+  if (p.vipResource === p.haproxyResource || p.vipResource === `${p.haproxyResource}-clone`) {
+    ctx.addIssue({ code: "custom", path: ["vipResource"], input: p.vipResource, message: `clashes with haproxyResource ${p.haproxyResource} (or its clone ${p.haproxyResource}-clone)` });
+  }
 }).prefault({});
 
 const check = z.strictObject({

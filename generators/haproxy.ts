@@ -1,0 +1,129 @@
+import { fileFor, type GeneratorOutput } from "../src/artifact.js";
+import type { Cluster } from "../src/model.js";
+import { haproxy as hq, sh } from "../src/quote.js";
+import type { HaproxyService } from "../src/spec/schema.js";
+import { MARKER, merge, stepScript } from "./common.js";
+import { renderTemplate } from "./templates.js";
+import tpl from "./templates/haproxy.cfg.njk";
+
+export const HAPROXY_CFG = "/etc/haproxy/haproxy.cfg";
+/** HAProxy's chroot on both targets (the packages create it). */
+export const HAPROXY_CHROOT = "/var/lib/haproxy";
+/** `/dev/log` as HAProxy sees it inside its chroot; rsyslog creates this socket (rsyslog family). */
+export const HAPROXY_LOG_SOCKET = `${HAPROXY_CHROOT}/dev/log`;
+
+/** Name of the pacemaker clone that runs HAProxy (pcs names a clone `<primitive>-clone`). */
+export function haproxyCloneId(cluster: Cluster): string {
+  return `${cluster.spec.pacemaker.haproxyResource}-clone`;
+}
+
+function service(cluster: Cluster, s: HaproxyService) {
+  const backendPort = s.backendPort ?? s.port;
+  // Pre-quoted words: every value goes through hq().
+  const defaultServer = [
+    ...(s.checkPort !== undefined ? [`port ${hq(s.checkPort)}`] : []),
+    `inter ${hq(s.check.inter)}`,
+    `rise ${hq(s.check.rise)}`,
+    `fall ${hq(s.check.fall)}`,
+    // Clients of a writer marked down are cut so they reconnect to the new one at once.
+    ...(s.activeBackup ? ["on-marked-down shutdown-sessions"] : []),
+  ].join(" ");
+  return {
+    name: s.name,
+    bind: `${cluster.vip.address}:${s.port}`,
+    mode: s.mode,
+    balance: s.balance,
+    logOption: s.mode === "tcp" ? "tcplog" : "httplog",
+    tcpKeepalive: s.tcpKeepalive,
+    httpCheck: s.httpCheck,
+    // A dedicated health-check service (clustercheck) states health as 200/503; the APIs'
+    // own `/` answers 300 on some services, which httpchk's default 2xx/3xx rule accepts.
+    expect200: s.httpCheck && s.checkPort !== undefined,
+    timeoutClient: s.timeoutClient,
+    timeoutServer: s.timeoutServer,
+    activeBackup: s.activeBackup,
+    defaultServer,
+    servers: cluster.controllers.map((c, i) => ({
+      name: c.hostname,
+      address: `${c.addresses.management}:${backendPort}`,
+      backup: s.activeBackup && i > 0,
+    })),
+  };
+}
+
+/** haproxy.cfg of one controller (only the stats bind differs between controllers). */
+function renderHaproxyCfg(cluster: Cluster, nodeAddress: string, services: ReturnType<typeof service>[]): string {
+  const { spec } = cluster;
+  return renderTemplate("haproxy.cfg", tpl, {
+    marker: MARKER,
+    clone: haproxyCloneId(cluster),
+    chroot: HAPROXY_CHROOT,
+    logSocket: HAPROXY_LOG_SOCKET,
+    maxconn: spec.haproxy.maxconn,
+    statsBinds: [`${cluster.vip.address}:${spec.haproxy.stats.port}`, `${nodeAddress}:${spec.haproxy.stats.port}`],
+    stats: { realm: spec.haproxy.stats.realm, auth: `${spec.haproxy.stats.user}:${cluster.secrets.haproxy_stats_pass}` },
+    services,
+  });
+}
+
+/**
+ * HAProxy on every controller (guide 九). Fixes to the guide:
+ * - `stats auth admin:admin` → the stats user from the spec with the generated haproxy_stats_pass;
+ *   the file is then secret (0600 root: it is pushed before the haproxy group exists).
+ * - stats bound on 0.0.0.0 → on the VIP and the node's management address only.
+ * - Galera checked with a plain TCP connect to 3306, which keeps a desynced or donor node in
+ *   rotation → `option httpchk` to clustercheck (port from the spec) with
+ *   `http-check expect status 200`, first controller active, the others `backup`,
+ *   `on-marked-down shutdown-sessions`.
+ * - `option tcplog` inside HTTP listeners (HAProxy warns and ignores it) and `option httplog` in the
+ *   defaults of TCP listeners → `tcplog` for mode tcp, `httplog` for mode http, per listener.
+ * - `log 127.0.0.1 local0` needed rsyslog's UDP input open to the network → `log /dev/log local0`
+ *   into the socket the rsyslog family creates inside the chroot.
+ * - `pidfile` dropped: both packages' units pass `-p`.
+ * - `systemctl enable haproxy` while pacemaker also clones it (both start it) → disabled in systemd;
+ *   pacemaker alone starts it, and a changed config reloads a running haproxy.
+ */
+export function haproxy(cluster: Cluster): GeneratorOutput {
+  const services = cluster.spec.haproxy.services.map((s) => service(cluster, s));
+  const artifacts = cluster.controllers.map((c) =>
+    fileFor("haproxy", c.hostname, { path: HAPROXY_CFG, content: renderHaproxyCfg(cluster, c.addresses.management, services), mode: 0o600, secret: true }),
+  );
+  const cfg = sh(HAPROXY_CFG);
+  return merge(
+    { artifacts, steps: [] },
+    stepScript({
+      family: "haproxy",
+      id: "51-haproxy",
+      title: "HAProxy configuration (started by pacemaker)",
+      guideSection: "九 部署Haproxy",
+      nodes: cluster.controllers,
+      mode: "parallel",
+      verifies: [
+        "haproxy -c accepts the configuration",
+        "haproxy is not enabled in systemd (pacemaker starts it)",
+        "a running haproxy was reloaded when its configuration changed",
+      ],
+      body: `if ! out=$(haproxy -c -f ${cfg} 2>&1); then
+  printf '%s\\n' "$out" >&2
+  die "haproxy rejects ${HAPROXY_CFG}"
+fi
+if [[ "$out" == *"[WARNING]"* ]]; then
+  printf '%s\\n' "$out" >&2
+  log "haproxy accepts ${HAPROXY_CFG} with the warnings above"
+fi
+# Pacemaker's clone starts haproxy; systemd starting it too at boot races the cluster.
+ensure_disabled haproxy
+if systemctl is-active --quiet haproxy; then
+  if changed_since_applied haproxy ${cfg}; then
+    systemctl reload haproxy
+    changed "reloaded haproxy (configuration changed)"
+  fi
+fi
+mark_applied haproxy ${cfg}
+if systemctl is-enabled --quiet haproxy 2>/dev/null; then
+  die "haproxy is still enabled in systemd"
+fi
+`,
+    }),
+  );
+}

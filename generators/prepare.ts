@@ -1,0 +1,92 @@
+import type { GeneratorOutput } from "../src/artifact.js";
+import type { Cluster } from "../src/model.js";
+import type { NodeSpec, OsTarget } from "../src/spec/schema.js";
+import { stepScript } from "./common.js";
+import { renderTemplate } from "./templates.js";
+import tpl from "./templates/prepare.sh.njk";
+
+/** ha-gen's state directory on every node (stamps of applied configuration). */
+export const STATE_DIR = "/var/lib/ha-gen";
+
+/**
+ * Packages per target and role. Controllers get everything the later steps run; every node gets
+ * what the base layer uses there. Debian 12 is the container lab, whose image is baked offline
+ * with exactly its controller list (anything else fails to install there).
+ */
+export const PACKAGES: Record<OsTarget, { controller: readonly string[]; every: readonly string[] }> = {
+  centos8: {
+    controller: [
+      "mariadb", "mariadb-server", "mariadb-server-galera", "galera", "xinetd", "rsync",
+      "rabbitmq-server", "erlang", "memcached", "python3-memcached", "etcd",
+      "pacemaker", "pcs", "corosync", "fence-agents-all", "resource-agents", "haproxy",
+      "chrony", "rsyslog", "crudini", "python3-openstackclient", "python3-PyMySQL",
+    ],
+    every: ["chrony", "python3-openstackclient", "crudini"],
+  },
+  debian12: {
+    controller: [
+      "mariadb-server", "mariadb-client", "galera-4", "rsync", "xinetd", "haproxy",
+      "rabbitmq-server", "etcd-server", "etcd-client", "memcached", "chrony", "rsyslog",
+      "pacemaker", "pcs", "corosync", "resource-agents", "curl",
+    ],
+    every: ["chrony"],
+  },
+};
+
+/** Packages one node gets: its role's list, then the spec's extras, without repeats. */
+export function packagesFor(cluster: Cluster, node: NodeSpec): string[] {
+  const table = PACKAGES[cluster.os.id];
+  const base = node.roles.includes("controller") ? [...table.controller, ...table.every] : [...table.every];
+  return [...new Set([...base, ...cluster.spec.prepare.extraPackages])];
+}
+
+/**
+ * OS preparation on every node (guide 四.3-4): SELinux and firewalld off, repositories, every
+ * package later steps need, ha-gen's state directory. Fixes to the guide:
+ * - EPEL from `rpm -Uvh https://dl.fedoraproject.org/...` (unpinned download) → the
+ *   epel-release package from CentOS extras.
+ * - openstack-utils installed from a CentOS 7 koji build URL (an EL7 package on EL8) → dropped;
+ *   crudini, which it wraps, is installed.
+ * - Packages installed one service at a time, mid-way through the guide → all up front, so the
+ *   later steps only configure; skipped entirely when every package is already there.
+ * - `sed s/SELINUX=enforcing/.../` missed `permissive` → any SELINUX= value becomes disabled.
+ * - Repository ids `HighAvailability`/`PowerTools` are lower-case from CentOS 8.3 on → the id
+ *   present in /etc/yum.repos.d is found case-insensitively.
+ * - Debian: package scripts would start corosync, etcd, RabbitMQ with packaged defaults → a
+ *   temporary policy-rc.d keeps them stopped; the files ha-gen pushed win over the packaged
+ *   ones (--force-confold).
+ */
+export function prepare(cluster: Cluster): GeneratorOutput {
+  const { spec, os } = cluster;
+  const bodies = new Map<string, string>();
+  const body = (node: NodeSpec): string => {
+    const packages = packagesFor(cluster, node);
+    const key = packages.join(" ");
+    let b = bodies.get(key);
+    if (b === undefined) {
+      b = renderTemplate("prepare.sh", tpl, {
+        os: os.id,
+        stateDir: STATE_DIR,
+        disableSelinux: spec.prepare.disableSelinux,
+        disableFirewalld: spec.prepare.disableFirewalld,
+        packages,
+      });
+      bodies.set(key, b);
+    }
+    return b;
+  };
+  return stepScript({
+    family: "prepare",
+    id: "00-prepare",
+    title: "OS preparation: SELinux, firewalld, repositories, packages",
+    guideSection: "四.3-4 内核参数、selinux、iptables / 下载Train版的软件包",
+    nodes: cluster.nodes,
+    mode: "parallel",
+    verifies: [
+      "every package of the node's role is installed",
+      ...(os.id === "centos8" && spec.prepare.disableSelinux ? ["SELinux is not enforcing"] : []),
+      ...(spec.prepare.disableFirewalld ? ["firewalld is not running"] : []),
+    ],
+    body,
+  });
+}

@@ -1,0 +1,113 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { scriptPath } from "../../generators/common.js";
+import { HAPROXY_CFG } from "../../generators/haproxy.js";
+import { renderCluster } from "../../src/render.js";
+import { FAKE_SECRETS } from "../fixtures/secrets.js";
+import { requireTool, run } from "../helpers/checker.js";
+import { EXAMPLES as SPECS, artifactAt, renderExample, type ExampleName } from "../helpers/examples.js";
+import { checkHaproxyCfg, statsStatus } from "../helpers/haproxy-check.js";
+import { changedLines, sandbox, STUB_STATE, SYSTEMCTL_STUB } from "../helpers/pacemaker-sandbox.js";
+import { SCRIPT_LIB } from "../../src/os.js";
+
+const EXAMPLES: ExampleName[] = ["train-ha", "lab"];
+
+beforeAll(() => requireTool("haproxy", "unshare", "ip", "base64", "shellcheck", "bash"));
+
+describe("haproxy.cfg against haproxy -c (isolated, warnings fail)", () => {
+  for (const name of EXAMPLES) {
+    it(`${name}: every controller's haproxy.cfg is accepted without warnings`, () => {
+      const r = renderExample(name);
+      const cfgs = r.artifacts.filter((a) => a.path === HAPROXY_CFG);
+      expect(cfgs.length).toBe(SPECS[name].nodes.filter((n) => n.roles.includes("controller")).length);
+      for (const a of cfgs) {
+        const c = checkHaproxyCfg(a.content, artifactAt(r, a.node, "/etc/hosts").content);
+        expect(c.ok, `${a.node}: ${c.result.stdout}${c.result.stderr}`).toBe(true);
+      }
+    });
+  }
+
+  it("broken sample: `balance sourc` is rejected", () => {
+    const r = renderExample("lab");
+    const a = artifactAt(r, "controller01", HAPROXY_CFG);
+    const broken = a.content.replace("balance source", "balance sourc");
+    expect(broken).not.toBe(a.content);
+    expect(checkHaproxyCfg(broken, artifactAt(r, "controller01", "/etc/hosts").content).ok).toBe(false);
+  });
+
+  it("broken sample: a warning alone fails the check (http-check without option httpchk)", () => {
+    const r = renderExample("lab");
+    const a = artifactAt(r, "controller01", HAPROXY_CFG);
+    const broken = a.content.replace(/(listen galera_cluster[\s\S]*?)    option httpchk\n/, "$1");
+    expect(broken).not.toBe(a.content);
+    const c = checkHaproxyCfg(broken, artifactAt(r, "controller01", "/etc/hosts").content);
+    expect(c.result.status).toBe(0);
+    expect(c.ok).toBe(false);
+  });
+});
+
+describe("stats auth as HAProxy parses it (haproxy running in an isolated namespace)", () => {
+  it("a password with #, backslash, colon and non-ASCII letters logs in; a wrong one does not", () => {
+    const password = "p#ss\\wo:rd-é中";
+    const r = renderCluster(SPECS.lab, { ...FAKE_SECRETS, haproxy_stats_pass: password });
+    const cfg = artifactAt(r, "controller01", HAPROXY_CFG).content;
+    const addrs = ["198.51.100.10", "198.51.100.11"];
+    const ok = statsStatus(cfg, addrs, "198.51.100.11:1080", "admin", password);
+    expect(ok.stdout, ok.stderr).toMatch(/^HTTP\/1\.[01] 200/);
+    const wrong = statsStatus(cfg, addrs, "198.51.100.10:1080", "admin", "p#ss");
+    expect(wrong.stdout, wrong.stderr).toMatch(/^HTTP\/1\.[01] 401/);
+  });
+});
+
+describe("51-haproxy script: bash -n and shellcheck", () => {
+  for (const name of EXAMPLES) {
+    it(`${name}: parses and is shellcheck-clean`, () => {
+      const s = artifactAt(renderExample(name), "controller01", scriptPath("51-haproxy")).content;
+      expect(run("bash", ["-n"], { input: s }).status).toBe(0);
+      const sc = run("shellcheck", ["-s", "bash", "-"], { input: s });
+      expect(sc.status, sc.stdout).toBe(0);
+    });
+  }
+  it("broken sample: shellcheck rejects an unquoted command substitution", () => {
+    const s = artifactAt(renderExample("lab"), "controller01", scriptPath("51-haproxy")).content.replace(`printf '%s\\n' "$out"`, "printf '%s\\n' $out");
+    expect(s).toContain("printf '%s\\n' $out");
+    expect(run("shellcheck", ["-s", "bash", "-"], { input: s }).status).not.toBe(0);
+  });
+});
+
+describe.concurrent("51-haproxy run for real in a sandboxed copy of this machine (systemctl stubbed)", () => {
+  const r = renderExample("lab");
+  const pick = (path: string, content?: string) => {
+    const a = artifactAt(r, "controller01", path);
+    return { path: a.path, content: content ?? a.content, mode: a.mode };
+  };
+  const STEP = scriptPath("51-haproxy");
+  const calls = `grep -v 'is-active\\|is-enabled' ${STUB_STATE}/calls || true`;
+
+  it("disables haproxy in systemd and reloads a running one once; a rerun changes nothing", async () => {
+    const res = await sandbox({
+      files: [pick(SCRIPT_LIB), pick(HAPROXY_CFG), pick(STEP)],
+      stubs: { systemctl: SYSTEMCTL_STUB },
+      setup: `mkdir -p ${STUB_STATE}/systemd && touch ${STUB_STATE}/systemd/haproxy.enabled ${STUB_STATE}/systemd/haproxy.active`,
+      script: STEP,
+      runs: 2,
+      inspect: calls,
+    });
+    const [first, second] = res.runs;
+    expect(first!.status, first!.stderr).toBe(0);
+    expect(changedLines(first!)).toEqual(["ha-gen:changed disabled haproxy", "ha-gen:changed reloaded haproxy (configuration changed)"]);
+    expect(second!.status, second!.stderr).toBe(0);
+    expect(changedLines(second!)).toEqual([]);
+    expect(res.inspect.trim().split("\n")).toEqual(["systemctl disable haproxy", "systemctl reload haproxy"]);
+  });
+
+  it("a stopped haproxy is left to pacemaker; a configuration haproxy rejects fails the step", async () => {
+    const ok = await sandbox({ files: [pick(SCRIPT_LIB), pick(HAPROXY_CFG), pick(STEP)], stubs: { systemctl: SYSTEMCTL_STUB }, script: STEP, runs: 1, inspect: calls });
+    expect(ok.runs[0]!.status, ok.runs[0]!.stderr).toBe(0);
+    expect(changedLines(ok.runs[0]!)).toEqual([]);
+    expect(ok.inspect.trim()).toBe("");
+    const broken = artifactAt(r, "controller01", HAPROXY_CFG).content.replace("balance source", "balance sourc");
+    const bad = await sandbox({ files: [pick(SCRIPT_LIB), pick(HAPROXY_CFG, broken), pick(STEP)], stubs: { systemctl: SYSTEMCTL_STUB }, script: STEP, runs: 1 });
+    expect(bad.runs[0]!.status).not.toBe(0);
+    expect(bad.runs[0]!.stderr).toContain("haproxy rejects /etc/haproxy/haproxy.cfg");
+  });
+});

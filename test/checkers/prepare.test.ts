@@ -1,0 +1,141 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { scriptPath } from "../../generators/common.js";
+import { PACKAGES } from "../../generators/prepare.js";
+import { SCRIPT_LIB } from "../../src/os.js";
+import { requireTool, run } from "../helpers/checker.js";
+import { artifactAt, renderExample, type ExampleName } from "../helpers/examples.js";
+import { changedLines, sandbox, STUB_STATE, SYSTEMCTL_STUB } from "../helpers/pacemaker-sandbox.js";
+
+const SCRIPT = scriptPath("00-prepare");
+
+beforeAll(() => requireTool("bash", "shellcheck", "unshare", "chroot", "ip"));
+
+describe("00-prepare scripts: bash -n and shellcheck", () => {
+  for (const name of ["train-ha", "lab"] as ExampleName[]) {
+    it(`${name}: every distinct prepare script parses and is shellcheck-clean`, () => {
+      const r = renderExample(name);
+      const bodies = new Set(r.artifacts.filter((a) => a.path === SCRIPT).map((a) => a.content));
+      expect(bodies.size).toBe(name === "train-ha" ? 2 : 1);
+      for (const s of bodies) {
+        expect(run("bash", ["-n"], { input: s }).status).toBe(0);
+        const sc = run("shellcheck", ["-s", "bash", "-"], { input: s });
+        expect(sc.status, sc.stdout).toBe(0);
+      }
+    });
+  }
+  it("broken sample: shellcheck rejects an unquoted array expansion", () => {
+    const s = artifactAt(renderExample("lab"), "controller01", SCRIPT).content.replace('installed "$p" || missing+=("$p")', "installed $p || missing+=($p)");
+    expect(run("shellcheck", ["-s", "bash", "-"], { input: s }).status).not.toBe(0);
+  });
+});
+
+/** Stubs: package state in STUB_STATE/installed (one name a line), calls logged to STUB_STATE/calls. */
+const PKG_STATE = `${STUB_STATE}/installed`;
+const DEBIAN_STUBS = {
+  systemctl: SYSTEMCTL_STUB,
+  "dpkg-query": `p=\${!#}
+grep -qxF -- "$p" ${PKG_STATE} 2>/dev/null || exit 1
+printf 'install ok installed'`,
+  "apt-get": `echo "apt-get $* policy-rc.d=$([[ -x /usr/sbin/policy-rc.d ]] && /usr/sbin/policy-rc.d; echo $?)" >> ${STUB_STATE}/calls
+seen=0
+for a in "$@"; do
+  if [[ $seen == 1 && $a != -* && $a != Dpkg::* ]]; then echo "$a" >> ${PKG_STATE}; fi
+  [[ $a == install ]] && seen=1
+done
+exit 0`,
+};
+const CENTOS_STUBS = {
+  systemctl: SYSTEMCTL_STUB,
+  rpm: `grep -qxF -- "\${!#}" ${PKG_STATE} 2>/dev/null`,
+  dnf: `echo "dnf $*" >> ${STUB_STATE}/calls
+case "$1 $2" in
+  "install -y") shift 2; printf '%s\\n' "$@" >> ${PKG_STATE} ;;
+  "-q repolist") echo "repo id   repo name"; cat ${STUB_STATE}/enabled-repos 2>/dev/null ;;
+  "config-manager --set-enabled") shift 2; printf '%s  enabled\\n' "$@" >> ${STUB_STATE}/enabled-repos ;;
+  *) echo "dnf stub: unsupported $*" >&2; exit 1 ;;
+esac`,
+  getenforce: `cat ${STUB_STATE}/selinux`,
+  setenforce: `echo "setenforce $*" >> ${STUB_STATE}/calls; [[ $1 == 0 ]] && echo Permissive > ${STUB_STATE}/selinux`,
+};
+
+function files(name: ExampleName, node: string) {
+  const r = renderExample(name);
+  return [artifactAt(r, node, SCRIPT_LIB), artifactAt(r, node, SCRIPT)].map((a) => ({ path: a.path, content: a.content, mode: a.mode }));
+}
+
+describe.concurrent("00-prepare run for real in a sandboxed copy of this machine (package tools stubbed)", () => {
+  it("debian12 controller: installs what is missing under a temporary policy-rc.d, then a rerun changes nothing", async () => {
+    const res = await sandbox({
+      files: files("lab", "controller01"),
+      stubs: DEBIAN_STUBS,
+      setup: `rm -rf /usr/sbin/policy-rc.d /var/lib/ha-gen\nprintf 'chrony\\nrsyslog\\n' > ${PKG_STATE}`,
+      script: SCRIPT,
+      runs: 2,
+      inspect: `cat ${STUB_STATE}/calls; echo "policy-rc.d left: $([[ -e /usr/sbin/policy-rc.d ]] && echo yes || echo no)"; echo "state dir: $([[ -d /var/lib/ha-gen ]] && echo yes || echo no)"`,
+    });
+    const [first, second] = res.runs;
+    expect(first!.status, first!.stderr).toBe(0);
+    const missing = PACKAGES.debian12.controller.filter((p) => p !== "chrony" && p !== "rsyslog");
+    expect(changedLines(first!)).toEqual(["ha-gen:changed created /var/lib/ha-gen", `ha-gen:changed installed ${missing.join(" ")}`]);
+    expect(second!.status, second!.stderr).toBe(0);
+    expect(changedLines(second!)).toEqual([]);
+    const apt = res.inspect.split("\n").filter((l) => l.startsWith("apt-get "));
+    expect(apt).toHaveLength(1);
+    expect(apt[0]).toContain("install -y --no-install-recommends -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold");
+    // Daemons were kept from starting during the install (policy-rc.d answered 101), and the file is gone again.
+    expect(apt[0]).toMatch(/policy-rc\.d=101$/);
+    expect(res.inspect).toContain("policy-rc.d left: no");
+    expect(res.inspect).toContain("state dir: yes");
+  });
+
+  it("centos8 controller: SELinux, firewalld, repositories (either id case), packages; then a rerun changes nothing", async () => {
+    const repos = "[HighAvailability]\nname=CentOS Linux 8 - HighAvailability\nenabled=0\n\n[powertools]\nname=CentOS Linux 8 - PowerTools\nenabled=0\n";
+    const res = await sandbox({
+      files: [...files("train-ha", "controller01"), { path: "/etc/yum.repos.d/CentOS-ha-gen-test.repo", content: repos }, { path: "/etc/selinux/config", content: "# SELinux\nSELINUX=enforcing\nSELINUXTYPE=targeted\n" }],
+      stubs: CENTOS_STUBS,
+      setup: `rm -rf /var/lib/ha-gen
+echo Enforcing > ${STUB_STATE}/selinux
+mkdir -p ${STUB_STATE}/systemd && touch ${STUB_STATE}/systemd/firewalld.exists ${STUB_STATE}/systemd/firewalld.active ${STUB_STATE}/systemd/firewalld.enabled
+printf 'baseos  enabled\\nappstream  enabled\\n' > ${STUB_STATE}/enabled-repos
+: > ${PKG_STATE}`,
+      script: SCRIPT,
+      runs: 2,
+      inspect: `grep -c '^SELINUX=disabled$' /etc/selinux/config; grep -c '^SELINUX=' /etc/selinux/config; cat ${STUB_STATE}/calls`,
+    });
+    const [first, second] = res.runs;
+    expect(first!.status, first!.stderr).toBe(0);
+    const c = changedLines(first!);
+    expect(c).toContain("ha-gen:changed SELinux permissive until the next boot");
+    expect(c).toContain("ha-gen:changed SELinux disabled in /etc/selinux/config (from the next boot)");
+    expect(c).toContain("ha-gen:changed stopped firewalld");
+    expect(c).toContain("ha-gen:changed disabled firewalld");
+    expect(c).toContain("ha-gen:changed installed centos-release-openstack-train yum-utils epel-release");
+    expect(c).toContain("ha-gen:changed enabled repositories HighAvailability powertools");
+    expect(second!.status, second!.stderr).toBe(0);
+    expect(changedLines(second!)).toEqual([]);
+    expect(res.inspect.split("\n").slice(0, 2)).toEqual(["1", "1"]);
+    expect(res.inspect).toContain("dnf config-manager --set-enabled HighAvailability powertools");
+    const installs = res.inspect.split("\n").filter((l) => l.startsWith("dnf install -y "));
+    expect(installs).toHaveLength(2);
+    for (const p of PACKAGES.centos8.controller) expect(installs[1]!.split(" ")).toContain(p);
+  });
+
+  it("centos8 compute node: only chrony, the client and crudini", async () => {
+    const repos = "[ha]\nenabled=1\n\n[PowerTools]\nenabled=1\n";
+    const res = await sandbox({
+      files: [...files("train-ha", "compute01"), { path: "/etc/yum.repos.d/CentOS-ha-gen-test.repo", content: repos }, { path: "/etc/selinux/config", content: "SELINUX=disabled\n" }],
+      stubs: CENTOS_STUBS,
+      setup: `rm -rf /var/lib/ha-gen
+echo Disabled > ${STUB_STATE}/selinux
+printf 'ha  enabled\\nPowerTools  enabled\\n' > ${STUB_STATE}/enabled-repos
+printf 'centos-release-openstack-train\\nyum-utils\\nepel-release\\n' > ${PKG_STATE}`,
+      script: SCRIPT,
+      runs: 1,
+      inspect: `cat ${STUB_STATE}/calls`,
+    });
+    expect(res.runs[0]!.status, res.runs[0]!.stderr).toBe(0);
+    expect(changedLines(res.runs[0]!)).toEqual(["ha-gen:changed created /var/lib/ha-gen", "ha-gen:changed installed chrony python3-openstackclient crudini"]);
+    const dnf = res.inspect.split("\n").filter((l) => l.startsWith("dnf "));
+    expect(dnf).toEqual(["dnf -q repolist --enabled", "dnf install -y chrony python3-openstackclient crudini"]);
+  });
+});

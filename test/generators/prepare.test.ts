@@ -1,0 +1,83 @@
+import { describe, expect, it } from "vitest";
+import { scriptPath } from "../../generators/common.js";
+import { PACKAGES } from "../../generators/prepare.js";
+import { renderCluster } from "../../src/render.js";
+import { FAKE_SECRETS } from "../fixtures/secrets.js";
+import { EXAMPLES as SPECS, artifactAt, renderExample } from "../helpers/examples.js";
+
+const SCRIPT = scriptPath("00-prepare");
+
+/** The package array of a prepare script. */
+function packages(script: string): string[] {
+  const m = /\npackages=\(\n([\s\S]*?)\n\)\n/.exec(script);
+  if (!m) throw new Error("no packages=( ... ) in the script");
+  return m[1]!.split("\n").map((l) => l.trim());
+}
+
+describe("00-prepare", () => {
+  it("is the first step, on every node in parallel, before chrony installs nothing itself", () => {
+    for (const name of ["train-ha", "lab"] as const) {
+      const r = renderExample(name);
+      const first = r.plan.steps[0]!;
+      expect(first.id).toBe("00-prepare");
+      expect(first.mode).toBe("parallel");
+      expect(first.nodes).toEqual(SPECS[name].nodes.map((n) => n.hostname));
+      expect(r.plan.steps.findIndex((s) => s.id === "10-chrony")).toBeGreaterThan(0);
+    }
+  });
+
+  it("train-ha: controllers get every package the later steps run, the other nodes chrony, the client and crudini", () => {
+    const r = renderExample("train-ha");
+    for (const n of SPECS["train-ha"].nodes) {
+      const got = packages(artifactAt(r, n.hostname, SCRIPT).content);
+      if (n.roles.includes("controller")) {
+        for (const p of [...PACKAGES.centos8.controller, ...PACKAGES.centos8.every]) expect(got).toContain(p);
+        for (const p of ["pcs", "pacemaker", "haproxy", "mariadb-server-galera", "rabbitmq-server", "etcd", "memcached", "xinetd", "rsyslog"]) expect(got).toContain(p);
+      } else {
+        expect(got).toEqual(["chrony", "python3-openstackclient", "crudini"]);
+      }
+      expect(new Set(got).size).toBe(got.length);
+    }
+  });
+
+  it("train-ha: the guide's repositories and settings, without its URLs and EL7 package", () => {
+    const s = artifactAt(renderExample("train-ha"), "controller01", SCRIPT).content;
+    for (const want of ["centos-release-openstack-train", "epel-release", "dnf config-manager --set-enabled", '"HighAvailability ha"', '"PowerTools powertools"', "setenforce 0", "SELINUX=disabled", "systemctl stop firewalld", "ensure_disabled firewalld", "rpm -q --quiet --whatprovides"]) {
+      expect(s).toContain(want);
+    }
+    for (const never of ["http://", "https://", "koji", "openstack-utils", "rpm -Uvh", "rpm -ivh", "wget"]) expect(s).not.toContain(never);
+  });
+
+  it("lab (debian12): apt without recommends, packaged daemons kept stopped, no SELinux or dnf", () => {
+    const r = renderExample("lab");
+    const s = artifactAt(r, "controller01", SCRIPT).content;
+    expect(packages(s)).toEqual([...new Set([...PACKAGES.debian12.controller, ...PACKAGES.debian12.every])]);
+    expect(s).toContain("apt-get install -y --no-install-recommends");
+    expect(s).toContain("--force-confold");
+    expect(s).toContain("exit 101");
+    expect(s).toContain("dpkg-query -W");
+    for (const never of ["setenforce", "getenforce", "selinux", "dnf ", "rpm "]) expect(s).not.toContain(never);
+    // Same body on every controller: computed once.
+    const bodies = new Set(r.artifacts.filter((a) => a.path === SCRIPT).map((a) => a.content));
+    expect(bodies.size).toBe(1);
+  });
+
+  it("creates the state directory and verifies before exiting", () => {
+    const s = artifactAt(renderExample("lab"), "controller01", SCRIPT).content;
+    expect(s).toContain("install -d -m 0755 /var/lib/ha-gen");
+    expect(s).toMatch(/# Verify\.\nfor p in "\$\{packages\[@\]\}"; do\n\s+installed "\$p" \|\| die/);
+  });
+
+  it("follows spec.prepare: extra packages on every node, SELinux and firewalld left alone when asked", () => {
+    const spec = { ...SPECS["train-ha"], prepare: { disableSelinux: false, disableFirewalld: false, extraPackages: ["openstack-selinux", "chrony"] } };
+    const r = renderCluster(spec, FAKE_SECRETS);
+    for (const node of ["controller01", "cephnode03"]) {
+      const s = artifactAt(r, node, SCRIPT).content;
+      const got = packages(s);
+      expect(got).toContain("openstack-selinux");
+      expect(got.filter((p) => p === "chrony")).toHaveLength(1);
+      expect(s).not.toContain("setenforce");
+      expect(s).not.toMatch(/^[^#]*firewalld/m);
+    }
+  });
+});
