@@ -36,8 +36,11 @@ export const PACKAGES: Record<OsTarget, { controller: readonly string[]; every: 
 /** Packages one node gets: its role's list, then the spec's extras, without repeats. */
 export function packagesFor(cluster: Cluster, node: NodeSpec): string[] {
   const table = PACKAGES[cluster.os.id];
-  const base = node.roles.includes("controller") ? [...table.controller, ...table.every] : [...table.every];
-  return [...new Set([...base, ...cluster.spec.prepare.extraPackages])];
+  const isController = node.roles.includes("controller");
+  const base = isController ? [...table.controller, ...table.every] : [...table.every];
+  // mariabackup SST needs the backup tool and socat on every Galera member.
+  const sst = isController && cluster.spec.galera.sstMethod === "mariabackup" ? ["mariadb-backup", "socat"] : [];
+  return [...new Set([...base, ...sst, ...cluster.spec.prepare.extraPackages])];
 }
 
 /**
