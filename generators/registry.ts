@@ -1,6 +1,15 @@
 import type { GeneratorOutput } from "../src/artifact.js";
 import type { Cluster } from "../src/model.js";
 import { chrony } from "./chrony.js";
+import { galera } from "./galera.js";
+import { clustercheck } from "./clustercheck.js";
+import { haproxy } from "./haproxy.js";
+import { pacemaker } from "./pacemaker.js";
+import { prepare } from "./prepare.js";
+import { rsyslog } from "./rsyslog.js";
+import { etcd } from "./etcd.js";
+import { memcached } from "./memcached.js";
+import { rabbitmq } from "./rabbitmq.js";
 import { libArtifacts } from "./common.js";
 import { hosts } from "./hosts.js";
 import { secretsEnv } from "./secrets-env.js";
@@ -21,15 +30,16 @@ export const GENERATORS: readonly Generator[] = [
   { id: "common", generate: (c) => ({ artifacts: libArtifacts(c), steps: [] }) },
   { id: "secrets", generate: secretsEnv },
   { id: "hosts", generate: hosts },
+  // Packages first: every later step configures what this installs (chrony included).
+  { id: "prepare", generate: prepare },
   { id: "chrony", generate: chrony },
   { id: "sysctl", generate: sysctl },
-  // @prepare
-  // @galera
-  // @clustercheck
-  // @rabbitmq
-  // @memcached
-  // @etcd
-  // @rsyslog
-  // @haproxy
-  // @pacemaker
+  { id: "galera", generate: galera },
+  { id: "clustercheck", generate: clustercheck },
+  { id: "rabbitmq", generate: rabbitmq },
+  { id: "memcached", generate: memcached },
+  { id: "etcd", generate: etcd },
+  { id: "rsyslog", generate: rsyslog },
+  { id: "haproxy", generate: haproxy },
+  { id: "pacemaker", generate: pacemaker },
 ];

@@ -1,0 +1,173 @@
+import { fileFor, type GeneratorOutput } from "../src/artifact.js";
+import type { Cluster } from "../src/model.js";
+import { sh, shArgs } from "../src/quote.js";
+import type { ClusterSpec } from "../src/spec/schema.js";
+import { hashHeader, MARKER, merge, sameOn, stepScript } from "./common.js";
+import { renderTemplate } from "./templates.js";
+import confTpl from "./templates/rabbitmq.conf.njk";
+import configureTpl from "./templates/rabbitmq-configure.sh.njk";
+import joinTpl from "./templates/rabbitmq-join.sh.njk";
+import startTpl from "./templates/rabbitmq-start.sh.njk";
+
+export const RABBITMQ_ENV_CONF = "/etc/rabbitmq/rabbitmq-env.conf";
+export const RABBITMQ_CONF = "/etc/rabbitmq/rabbitmq.conf";
+export const RABBITMQ_PLUGINS = "/etc/rabbitmq/enabled_plugins";
+export const ERLANG_COOKIE = "/var/lib/rabbitmq/.erlang.cookie";
+/** The CLI itself, not /usr/sbin's wrapper (same path in the CentOS 8 RPM and Debian 12's package). */
+export const RABBITMQCTL = "/usr/lib/rabbitmq/bin/rabbitmqctl";
+const RABBITMQ_HOME = "/var/lib/rabbitmq";
+
+/**
+ * `rmq`: rabbitmqctl as the rabbitmq user with its home (and so its cookie). Debian's /usr/sbin
+ * wrapper re-quotes the arguments for `su -c` escaping only `"`, so a `$` or a backquote in a policy
+ * pattern would be expanded by a shell; runuser passes argv through untouched.
+ */
+const RMQ_FN = `# rabbitmqctl as the rabbitmq user, argv passed through untouched (see generators/rabbitmq.ts).
+rmq() {
+  (cd ${RABBITMQ_HOME} && runuser -u rabbitmq -- env HOME=${RABBITMQ_HOME} ${RABBITMQCTL} "$@")
+}
+`;
+
+export function rabbitNodeName(hostname: string): string {
+  return `rabbit@${hostname}`;
+}
+
+/** Policy definition as RabbitMQ lists it back: JSON with its keys sorted. */
+export function policyDefinitionJson(def: ClusterSpec["rabbitmq"]["policy"]["definition"]): string {
+  return JSON.stringify(Object.fromEntries(Object.entries(def).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))));
+}
+
+/**
+ * RabbitMQ cluster on the controllers (guide 六). Differences from the guide:
+ * - nodes 2..n join as disc nodes unless `rabbitmq.ramNodes`: RAM nodes are deprecated and a full
+ *   outage loses whatever only they held (the guide's `join_cluster --ram`);
+ * - the mirroring policy's default pattern is `^(?!amq\.).*` (OpenStack HA guide): the guide's `^`
+ *   also mirrors the amq.* internal queues;
+ * - the Erlang cookie is a rendered file, rabbitmq-owned, mode 0400, identical on every controller,
+ *   instead of scp from controller01 and a hand chown; no trailing newline, as RabbitMQ writes it
+ *   (Erlang's auth module accepts either);
+ * - the management plugin is enabled declaratively in enabled_plugins instead of rabbitmq-plugins;
+ * - AMQP and the management UI listen on the node's management address (the guide: every
+ *   interface). No loopback listener: the default `guest` account is limited to loopback
+ *   connections, so without one it cannot log in at all;
+ * - cluster_partition_handling is set (the guide leaves `ignore`: a partition splits the cluster);
+ * - the user's password goes to rabbitmqctl on stdin, not on the command line.
+ */
+export function rabbitmq(cluster: Cluster): GeneratorOutput {
+  const { spec, controllers, os } = cluster;
+  const r = spec.rabbitmq;
+  const family = "rabbitmq";
+  const first = controllers[0]!;
+  const firstName = rabbitNodeName(first.hostname);
+  // Short node names cannot hold a dot; a dotted hostname needs long names on every node and CLI.
+  const longNames = controllers.some((n) => n.hostname.includes("."));
+  const owner = os.rabbitmqUser;
+
+  // An Erlang term file: `%` starts a comment.
+  const plugins = `%% ${MARKER}\n` + (r.managementPlugin ? "[rabbitmq_management].\n" : "[].\n");
+  const cookie = cluster.secrets.erlang_cookie;
+
+  const perNode = controllers.flatMap((n) => {
+    const nodeName = rabbitNodeName(n.hostname);
+    const env =
+      hashHeader(`RabbitMQ environment for ${nodeName} (sourced by the RabbitMQ scripts and CLI tools).`) +
+      `NODENAME=${sh(nodeName)}\n` +
+      (longNames ? "USE_LONGNAME=true\n" : "");
+    const conf = renderTemplate("rabbitmq.conf", confTpl, {
+      marker: MARKER,
+      nodeName,
+      address: n.addresses.management,
+      port: r.port,
+      partitionHandling: r.partitionHandling,
+      management: r.managementPlugin,
+      managementPort: r.managementPort,
+    });
+    return [
+      fileFor(family, n.hostname, { path: RABBITMQ_ENV_CONF, content: env, group: owner }),
+      fileFor(family, n.hostname, { path: RABBITMQ_CONF, content: conf, group: owner }),
+    ];
+  });
+  const shared = [
+    ...sameOn(family, controllers, { path: RABBITMQ_PLUGINS, content: plugins, group: owner }),
+    ...sameOn(family, controllers, { path: ERLANG_COOKIE, content: cookie, owner, group: owner, mode: 0o400, secret: true }),
+  ];
+
+  const files = shArgs([RABBITMQ_ENV_CONF, RABBITMQ_CONF, RABBITMQ_PLUGINS, ERLANG_COOKIE]);
+  const start = stepScript({
+    family,
+    id: "30-rabbitmq-start",
+    title: "RabbitMQ: start every broker with the generated configuration and cookie",
+    guideSection: "六.2.1-2.4 启动rabbitmq服务, 分发.erlang.cookie",
+    nodes: controllers,
+    mode: "parallel",
+    verifies: [
+      "rabbitmqctl await_startup succeeds for rabbit@<host>",
+      `AMQP accepts connections on the node address, port ${r.port}`,
+      ...(r.managementPlugin ? [`the management listener accepts connections on port ${r.managementPort}`] : []),
+    ],
+    body: (n) =>
+      renderTemplate("rabbitmq-start.sh", startTpl, {
+        rmqFn: RMQ_FN,
+        files,
+        nodeName: rabbitNodeName(n.hostname),
+        address: n.addresses.management,
+        port: String(r.port),
+        management: r.managementPlugin,
+        managementPort: String(r.managementPort),
+      }),
+  });
+
+  const nodeType = r.ramNodes ? "ram" : "disc";
+  const others = controllers.slice(1);
+  const join =
+    others.length === 0
+      ? { artifacts: [], steps: [] }
+      : stepScript({
+          family,
+          id: "31-rabbitmq-join",
+          title: `RabbitMQ: join controllers 2..n to ${firstName}`,
+          guideSection: "六.2.5 构建集群",
+          nodes: others,
+          mode: "serial",
+          verifies: [`cluster_status lists ${firstName} as a member and both nodes as running`, `the node is a ${nodeType} node`],
+          body: (n) =>
+            renderTemplate("rabbitmq-join.sh", joinTpl, {
+              rmqFn: RMQ_FN,
+              nodeName: rabbitNodeName(n.hostname),
+              first: firstName,
+              joinFlag: r.ramNodes ? "--ram" : "--disc",
+              nodeType,
+              // cluster_status --formatter json spells the disc list "disk_nodes".
+              typeList: r.ramNodes ? "ram_nodes" : "disk_nodes",
+            }),
+        });
+
+  const tags = [...new Set(r.tags)].sort();
+  const definition = policyDefinitionJson(r.policy.definition);
+  const members = controllers.map((n) => rabbitNodeName(n.hostname));
+  const configure = stepScript({
+    family,
+    id: "32-rabbitmq-configure",
+    title: "RabbitMQ: OpenStack user, permissions and mirroring policy",
+    guideSection: "六.2.7-2.8 创建rabbitmq管理员账号, 镜像队列的ha",
+    nodes: [first],
+    mode: "serial",
+    verifies: ["cluster_status lists every controller as running", `user ${r.user} authenticates with RABBIT_PASS`],
+    body: renderTemplate("rabbitmq-configure.sh", configureTpl, {
+      rmqFn: RMQ_FN,
+      user: r.user,
+      vhost: r.vhost,
+      tags,
+      tagsSorted: tags.join(" "),
+      policyName: r.policy.name,
+      pattern: r.policy.pattern,
+      applyTo: r.policy.applyTo,
+      definition,
+      policyLine: [r.vhost, r.policy.name, r.policy.pattern, r.policy.applyTo, definition, "0"].join("\t"),
+      members,
+      runningWhat: `every controller runs in the RabbitMQ cluster (${members.join(", ")})`,
+    }),
+  });
+
+  return merge({ artifacts: [...perNode, ...shared], steps: [] }, start, join, configure);
+}
