@@ -25,6 +25,15 @@ export interface ExecResult {
   readonly timedOut?: boolean;
 }
 
+/** What lstat(2) says about a path (the optional fast path of a connection). */
+export interface FileStat {
+  readonly kind: "file" | "link" | "other";
+  /** Permission bits (0o7777). */
+  readonly mode: number;
+  readonly uid: number;
+  readonly gid: number;
+}
+
 export interface Connection {
   /** The login user on the node. Anything but "root" makes ha-gen wrap privileged work in `sudo -n`. */
   readonly user: string;
@@ -36,6 +45,13 @@ export interface Connection {
    * Rejects when the write did not complete.
    */
   writeFile(path: string, content: Buffer, mode: number): Promise<void>;
+  /**
+   * Optional fast path without a shell on the node (the SSH transport serves it over SFTP): used
+   * for root logins to compare files, so a no-change run starts no remote process at all.
+   * Resolve undefined when the path does not exist.
+   */
+  lstat?(path: string): Promise<FileStat | undefined>;
+  readFile?(path: string): Promise<Buffer | undefined>;
   close(): Promise<void>;
 }
 

@@ -114,7 +114,65 @@ program
     }),
   );
 
-// @deploy-commands
+program
+  .command("deploy")
+  .description("push every node's files over SSH, then run the plan's steps in order; stops at the first failure (see deploy/README.md)")
+  .argument("<spec>", "cluster spec, or a directory written by `ha-gen render`")
+  .option("-s, --secrets <file>", "secrets file (default: <spec>.secrets.yaml beside the spec); every value is redacted from output and logs")
+  .option("--ssh-config <file>", "OpenSSH client config: Host, HostName, Port, User, IdentityFile, ProxyJump (default ~/.ssh/config when it exists)")
+  .option("--known-hosts <file>", "known_hosts file host keys are checked against (default ~/.ssh/known_hosts)")
+  .option("--accept-new-host-keys", "trust an unknown host key on first use and record it (a changed key is always refused)")
+  .option("-i, --identity <file>", "private key to log in with (repeatable; tried before the ssh config's)", (v: string, prev: string[]) => [...prev, v], [] as string[])
+  .option("-u, --user <name>", "login user when the ssh config names none; a user other than root needs passwordless sudo", "root")
+  .option("--no-agent", "do not offer ssh-agent keys")
+  .option("--dry-run", "connect and show per node the files that would change (with diffs, never for secret files) and the steps that would run; change nothing")
+  .option("--from <step>", "resume: push files, then run the plan from this step on")
+  .option("--only <steps>", "run only these steps (comma-separated); `push` is the file push")
+  .option("--nodes <nodes>", "only these nodes (comma-separated)")
+  .option("--root <dir>", "prefix every remote path with DIR ({node} is replaced by the node name); steps are not run unless --root-steps")
+  .option("--root-steps", "with --root, run steps too (scripts get HA_GEN_ROOT and HA_GEN_NODE)")
+  .option("--json", "one JSON event per line on stdout")
+  .option("--log-dir <dir>", "where run logs go (one sub-directory per run)", "ha-gen-runs")
+  .option("--no-log", "write no run log")
+  .option("--concurrency <n>", "nodes worked on at once", "16")
+  .option("--connect-timeout <seconds>", "SSH connect and handshake timeout", "15")
+  .option("--connect-retries <n>", "further connection attempts after a network failure", "2")
+  .option("--step-timeout <seconds>", "upper bound of one step on one node", "1800")
+  .option("--install-key <pubkey>", "first contact: log in with a password (prompted, or from $HA_GEN_SSH_PASSWORD; never argv) and add this public key to authorized_keys")
+  .action((spec: string, opts: Record<string, unknown>) =>
+    guarded(async () => {
+      const { runDeployCommand } = await import("../deploy/cli.js");
+      const { log, ...rest } = opts;
+      return runDeployCommand(spec, { ...(rest as import("../deploy/cli.js").DeployCliOptions), logDir: log === false ? false : (opts.logDir as string) }, ["ha-gen", ...process.argv.slice(2)]);
+    }),
+  );
+
+program
+  .command("recover")
+  .description("recover a service after a full outage (deploy/README.md)")
+  .command("galera")
+  .description("ask every controller for its Galera state, bootstrap the node with the latest transaction, then join the others one at a time")
+  .argument("<spec>", "cluster spec")
+  .option("-s, --secrets <file>", "secrets file (default: <spec>.secrets.yaml beside the spec)")
+  .option("--ssh-config <file>", "OpenSSH client config (default ~/.ssh/config when it exists)")
+  .option("--known-hosts <file>", "known_hosts file (default ~/.ssh/known_hosts)")
+  .option("--accept-new-host-keys", "trust an unknown host key on first use and record it")
+  .option("-i, --identity <file>", "private key (repeatable)", (v: string, prev: string[]) => [...prev, v], [] as string[])
+  .option("-u, --user <name>", "login user when the ssh config names none (non-root needs passwordless sudo)", "root")
+  .option("--no-agent", "do not offer ssh-agent keys")
+  .option("--dry-run", "only report each controller's state and the decision")
+  .option("--json", "one JSON event per line on stdout")
+  .option("--log-dir <dir>", "where run logs go", "ha-gen-runs")
+  .option("--no-log", "write no run log")
+  .option("--connect-timeout <seconds>", "SSH connect and handshake timeout", "15")
+  .option("--step-timeout <seconds>", "upper bound of bootstrap/join on one node", "1800")
+  .action((spec: string, opts: Record<string, unknown>) =>
+    guarded(async () => {
+      const { runRecoverGaleraCommand } = await import("../deploy/cli.js");
+      const { log, ...rest } = opts;
+      return runRecoverGaleraCommand(spec, { ...(rest as import("../deploy/cli.js").DeployCliOptions), logDir: log === false ? false : (opts.logDir as string) }, ["ha-gen", ...process.argv.slice(2)]);
+    }),
+  );
 
 try {
   await program.parseAsync(process.argv);

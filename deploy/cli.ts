@@ -1,0 +1,316 @@
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { homedir } from "node:os";
+import { join, resolve } from "node:path";
+import { parse as parseYaml } from "yaml";
+import type { Artifact, PlanStep } from "../src/artifact.js";
+import { InputError } from "../src/load.js";
+import { sh } from "../src/quote.js";
+import { deploy, type DeployResult } from "./deploy.js";
+import type { DeployEvent } from "./events.js";
+import { KnownHostsFile } from "./known-hosts.js";
+import { jsonView, liveView, plainView } from "./progress.js";
+import { newRunId } from "./run-log.js";
+import { DeployUsageError } from "./select.js";
+import { SshConfigError, loadSshConfig, resolveSshHost, type SshHostConfig } from "./ssh-config.js";
+import { SshTransport, installAuthorizedKey } from "./ssh-transport.js";
+
+/** `ha-gen deploy`: turns command-line options into a deploy() run with the SSH transport. */
+
+export interface DeployCliOptions {
+  readonly secrets?: string;
+  readonly sshConfig?: string;
+  readonly knownHosts?: string;
+  readonly acceptNewHostKeys?: boolean;
+  readonly identity?: readonly string[];
+  readonly user?: string;
+  readonly agent?: boolean;
+  readonly root?: string;
+  readonly rootSteps?: boolean;
+  readonly dryRun?: boolean;
+  readonly from?: string;
+  readonly only?: string;
+  readonly nodes?: string;
+  readonly json?: boolean;
+  readonly logDir?: string | false;
+  readonly concurrency?: string;
+  readonly connectTimeout?: string;
+  readonly connectRetries?: string;
+  readonly stepTimeout?: string;
+  readonly installKey?: string;
+}
+
+/** Environment variable read for the first-contact password (never a command-line argument). */
+export const PASSWORD_ENV = "HA_GEN_SSH_PASSWORD";
+
+interface Input {
+  readonly artifacts: readonly Artifact[];
+  readonly steps: readonly PlanStep[];
+  readonly secrets: readonly string[];
+  /** Node → address to connect to when the ssh config names no HostName. */
+  readonly addresses: ReadonlyMap<string, string>;
+  readonly galeraNodes?: readonly string[];
+  readonly warnings: readonly string[];
+}
+
+function positiveInt(name: string, v: string | undefined, dflt: number): number {
+  if (v === undefined) return dflt;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new InputError(`${name} must be a positive number, got "${v}"`, 2);
+  return n;
+}
+
+function list(v: string | undefined): string[] | undefined {
+  return v === undefined ? undefined : v.split(",").map((s) => s.trim()).filter(Boolean);
+}
+
+/** A rendered directory (`ha-gen render --out DIR`): plan.json + manifest.json + node trees. */
+function loadRenderedDir(dir: string, secretsPath: string | undefined): Input {
+  if (!secretsPath) throw new InputError(`deploying the rendered directory ${dir} needs --secrets FILE (its values are redacted from all output)`, 2);
+  const read = (p: string) => {
+    try {
+      return readFileSync(join(dir, p), "utf8");
+    } catch {
+      throw new InputError(`${dir} is not a rendered ha-gen directory: ${p} is missing`, 2);
+    }
+  };
+  const plan = JSON.parse(read("plan.json")) as { format?: string; steps: PlanStep[] };
+  const manifest = JSON.parse(read("manifest.json")) as { format?: string; files: { node: string; path: string; mode: string; owner: string; group: string; secret: boolean; family: string; sha256: string }[] };
+  if (plan.format !== "ha-gen-plan/1" || manifest.format !== "ha-gen-manifest/1") throw new InputError(`${dir}: unknown plan/manifest format`, 2);
+  const artifacts: Artifact[] = manifest.files.map((f) => {
+    const content = read(join(f.node, f.path));
+    return { node: f.node, path: f.path, content, mode: parseInt(f.mode, 8), owner: f.owner, group: f.group, secret: f.secret, family: f.family };
+  });
+  return { artifacts, steps: plan.steps, secrets: secretValues(secretsPath), addresses: new Map(), warnings: [] };
+}
+
+function secretValues(path: string): string[] {
+  let doc: unknown;
+  try {
+    doc = parseYaml(readFileSync(path, "utf8"));
+  } catch (e) {
+    throw new InputError(`cannot read secrets file ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, 2);
+  }
+  const out: string[] = [];
+  const walk = (v: unknown) => {
+    if (typeof v === "string") out.push(v);
+    else if (v && typeof v === "object") Object.values(v).forEach(walk);
+  };
+  walk(doc);
+  return out;
+}
+
+async function loadSpec(spec: string, o: DeployCliOptions): Promise<Input> {
+  const [{ prepare, defaultSecretsPath }, fsio, { formatIssue }] = await Promise.all([import("../src/pipeline.js"), import("../src/fsio.js"), import("../src/spec/validate.js")]);
+  const secretsPath = o.secrets ?? defaultSecretsPath(spec);
+  const warnings: string[] = [];
+  // A dry run writes nothing, not even newly generated secrets (a real run generates and keeps them).
+  const save = o.dryRun
+    ? async () => {
+        warnings.push(`${secretsPath} lacks some secrets: this dry run used throw-away values (a real deploy generates and saves them)`);
+      }
+    : fsio.writeSecretsFile;
+  const p = await prepare({ specPath: spec, secretsPath, saveSecrets: save });
+  warnings.push(...p.warnings.map(formatIssue));
+  const addresses = new Map(p.cluster.nodes.map((n) => [n.hostname, n.addresses.management] as const));
+  return {
+    artifacts: p.rendered.artifacts,
+    steps: p.rendered.plan.steps,
+    secrets: Object.values(p.cluster.secrets),
+    addresses,
+    galeraNodes: p.cluster.controllers.map((c) => c.hostname),
+    warnings,
+  };
+}
+
+async function readPassword(prompt: string): Promise<string> {
+  const env = process.env[PASSWORD_ENV];
+  if (env !== undefined) return env;
+  if (!process.stdin.isTTY) throw new InputError(`--install-key needs the SSH password: set ${PASSWORD_ENV} or run on a terminal`, 2);
+  process.stderr.write(prompt);
+  const stdin = process.stdin;
+  stdin.setRawMode(true);
+  stdin.resume();
+  return await new Promise<string>((res, rej) => {
+    let pw = "";
+    const onData = (d: Buffer) => {
+      for (const ch of d.toString("utf8")) {
+        if (ch === "\r" || ch === "\n") {
+          done();
+          return res(pw);
+        }
+        if (ch === "\u0003") {
+          done();
+          return rej(new InputError("cancelled", 2));
+        }
+        if (ch === "\u007f") pw = pw.slice(0, -1);
+        else pw += ch;
+      }
+    };
+    const done = () => {
+      stdin.off("data", onData);
+      stdin.setRawMode(false);
+      stdin.pause();
+      process.stderr.write("\n");
+    };
+    stdin.on("data", onData);
+  });
+}
+
+/**
+ * The command that resumes a failed run: the same command line with `--from STEP`, or, when the
+ * run had `--only`, with the listed steps from STEP on (`planIds` gives their order). A failed
+ * push resumes with the very same command (every file is replaced atomically).
+ */
+export function resumeCommand(argv: readonly string[], step: string, planIds: readonly string[] = []): string {
+  const out: string[] = [];
+  let only: string[] | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === "--from" || a === "--only") {
+      if (a === "--only") only = (argv[i + 1] ?? "").split(",").map((x) => x.trim());
+      i++;
+      continue;
+    }
+    if (a.startsWith("--from=")) continue;
+    if (a.startsWith("--only=")) {
+      only = a.slice(7).split(",").map((x) => x.trim());
+      continue;
+    }
+    out.push(a);
+  }
+  const quoted = out.map((a) => sh(a));
+  if (step === "push") return argv.map((a) => sh(a)).join(" ");
+  if (only) {
+    const at = planIds.indexOf(step);
+    const rest = only.filter((id) => id !== "push" && planIds.indexOf(id) >= at);
+    return [...quoted, "--only", sh(rest.join(","))].join(" ");
+  }
+  return [...quoted, "--from", sh(step)].join(" ");
+}
+
+/** Shared by deploy and recover: ssh config, known_hosts, the view, and the SSH transport options. */
+async function sshSetup(input: Pick<Input, "addresses">, o: DeployCliOptions, resume: (step: string) => string) {
+  const sshConfigPath = o.sshConfig ?? join(homedir(), ".ssh", "config");
+  let resolveHost: (name: string) => SshHostConfig;
+  try {
+    const config = loadSshConfig(sshConfigPath, o.sshConfig !== undefined);
+    resolveHost = (name) => {
+      const c = resolveSshHost(config, name);
+      const addr = input.addresses.get(name);
+      return !c.hostnameFromConfig && addr ? { ...c, hostname: addr } : c;
+    };
+  } catch (e) {
+    if (e instanceof SshConfigError) throw new InputError(e.message, 2);
+    throw e;
+  }
+  const knownHosts = await KnownHostsFile.load(o.knownHosts ?? join(homedir(), ".ssh", "known_hosts"));
+
+  const json = o.json ?? false;
+  const live = !json && process.stdout.isTTY === true;
+  const viewOpts = { resumeCommand: resume };
+  const liveV = live ? liveView(process.stdout, viewOpts) : undefined;
+  const sink: (e: DeployEvent) => void = json ? jsonView(process.stdout) : liveV ? liveV.sink : plainView(process.stdout, viewOpts);
+
+  const common = {
+    resolve: (n: string) => resolveHost(n),
+    knownHosts,
+    acceptNewHostKeys: o.acceptNewHostKeys ?? false,
+    recordNewHostKeys: !o.dryRun,
+    defaultUser: o.user ?? "root",
+    identityFiles: (o.identity ?? []).map((p) => resolve(p)),
+    connectTimeoutMs: positiveInt("--connect-timeout", o.connectTimeout, 15) * 1000,
+    connectRetries: o.connectRetries === undefined ? 2 : Math.max(0, Math.floor(Number(o.connectRetries)) || 0),
+    agent: o.agent === false ? undefined : process.env.SSH_AUTH_SOCK,
+    onHostKeyAccepted: (name: string, keyType: string, fp: string) => sink({ type: "host-key-accepted", name, keyType, fingerprint: fp, recorded: !o.dryRun }),
+    onWarning: (message: string) => sink({ type: "warning", message }),
+  };
+  return { common, sink, liveV };
+}
+
+export async function runDeployCommand(spec: string, o: DeployCliOptions, argv: readonly string[]): Promise<number> {
+  const isDir = existsSync(spec) && statSync(spec).isDirectory();
+  const input = isDir ? loadRenderedDir(spec, o.secrets) : await loadSpec(spec, o);
+  for (const w of input.warnings) process.stderr.write(`${w}\n`);
+  const { common, sink, liveV } = await sshSetup(input, o, (step) => resumeCommand(argv, step, input.steps.map((x) => x.id)));
+
+  if (o.installKey) {
+    const pubPath = resolve(o.installKey);
+    const pub = readFileSync(pubPath, "utf8");
+    const password = await readPassword("SSH password for first contact: ");
+    const pwTransport = new SshTransport({ ...common, identityFiles: [], agent: undefined, password });
+    const nodes = list(o.nodes) ?? [...new Set(input.artifacts.map((a) => a.node))];
+    for (const node of nodes) {
+      try {
+        const conn = await pwTransport.connect(node);
+        const r = await installAuthorizedKey(conn, pub);
+        await conn.close();
+        sink({ type: "warning", message: `${node}: public key ${r === "added" ? "installed" : "already present"} in authorized_keys` });
+      } catch (e) {
+        await pwTransport.close();
+        throw new InputError(`${node}: installing the public key failed: ${(e as Error).message}`, 1);
+      }
+    }
+    await pwTransport.close();
+    // The matching private key is the one to log in with from now on.
+    if (pubPath.endsWith(".pub")) common.identityFiles.unshift(pubPath.slice(0, -4));
+  }
+
+  const transport = new SshTransport(common);
+  const runId = newRunId();
+  const logDir = o.logDir === false || o.dryRun ? undefined : resolve(o.logDir ?? "ha-gen-runs", runId);
+  let result: DeployResult;
+  try {
+    result = await deploy({
+      artifacts: input.artifacts,
+      plan: { steps: input.steps },
+      transport,
+      secrets: input.secrets,
+      ...(o.root !== undefined ? { root: o.root } : {}),
+      rootSteps: o.rootSteps ?? false,
+      dryRun: o.dryRun ?? false,
+      ...(o.from !== undefined ? { from: o.from } : {}),
+      ...(o.only !== undefined ? { only: list(o.only)! } : {}),
+      ...(o.nodes !== undefined ? { nodes: list(o.nodes)! } : {}),
+      concurrency: positiveInt("--concurrency", o.concurrency, 16),
+      stepTimeoutMs: positiveInt("--step-timeout", o.stepTimeout, 1800) * 1000,
+      ...(input.galeraNodes ? { guards: { galeraNodes: input.galeraNodes, pacemakerNodes: input.galeraNodes } } : {}),
+      onEvent: sink,
+      ...(logDir ? { logDir } : {}),
+      runId,
+    });
+  } catch (e) {
+    liveV?.stop();
+    if (e instanceof DeployUsageError) throw new InputError(e.message, 2);
+    throw e;
+  } finally {
+    liveV?.stop();
+  }
+  return result.ok ? 0 : 1;
+}
+
+/** `ha-gen recover galera <spec>`: see recover.ts. */
+export async function runRecoverGaleraCommand(spec: string, o: DeployCliOptions, argv: readonly string[]): Promise<number> {
+  const input = await loadSpec(spec, o);
+  for (const w of input.warnings) process.stderr.write(`${w}\n`);
+  // Recovery re-reads every node's state, so the way to resume is to run it again.
+  const again = argv.map((a) => sh(a)).join(" ");
+  const { common, sink, liveV } = await sshSetup(input, o, () => again);
+  const { recoverGalera } = await import("./recover.js");
+  const runId = newRunId();
+  const logDir = o.logDir === false || o.dryRun ? undefined : resolve(o.logDir ?? "ha-gen-runs", `${runId}-recover-galera`);
+  try {
+    const r = await recoverGalera({
+      controllers: input.galeraNodes ?? [],
+      transport: new SshTransport(common),
+      secrets: input.secrets,
+      dryRun: o.dryRun ?? false,
+      ...(o.root !== undefined ? { root: o.root } : {}),
+      stepTimeoutMs: positiveInt("--step-timeout", o.stepTimeout, 1800) * 1000,
+      onEvent: sink,
+      ...(logDir ? { logDir } : {}),
+    });
+    return r.ok ? 0 : 1;
+  } finally {
+    liveV?.stop();
+  }
+}

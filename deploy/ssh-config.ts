@@ -1,0 +1,316 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { homedir, userInfo } from "node:os";
+import { basename, dirname, isAbsolute, join, resolve } from "node:path";
+
+/**
+ * The subset of OpenSSH's client configuration (ssh_config(5)) that decides where and as whom
+ * ha-gen connects: Host blocks with wildcard and negated patterns, HostName, Port, User,
+ * IdentityFile, ProxyJump, HostKeyAlias, IdentitiesOnly, ConnectTimeout and Include. As in OpenSSH the first value obtained
+ * for a keyword wins and IdentityFile accumulates. `Match` (other than `Match all`) is refused
+ * rather than ignored: silently skipping a block could send us to the wrong host. Options ha-gen
+ * deliberately does not honour (StrictHostKeyChecking, UserKnownHostsFile...) are reported.
+ */
+
+export interface SshConfigEntry {
+  readonly keyword: string;
+  readonly args: readonly string[];
+  readonly file: string;
+  readonly line: number;
+}
+
+export interface SshConfigBlock {
+  /**
+   * Host pattern lists that must all match (more than one when a Host block comes from a file
+   * Included inside another Host block); empty: options before the first Host line, for every host.
+   */
+  readonly conditions: readonly (readonly string[])[];
+  readonly entries: readonly SshConfigEntry[];
+}
+
+export interface SshConfig {
+  readonly blocks: readonly SshConfigBlock[];
+}
+
+export interface JumpHost {
+  readonly user?: string;
+  readonly host: string;
+  readonly port?: number;
+}
+
+/** Where and how to reach one host, after applying the configuration. */
+export interface SshHostConfig {
+  /** The name that was looked up (a node's hostname). */
+  readonly alias: string;
+  readonly hostname: string;
+  /** HostName came from the configuration (else it is the alias, and callers may substitute an address). */
+  readonly hostnameFromConfig: boolean;
+  readonly port: number;
+  readonly user?: string;
+  readonly identityFiles: readonly string[];
+  readonly identitiesOnly: boolean;
+  /** Hops nearest first; empty for a direct connection. */
+  readonly proxyJump: readonly JumpHost[];
+  /** Name the host key is recorded under in known_hosts, when it is not the hostname. */
+  readonly hostKeyAlias?: string;
+  readonly connectTimeoutSec?: number;
+  /** Options present for this host that ha-gen ignores, with why (printed as warnings). */
+  readonly ignored: readonly string[];
+}
+
+export class SshConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "SshConfigError";
+  }
+}
+
+/** Keywords that would weaken or redirect host key checking; ha-gen's own flags decide those. */
+const IGNORED_WITH_REASON: Record<string, string> = {
+  stricthostkeychecking: "ha-gen never disables host key checking (use --accept-new-host-keys for trust on first use)",
+  userknownhostsfile: "ha-gen uses --known-hosts",
+  globalknownhostsfile: "ha-gen uses --known-hosts",
+  proxycommand: "use ProxyJump",
+  checkhostip: "ha-gen checks the key under HostName (or HostKeyAlias) only",
+};
+
+/** Splits one line into words: whitespace-separated, double quotes group, `key=value` allowed. */
+export function splitConfigLine(raw: string): string[] {
+  const line = raw.trim();
+  const words: string[] = [];
+  let i = 0;
+  // The keyword may be followed by `=` (with optional spaces) instead of whitespace.
+  const m = /^([^\s=]+)\s*(?:=\s*|\s+|$)/.exec(line);
+  if (!m) return [];
+  words.push(m[1]!);
+  i = m[0].length;
+  while (i < line.length) {
+    while (i < line.length && /\s/.test(line[i]!)) i++;
+    if (i >= line.length) break;
+    if (line[i] === "#") break;
+    let w = "";
+    if (line[i] === '"') {
+      const end = line.indexOf('"', i + 1);
+      if (end < 0) throw new SshConfigError("unterminated quote");
+      w = line.slice(i + 1, end);
+      i = end + 1;
+    } else {
+      while (i < line.length && !/\s/.test(line[i]!)) w += line[i++];
+    }
+    words.push(w);
+  }
+  return words;
+}
+
+export interface ParseOptions {
+  /** Resolves Include paths and reads files; defaults to the real filesystem. */
+  readonly readFile?: (path: string) => string;
+  readonly listDir?: (path: string) => string[];
+  readonly home?: string;
+}
+
+/** Parses config text; `file` names it in messages and anchors relative Include paths. */
+export function parseSshConfig(text: string, file = "<config>", o: ParseOptions = {}, depth = 0): SshConfig {
+  if (depth > 16) throw new SshConfigError(`${file}: Include nested too deeply`);
+  const blocks: { conditions: (readonly string[])[]; entries: SshConfigEntry[] }[] = [{ conditions: [], entries: [] }];
+  const lines = text.split(/\r?\n/);
+  lines.forEach((raw, idx) => {
+    const lineNo = idx + 1;
+    const trimmed = raw.trim();
+    if (trimmed === "" || trimmed.startsWith("#")) return;
+    let words: string[];
+    try {
+      words = splitConfigLine(trimmed);
+    } catch (e) {
+      throw new SshConfigError(`${file}:${lineNo}: ${(e as Error).message}`);
+    }
+    const keyword = words[0]!.toLowerCase();
+    const args = words.slice(1);
+    if (keyword === "host") {
+      if (args.length === 0) throw new SshConfigError(`${file}:${lineNo}: Host needs at least one pattern`);
+      blocks.push({ conditions: [args], entries: [] });
+      return;
+    }
+    if (keyword === "match") {
+      if (args.length === 1 && args[0]!.toLowerCase() === "all") {
+        blocks.push({ conditions: [], entries: [] });
+        return;
+      }
+      throw new SshConfigError(`${file}:${lineNo}: "Match ${args.join(" ")}" is not supported by ha-gen; use Host blocks`);
+    }
+    if (keyword === "include") {
+      const current = blocks[blocks.length - 1]!;
+      for (const pattern of args) {
+        for (const inc of expandInclude(pattern, file, o)) {
+          const sub = parseSshConfig((o.readFile ?? ((p) => readFileSync(p, "utf8")))(inc), inc, o, depth + 1);
+          // As in OpenSSH, an Include inside a Host block applies only when that block matches, and
+          // lines after the Include continue the enclosing block.
+          for (const b of sub.blocks) blocks.push({ conditions: [...current.conditions, ...b.conditions], entries: [...b.entries] });
+          blocks.push({ conditions: current.conditions, entries: [] });
+        }
+      }
+      return;
+    }
+    if (args.length === 0) throw new SshConfigError(`${file}:${lineNo}: ${words[0]} needs a value`);
+    blocks[blocks.length - 1]!.entries.push({ keyword, args, file, line: lineNo });
+  });
+  return { blocks };
+}
+
+function expandInclude(pattern: string, file: string, o: ParseOptions): string[] {
+  const home = o.home ?? homedir();
+  let p = pattern.startsWith("~/") ? join(home, pattern.slice(2)) : pattern;
+  if (!isAbsolute(p)) p = resolve(dirname(file), p);
+  if (!/[*?]/.test(basename(p))) return [p];
+  const dir = dirname(p);
+  const re = globToRegExp(basename(p));
+  let names: string[];
+  try {
+    names = (o.listDir ?? ((d) => readdirSync(d)))(dir);
+  } catch {
+    return []; // like OpenSSH: a glob that matches nothing is not an error
+  }
+  return names.filter((n) => re.test(n)).sort().map((n) => join(dir, n));
+}
+
+function globToRegExp(glob: string): RegExp {
+  let re = "^";
+  for (const ch of glob) {
+    if (ch === "*") re += ".*";
+    else if (ch === "?") re += ".";
+    else re += ch.replace(/[.+^${}()|[\]\\]/g, "\\$&");
+  }
+  return new RegExp(re + "$", "i");
+}
+
+/** OpenSSH pattern matching: `*` and `?` wildcards, case-insensitive for host names. */
+export function matchPattern(name: string, pattern: string): boolean {
+  return globToRegExp(pattern).test(name);
+}
+
+/** A Host line applies when some positive pattern matches and no negated one does. */
+export function hostMatches(name: string, patterns: readonly string[]): boolean {
+  let positive = false;
+  for (const p of patterns) {
+    if (p.startsWith("!")) {
+      if (matchPattern(name, p.slice(1))) return false;
+    } else if (matchPattern(name, p)) positive = true;
+  }
+  return positive;
+}
+
+/** `[user@]host[:port]`, `[user@][v6addr]:port` or `ssh://[user@]host[:port]`, comma-separated; "none" is none. */
+export function parseProxyJump(value: string): JumpHost[] {
+  if (value.toLowerCase() === "none") return [];
+  return value.split(",").map((raw) => {
+    let s = raw.trim();
+    if (s.startsWith("ssh://")) s = s.slice(6).replace(/\/$/, "");
+    let user: string | undefined;
+    const at = s.lastIndexOf("@");
+    if (at >= 0) {
+      user = s.slice(0, at);
+      s = s.slice(at + 1);
+    }
+    let host = s;
+    let port: number | undefined;
+    const v6 = /^\[([^\]]+)\](?::(\d+))?$/.exec(s);
+    if (v6) {
+      host = v6[1]!;
+      if (v6[2]) port = Number(v6[2]);
+    } else {
+      const m = /^([^:]+):(\d+)$/.exec(s);
+      if (m) {
+        host = m[1]!;
+        port = Number(m[2]);
+      }
+    }
+    if (!host || (port !== undefined && (port < 1 || port > 65535))) throw new SshConfigError(`invalid ProxyJump entry "${raw}"`);
+    return { host, ...(user ? { user } : {}), ...(port ? { port } : {}) };
+  });
+}
+
+export interface ResolveOptions {
+  readonly localUser?: string;
+  readonly home?: string;
+}
+
+/** Applies the configuration to one host name, as `ssh <alias>` would. */
+export function resolveSshHost(config: SshConfig, alias: string, o: ResolveOptions = {}): SshHostConfig {
+  const home = o.home ?? homedir();
+  const localUser = o.localUser ?? safeLocalUser();
+  const first = new Map<string, SshConfigEntry>();
+  const identityEntries: SshConfigEntry[] = [];
+  for (const b of config.blocks) {
+    if (!b.conditions.every((c) => hostMatches(alias, c))) continue;
+    for (const e of b.entries) {
+      if (e.keyword === "identityfile") identityEntries.push(e);
+      else if (!first.has(e.keyword)) first.set(e.keyword, e);
+    }
+  }
+  const get = (k: string) => first.get(k)?.args[0];
+  const rawHostName = get("hostname");
+  const hostname = rawHostName ? expandTokens(rawHostName, { h: alias, "%": "%" }, first.get("hostname")!) : alias;
+  const portRaw = get("port");
+  const port = portRaw === undefined ? 22 : Number(portRaw);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    const e = first.get("port")!;
+    throw new SshConfigError(`${e.file}:${e.line}: invalid Port "${portRaw}"`);
+  }
+  const user = get("user");
+  const tokens: Record<string, string> = { h: hostname, p: String(port), r: user ?? localUser, u: localUser, d: home, n: alias, l: "localhost", "%": "%" };
+  const identityFiles: string[] = [];
+  for (const e of identityEntries) {
+    if (e.args[0]!.toLowerCase() === "none") continue;
+    let p = expandTokens(e.args[0]!, tokens, e);
+    if (p.startsWith("~/")) p = join(home, p.slice(2));
+    else if (!isAbsolute(p)) p = join(home, p); // OpenSSH reads relative identity paths from the home directory
+    if (!identityFiles.includes(p)) identityFiles.push(p);
+  }
+  const jump = get("proxyjump");
+  const ct = get("connecttimeout");
+  const ignored: string[] = [];
+  for (const [k, e] of first) {
+    const why = IGNORED_WITH_REASON[k];
+    if (why) ignored.push(`${e.file}:${e.line}: ${e.keyword} ignored: ${why}`);
+  }
+  return {
+    alias,
+    hostname,
+    hostnameFromConfig: rawHostName !== undefined,
+    port,
+    ...(user ? { user } : {}),
+    identityFiles,
+    identitiesOnly: (get("identitiesonly") ?? "no").toLowerCase() === "yes",
+    proxyJump: jump ? parseProxyJump(jump) : [],
+    ...(get("hostkeyalias") ? { hostKeyAlias: get("hostkeyalias")! } : {}),
+    ...(ct && Number(ct) > 0 ? { connectTimeoutSec: Number(ct) } : {}),
+    ignored,
+  };
+}
+
+function expandTokens(value: string, tokens: Record<string, string>, at: SshConfigEntry): string {
+  return value.replace(/%(.)/g, (_, t: string) => {
+    const v = tokens[t];
+    if (v === undefined) throw new SshConfigError(`${at.file}:${at.line}: unsupported token %${t} in ${at.keyword}`);
+    return v;
+  });
+}
+
+function safeLocalUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return process.env.USER ?? "root";
+  }
+}
+
+/** Reads and parses a config file. A missing file is an error only when `required`. */
+export function loadSshConfig(path: string, required: boolean): SshConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (e) {
+    if (!required && (e as NodeJS.ErrnoException).code === "ENOENT") return { blocks: [] };
+    throw new SshConfigError(`cannot read ssh config ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  }
+  return parseSshConfig(text, path);
+}

@@ -1,0 +1,146 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import fc from "fast-check";
+import { afterAll, describe, expect, it } from "vitest";
+import { resumeCommand } from "../../deploy/cli.js";
+import { unifiedDiff } from "../../deploy/diff.js";
+import { decideGuard, guardFor } from "../../deploy/guards.js";
+import { formatEvent } from "../../deploy/progress.js";
+import { LineRedactor, REDACTED, Redactor } from "../../deploy/redact.js";
+import { rootFor, selectRun } from "../../deploy/select.js";
+import { step } from "../helpers/deploy-fixtures.js";
+
+/** Pure logic of deploy: diff (checked by GNU patch), redaction, run selection, guard decisions, resume hint. */
+
+const tmp = mkdtempSync(join(tmpdir(), "ha-gen-logic-"));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+/** Applies our diff with GNU patch and returns the result. */
+function patched(before: string | undefined, after: string): string {
+  const f = join(tmp, "target");
+  writeFileSync(f, before ?? "");
+  const d = unifiedDiff(before, after, "target");
+  const r = spawnSync("patch", ["-s", "-f", "-p1", "-d", tmp], { input: d.replace("--- /dev/null", "--- a/target"), encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`patch rejected:\n${d}\n${r.stdout}${r.stderr}`);
+  return readFileSync(f, "utf8");
+}
+
+describe("unifiedDiff", () => {
+  it("prints the hunks diff -u prints", () => {
+    const before = "a\nb\nc\nd\ne\nf\ng\nh\ni\nj\n";
+    const after = "a\nB\nc\nd\ne\nf\ng\nh\ni\nj\nk\n";
+    const ours = unifiedDiff(before, after, "x");
+    writeFileSync(join(tmp, "b"), before);
+    writeFileSync(join(tmp, "a"), after);
+    const gnu = spawnSync("diff", ["-u", "--label", "a/x", "--label", "b/x", join(tmp, "b"), join(tmp, "a")], { encoding: "utf8" }).stdout;
+    expect(ours).toBe(gnu);
+    expect(unifiedDiff("same\n", "same\n", "x")).toBe("");
+  });
+
+  it("is applied by GNU patch to give exactly the new content (random edits, missing final newlines, new files)", () => {
+    const line = fc.constantFrom("alpha", "beta", "gamma", "", " x", "delta");
+    const text = fc.tuple(fc.array(line, { maxLength: 25 }), fc.boolean()).map(([ls, nl]) => (ls.length ? ls.join("\n") + (nl ? "\n" : "") : ""));
+    fc.assert(
+      fc.property(text, text, (a, b) => {
+        if (a === b) return;
+        expect(patched(a, b)).toBe(b);
+      }),
+      { numRuns: 150 },
+    );
+    expect(patched(undefined, "brand\nnew\n")).toBe("brand\nnew\n");
+  });
+});
+
+describe("Redactor", () => {
+  it("removes raw, shell-quoted, JSON-escaped and backslash-escaped forms, longest first", () => {
+    const r = new Redactor(["pa'ss\"word$1", "abcdefgh", "abcdefghij", "x"]);
+    expect(r.redact("raw pa'ss\"word$1 end")).toBe(`raw ${REDACTED} end`);
+    expect(r.redact(`sh 'pa'\\''ss"word$1'`)).toBe(`sh ${REDACTED}`);
+    expect(r.redact(JSON.stringify({ v: "pa'ss\"word$1" }))).toBe(`{"v":"${REDACTED}"}`);
+    expect(r.redact("escaped pa\\'ss\\\"word\\$1")).toBe(`escaped ${REDACTED}`);
+    expect(r.redact("abcdefghij")).toBe(REDACTED);
+    expect(r.redact("x marks")).toBe("x marks"); // too short to be a secret: not redacted everywhere
+  });
+
+  it("redacts a secret split across streamed chunks", () => {
+    const out: string[] = [];
+    const lr = new LineRedactor(new Redactor(["topsecret99"]), (l) => out.push(l));
+    lr.push("the value: tops");
+    lr.push("ecret99 and\nnext line top");
+    lr.push("secret99");
+    lr.flush();
+    expect(out).toEqual([`the value: ${REDACTED} and`, `next line ${REDACTED}`]);
+  });
+});
+
+describe("selectRun", () => {
+  const steps = [step("10-a", ["n1", "n2"], "parallel"), step("20-b", ["n1"], "serial"), step("30-c", ["n2", "n3"], "serial")];
+  const nodes = ["n1", "n2", "n3"];
+  it("runs push and every step by default", () => {
+    const s = selectRun(steps, nodes, {});
+    expect([s.push, s.steps.map((x) => x.id)]).toEqual([true, ["10-a", "20-b", "30-c"]]);
+  });
+  it("--from pushes and resumes at the step; --only picks steps, push only when named", () => {
+    expect(selectRun(steps, nodes, { from: "20-b" }).steps.map((x) => x.id)).toEqual(["20-b", "30-c"]);
+    expect(selectRun(steps, nodes, { from: "20-b" }).push).toBe(true);
+    const only = selectRun(steps, nodes, { only: ["30-c", "10-a"] });
+    expect([only.push, only.steps.map((x) => x.id)]).toEqual([false, ["10-a", "30-c"]]);
+    expect(selectRun(steps, nodes, { only: ["push"] }).steps).toEqual([]);
+  });
+  it("--nodes narrows steps and drops those left without nodes", () => {
+    const s = selectRun(steps, nodes, { nodes: ["n3"] });
+    expect(s.steps.map((x) => [x.id, x.nodes])).toEqual([["30-c", ["n3"]]]);
+    expect(s.notes.join("\n")).toContain("10-a has no node among --nodes");
+  });
+  it("rejects unknown steps and nodes, and --from with --only", () => {
+    expect(() => selectRun(steps, nodes, { from: "nope" })).toThrow(/unknown step "nope".*push, 10-a, 20-b, 30-c/);
+    expect(() => selectRun(steps, nodes, { nodes: ["n9"] })).toThrow(/unknown node "n9"/);
+    expect(() => selectRun(steps, nodes, { from: "10-a", only: ["push"] })).toThrow(/either --from or --only/);
+  });
+  it("--root runs no step unless --root-steps; asking for steps under --root is an error", () => {
+    expect(selectRun(steps, nodes, { root: true }).steps).toEqual([]);
+    expect(selectRun(steps, nodes, { root: true, only: ["push"] }).steps).toEqual([]);
+    expect(() => selectRun(steps, nodes, { root: true, from: "10-a" })).toThrow(/--root-steps/);
+    expect(selectRun(steps, nodes, { root: true, rootSteps: true }).steps).toHaveLength(3);
+    expect(rootFor("/srv/img/{node}/", "n1")).toBe("/srv/img/n1");
+    expect(rootFor(undefined, "n1")).toBe("");
+  });
+});
+
+describe("guards", () => {
+  it("recognises the guarded steps by id only", () => {
+    expect(guardFor(step("30-galera-bootstrap", ["c1"], "serial"))).toBe("galera-bootstrap");
+    expect(guardFor(step("70-pacemaker-cluster", ["c1"], "serial"))).toBe("pacemaker-cluster");
+    expect(guardFor(step("31-galera-join", ["c2"], "serial"))).toBeUndefined();
+  });
+  it("skips a Galera bootstrap when any node is Primary, refuses when one runs without being Primary or cannot be probed", () => {
+    expect(decideGuard("galera-bootstrap", [{ node: "c1", state: "none" }, { node: "c2", state: "primary" }]).action).toBe("skip");
+    const r = decideGuard("galera-bootstrap", [{ node: "c1", state: "none" }, { node: "c3", state: "running" }]);
+    expect([r.action, r.reason]).toEqual(["refuse", expect.stringContaining("ha-gen recover galera")]);
+    expect(decideGuard("galera-bootstrap", [{ node: "c1", state: "unknown" }]).action).toBe("refuse");
+    expect(decideGuard("galera-bootstrap", [{ node: "c1", state: "none" }, { node: "c2", state: "none" }]).action).toBe("run");
+  });
+  it("never re-creates an existing pacemaker cluster", () => {
+    expect(decideGuard("pacemaker-cluster", [{ node: "c1", state: "none" }, { node: "c2", state: "configured" }]).action).toBe("skip");
+    expect(decideGuard("pacemaker-cluster", [{ node: "c1", state: "member" }]).action).toBe("skip");
+    expect(decideGuard("pacemaker-cluster", [{ node: "c1", state: "none" }]).action).toBe("run");
+  });
+});
+
+describe("reporting", () => {
+  it("builds the resume command from the original argv, replacing --from/--only and quoting", () => {
+    const ids = ["10-a", "20-b", "30-c", "40-d"];
+    expect(resumeCommand(["ha-gen", "deploy", "my spec.ts", "--nodes=c1"], "20-b", ids)).toBe("ha-gen deploy 'my spec.ts' --nodes=c1 --from 20-b");
+    expect(resumeCommand(["ha-gen", "deploy", "s.ts", "--from=10-a"], "20-b", ids)).toBe("ha-gen deploy s.ts --from 20-b");
+    // --only keeps to the listed steps from the failed one on (deploy runs them in plan order).
+    expect(resumeCommand(["ha-gen", "deploy", "s.ts", "--only", "push,40-d,10-a,20-b"], "20-b", ids)).toBe("ha-gen deploy s.ts --only 40-d,20-b");
+    // A failed push is retried with the same command.
+    expect(resumeCommand(["ha-gen", "deploy", "s.ts", "--only", "push"], "push", ids)).toBe("ha-gen deploy s.ts --only push");
+  });
+  it("says so when a run changed nothing", () => {
+    const lines = formatEvent({ type: "run-end", ok: true, dryRun: false, ms: 900, filesChanged: 0, filesUnchanged: 66, stepsRun: 2, stepsChanged: 0 });
+    expect(lines[0]).toBe("done in 0.9s: no changes (66 file(s) unchanged, 2 step(s) run, none changed anything)");
+  });
+});

@@ -1,0 +1,92 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { recoverGalera } from "../../deploy/recover.js";
+import { GALERA_RECOVER_SCRIPT } from "../../src/galera-recovery.js";
+import { startSshdLab, type SshdLab } from "../helpers/deploy-sshd.js";
+import { labTransport, recorder } from "../helpers/deploy-fixtures.js";
+
+/**
+ * `recover galera` orchestration over real sshd: every controller reports (a stand-in
+ * galera-recover.sh under --root prints the report line the real one prints, with a seqno the
+ * test chooses), the node with the latest transaction bootstraps, the others join one at a time
+ * in spec order; a controller that cannot report makes it refuse and change nothing.
+ */
+
+const NODES = ["controller01", "controller02", "controller03"];
+const UUID = "6b1b1f0e-3a51-11ef-8c5e-0242ac120002";
+let lab: SshdLab;
+let shared: string;
+let roots: string;
+const journal = () => (existsSync(join(shared, "journal")) ? readFileSync(join(shared, "journal"), "utf8").trim().split("\n") : []);
+
+beforeAll(async () => {
+  lab = await startSshdLab(NODES, { addressBase: 90 });
+  shared = join(lab.dir, "shared");
+  roots = join(lab.dir, "roots");
+  mkdirSync(shared);
+  for (const n of NODES) {
+    const script = join(roots, n, GALERA_RECOVER_SCRIPT);
+    mkdirSync(join(script, ".."), { recursive: true });
+    writeFileSync(
+      script,
+      `#!/usr/bin/env bash
+set -euo pipefail
+case "$1" in
+  report)
+    [ -e ${shared}/broken.$HA_GEN_NODE ] && { echo "mysqld: cannot read grastate.dat" >&2; exit 1; }
+    printf 'ha-gen:galera node=%s uuid=${UUID} seqno=%s safe_to_bootstrap=0 running=no state=stopped\\n' "$HA_GEN_NODE" "$(cat ${shared}/seqno.$HA_GEN_NODE)" ;;
+  bootstrap|join) echo "$1 $HA_GEN_NODE" >> ${shared}/journal ;;
+  *) exit 2 ;;
+esac
+`,
+      { mode: 0o755 },
+    );
+  }
+});
+afterAll(async () => {
+  await lab?.stop();
+});
+
+function seqnos(values: number[]): void {
+  NODES.forEach((n, i) => writeFileSync(join(shared, `seqno.${n}`), String(values[i])));
+}
+
+const recover = async (dryRun = false) => {
+  const rec = recorder();
+  const r = await recoverGalera({ controllers: NODES, transport: await labTransport(lab), root: join(roots, "{node}"), dryRun, onEvent: rec.sink });
+  return { r, rec };
+};
+
+describe("recover galera", () => {
+  it("--dry-run reports every controller and the decision, and runs nothing", async () => {
+    seqnos([5, 9, 7]);
+    const { r, rec } = await recover(true);
+    expect(r.ok).toBe(true);
+    expect(r.decision).toMatchObject({ action: "bootstrap", node: "controller02", join: ["controller01", "controller03"] });
+    const ev = rec.of("galera-recovery")[0]!;
+    expect(ev.reports.map((x) => x.seqno)).toEqual([5, 9, 7]);
+    expect(journal()).toEqual([]);
+  });
+
+  it("bootstraps the node with the highest seqno, then joins the others one at a time in spec order", async () => {
+    seqnos([5, 9, 7]);
+    const { r, rec } = await recover();
+    expect(r.ok, JSON.stringify(r.run?.failed)).toBe(true);
+    expect(journal()).toEqual(["bootstrap controller02", "join controller01", "join controller03"]);
+    const starts = rec.of("node-step-start").map((e) => e.command);
+    expect(starts[0]).toMatch(/galera-recover\.sh bootstrap$/);
+  });
+
+  it("refuses and changes nothing when a controller cannot report", async () => {
+    const before = journal().length;
+    seqnos([12, 10, 11]);
+    writeFileSync(join(shared, "broken.controller03"), "");
+    const { r, rec } = await recover();
+    expect(r.ok).toBe(false);
+    expect(r.decision.action).toBe("refuse");
+    expect(r.decision.reason).toContain("no report from controller03");
+    expect(rec.of("galera-recovery")[0]!.reports[2]!.error).toContain("cannot read grastate.dat");
+    expect(journal().length).toBe(before);
+  });
+});
