@@ -1,7 +1,17 @@
+import { readFile } from "node:fs/promises";
+import { basename } from "node:path";
 import { defineConfig } from "tsup";
+import { precompiledModule } from "./generators/precompile.ts";
 
-// Templates (*.njk) are bundled as strings so generators never read files at run time.
-const common = { format: "esm" as const, target: "node20", platform: "node" as const, loader: { ".njk": "text" as const } };
+// Templates (*.njk) are compiled at build time and bundled, so generators never read files and
+// the CLI never parses a template at run time.
+const njk = {
+  name: "njk-precompile",
+  setup(build: { onLoad(o: { filter: RegExp }, cb: (a: { path: string }) => Promise<{ contents: string; loader: "js" }>): void }) {
+    build.onLoad({ filter: /\.njk$/ }, async ({ path }) => ({ contents: precompiledModule(await readFile(path, "utf8"), basename(path, ".njk")), loader: "js" }));
+  },
+};
+const common = { format: "esm" as const, target: "node20", platform: "node" as const, esbuildPlugins: [njk] };
 
 export default defineConfig([
   // The library: dependencies stay external so users share one zod/yaml with ha-gen.

@@ -1,18 +1,20 @@
 import { readFileSync } from "node:fs";
+import { basename } from "node:path";
 import { defineConfig } from "vitest/config";
+import { precompiledModule } from "./generators/precompile.ts";
 
-// Mirror tsup's text loader for *.njk so tests run the same template strings the bundle ships.
-const njkAsText = {
-  name: "njk-as-text",
+// Same *.njk compilation as the tsup build, so tests run the templates the bundle ships.
+const njk = {
+  name: "njk-precompile",
   enforce: "pre" as const,
   load(id: string) {
     if (!id.endsWith(".njk")) return null;
-    return `export default ${JSON.stringify(readFileSync(id, "utf8"))};`;
+    return precompiledModule(readFileSync(id, "utf8"), basename(id, ".njk"));
   },
 };
 
 export default defineConfig({
-  plugins: [njkAsText],
+  plugins: [njk],
   // Examples import "ha-gen" as users do; tests resolve it to the sources.
   resolve: { alias: { "ha-gen": new URL("./src/index.ts", import.meta.url).pathname } },
   test: {

@@ -1,12 +1,13 @@
 import nunjucks from "nunjucks";
+import { TEMPLATE_OPTIONS } from "./template-options.js";
 import { cnf, envValue, haproxy, rainer, sh, sql, word, xinetd } from "../src/quote.js";
 
 /**
  * One nunjucks environment for all templates. Autoescape is off (these are not HTML); instead every
  * interpolated value goes through the filter for its format: sh, sql, cnf, haproxy, env, xinetd,
- * rainer, word. Templates are bundled strings, compiled once and cached.
+ * rainer, word. Templates arrive precompiled (the build compiles *.njk, see precompile.ts).
  */
-const env = new nunjucks.Environment(null, { autoescape: false, throwOnUndefined: true, trimBlocks: true, lstripBlocks: true });
+const env = new nunjucks.Environment(null, { ...TEMPLATE_OPTIONS });
 env.addFilter("sh", (v: string | number) => sh(v));
 env.addFilter("sql", (v: string) => sql(v));
 env.addFilter("cnf", (v: string | number) => cnf(v));
@@ -18,10 +19,13 @@ env.addFilter("word", (v: string | number, format = "config") => word(v, format)
 
 const compiled = new Map<string, nunjucks.Template>();
 
-export function renderTemplate(name: string, source: string, context: object): string {
+/** A precompiled template module, or template text (tests of templates built on the fly). */
+export type TemplateSource = string | { readonly type: "code"; readonly obj: unknown };
+
+export function renderTemplate(name: string, source: TemplateSource, context: object): string {
   let t = compiled.get(name);
   if (!t) {
-    t = new nunjucks.Template(source, env, name, true);
+    t = new nunjucks.Template(source as string, env, name, true);
     compiled.set(name, t);
   }
   return t.render(context);

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { clusterSpecSchema } from "./spec/schema.js";
 
 /** JSON Schema of what users write (input side: defaults are optional). */

@@ -1,5 +1,5 @@
-// Templates are bundled as plain strings (tsup text loader; a matching vitest plugin).
+// Templates are bundled precompiled (generators/precompile.ts, from tsup and vitest).
 declare module "*.njk" {
-  const source: string;
-  export default source;
+  const template: { readonly type: "code"; readonly obj: unknown };
+  export default template;
 }

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /**
  * The single source of truth for a cluster spec. Defaults reproduce the seed guide's cluster; each

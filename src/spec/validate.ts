@@ -1,4 +1,4 @@
-import type { z } from "zod";
+import type * as z from "zod";
 import { contains, hasHostBits, isReserved, parseCidr, type Ipv4Net } from "../net.js";
 import { clusterSpecSchema, type ClusterSpec } from "./schema.js";
 
