@@ -46,7 +46,8 @@ export async function startMariaDb(): Promise<TestMariaDb> {
     socket,
     sql: (text) => runBytes("mariadb", [...base, "--user=root"], { input: text }),
     client: (defaultsFile, text) =>
-      runBytes("mariadb", [`--defaults-file=${defaultsFile}`, `--socket=${socket}`, "--batch", "--raw", "--skip-column-names", "--default-character-set=utf8mb4"], { input: text }),
+      // The statement goes in argv, not stdin: a refused login exits before reading stdin (EPIPE).
+      runBytes("mariadb", [`--defaults-file=${defaultsFile}`, `--socket=${socket}`, "--batch", "--raw", "--skip-column-names", "--default-character-set=utf8mb4", `--execute=${text}`]),
     async stop() {
       try {
         await server.stop(30_000);
