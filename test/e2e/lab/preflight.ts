@@ -56,25 +56,40 @@ export function cidrsOverlap(a: string, b: string): boolean {
   return ((x.base & mask) >>> 0) === ((y.base & mask) >>> 0);
 }
 
+export interface RouteJson {
+  dst: string;
+  dev?: string;
+  table?: string;
+}
+export interface AddrJson {
+  ifname: string;
+  addr_info: { family?: string; local: string; prefixlen: number }[];
+}
+
 /**
- * Routes and addresses of the root network namespace that overlap the lab subnet. The default
- * route is not counted (it covers everything); any more specific route or address is a conflict:
- * the lab's 198.51.100.0/24 must be unknown to the machine.
+ * Routes and addresses (`ip -4 -j route show table all`, `ip -4 -j addr`) that overlap the lab
+ * subnet. The default route is not counted (it covers everything); any more specific route or
+ * address is a conflict: the lab's 198.51.100.0/24 must be unknown to the machine.
  */
-export function rootNamespaceConflicts(): string[] {
-  const routes = JSON.parse(run(["ip", "-4", "-j", "route", "show", "table", "all"]).stdout || "[]") as { dst: string; dev?: string; table?: string }[];
-  const addrs = JSON.parse(run(["ip", "-4", "-j", "addr", "show"]).stdout || "[]") as { ifname: string; addr_info: { local: string; prefixlen: number }[] }[];
+export function subnetConflicts(routes: readonly RouteJson[], addrs: readonly AddrJson[], subnet = LAB_SUBNET): string[] {
   const out: string[] = [];
   for (const r of routes) {
     if (r.dst === "default" || r.dst === "0.0.0.0/0") continue;
-    if (cidrsOverlap(r.dst, LAB_SUBNET)) out.push(`route ${r.dst}${r.dev ? ` dev ${r.dev}` : ""}${r.table ? ` table ${r.table}` : ""}`);
+    if (cidrsOverlap(r.dst, subnet)) out.push(`route ${r.dst}${r.dev ? ` dev ${r.dev}` : ""}${r.table ? ` table ${r.table}` : ""}`);
   }
   for (const a of addrs) {
     for (const i of a.addr_info) {
-      if (cidrsOverlap(`${i.local}/${i.prefixlen}`, LAB_SUBNET)) out.push(`address ${i.local}/${i.prefixlen} on ${a.ifname}`);
+      if (i.family !== undefined && i.family !== "inet") continue;
+      if (cidrsOverlap(`${i.local}/${i.prefixlen}`, subnet)) out.push(`address ${i.local}/${i.prefixlen} on ${a.ifname}`);
     }
   }
   return out;
+}
+
+export function rootNamespaceConflicts(): string[] {
+  const routes = JSON.parse(run(["ip", "-4", "-j", "route", "show", "table", "all"]).stdout || "[]") as RouteJson[];
+  const addrs = JSON.parse(run(["ip", "-4", "-j", "addr", "show"]).stdout || "[]") as AddrJson[];
+  return subnetConflicts(routes, addrs);
 }
 
 export function requireFreeSubnet(): void {
@@ -82,4 +97,12 @@ export function requireFreeSubnet(): void {
   if (c.length > 0) {
     throw new Error(`refusing to start the lab: ${LAB_SUBNET} overlaps the root network namespace (${c.join("; ")}). The lab must be invisible to this machine's own network.`);
   }
+}
+
+/** Interfaces, addresses and routes of the root namespace: must be the same before, during and after a run. */
+export function rootNetSnapshot(): string {
+  const links = (JSON.parse(run(["ip", "-j", "link", "show"]).stdout || "[]") as { ifname: string }[]).map((l) => l.ifname).sort();
+  const addrs = (JSON.parse(run(["ip", "-j", "addr", "show"]).stdout || "[]") as AddrJson[]).flatMap((a) => a.addr_info.map((i) => `${a.ifname} ${i.local}/${i.prefixlen}`)).sort();
+  const routes = (JSON.parse(run(["ip", "-4", "-j", "route", "show", "table", "all"]).stdout || "[]") as RouteJson[]).map((r) => `${r.table ?? "main"} ${r.dst} ${r.dev ?? ""}`).sort();
+  return JSON.stringify({ links, addrs, routes }, null, 1);
 }

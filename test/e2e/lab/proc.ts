@@ -42,8 +42,12 @@ export class CommandError extends Error {
 export const HARNESS_LOG = `${LOG_DIR}/harness.log`;
 
 export function log(line: string): void {
-  mkdirSync(LOG_DIR, { recursive: true });
-  appendFileSync(HARNESS_LOG, `${new Date().toISOString()} ${line}\n`);
+  try {
+    mkdirSync(LOG_DIR, { recursive: true });
+    appendFileSync(HARNESS_LOG, `${new Date().toISOString()} ${line}\n`);
+  } catch {
+    // Best effort: the preflight runs commands before it knows it may write here (not root).
+  }
 }
 
 function fmt(argv: readonly string[]): string {
