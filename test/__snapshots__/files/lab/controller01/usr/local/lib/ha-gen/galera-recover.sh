@@ -125,13 +125,40 @@ restore_position() {
 NODE_NAME=controller01
 settled() { server_answers || ! mysqld_process_running; }
 
+# After a full outage a member may hang in start-up, waiting for the members of its last Primary
+# component (pc.recovery) that will never come back as they were; systemd's start and stop
+# timeouts are long and it ignores SIGTERM then. Such a server never reached a Primary component,
+# so it applied and served nothing: killing it loses nothing, and its position is then read with
+# --wsrep-recover like any crashed node's.
+stop_stuck_server() {
+  local limit=$1
+  if server_answers || ! mysqld_process_running; then return 0; fi
+  if wait_until_quiet "$limit" settled; then return 0; fi
+  log "MariaDB has not answered for ${limit}s (waiting for a Primary component that will not return); killing it"
+  systemctl kill -s KILL mariadb 2>/dev/null || true
+  pkill -KILL -x "$MYSQLD_PROCESS" 2>/dev/null || true
+  wait_until 60 "the stuck MariaDB to exit" no_mysqld_process
+  systemctl reset-failed mariadb 2>/dev/null || true
+  changed "killed a MariaDB that hung waiting for a Primary component"
+}
+
+no_mysqld_process() { ! mysqld_process_running; }
+
+# wait_until without dying: true when COMMAND succeeded within SECONDS.
+wait_until_quiet() {
+  local limit=$1 start=$SECONDS
+  shift
+  until "$@" >/dev/null 2>&1; do
+    (( SECONDS - start >= limit )) && return 1
+    sleep 1
+  done
+}
+
 report() {
   local running=no state=stopped uuid seqno safe pos
   require_tools mysql
-  if ! server_answers && mysqld_process_running; then
-    # A server is starting (or giving up on finding a Primary component): let it settle.
-    wait_until 120 "the starting MariaDB answers or exits" settled
-  fi
+  # A server that is starting may still answer or exit by itself; one that hangs is stopped.
+  stop_stuck_server 60
   safe=$(grastate_value safe_to_bootstrap)
   if server_answers; then
     running=yes
@@ -167,7 +194,7 @@ bootstrap() {
     root_sql -e "SET GLOBAL wsrep_provider_options = 'pc.bootstrap=YES'"
     changed "promoted this node's component to Primary (pc.bootstrap)"
   else
-    mysqld_process_running && die "a $MYSQLD_PROCESS process runs but does not answer; stop it first"
+    stop_stuck_server 30
     [[ -f "$GRASTATE" ]] || die "$GRASTATE is missing: this node holds no Galera state to bootstrap from"
     restore_position
     if [[ "$(grastate_value safe_to_bootstrap)" != 1 ]]; then
@@ -193,7 +220,7 @@ join() {
     systemctl restart mariadb
     changed "restarted mariadb to join the Galera cluster"
   else
-    mysqld_process_running && die "a $MYSQLD_PROCESS process runs but does not answer; stop it first"
+    stop_stuck_server 60
     restore_position
     systemctl start mariadb
     changed "started mariadb (joined the Galera cluster)"
