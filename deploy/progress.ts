@@ -35,7 +35,9 @@ export function formatEvent(e: DeployEvent, o: ViewOptions = {}): string[] {
         e.action === "bootstrap"
           ? `bootstrap ${e.bootstrap}${e.join?.length ? `, then join ${e.join.join(", ")} one at a time` : ""}`
           : e.action === "join"
-            ? `no bootstrap; join ${e.join?.join(", ") || "nothing"} one at a time`
+            ? e.join?.length
+              ? `no bootstrap; join ${e.join.join(", ")} one at a time`
+              : "no bootstrap, nothing to join"
             : "nothing (refused)";
       lines.push(`decision: ${e.dryRun ? "would " : ""}${plan}: ${e.reason}`);
       return lines;
