@@ -1,5 +1,5 @@
 import { randomInt } from "node:crypto";
-import { parse, stringify } from "yaml";
+import { parse, Scalar, stringify } from "yaml";
 
 /**
  * Every secret a cluster needs: the seed guide's password table (named like the OpenStack install
@@ -117,10 +117,16 @@ export function fillSecrets(
 export function serializeSecrets(state: SecretsFileState): string {
   // A Map keeps the sorted order (an object would move integer-like keys such as "0" first), and
   // own keys only: `k in` would take an extra key named "constructor" for a secret.
-  const sorted = new Map<string, unknown>(
-    [...Object.keys(state.secrets), ...Object.keys(state.extra)]
-      .sort()
-      .map((k) => [k, Object.hasOwn(state.secrets, k) ? state.secrets[k as SecretKey] : state.extra[k]]),
+  // Keys other than plain words are written double-quoted: YAML readers drop a leading BOM and
+  // fold some characters in plain keys, which would rename an operator's extra key.
+  const key = (k: string) => (/^[A-Za-z0-9_.-]+$/.test(k) ? k : new Scalar(k));
+  const sorted = new Map<unknown, unknown>(
+    [...Object.keys(state.secrets), ...Object.keys(state.extra)].sort().map((k) => {
+      const value = Object.hasOwn(state.secrets, k) ? state.secrets[k as SecretKey] : state.extra[k];
+      const sk = key(k);
+      if (sk instanceof Scalar) sk.type = Scalar.QUOTE_DOUBLE;
+      return [sk, value];
+    }),
   );
   return (
     "# ha-gen secrets: generated once, never regenerated. Keep this file private (mode 0600)\n" +
