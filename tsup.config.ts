@@ -3,6 +3,7 @@ import { basename } from "node:path";
 import { defineConfig } from "tsup";
 import { precompiledModule } from "./generators/precompile.ts";
 
+// `npm run build` empties dist first: the two builds run in parallel, so neither may clean it.
 // Templates (*.njk) are compiled at build time and bundled, so generators never read files and
 // the CLI never parses a template at run time.
 const njk = {
@@ -15,7 +16,7 @@ const common = { format: "esm" as const, target: "node20", platform: "node" as c
 
 export default defineConfig([
   // The library: dependencies stay external so users share one zod/yaml with ha-gen.
-  { ...common, entry: { index: "src/index.ts", define: "src/define.ts" }, dts: { entry: { index: "src/index.ts" } }, clean: true, sourcemap: false },
+  { ...common, entry: { index: "src/index.ts", define: "src/define.ts" }, dts: { entry: { index: "src/index.ts" } }, clean: false, sourcemap: false },
   // The CLI: one self-contained file (but for jiti, loaded only for .ts specs), because loading
   // zod's and the other dependencies' many ESM modules dominated start-up time.
   {
