@@ -256,7 +256,15 @@ export function validateSpec(input: unknown): ValidationResult {
  * When the spec has structural errors, re-parse it with the broken parts dropped (unknown keys
  * removed, broken nodes/services skipped) so cross-field rules can still report on the rest.
  */
-function partialSemantic(input: unknown): ClusterSpec | undefined {
+interface PartialSpec {
+  readonly spec: ClusterSpec;
+  /** Original index of each node kept in `spec.nodes`. */
+  readonly positions: readonly number[];
+  /** Some nodes were left out, so counting rules would miscount. */
+  readonly dropped: boolean;
+}
+
+function partialSemantic(input: unknown): PartialSpec | undefined {
   if (input === null || typeof input !== "object") return undefined;
   const loose = clusterSpecSchema;
   const src = input as Record<string, unknown>;
@@ -277,15 +285,14 @@ function partialSemantic(input: unknown): ClusterSpec | undefined {
   if (!retry.success) return undefined;
   // Re-map node indexes to the original positions.
   const positions = keep.flatMap((ok, i) => (ok ? [i] : []));
-  return Object.assign(retry.data, { __positions: positions, __dropped: keep.some((k) => !k) });
+  return { spec: retry.data, positions, dropped: keep.some((k) => !k) };
 }
 
-function semanticInto(spec: ClusterSpec, out: Issues): void {
-  const { __positions: positions, __dropped: dropped } = spec as ClusterSpec & { __positions?: number[]; __dropped?: boolean };
+function semanticInto({ spec, positions, dropped }: PartialSpec, out: Issues): void {
   const inner: Issues = { errors: [], warnings: [] };
   semantic(spec, inner);
-  const fix = (s: string) => s.replace(/nodes\[(\d+)\]/g, (_, n: string) => `nodes[${positions?.[Number(n)] ?? n}]`);
-  const remap = (i: SpecIssue): SpecIssue => (positions ? { ...i, path: fix(i.path), message: fix(i.message) } : i);
+  const fix = (s: string) => s.replace(/nodes\[(\d+)\]/g, (_, n: string) => `nodes[${positions[Number(n)] ?? n}]`);
+  const remap = (i: SpecIssue): SpecIssue => ({ ...i, path: fix(i.path), message: fix(i.message) });
   const have = new Set(out.errors.map((e) => e.path));
   // Counting rules are meaningless when broken nodes were left out of this pass.
   for (const e of inner.errors.map(remap)) if (!have.has(e.path) && !(dropped && e.path === "nodes")) out.errors.push(e);
