@@ -1,6 +1,5 @@
-#!/usr/bin/env node
-import { Command, CommanderError, Option } from "commander";
 import pkg from "../package.json" with { type: "json" };
+import { parseCommandLine, type CommandSpec, type OptionSpec } from "./cli-args.js";
 
 /**
  * ha-gen's command line. Commands load their modules lazily so `--help` and small commands start
@@ -44,143 +43,149 @@ async function warn(warnings: readonly import("./spec/validate.js").SpecIssue[])
   printIssues(warnings.map(formatIssue));
 }
 
-const program = new Command()
-  .name("ha-gen")
-  .description("Generate and roll out the configuration of a highly available OpenStack control plane from one typed spec.")
-  .version(pkg.version)
-  .showHelpAfterError()
-  .exitOverride();
+// Options shared by `deploy` and `recover galera`.
+const SSH_OPTIONS: readonly OptionSpec[] = [
+  { long: "ssh-config", value: "file", description: "OpenSSH client config: Host, HostName, Port, User, IdentityFile, ProxyJump (default ~/.ssh/config when it exists)" },
+  { long: "known-hosts", value: "file", description: "known_hosts file host keys are checked against (default ~/.ssh/known_hosts)" },
+  { long: "accept-new-host-keys", description: "trust an unknown host key on first use and record it (a changed key is always refused)" },
+  { long: "identity", short: "i", value: "file", multiple: true, description: "private key to log in with (repeatable; tried before the ssh config's)" },
+  { long: "user", short: "u", value: "name", default: "root", description: "login user when the ssh config names none; a user other than root needs passwordless sudo" },
+  { long: "no-agent", description: "do not offer ssh-agent keys" },
+];
+const LOG_OPTIONS: readonly OptionSpec[] = [
+  { long: "json", description: "one JSON event per line on stdout" },
+  { long: "log-dir", value: "dir", default: "ha-gen-runs", description: "where run logs go (one sub-directory per run)" },
+  { long: "no-log", description: "write no run log" },
+  { long: "connect-timeout", value: "seconds", default: "15", description: "SSH connect and handshake timeout" },
+];
+const SECRETS_OPTION: OptionSpec = { long: "secrets", short: "s", value: "file", description: "secrets file (default: <spec>.secrets.yaml beside the spec); every value is redacted from output and logs" };
+const SPEC_ARG = [{ name: "spec", description: "cluster spec: .ts/.js (default export), .yaml or .json" }];
 
-program
-  .command("render")
-  .description("render every node's files plus plan.json, PLAN.md and manifest.json into a directory")
-  .argument("<spec>", "cluster spec: .ts/.js (default export), .yaml or .json")
-  .option("-o, --out <dir>", "output directory (replaced atomically)", "ha-gen-out")
-  .option("-s, --secrets <file>", "secrets file, created 0600 and filled with generated values when missing (default: <spec>.secrets.yaml beside the spec)")
-  .action((spec: string, opts: { out: string; secrets?: string }) =>
-    guarded(async () => {
-      const [{ prepare, defaultSecretsPath }, fsio, doc] = await Promise.all([import("./pipeline.js"), import("./fsio.js"), import("./plan-doc.js")]);
-      const secretsPath = opts.secrets ?? defaultSecretsPath(spec);
-      const p = await prepare({ specPath: spec, secretsPath, saveSecrets: fsio.writeSecretsFile });
-      await warn(p.warnings);
-      if (await fsio.tightenSecretsFile(secretsPath)) process.stderr.write(`warning: ${secretsPath} was readable by others; its mode is now 0600\n`);
-      const { artifacts, plan } = p.rendered;
-      await fsio.writeTreeAtomic(opts.out, artifacts, [
-        { path: "plan.json", content: doc.planJson(plan), mode: 0o644 },
-        { path: "PLAN.md", content: doc.planMarkdown(plan, artifacts), mode: 0o644 },
-        { path: "manifest.json", content: doc.manifestJson(artifacts), mode: 0o644 },
-      ]);
-      const secretFiles = artifacts.filter((a) => a.secret).length;
-      if (p.generatedSecrets.length > 0) process.stderr.write(`generated ${p.generatedSecrets.length} secret(s) into ${secretsPath} (mode 0600)\n`);
-      process.stdout.write(`rendered ${artifacts.length} files for ${p.cluster.nodes.length} nodes and a ${plan.steps.length}-step plan into ${opts.out} (${secretFiles} secret files, not world-readable)\n`);
-    }),
-  );
+const PROGRAM: CommandSpec = {
+  name: "ha-gen",
+  description: "Generate and roll out the configuration of a highly available OpenStack control plane from one typed spec.",
+  commands: [
+    {
+      name: "render",
+      description: "render every node's files plus plan.json, PLAN.md and manifest.json into a directory",
+      args: SPEC_ARG,
+      options: [
+        { long: "out", short: "o", value: "dir", default: "ha-gen-out", description: "output directory: created, or updated in place when it holds an earlier render (files that did not change are not touched)" },
+        { long: "secrets", short: "s", value: "file", description: "secrets file, created 0600 and filled with generated values when missing (default: <spec>.secrets.yaml beside the spec)" },
+      ],
+    },
+    { name: "validate", description: "check a spec and report every problem at once", args: SPEC_ARG },
+    {
+      name: "plan",
+      description: "print the ordered rollout plan (no secrets needed, nothing written)",
+      args: SPEC_ARG,
+      options: [{ long: "format", value: "format", choices: ["markdown", "json"], default: "markdown", description: "output format" }],
+    },
+    { name: "schema", description: "print the JSON Schema of a cluster spec (for editor completion in YAML specs)" },
+    {
+      name: "deploy",
+      description: "push every node's files over SSH, then run the plan's steps in order; stops at the first failure (see deploy/README.md)",
+      args: [{ name: "spec", description: "cluster spec, or a directory written by `ha-gen render`" }],
+      options: [
+        SECRETS_OPTION,
+        ...SSH_OPTIONS,
+        { long: "dry-run", description: "connect and show per node the files that would change (with diffs, never for secret files) and the steps that would run; change nothing" },
+        { long: "from", value: "step", description: "resume: push files, then run the plan from this step on" },
+        { long: "only", value: "steps", description: "run only these steps (comma-separated); `push` is the file push" },
+        { long: "nodes", value: "nodes", description: "only these nodes (comma-separated)" },
+        { long: "root", value: "dir", description: "prefix every remote path with DIR ({node} is replaced by the node name); steps are not run unless --root-steps" },
+        { long: "root-steps", description: "with --root, run steps too (scripts get HA_GEN_ROOT and HA_GEN_NODE)" },
+        ...LOG_OPTIONS,
+        { long: "concurrency", value: "n", default: "16", description: "nodes worked on at once" },
+        { long: "connect-retries", value: "n", default: "2", description: "further connection attempts after a network failure" },
+        { long: "step-timeout", value: "seconds", default: "1800", description: "upper bound of one step on one node" },
+        { long: "install-key", value: "pubkey", description: "first contact: log in with a password (prompted, or from $HA_GEN_SSH_PASSWORD; never argv) and add this public key to authorized_keys" },
+      ],
+    },
+    {
+      name: "recover",
+      description: "recover a service after a full outage (deploy/README.md)",
+      commands: [
+        {
+          name: "galera",
+          description: "ask every controller for its Galera state, bootstrap the node with the latest transaction, then join the others one at a time",
+          args: SPEC_ARG,
+          options: [
+            SECRETS_OPTION,
+            ...SSH_OPTIONS,
+            { long: "dry-run", description: "only report each controller's state and the decision" },
+            ...LOG_OPTIONS,
+            { long: "step-timeout", value: "seconds", default: "1800", description: "upper bound of bootstrap/join on one node" },
+          ],
+        },
+      ],
+    },
+  ],
+};
 
-program
-  .command("validate")
-  .description("check a spec and report every problem at once")
-  .argument("<spec>", "cluster spec")
-  .action((spec: string) =>
-    guarded(async () => {
-      const { prepare } = await import("./pipeline.js");
-      const p = await prepare({ specPath: spec });
-      await warn(p.warnings);
-      process.stdout.write(`ok: ${p.cluster.nodes.length} nodes, ${p.cluster.controllers.length} controllers, VIP ${p.cluster.vip.address}/${p.cluster.vip.prefix}\n`);
-    }),
-  );
+type Options = Readonly<Record<string, string | boolean | string[] | undefined>>;
 
-program
-  .command("plan")
-  .description("print the ordered rollout plan (no secrets needed, nothing written)")
-  .argument("<spec>", "cluster spec")
-  .addOption(new Option("--format <format>", "output format").choices(["markdown", "json"]).default("markdown"))
-  .action((spec: string, opts: { format: "markdown" | "json" }) =>
-    guarded(async () => {
-      const [{ prepare }, doc] = await Promise.all([import("./pipeline.js"), import("./plan-doc.js")]);
-      const p = await prepare({ specPath: spec });
-      await warn(p.warnings);
-      const { plan, artifacts } = p.rendered;
-      process.stdout.write(opts.format === "json" ? doc.planJson(plan) : doc.planMarkdown(plan, artifacts));
-    }),
-  );
+const COMMANDS: Record<string, (args: readonly string[], opts: Options) => Promise<number | void>> = {
+  async render([spec], opts) {
+    const out = opts.out as string;
+    const [{ prepare, defaultSecretsPath }, fsio, doc] = await Promise.all([import("./pipeline.js"), import("./fsio.js"), import("./plan-doc.js")]);
+    const secretsPath = (opts.secrets as string | undefined) ?? defaultSecretsPath(spec!);
+    fsio.assertReplaceable(out); // before anything is written, secrets included
+    const p = await prepare({ specPath: spec!, secretsPath, saveSecrets: fsio.writeSecretsFile });
+    await warn(p.warnings);
+    if (fsio.tightenSecretsFile(secretsPath)) process.stderr.write(`warning: ${secretsPath} was readable by others; its mode is now 0600\n`);
+    const { artifacts, plan } = p.rendered;
+    const w = fsio.writeTreeAtomic(out, artifacts, [
+      { path: "plan.json", content: doc.planJson(plan), mode: 0o644 },
+      { path: "PLAN.md", content: doc.planMarkdown(plan, artifacts), mode: 0o644 },
+      { path: "manifest.json", content: doc.manifestJson(artifacts), mode: 0o644 },
+    ]);
+    const secretFiles = artifacts.filter((a) => a.secret).length;
+    if (p.generatedSecrets.length > 0) process.stderr.write(`generated ${p.generatedSecrets.length} secret(s) into ${secretsPath} (mode 0600)\n`);
+    const changes = `${w.written} written, ${w.unchanged} unchanged${w.removed > 0 ? `, ${w.removed} removed` : ""}`;
+    process.stdout.write(
+      `rendered ${artifacts.length} files for ${p.cluster.nodes.length} nodes and a ${plan.steps.length}-step plan into ${out} (${changes}; ${secretFiles} secret files, not world-readable)\n`,
+    );
+  },
+  async validate([spec]) {
+    const { check } = await import("./pipeline.js");
+    const p = await check(spec!);
+    await warn(p.warnings);
+    process.stdout.write(`ok: ${p.cluster.nodes.length} nodes, ${p.cluster.controllers.length} controllers, VIP ${p.cluster.vip.address}/${p.cluster.vip.prefix}\n`);
+  },
+  async plan([spec], opts) {
+    const [{ prepare }, doc] = await Promise.all([import("./pipeline.js"), import("./plan-doc.js")]);
+    const p = await prepare({ specPath: spec! });
+    await warn(p.warnings);
+    const { plan, artifacts } = p.rendered;
+    process.stdout.write(opts.format === "json" ? doc.planJson(plan) : doc.planMarkdown(plan, artifacts));
+  },
+  async schema() {
+    const { specJsonSchema } = await import("./json-schema.js");
+    process.stdout.write(JSON.stringify(specJsonSchema(), null, 2) + "\n");
+  },
+  async deploy([spec], opts) {
+    const { runDeployCommand } = await import("../deploy/cli.js");
+    return runDeployCommand(spec!, deployOptions(opts), ["ha-gen", ...process.argv.slice(2)]);
+  },
+  async "recover galera"([spec], opts) {
+    const { runRecoverGaleraCommand } = await import("../deploy/cli.js");
+    return runRecoverGaleraCommand(spec!, deployOptions(opts), ["ha-gen", ...process.argv.slice(2)]);
+  },
+};
 
-program
-  .command("schema")
-  .description("print the JSON Schema of a cluster spec (for editor completion in YAML specs)")
-  .action(() =>
-    guarded(async () => {
-      const { specJsonSchema } = await import("./json-schema.js");
-      process.stdout.write(JSON.stringify(specJsonSchema(), null, 2) + "\n");
-    }),
-  );
+function deployOptions(opts: Options): import("../deploy/cli.js").DeployCliOptions {
+  const { noAgent, noLog, logDir, ...rest } = opts;
+  return { ...(rest as import("../deploy/cli.js").DeployCliOptions), agent: noAgent !== true, logDir: noLog === true ? false : (logDir as string) };
+}
 
-program
-  .command("deploy")
-  .description("push every node's files over SSH, then run the plan's steps in order; stops at the first failure (see deploy/README.md)")
-  .argument("<spec>", "cluster spec, or a directory written by `ha-gen render`")
-  .option("-s, --secrets <file>", "secrets file (default: <spec>.secrets.yaml beside the spec); every value is redacted from output and logs")
-  .option("--ssh-config <file>", "OpenSSH client config: Host, HostName, Port, User, IdentityFile, ProxyJump (default ~/.ssh/config when it exists)")
-  .option("--known-hosts <file>", "known_hosts file host keys are checked against (default ~/.ssh/known_hosts)")
-  .option("--accept-new-host-keys", "trust an unknown host key on first use and record it (a changed key is always refused)")
-  .option("-i, --identity <file>", "private key to log in with (repeatable; tried before the ssh config's)", (v: string, prev: string[]) => [...prev, v], [] as string[])
-  .option("-u, --user <name>", "login user when the ssh config names none; a user other than root needs passwordless sudo", "root")
-  .option("--no-agent", "do not offer ssh-agent keys")
-  .option("--dry-run", "connect and show per node the files that would change (with diffs, never for secret files) and the steps that would run; change nothing")
-  .option("--from <step>", "resume: push files, then run the plan from this step on")
-  .option("--only <steps>", "run only these steps (comma-separated); `push` is the file push")
-  .option("--nodes <nodes>", "only these nodes (comma-separated)")
-  .option("--root <dir>", "prefix every remote path with DIR ({node} is replaced by the node name); steps are not run unless --root-steps")
-  .option("--root-steps", "with --root, run steps too (scripts get HA_GEN_ROOT and HA_GEN_NODE)")
-  .option("--json", "one JSON event per line on stdout")
-  .option("--log-dir <dir>", "where run logs go (one sub-directory per run)", "ha-gen-runs")
-  .option("--no-log", "write no run log")
-  .option("--concurrency <n>", "nodes worked on at once", "16")
-  .option("--connect-timeout <seconds>", "SSH connect and handshake timeout", "15")
-  .option("--connect-retries <n>", "further connection attempts after a network failure", "2")
-  .option("--step-timeout <seconds>", "upper bound of one step on one node", "1800")
-  .option("--install-key <pubkey>", "first contact: log in with a password (prompted, or from $HA_GEN_SSH_PASSWORD; never argv) and add this public key to authorized_keys")
-  .action((spec: string, opts: Record<string, unknown>) =>
-    guarded(async () => {
-      const { runDeployCommand } = await import("../deploy/cli.js");
-      const { log, ...rest } = opts;
-      return runDeployCommand(spec, { ...(rest as import("../deploy/cli.js").DeployCliOptions), logDir: log === false ? false : (opts.logDir as string) }, ["ha-gen", ...process.argv.slice(2)]);
-    }),
-  );
-
-program
-  .command("recover")
-  .description("recover a service after a full outage (deploy/README.md)")
-  .command("galera")
-  .description("ask every controller for its Galera state, bootstrap the node with the latest transaction, then join the others one at a time")
-  .argument("<spec>", "cluster spec")
-  .option("-s, --secrets <file>", "secrets file (default: <spec>.secrets.yaml beside the spec)")
-  .option("--ssh-config <file>", "OpenSSH client config (default ~/.ssh/config when it exists)")
-  .option("--known-hosts <file>", "known_hosts file (default ~/.ssh/known_hosts)")
-  .option("--accept-new-host-keys", "trust an unknown host key on first use and record it")
-  .option("-i, --identity <file>", "private key (repeatable)", (v: string, prev: string[]) => [...prev, v], [] as string[])
-  .option("-u, --user <name>", "login user when the ssh config names none (non-root needs passwordless sudo)", "root")
-  .option("--no-agent", "do not offer ssh-agent keys")
-  .option("--dry-run", "only report each controller's state and the decision")
-  .option("--json", "one JSON event per line on stdout")
-  .option("--log-dir <dir>", "where run logs go", "ha-gen-runs")
-  .option("--no-log", "write no run log")
-  .option("--connect-timeout <seconds>", "SSH connect and handshake timeout", "15")
-  .option("--step-timeout <seconds>", "upper bound of bootstrap/join on one node", "1800")
-  .action((spec: string, opts: Record<string, unknown>) =>
-    guarded(async () => {
-      const { runRecoverGaleraCommand } = await import("../deploy/cli.js");
-      const { log, ...rest } = opts;
-      return runRecoverGaleraCommand(spec, { ...(rest as import("../deploy/cli.js").DeployCliOptions), logDir: log === false ? false : (opts.logDir as string) }, ["ha-gen", ...process.argv.slice(2)]);
-    }),
-  );
-
-try {
-  await program.parseAsync(process.argv);
-} catch (e) {
-  if (e instanceof CommanderError) {
-    // --help and --version are not errors; everything else commander rejects is a usage error.
-    process.exitCode = e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.code === "commander.help" ? 0 : EXIT_USAGE;
-  } else {
-    throw e;
-  }
+const outcome = parseCommandLine(PROGRAM, process.argv.slice(2));
+if (outcome.kind === "help") process.stdout.write(outcome.text);
+else if (outcome.kind === "version") process.stdout.write(`${pkg.version}\n`);
+else if (outcome.kind === "usage") {
+  process.stderr.write(`error: ${outcome.message}\n\n${outcome.help}`);
+  process.exitCode = EXIT_USAGE;
+} else {
+  const { path, args, options } = outcome.parsed;
+  void guarded(() => COMMANDS[path.join(" ")]!(args, options));
 }

@@ -2,7 +2,7 @@
 export { defineCluster } from "./define.js";
 export { clusterSpecSchema } from "./spec/schema.js";
 export type { ClusterSpec, ClusterSpecInput, NodeSpec, Role, OsTarget, HaproxyService } from "./spec/schema.js";
-export { validateSpec, formatIssue } from "./spec/validate.js";
+export { validateSpec, formatIssue, type ValidateOptions } from "./spec/validate.js";
 export type { SpecIssue, ValidationResult } from "./spec/validate.js";
 export type { Artifact, PlanStep, StepMode } from "./artifact.js";
 export type { Cluster } from "./model.js";

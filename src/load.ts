@@ -1,23 +1,14 @@
-import { readFile } from "node:fs/promises";
+import { readFileSync } from "node:fs";
 import { extname, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parse as parseYaml } from "yaml";
+import { InputError } from "./errors.js";
 
-/** A spec or secrets file that cannot be read or parsed: a user mistake, reported without a stack. */
-export class InputError extends Error {
-  constructor(
-    message: string,
-    /** 2 when the named file does not exist (usage), 1 when it exists but is not a valid spec. */
-    readonly exitCode: 1 | 2 = 1,
-  ) {
-    super(message);
-    this.name = "InputError";
-  }
-}
+export { InputError };
 
 async function readText(path: string, what: string): Promise<string> {
   try {
-    return await readFile(path, "utf8");
+    return readFileSync(path, "utf8");
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === "ENOENT") throw new InputError(`${what} ${path} does not exist`, 2);
@@ -47,8 +38,9 @@ export async function loadSpecFile(path: string): Promise<unknown> {
   await readText(abs, "spec file"); // clear error for a missing file before jiti's own
   const { createJiti } = await import("jiti");
   // Specs import defineCluster from "ha-gen": resolve it to this package's dependency-free
-  // define.js, so loading a spec does not load the library a second time.
-  const self = new URL("./define.js", import.meta.url);
+  // define.js, so loading a spec does not load the library a second time. The CLI bundle uses the
+  // CommonJS copy: an ES module there would start Node's ES module loader for one identity function.
+  const self = new URL(import.meta.url.endsWith(".cjs") ? "./define.cjs" : "./define.js", import.meta.url);
   const jiti = createJiti(import.meta.url, { alias: { "ha-gen": self.pathname }, fsCache: true, moduleCache: false, interopDefault: true });
   let mod: unknown;
   try {
@@ -64,7 +56,7 @@ export async function loadSpecFile(path: string): Promise<unknown> {
 /** The secrets file's text, or undefined when it does not exist yet. */
 export async function readSecretsText(path: string): Promise<string | undefined> {
   try {
-    return await readFile(path, "utf8");
+    return readFileSync(path, "utf8");
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw new InputError(`cannot read secrets file ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, 2);

@@ -27,13 +27,20 @@ export interface PrepareOptions {
   /** Secrets file; undefined uses placeholders (only for output without secrets). */
   readonly secretsPath?: string;
   /** Called with the new file text when keys were generated; the caller decides where it is written. */
-  readonly saveSecrets?: (path: string, text: string) => Promise<void>;
+  readonly saveSecrets?: (path: string, text: string) => void | Promise<void>;
+}
+
+/** Load, validate and resolve without synthesizing (`ha-gen validate` needs no artifacts). */
+export async function check(specPath: string): Promise<Omit<Prepared, "rendered" | "generatedSecrets">> {
+  const v = validateSpec(await loadSpecFile(specPath), { once: true });
+  if (!v.ok) throw new SpecError(v.errors, v.warnings);
+  return { cluster: resolveCluster(v.spec, PLACEHOLDER_SECRETS), warnings: v.warnings };
 }
 
 /** Load, validate, fill secrets and synthesize. Throws InputError / SpecError for user mistakes. */
 export async function prepare(o: PrepareOptions): Promise<Prepared> {
   const input = await loadSpecFile(o.specPath);
-  const v = validateSpec(input);
+  const v = validateSpec(input, { once: true });
   if (!v.ok) throw new SpecError(v.errors, v.warnings);
   let secrets = PLACEHOLDER_SECRETS;
   let generated: readonly SecretKey[] = [];

@@ -41,8 +41,8 @@ function spawnMedian(args, runs = 15) {
 const work = mkdtempSync(join(tmpdir(), "ha-gen-bench-"));
 const secretsFile = join(work, "bench.secrets.yaml");
 const bare = spawnMedian(["-e", "0"]);
-const cliTs = spawnMedian(["dist/cli.js", "render", "examples/train-ha/cluster.ts", "--out", join(work, "out"), "--secrets", secretsFile]);
-const cliYaml = spawnMedian(["dist/cli.js", "render", "examples/train-ha/cluster.yaml", "--out", join(work, "out"), "--secrets", secretsFile]);
+const cliTs = spawnMedian(["dist/cli.cjs", "render", "examples/train-ha/cluster.ts", "--out", join(work, "out"), "--secrets", secretsFile]);
+const cliYaml = spawnMedian(["dist/cli.cjs", "render", "examples/train-ha/cluster.yaml", "--out", join(work, "out"), "--secrets", secretsFile]);
 console.log(`node -e 0: median ${fmt(bare)}`);
 console.log(`ha-gen render cluster.ts:   median ${fmt(cliTs)} = ${(cliTs / bare).toFixed(2)}x node -e 0 (target <= 1.5x)`);
 console.log(`ha-gen render cluster.yaml: median ${fmt(cliYaml)} = ${(cliYaml / bare).toFixed(2)}x node -e 0`);

@@ -1,6 +1,6 @@
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, chmodSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, chmodSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -10,7 +10,7 @@ import { specJsonSchema } from "../../src/json-schema.js";
 import { EXAMPLES } from "../helpers/examples.js";
 
 // Runs the built CLI as users do (`npm test` builds first).
-const CLI = join(import.meta.dirname, "../../dist/cli.js");
+const CLI = join(import.meta.dirname, "../../dist/cli.cjs");
 const cli = (args: string[], cwd = process.cwd()) => {
   const r = spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: "utf8", timeout: 60_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
@@ -31,7 +31,7 @@ function walk(dir: string): Map<string, string> {
 
 let work: string;
 beforeAll(() => {
-  if (!existsSync(CLI)) throw new Error("dist/cli.js missing: run `npm run build` (npm test does)");
+  if (!existsSync(CLI)) throw new Error("dist/cli.cjs missing: run `npm run build` (npm test does)");
   work = mkdtempSync(join(tmpdir(), "ha-gen-cli-"));
 });
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -127,6 +127,29 @@ describe("ha-gen render", () => {
     expect(readdirSync(work).filter((f) => f.includes(".ha-gen-"))).toEqual([]);
   });
 
+  it("refuses to replace a directory that is not an earlier render (exit 2, no secrets written)", () => {
+    const home = join(work, "not-ours");
+    mkdirSync(home);
+    writeFileSync(join(home, "notes.txt"), "precious\n");
+    const secrets = join(work, "not-ours.secrets.yaml");
+    const r = cli(["render", "examples/lab/cluster.ts", "--out", home, "--secrets", secrets]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(`error: --out ${home} is not empty and holds no ha-gen manifest.json: refusing to replace it (choose a new or empty directory)\n`);
+    expect(readdirSync(home)).toEqual(["notes.txt"]);
+    expect(existsSync(secrets)).toBe(false);
+  });
+
+  it("re-rendering unchanged input touches no file", () => {
+    const out = join(work, "again");
+    const secrets = join(work, "again.secrets.yaml");
+    expect(cli(["render", "examples/lab/cluster.ts", "--out", out, "--secrets", secrets]).code).toBe(0);
+    const mtimes = () => [...walk(out).keys()].map((f) => `${f} ${statSync(join(out, f)).mtimeMs} ${statSync(join(out, f)).ino}`);
+    const before = mtimes();
+    const r = cli(["render", "examples/lab/cluster.ts", "--out", out, "--secrets", secrets]);
+    expect(r.stdout).toMatch(/\(0 written, \d+ unchanged; \d+ secret files, not world-readable\)\n$/);
+    expect(mtimes()).toEqual(before);
+  });
+
   it("reports a bad secrets value by key, never echoing it", () => {
     const secrets = join(work, "badsecret.secrets.yaml");
     writeFileSync(secrets, 'haproxy_stats_pass: "has space$and-dollar"\nerlang_cookie: short\n', { mode: 0o600 });
@@ -156,10 +179,11 @@ describe("other commands and exit codes", () => {
     expect(cli(["render"]).code).toBe(2);
     expect(cli(["render", join(work, "missing.ts")]).code).toBe(2);
     expect(cli(["render", "README.md"]).code).toBe(2);
-    for (const args of [["--help"], ["render", "--help"], ["validate", "--help"], ["plan", "--help"], ["schema", "--help"]]) {
+    for (const args of [["--help"], ["render", "--help"], ["validate", "--help"], ["plan", "--help"], ["schema", "--help"], ["deploy", "--help"], ["recover", "--help"], ["recover", "galera", "--help"]]) {
       const r = cli(args);
       expect(r.code, args.join(" ")).toBe(0);
       expect(r.stdout).toContain("Usage: ha-gen");
+      for (const line of r.stdout.split("\n")) expect(line.length, line).toBeLessThanOrEqual(80);
     }
   });
 

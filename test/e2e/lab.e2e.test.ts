@@ -40,7 +40,7 @@ import { run, runAsync, waitFor, type Result } from "./lab/proc.js";
  * build on each other; figures are printed at the end and kept in .lab/figures.{json,txt}.
  */
 
-const CLI = resolve(process.env.HA_GEN_CLI ?? join(REPO, "dist/cli.js"));
+const CLI = resolve(process.env.HA_GEN_CLI ?? join(REPO, "dist/cli.cjs"));
 const SECRETS = join(RUN_DIR, "lab.secrets.yaml");
 const RENDER = join(RUN_DIR, "render");
 const SERVICES = ["mariadb", "rabbitmq-server", "etcd", "memcached", "xinetd", "haproxy", "pacemaker", "corosync", "pcsd", "rsyslog"];
