@@ -69,10 +69,15 @@ function writeCache(path: string, data: Buffer): void {
   try {
     writeFileSync(tmp, data, { mode: 0o600, flag: "wx" });
     renameSync(tmp, path);
-    // Caches of earlier builds of ha-gen are never read again.
+    // Caches of other ha-gen builds go once they are a week old: not at once, because two installed
+    // versions used in turn (a global one and a project's) would otherwise evict each other's.
     const dir = dirname(path);
     const current = basename(path).slice(0, "cli-".length + 16);
-    for (const f of readdirSync(dir)) if (f.startsWith("cli-") && f.endsWith(".v8") && !f.startsWith(current)) unlinkSync(join(dir, f));
+    const weekAgo = Date.now() - 7 * 24 * 3600 * 1000;
+    for (const f of readdirSync(dir)) {
+      if (!f.startsWith("cli-") || !f.endsWith(".v8") || f.startsWith(current)) continue;
+      if (lstatSync(join(dir, f)).mtimeMs < weekAgo) unlinkSync(join(dir, f));
+    }
   } catch {
     // A cache that cannot be written is no cache; the command's own result is what matters.
   }

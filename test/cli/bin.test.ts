@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -76,15 +76,20 @@ describe("code cache", () => {
     expect(cacheFiles(join(home, ".cache/ha-gen"))).toHaveLength(1);
   });
 
-  it("a failed run writes no cache; caches of other builds are removed when a new one is written", () => {
+  it("a failed run writes no cache; other builds' caches go when a week old, not sooner", () => {
     const dir = join(work, "c4");
     mkdirSync(dir, { mode: 0o700 });
     const stale = join(dir, "cli-0000000000000000-v20.0.0-x64-00000000-render.v8");
+    const recent = join(dir, "cli-1111111111111111-v20.0.0-x64-00000000-render.v8");
     writeFileSync(stale, "old build", { mode: 0o600 });
+    writeFileSync(recent, "another installed version", { mode: 0o600 });
+    const eightDaysAgo = new Date(Date.now() - 8 * 24 * 3600 * 1000);
+    utimesSync(stale, eightDaysAgo, eightDaysAgo);
     expect(run(["validate", join(work, "missing.yaml")], { HA_GEN_CACHE_DIR: dir }).code).toBe(2);
-    expect(cacheFiles(dir)).toEqual([stale.split("/").pop()]);
+    expect(cacheFiles(dir)).toHaveLength(2);
     expect(run(validate, { HA_GEN_CACHE_DIR: dir }).code).toBe(0);
-    expect(cacheFiles(dir)).toHaveLength(1);
     expect(existsSync(stale)).toBe(false);
+    expect(existsSync(recent)).toBe(true);
+    expect(cacheFiles(dir)).toHaveLength(2);
   });
 });
