@@ -1,3 +1,4 @@
+import { writeSync } from "node:fs";
 import pkg from "../package.json" with { type: "json" };
 import { parseCommandLine, type CommandSpec, type OptionSpec } from "./cli-args.js";
 
@@ -6,11 +7,31 @@ import { parseCommandLine, type CommandSpec, type OptionSpec } from "./cli-args.
  * fast. Exit codes: 0 ok, 1 invalid spec or secrets (or a failed rollout), 2 usage.
  */
 
+/**
+ * Writes straight to the file descriptor: creating process.stdout/stderr on a pipe loads Node's
+ * net and stream modules, ~4% of a render's start-up. A descriptor that would block (a
+ * non-blocking pipe that is full) hands the rest to the stream, which waits for it.
+ */
+function writeFd(fd: 1 | 2, text: string): void {
+  const buf = Buffer.from(text);
+  let done = 0;
+  try {
+    while (done < buf.length) done += writeSync(fd, buf, done);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "EPIPE") return; // the reader went away (`ha-gen plan | head`): nothing left to tell
+    if (code !== "EAGAIN") throw e;
+    (fd === 1 ? process.stdout : process.stderr).write(buf.subarray(done));
+  }
+}
+const printOut = (text: string) => writeFd(1, text);
+const printErr = (text: string) => writeFd(2, text);
+
 const EXIT_INVALID = 1;
 const EXIT_USAGE = 2;
 
 function printIssues(lines: readonly string[]): void {
-  for (const l of lines) process.stderr.write(`${l}\n`);
+  for (const l of lines) printErr(`${l}\n`);
 }
 
 /** Turns user mistakes into messages and exit codes; anything else is a bug and keeps its stack. */
@@ -23,13 +44,13 @@ async function guarded(fn: () => Promise<number | void>): Promise<void> {
       const { formatIssue } = await import("./spec/validate.js");
       const se = e as import("./render.js").SpecError;
       printIssues(se.warnings.map(formatIssue));
-      process.stderr.write(`error: the cluster spec has ${se.errors.length} problem(s):\n`);
+      printErr(`error: the cluster spec has ${se.errors.length} problem(s):\n`);
       printIssues(se.errors.map((i) => `  ${formatIssue(i)}`));
       process.exitCode = EXIT_INVALID;
       return;
     }
     if (err.name === "InputError") {
-      process.stderr.write(`error: ${err.message}\n`);
+      printErr(`error: ${err.message}\n`);
       process.exitCode = err.exitCode ?? EXIT_INVALID;
       return;
     }
@@ -133,7 +154,7 @@ const COMMANDS: Record<string, (args: readonly string[], opts: Options) => Promi
     fsio.assertReplaceable(out); // before anything is written, secrets included
     const p = await prepare({ specPath: spec!, secretsPath, saveSecrets: fsio.writeSecretsFile });
     await warn(p.warnings);
-    if (fsio.tightenSecretsFile(secretsPath)) process.stderr.write(`warning: ${secretsPath} was readable by others; its mode is now 0600\n`);
+    if (fsio.tightenSecretsFile(secretsPath)) printErr(`warning: ${secretsPath} was readable by others; its mode is now 0600\n`);
     const { artifacts, plan } = p.rendered;
     const w = fsio.writeTreeAtomic(out, artifacts, [
       { path: "plan.json", content: doc.planJson(plan), mode: 0o644 },
@@ -141,9 +162,9 @@ const COMMANDS: Record<string, (args: readonly string[], opts: Options) => Promi
       { path: "manifest.json", content: doc.manifestJson(artifacts), mode: 0o644 },
     ]);
     const secretFiles = artifacts.filter((a) => a.secret).length;
-    if (p.generatedSecrets.length > 0) process.stderr.write(`generated ${p.generatedSecrets.length} secret(s) into ${secretsPath} (mode 0600)\n`);
+    if (p.generatedSecrets.length > 0) printErr(`generated ${p.generatedSecrets.length} secret(s) into ${secretsPath} (mode 0600)\n`);
     const changes = `${w.written} written, ${w.unchanged} unchanged${w.removed > 0 ? `, ${w.removed} removed` : ""}`;
-    process.stdout.write(
+    printOut(
       `rendered ${artifacts.length} files for ${p.cluster.nodes.length} nodes and a ${plan.steps.length}-step plan into ${out} (${changes}; ${secretFiles} secret files, not world-readable)\n`,
     );
   },
@@ -151,18 +172,18 @@ const COMMANDS: Record<string, (args: readonly string[], opts: Options) => Promi
     const { check } = await import("./pipeline.js");
     const p = await check(spec!);
     await warn(p.warnings);
-    process.stdout.write(`ok: ${p.cluster.nodes.length} nodes, ${p.cluster.controllers.length} controllers, VIP ${p.cluster.vip.address}/${p.cluster.vip.prefix}\n`);
+    printOut(`ok: ${p.cluster.nodes.length} nodes, ${p.cluster.controllers.length} controllers, VIP ${p.cluster.vip.address}/${p.cluster.vip.prefix}\n`);
   },
   async plan([spec], opts) {
     const [{ prepare }, doc] = await Promise.all([import("./pipeline.js"), import("./plan-doc.js")]);
     const p = await prepare({ specPath: spec! });
     await warn(p.warnings);
     const { plan, artifacts } = p.rendered;
-    process.stdout.write(opts.format === "json" ? doc.planJson(plan) : doc.planMarkdown(plan, artifacts));
+    printOut(opts.format === "json" ? doc.planJson(plan) : doc.planMarkdown(plan, artifacts));
   },
   async schema() {
     const { specJsonSchema } = await import("./json-schema.js");
-    process.stdout.write(JSON.stringify(specJsonSchema(), null, 2) + "\n");
+    printOut(JSON.stringify(specJsonSchema(), null, 2) + "\n");
   },
   async deploy([spec], opts) {
     const { runDeployCommand } = await import("../deploy/cli.js");
@@ -180,10 +201,10 @@ function deployOptions(opts: Options): import("../deploy/cli.js").DeployCliOptio
 }
 
 const outcome = parseCommandLine(PROGRAM, process.argv.slice(2));
-if (outcome.kind === "help") process.stdout.write(outcome.text);
-else if (outcome.kind === "version") process.stdout.write(`${pkg.version}\n`);
+if (outcome.kind === "help") printOut(outcome.text);
+else if (outcome.kind === "version") printOut(`${pkg.version}\n`);
 else if (outcome.kind === "usage") {
-  process.stderr.write(`error: ${outcome.message}\n\n${outcome.help}`);
+  printErr(`error: ${outcome.message}\n\n${outcome.help}`);
   process.exitCode = EXIT_USAGE;
 } else {
   const { path, args, options } = outcome.parsed;

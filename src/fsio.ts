@@ -197,15 +197,12 @@ function updateInPlace(target: string, files: ReadonlyMap<string, TreeFile>, wan
 
 /** The file's mode when its bytes equal `content`'s UTF-8, else undefined. */
 function sameContent(path: string, content: string): number | undefined {
-  const fd = openSync(path, "r");
-  try {
-    const st = fstatSync(fd);
-    if (st.size !== Buffer.byteLength(content)) return undefined;
-    // Bytes, not decoded text: invalid UTF-8 on disk could decode to the U+FFFD a secret may hold.
-    return readFileSync(fd).equals(Buffer.from(content)) ? st.mode & 0o7777 : undefined;
-  } finally {
-    closeSync(fd);
-  }
+  const st = lstatSync(path);
+  if (!st.isFile() || st.size !== Buffer.byteLength(content)) return undefined;
+  // Decoded text is compared (one system-call round trip in Node, not four), which is exact unless
+  // the content holds U+FFFD: invalid UTF-8 on disk decodes to that too, so then compare bytes.
+  const same = content.includes("\uFFFD") ? readFileSync(path).equals(Buffer.from(content)) : readFileSync(path, "utf8") === content;
+  return same ? st.mode & 0o7777 : undefined;
 }
 
 function writeFileMode(path: string, content: string, mode: number, sync = false): void {

@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { nodeCrypto } from "./node-crypto.js";
 import type { Artifact } from "./artifact.js";
 import type { Plan } from "./synth.js";
 
@@ -8,7 +8,7 @@ export function planJson(plan: Plan): string {
 }
 
 export function sha256(s: string): string {
-  return createHash("sha256").update(s).digest("hex");
+  return nodeCrypto().createHash("sha256").update(s).digest("hex");
 }
 
 /** manifest.json: every file with its owner, mode and digest (content of secret files is not in it). */

@@ -1,4 +1,4 @@
-import { randomInt } from "node:crypto";
+import { nodeCrypto } from "./node-crypto.js";
 import { parse, Scalar, stringify } from "yaml";
 
 /**
@@ -36,6 +36,7 @@ const UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
 /** CSPRNG string; uniform over the alphabet (randomInt has no modulo bias). */
 function randomString(alphabet: string, length: number): string {
   let out = "";
+  const { randomInt } = nodeCrypto();
   for (let i = 0; i < length; i++) out += alphabet[randomInt(alphabet.length)];
   return out;
 }

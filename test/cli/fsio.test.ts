@@ -86,6 +86,17 @@ describe("writeTreeAtomic", () => {
     expect(writeTreeAtomic(out, v1, [MANIFEST])).toEqual({ written: 0, unchanged: 5, removed: 0 });
   });
 
+  it("compares bytes, not decoded text: a corrupted file that decodes to the same U+FFFD is rewritten", () => {
+    const out = join(work, "fffd");
+    const content = "password: \uFFFD\n"; // a secret may hold any character
+    writeTreeAtomic(out, [art("a", "/etc/p", content)], [MANIFEST]);
+    // F0 90 80 is a truncated 4-byte sequence: it decodes to one U+FFFD, and is as long as EF BF BD.
+    writeFileSync(join(out, "a/etc/p"), Buffer.concat([Buffer.from("password: "), Buffer.from([0xf0, 0x90, 0x80]), Buffer.from("\n")]));
+    expect(readFileSync(join(out, "a/etc/p"), "utf8")).toBe(content);
+    expect(writeTreeAtomic(out, [art("a", "/etc/p", content)], [MANIFEST])).toEqual({ written: 1, unchanged: 1, removed: 0 });
+    expect(readFileSync(join(out, "a/etc/p")).equals(Buffer.from(content))).toBe(true);
+  });
+
   it("replaces a file that became a directory (and back), and never writes through a symlink", () => {
     const out = join(work, "shape");
     writeTreeAtomic(out, [art("a", "/etc/thing", "file\n")], [MANIFEST]);
