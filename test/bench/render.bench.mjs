@@ -30,7 +30,7 @@ console.log(`in-process render of train-ha (${files} files): median ${fmt(inProc
 
 // The machine's speed drifts by tens of percent over seconds, so the commands are run interleaved
 // (one of each per round) and each figure is a median over the rounds.
-function interleaved(cases, rounds = 21) {
+function interleaved(cases, rounds = 41) {
   const times = cases.map(() => []);
   for (let i = 0; i < rounds + 2; i++) {
     cases.forEach((c, k) => {
