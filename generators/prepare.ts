@@ -55,6 +55,8 @@ export function packagesFor(cluster: Cluster, node: NodeSpec): string[] {
  * - `sed s/SELINUX=enforcing/.../` missed `permissive` → any SELINUX= value becomes disabled.
  * - Repository ids `HighAvailability`/`PowerTools` are lower-case from CentOS 8.3 on → the id
  *   present in /etc/yum.repos.d is found case-insensitively.
+ * - CentOS 8 is end-of-life and mirror.centos.org/mirrorlist.centos.org no longer serve it → every
+ *   CentOS-*.repo (also those the release packages add) points at the vault or a site mirror.
  * - Debian: package scripts would start corosync, etcd, RabbitMQ with packaged defaults → a
  *   temporary policy-rc.d keeps them stopped; the files ha-gen pushed win over the packaged
  *   ones (--force-confold).
@@ -72,6 +74,7 @@ export function prepare(cluster: Cluster): GeneratorOutput {
         stateDir: STATE_DIR,
         disableSelinux: spec.prepare.disableSelinux,
         disableFirewalld: spec.prepare.disableFirewalld,
+        centosMirror: spec.prepare.centosMirror === "as-installed" ? undefined : spec.prepare.centosMirror,
         packages,
       });
       bodies.set(key, b);

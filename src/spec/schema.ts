@@ -171,7 +171,18 @@ const ntp = z.strictObject({
   server: hostname.optional(),
 }).prefault({});
 
+/** A repository mirror's base URL: its characters are safe in sed replacements and repo files. */
+const mirrorUrl = z
+  .string()
+  .regex(/^https?:\/\/[A-Za-z0-9.-]+(:[0-9]{1,5})?(\/[A-Za-z0-9._~%-]+)*$/, { error: "must be an http(s) URL without a trailing slash, query or special characters, such as https://vault.centos.org" });
+
 const prepare = z.strictObject({
+  /**
+   * centos8: CentOS 8 reached its end of life on 2021-12-31 and mirror.centos.org no longer serves
+   * it, so the guide's repository steps fail today. Every CentOS-*.repo is pointed at this mirror
+   * (the CentOS vault by default, or a site mirror of the same layout); "as-installed" leaves them.
+   */
+  centosMirror: z.union([z.literal("as-installed"), mirrorUrl]).default("https://vault.centos.org"),
   disableSelinux: z.boolean().default(true),
   disableFirewalld: z.boolean().default(true),
   extraPackages: z.array(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9+._:-]*$/, { error: "is not a package name" })).default([]),

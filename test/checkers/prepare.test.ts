@@ -49,7 +49,9 @@ const CENTOS_STUBS = {
   rpm: `grep -qxF -- "\${!#}" ${PKG_STATE} 2>/dev/null`,
   dnf: `echo "dnf $*" >> ${STUB_STATE}/calls
 case "$1 $2" in
-  "install -y") shift 2; printf '%s\\n' "$@" >> ${PKG_STATE} ;;
+  "install -y") shift 2; printf '%s\\n' "$@" >> ${PKG_STATE}
+    # A package's files, when the test gives them: STUB_STATE/on-install-<package> runs.
+    for p in "$@"; do [[ ! -x ${STUB_STATE}/on-install-$p ]] || ${STUB_STATE}/on-install-$p; done ;;
   "-q repolist") echo "repo id   repo name"; cat ${STUB_STATE}/enabled-repos 2>/dev/null ;;
   "config-manager --set-enabled") shift 2; printf '%s  enabled\\n' "$@" >> ${STUB_STATE}/enabled-repos ;;
   *) echo "dnf stub: unsupported $*" >&2; exit 1 ;;
@@ -118,6 +120,81 @@ printf 'baseos  enabled\\nappstream  enabled\\n' > ${STUB_STATE}/enabled-repos
     const installs = res.inspect.split("\n").filter((l) => l.startsWith("dnf install -y "));
     expect(installs).toHaveLength(2);
     for (const p of PACKAGES.centos8.controller) expect(installs[1]!.split(" ")).toContain(p);
+  });
+
+  it("centos8: every CentOS repository, also those the release packages add, uses the vault instead of the dead mirror list", async () => {
+    // As CentOS 8.5 and centos-release-openstack-train ship them.
+    const baseos = [
+      "[baseos]",
+      "name=CentOS Linux $releasever - BaseOS",
+      "mirrorlist=http://mirrorlist.centos.org/?release=$releasever&arch=$basearch&repo=BaseOS&infra=$infra",
+      "#baseurl=http://mirror.centos.org/$contentdir/$releasever/BaseOS/$basearch/os/",
+      "gpgcheck=1",
+      "enabled=1",
+      "",
+    ].join("\n");
+    const train = "[centos-openstack-train]\nname=CentOS-8 - OpenStack train\nbaseurl=http://mirror.centos.org/$contentdir/$releasever/cloud/$basearch/openstack-train/\ngpgcheck=1\nenabled=1\n";
+    const epel = "[epel]\nmetalink=https://mirrors.fedoraproject.org/metalink?repo=epel-8&arch=$basearch\nenabled=1\n";
+    const repos = "[HighAvailability]\nenabled=0\n\n[powertools]\nenabled=0\n";
+    const res = await sandbox({
+      files: [
+        ...files("train-ha", "controller01"),
+        { path: "/etc/yum.repos.d/CentOS-Linux-BaseOS.repo", content: baseos },
+        { path: "/etc/yum.repos.d/CentOS-ha-gen-test.repo", content: repos },
+        { path: "/etc/yum.repos.d/epel.repo", content: epel },
+        { path: "/root/release-files/CentOS-OpenStack-train.repo", content: train },
+        { path: "/etc/selinux/config", content: "SELINUX=disabled\n" },
+      ],
+      stubs: CENTOS_STUBS,
+      setup: `rm -rf /var/lib/ha-gen
+echo Disabled > ${STUB_STATE}/selinux
+printf 'baseos  enabled\\n' > ${STUB_STATE}/enabled-repos
+printf '#!/bin/bash\\ncp /root/release-files/CentOS-OpenStack-train.repo /etc/yum.repos.d/\\n' > ${STUB_STATE}/on-install-centos-release-openstack-train
+chmod +x ${STUB_STATE}/on-install-centos-release-openstack-train
+: > ${PKG_STATE}`,
+      script: SCRIPT,
+      runs: 2,
+      inspect: "cat /etc/yum.repos.d/CentOS-Linux-BaseOS.repo /etc/yum.repos.d/CentOS-OpenStack-train.repo /etc/yum.repos.d/epel.repo",
+    });
+    const [first, second] = res.runs;
+    expect(first!.status, first!.stderr).toBe(0);
+    const c = changedLines(first!);
+    expect(c).toContain("ha-gen:changed pointed CentOS-Linux-BaseOS.repo at https://vault.centos.org");
+    expect(c).toContain("ha-gen:changed pointed CentOS-OpenStack-train.repo at https://vault.centos.org");
+    expect(c.indexOf("ha-gen:changed pointed CentOS-Linux-BaseOS.repo at https://vault.centos.org")).toBeLessThan(c.indexOf("ha-gen:changed installed centos-release-openstack-train yum-utils epel-release"));
+    expect(second!.status, second!.stderr).toBe(0);
+    expect(changedLines(second!)).toEqual([]);
+    expect(res.inspect).toBe(
+      [
+        "[baseos]",
+        "name=CentOS Linux $releasever - BaseOS",
+        "#mirrorlist=http://mirrorlist.centos.org/?release=$releasever&arch=$basearch&repo=BaseOS&infra=$infra",
+        "baseurl=https://vault.centos.org/$contentdir/$releasever/BaseOS/$basearch/os/",
+        "gpgcheck=1",
+        "enabled=1",
+        "[centos-openstack-train]",
+        "name=CentOS-8 - OpenStack train",
+        "baseurl=https://vault.centos.org/$contentdir/$releasever/cloud/$basearch/openstack-train/",
+        "gpgcheck=1",
+        "enabled=1",
+        ...epel.trimEnd().split("\n"),
+      ].join("\n") + "\n",
+    );
+  });
+
+  it("centos8: a failing `dnf repolist` stops the step with a message, not silently", async () => {
+    const res = await sandbox({
+      files: [...files("train-ha", "compute01"), { path: "/etc/selinux/config", content: "SELINUX=disabled\n" }],
+      stubs: CENTOS_STUBS,
+      setup: `echo Disabled > ${STUB_STATE}/selinux
+rm -f ${STUB_STATE}/enabled-repos
+printf 'centos-release-openstack-train\\nyum-utils\\nepel-release\\n' > ${PKG_STATE}`,
+      script: SCRIPT,
+      runs: 1,
+      inspect: "true",
+    });
+    expect(res.runs[0]!.status).not.toBe(0);
+    expect(res.runs[0]!.stderr).toContain("cannot list the enabled repositories (dnf repolist failed; see above)");
   });
 
   it("centos8 compute node: only chrony, the client and crudini", async () => {

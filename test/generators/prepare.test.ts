@@ -26,6 +26,17 @@ describe("00-prepare", () => {
     }
   });
 
+  it("centos8 points the CentOS repositories at the vault unless told to leave them; debian12 has no such step", () => {
+    const vault = artifactAt(renderExample("train-ha"), "controller01", SCRIPT).content;
+    expect(vault).toContain("centos_mirror=https://vault.centos.org\n");
+    expect(vault.match(/^use_centos_mirror( |$)/gm)).toHaveLength(2); // before and after the release packages
+    const own = artifactAt(renderCluster({ ...SPECS["train-ha"], prepare: { centosMirror: "http://repo.example.lan:8080/centos-vault" } }, FAKE_SECRETS), "controller01", SCRIPT).content;
+    expect(own).toContain("centos_mirror=http://repo.example.lan:8080/centos-vault\n");
+    const asIs = artifactAt(renderCluster({ ...SPECS["train-ha"], prepare: { centosMirror: "as-installed" } }, FAKE_SECRETS), "controller01", SCRIPT).content;
+    expect(asIs).not.toContain("centos_mirror");
+    expect(artifactAt(renderExample("lab"), "controller01", SCRIPT).content).not.toContain("centos_mirror");
+  });
+
   it("train-ha: controllers get every package the later steps run, the other nodes chrony, the client and crudini", () => {
     const r = renderExample("train-ha");
     for (const n of SPECS["train-ha"].nodes) {
@@ -45,7 +56,9 @@ describe("00-prepare", () => {
     for (const want of ["centos-release-openstack-train", "epel-release", "dnf config-manager --set-enabled", '"HighAvailability ha"', '"PowerTools powertools"', "setenforce 0", "SELINUX=disabled", "systemctl stop firewalld", "ensure_disabled firewalld", "rpm -q --quiet --whatprovides"]) {
       expect(s).toContain(want);
     }
-    for (const never of ["http://", "https://", "koji", "openstack-utils", "rpm -Uvh", "rpm -ivh", "wget"]) expect(s).not.toContain(never);
+    for (const never of ["koji", "openstack-utils", "rpm -Uvh", "rpm -ivh", "wget", "curl"]) expect(s).not.toContain(never);
+    // Nothing is downloaded from a URL: the only URLs are the CentOS mirror the repositories use.
+    for (const line of s.split("\n").filter((l) => /https?:/.test(l))) expect(line).toMatch(/(mirrorlist|mirror|vault)\.centos\.org|\$\{centos_mirror\}/);
   });
 
   it("lab (debian12): apt without recommends, packaged daemons kept stopped, no SELinux or dnf", () => {

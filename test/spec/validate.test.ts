@@ -82,6 +82,11 @@ galera: { maxConections: 10 }
     ["check port without HTTP check", (s) => Object.assign(s, { haproxy: { services: [{ name: "db", port: 3306, mode: "tcp", checkPort: 9200 }] } }), ["haproxy.services[0].checkPort: 9200 needs httpCheck: true (a TCP check on the check port keeps a desynced node in rotation)"]],
     ["Galera check port that is not clustercheck's", (s) => Object.assign(s, { clustercheck: { port: 9201 } }), ["haproxy.services[1].checkPort: 9200 differs from clustercheck.port 9201: HAProxy would check a port nothing listens on"]],
     ["a cluster port on a reserved Galera port", (s) => Object.assign(s, { memcached: { port: 4567 } }), ["memcached.port: 4567 is reserved for Galera/Erlang/pcsd/corosync cluster traffic"]],
+    [
+      "a CentOS mirror URL that sed or a repo file could not carry",
+      (s) => Object.assign(s, { prepare: { centosMirror: "https://mirror.example/centos|x&y/" } }),
+      ["prepare.centosMirror: https://mirror.example/centos|x&y/ must be an http(s) URL without a trailing slash, query or special characters, such as https://vault.centos.org"],
+    ],
   ];
   for (const [name, mutate, expected] of cases) {
     it(`rejects: ${name}`, () => {

@@ -35,6 +35,24 @@ fi
 
 installed() { rpm -q --quiet --whatprovides "$1"; }
 
+# CentOS 8 reached its end of life on 2021-12-31: mirrorlist.centos.org and mirror.centos.org no
+# longer serve it. Every CentOS repository (the installed ones now, those the release packages add
+# below) uses the mirror's baseurl instead of the mirror list.
+centos_mirror=https://vault.centos.org
+use_centos_mirror() {
+  local f edited=()
+  for f in /etc/yum.repos.d/CentOS-*.repo; do
+    [[ -f "$f" ]] || continue
+    grep -qE '^mirrorlist=|^#?baseurl=https?://mirror\.centos\.org/' "$f" || continue
+    sed -i -E -e 's/^mirrorlist=/#mirrorlist=/' -e "s|^#?baseurl=https?://mirror\.centos\.org/|baseurl=${centos_mirror}/|" "$f"
+    edited+=("${f##*/}")
+  done
+  if [[ -n "${edited[*]}" ]]; then
+    changed "pointed ${edited[*]} at ${centos_mirror}"
+  fi
+}
+use_centos_mirror
+
 # Repositories: OpenStack Train, EPEL (from CentOS extras instead of an rpm URL), and the
 # HighAvailability (pacemaker, pcs) and PowerTools repositories.
 release_packages=(centos-release-openstack-train yum-utils epel-release)
@@ -46,6 +64,8 @@ if [[ -n "${missing[*]}" ]]; then
   dnf install -y "${missing[@]}" >&2
   changed "installed ${missing[*]}"
 fi
+use_centos_mirror # the release packages add CentOS-*.repo files of their own
+
 # The ids are HighAvailability/PowerTools up to CentOS 8.2 and ha/powertools from 8.3 and in Stream.
 repo_id() {
   local want id
@@ -57,7 +77,7 @@ repo_id() {
     fi
   done
 }
-enabled_repos=$(dnf -q repolist --enabled 2>/dev/null | awk '{ print $1 }')
+enabled_repos=$(dnf -q repolist --enabled | awk '{ print $1 }') || die "cannot list the enabled repositories (dnf repolist failed; see above)"
 to_enable=()
 for pair in "HighAvailability ha" "PowerTools powertools"; do
   read -r -a names <<< "$pair"
