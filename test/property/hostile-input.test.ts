@@ -38,6 +38,7 @@ const FIELDS: Record<string, Mutator> = {
   "haproxy.stats.realm": (s, v) => (s.haproxy = { stats: { realm: v } }),
   "haproxy.services[0].name": (s, v) => (s.haproxy = { services: [{ name: v, port: 8080 }] }),
   "prepare.extraPackages[0]": (s, v) => (s.prepare = { extraPackages: [v] }),
+  "prepare.centosMirror": (s, v) => (s.prepare = { centosMirror: `https://mirror.example/${v}` }),
 };
 
 function renderOrReject(spec: unknown, secrets: Secrets): "rendered" | "rejected" {
