@@ -28,6 +28,9 @@ export function formatPath(path: readonly PropertyKey[]): string {
 function formatValue(v: unknown): string {
   if (typeof v === "string") return /^[\x21-\x7e]+$/.test(v) && !v.includes('"') ? v : JSON.stringify(v);
   if (v === undefined) return "(missing)";
+  // JSON would show Infinity and NaN (YAML's .inf, .nan) as null, and -0 as 0.
+  if (typeof v === "number" && (!Number.isFinite(v) || Object.is(v, -0))) return Object.is(v, -0) ? "-0" : String(v);
+  if (typeof v === "bigint") return `${v}`;
   const s = JSON.stringify(v);
   return s.length > 60 ? `${s.slice(0, 57)}...` : s;
 }
