@@ -6,8 +6,9 @@
  * idea, for 20 too). CommonJS on purpose: starting an ES module entry costs a bare Node ~15% more.
  *
  * The cache lives in a directory only this user can write (`$HA_GEN_CACHE_DIR`, else
- * `$XDG_CACHE_HOME/ha-gen`, else `~/.cache/ha-gen`), one file per bundle digest, Node version and
- * command, written atomically with mode 0600. V8 rejects a cache from another V8 version or flag set
+ * `$XDG_CACHE_HOME/ha-gen`, else `~/.cache/ha-gen`), one file per bundle digest, Node version, flag
+ * set and command, written atomically with mode 0600. The same directory keeps TypeScript specs
+ * compiled to CommonJS (src/spec-cache.ts). V8 rejects a cache from another V8 version or flag set
  * and the file is then rewritten. Any problem with the cache only means no cache:
  * `HA_GEN_CACHE_DIR=` (empty) turns it off.
  */
@@ -16,17 +17,12 @@ import { createRequire } from "node:module";
 import { homedir } from "node:os";
 import { basename, dirname, isAbsolute, join } from "node:path";
 import { Script } from "node:vm";
+import { fnv1a } from "./fnv.js";
+import { CLI_CACHE, type CliCache } from "./cli-cache.js";
 
 /** Replaced at build time with the SHA-256 of cli-main.cjs (see tsup.config.ts). */
 const MAIN_DIGEST = "__HA_GEN_MAIN_DIGEST__";
 const COMMANDS = new Set(["render", "validate", "plan", "schema", "deploy", "recover"]);
-
-/** A short, stable name for a string (no crypto: loading node:crypto costs more than it hashes). */
-function fnv1a(s: string): string {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193) >>> 0;
-  return h.toString(16).padStart(8, "0");
-}
 
 function cacheDir(): string | undefined {
   const env = process.env;
@@ -93,6 +89,17 @@ const dir = MAIN_DIGEST.startsWith("__") ? undefined : cacheDir();
 const flags = fnv1a(`${process.execArgv.join(" ")}\0${process.env.NODE_OPTIONS ?? ""}`);
 const cacheFile = dir && join(dir, `cli-${MAIN_DIGEST.slice(0, 16)}-${process.version}-${process.arch}-${flags}-${helpRun ? "help" : command && COMMANDS.has(command) ? command : "other"}.v8`);
 const cachedData = cacheFile ? readCache(cacheFile) : undefined;
+
+// The same directory, with the same checks, holds compiled spec modules (src/spec-cache.ts).
+if (dir) {
+  const cache: CliCache = {
+    read: (name) => (/^[\w.-]+$/.test(name) ? readCache(join(dir, name))?.toString("utf8") : undefined),
+    write: (name, text) => {
+      if (/^[\w.-]+$/.test(name)) writeCache(join(dir, name), Buffer.from(text));
+    },
+  };
+  (globalThis as Record<symbol, unknown>)[CLI_CACHE] = cache;
+}
 
 // The same wrapper Node puts around a CommonJS module.
 const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, { filename: main, cachedData });

@@ -1,0 +1,154 @@
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { isSelfContained } from "../../src/spec-cache.js";
+
+/**
+ * TypeScript specs in the CLI: compiled once, then evaluated from the user's cache without loading
+ * jiti; every edit is seen; anything beyond a plain `import ... from "ha-gen"` still goes through jiti.
+ */
+
+const CLI = join(import.meta.dirname, "../../dist/cli.cjs");
+const REPO = join(import.meta.dirname, "../..");
+let work: string;
+let cache: string;
+let probe: string;
+
+beforeAll(() => {
+  if (!existsSync(CLI)) throw new Error("dist/cli.cjs missing: run `npm run build` (npm test does)");
+  work = mkdtempSync(join(tmpdir(), "ha-gen-specmod-"));
+  cache = join(work, "cache");
+  // Reports on stderr whether jiti was loaded in the process.
+  probe = join(work, "probe.cjs");
+  writeFileSync(probe, 'process.on("exit", () => process.stderr.write(`jiti loaded: ${Object.keys(require.cache).some((f) => f.includes("/jiti/"))}\\n`));\n');
+});
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+function validate(spec: string) {
+  const r = spawnSync(process.execPath, ["-r", probe, CLI, "validate", spec], { encoding: "utf8", env: { ...process.env, HA_GEN_CACHE_DIR: cache } });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr, jiti: /jiti loaded: true/.test(r.stderr) };
+}
+const specEntries = () => (existsSync(cache) ? readdirSync(cache).filter((f) => f.startsWith("spec-")) : []);
+
+describe("spec modules in the CLI", () => {
+  it("compiles a spec once, then evaluates it without jiti; an edit is picked up at once", () => {
+    const spec = join(work, "cluster.ts");
+    writeFileSync(spec, readFileSync(join(REPO, "examples/lab/cluster.ts"), "utf8"));
+    const first = validate(spec);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout).toBe("ok: 3 nodes, 3 controllers, VIP 198.51.100.10/24\n");
+    expect(first.jiti).toBe(true);
+    expect(specEntries()).toHaveLength(1);
+    expect(statSync(join(cache, specEntries()[0]!)).mode & 0o777).toBe(0o600);
+    const second = validate(spec);
+    expect([second.code, second.stdout, second.jiti]).toEqual([0, first.stdout, false]);
+    // Same length, different VIP: the cached code must not stand in for the edited source.
+    writeFileSync(spec, readFileSync(spec, "utf8").replace('vip: { address: "198.51.100.10" }', 'vip: { address: "198.51.100.20" }'));
+    const edited = validate(spec);
+    expect(edited.code, edited.stderr).toBe(0);
+    expect(edited.stdout).toBe("ok: 3 nodes, 3 controllers, VIP 198.51.100.20/24\n");
+  });
+
+  it("a spec that imports its own modules still goes through jiti (remembered, so it is compiled once)", () => {
+    const dir = join(work, "split");
+    mkdir(dir);
+    writeFileSync(join(dir, "nodes.ts"), 'export const nodes = ["controller01", "controller02", "controller03"].map((hostname, i) => ({ hostname, roles: ["controller" as const], addresses: { management: `198.51.100.${11 + i}` } }));\n');
+    writeFileSync(
+      join(dir, "cluster.ts"),
+      'import { defineCluster } from "ha-gen";\nimport { nodes } from "./nodes.ts";\nexport default defineCluster({ os: "debian12", networks: { management: { cidr: "198.51.100.0/24", interface: "eth0" } }, nodes, vip: { address: "198.51.100.10" }, ntp: { upstream: [], server: "controller01" } });\n',
+    );
+    const before = specEntries().length;
+    for (let i = 0; i < 2; i++) {
+      const r = validate(join(dir, "cluster.ts"));
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toBe("ok: 3 nodes, 3 controllers, VIP 198.51.100.10/24\n");
+      expect(r.jiti).toBe(true);
+    }
+    expect(specEntries()).toHaveLength(before + 1);
+    const entry = specEntries().map((f) => JSON.parse(readFileSync(join(cache, f), "utf8")) as { file: string; code: string | null }).find((e) => e.file === join(dir, "cluster.ts"));
+    expect(entry?.code).toBeNull();
+  });
+
+  it("a spec that throws is reported without a stack trace and not cached", () => {
+    const spec = join(work, "throws.ts");
+    writeFileSync(spec, 'import { defineCluster } from "ha-gen";\nthrow new Error("boom in spec");\nexport default defineCluster({} as never);\n');
+    const before = specEntries().length;
+    for (let i = 0; i < 2; i++) {
+      const r = validate(spec);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`${spec}: cannot load: boom in spec`);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    }
+    expect(specEntries()).toHaveLength(before);
+  });
+
+  it("a tampered cache entry whose source does not match is ignored", () => {
+    const spec = join(work, "tamper.ts");
+    writeFileSync(spec, readFileSync(join(REPO, "examples/lab/cluster.ts"), "utf8"));
+    const clean = validate(spec);
+    const entry = specEntries().map((f) => join(cache, f)).find((f) => readFileSync(f, "utf8").includes(JSON.stringify(spec)))!;
+    const e = JSON.parse(readFileSync(entry, "utf8")) as { source: string; code: string };
+    writeFileSync(entry, JSON.stringify({ ...e, source: `${e.source} `, code: 'throw new Error("tampered")' }), { mode: 0o600 });
+    const r = validate(spec);
+    expect(r.stdout).toBe(clean.stdout);
+    expect(r.stderr).not.toContain("tampered");
+  });
+});
+
+describe("YAML specs in the CLI", () => {
+  const yamlEntries = () => (existsSync(cache) ? readdirSync(cache).filter((f) => f.startsWith("yaml-")) : []);
+  const entryFor = (file: string) => yamlEntries().map((f) => join(cache, f)).find((f) => (JSON.parse(readFileSync(f, "utf8")) as { file: string }).file === file);
+
+  it("keeps the parse of an exact source, and only of that source", () => {
+    const spec = join(work, "cluster.yaml");
+    writeFileSync(spec, readFileSync(join(REPO, "examples/train-ha/cluster.yaml"), "utf8"));
+    const first = validate(spec);
+    expect(first.stdout).toBe("ok: 9 nodes, 3 controllers, VIP 10.15.253.88/12\n");
+    const entry = entryFor(spec)!;
+    expect(statSync(entry).mode & 0o777).toBe(0o600);
+    // The cached value is what the next run uses (shown by planting a different VIP in it) ...
+    const e = JSON.parse(readFileSync(entry, "utf8")) as { json: string };
+    writeFileSync(entry, JSON.stringify({ ...e, json: e.json.replace("10.15.253.88", "10.15.253.77") }), { mode: 0o600 });
+    expect(validate(spec).stdout).toBe("ok: 9 nodes, 3 controllers, VIP 10.15.253.77/12\n");
+    // ... and any edit of the source (here one that keeps its length) bypasses it.
+    writeFileSync(spec, readFileSync(spec, "utf8").replace("10.15.253.88", "10.15.253.99"));
+    expect(validate(spec).stdout).toBe("ok: 9 nodes, 3 controllers, VIP 10.15.253.99/12\n");
+  });
+
+  it("is not used for YAML that JSON cannot hold exactly, or that parses with warnings or errors", () => {
+    const base = readFileSync(join(REPO, "examples/train-ha/cluster.yaml"), "utf8");
+    const cases: [string, string, string][] = [
+      ["inf.yaml", base.replace(/^vip:/m, "memcached:\n  port: .inf\nvip:"), "memcached.port: Infinity"],
+      ["tag.yaml", base.replace(/^vip:/m, "x: !custom 1\nvip:"), "x:"],
+      ["broken.yaml", `${base}\nnodes: [`, "not valid YAML"],
+    ];
+    for (const [name, text, expected] of cases) {
+      const spec = join(work, name);
+      writeFileSync(spec, text);
+      const r1 = validate(spec);
+      const r2 = validate(spec);
+      expect(r1.code, name).toBe(1);
+      expect(r1.stderr, name).toContain(expected);
+      const norm = (t: string) => t.replace(/jiti loaded: \w+\n/, "").replace(/\(node:\d+\)/g, "(node)");
+      expect([r2.code, r2.stdout, norm(r2.stderr)]).toEqual([r1.code, r1.stdout, norm(r1.stderr)]);
+      expect(entryFor(spec), name).toBeUndefined();
+    }
+  });
+});
+
+describe("isSelfContained", () => {
+  it("accepts code whose only dependency is ha-gen, and nothing else", () => {
+    expect(isSelfContained('"use strict";var _haGen = require("ha-gen");exports.default = (0, _haGen.defineCluster)({});')).toBe(true);
+    expect(isSelfContained("exports.default = { nodes: [] };")).toBe(true);
+    expect(isSelfContained('var _haGen = require("ha-gen");var _n = require("./nodes.ts");')).toBe(false);
+    expect(isSelfContained('var fs = require ("node:fs");')).toBe(false);
+    expect(isSelfContained('const m = await import("./x.mjs");')).toBe(false);
+    expect(isSelfContained("const u = import.meta.url;")).toBe(false);
+  });
+});
+
+function mkdir(p: string) {
+  spawnSync("mkdir", ["-p", p]);
+}
