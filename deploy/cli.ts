@@ -100,7 +100,7 @@ function secretValues(path: string): string[] {
 }
 
 async function loadSpec(spec: string, o: DeployCliOptions): Promise<Input> {
-  const [{ prepare, defaultSecretsPath }, fsio, { formatIssue }] = await Promise.all([import("../src/pipeline.js"), import("../src/fsio.js"), import("../src/spec/validate.js")]);
+  const [{ prepare, defaultSecretsPath }, fsio, { formatIssue }] = await Promise.all([import("../src/pipeline.js"), import("../src/fsio.js"), import("../src/spec/issues.js")]);
   const secretsPath = o.secrets ?? defaultSecretsPath(spec);
   const warnings: string[] = [];
   // A dry run writes nothing, not even newly generated secrets (a real run generates and keeps them).

@@ -93,6 +93,7 @@ const cachedData = cacheFile ? readCache(cacheFile) : undefined;
 // The same directory, with the same checks, holds compiled spec modules (src/spec-cache.ts).
 if (dir) {
   const cache: CliCache = {
+    build: MAIN_DIGEST,
     read: (name) => (/^[\w.-]+$/.test(name) ? readCache(join(dir, name))?.toString("utf8") : undefined),
     write: (name, text) => {
       if (/^[\w.-]+$/.test(name)) writeCache(join(dir, name), Buffer.from(text));

@@ -41,8 +41,8 @@ async function guarded(fn: () => Promise<number | void>): Promise<void> {
   } catch (e) {
     const err = e as Error & { errors?: unknown; exitCode?: number };
     if (err.name === "SpecError") {
-      const { formatIssue } = await import("./spec/validate.js");
-      const se = e as import("./render.js").SpecError;
+      const { formatIssue } = await import("./spec/issues.js");
+      const se = e as import("./errors.js").SpecError;
       printIssues(se.warnings.map(formatIssue));
       printErr(`error: the cluster spec has ${se.errors.length} problem(s):\n`);
       printIssues(se.errors.map((i) => `  ${formatIssue(i)}`));
@@ -58,9 +58,9 @@ async function guarded(fn: () => Promise<number | void>): Promise<void> {
   }
 }
 
-async function warn(warnings: readonly import("./spec/validate.js").SpecIssue[]): Promise<void> {
+async function warn(warnings: readonly import("./spec/issues.js").SpecIssue[]): Promise<void> {
   if (warnings.length === 0) return;
-  const { formatIssue } = await import("./spec/validate.js");
+  const { formatIssue } = await import("./spec/issues.js");
   printIssues(warnings.map(formatIssue));
 }
 

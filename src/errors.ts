@@ -1,3 +1,5 @@
+import type { SpecIssue } from "./spec/issues.js";
+
 /**
  * A user mistake outside the spec itself (a file that cannot be read or parsed, an output directory
  * that must not be replaced): reported as one line without a stack.
@@ -10,5 +12,16 @@ export class InputError extends Error {
   ) {
     super(message);
     this.name = "InputError";
+  }
+}
+
+/** Thrown by renderCluster for a spec that fails validation; carries every issue as data. */
+export class SpecError extends Error {
+  constructor(
+    readonly errors: readonly SpecIssue[],
+    readonly warnings: readonly SpecIssue[],
+  ) {
+    super(`invalid cluster spec: ${errors.length} problem(s)`);
+    this.name = "SpecError";
   }
 }

@@ -1,10 +1,13 @@
-import { basename, dirname, extname, join } from "node:path";
+import { basename, dirname, extname, join, resolve } from "node:path";
+import { cliCache } from "./cli-cache.js";
+import { SpecError } from "./errors.js";
 import { InputError, loadSpecFile, readSecretsText } from "./load.js";
 import { resolveCluster, type Cluster } from "./model.js";
 import { SECRET_KEYS, fillSecrets, serializeSecrets, type SecretKey, type Secrets } from "./secrets.js";
-import { validateSpec, type SpecIssue } from "./spec/validate.js";
+import { cachedValidation, exactJson, storeValidation } from "./spec-cache.js";
+import type { SpecIssue } from "./spec/issues.js";
+import type { ClusterSpec } from "./spec/schema.js";
 import { synthesize, type Rendered } from "./synth.js";
-import { SpecError } from "./render.js";
 
 /** Next to the spec: cluster.ts → cluster.secrets.yaml (ignored by the project's .gitignore pattern). */
 export function defaultSecretsPath(specPath: string): string {
@@ -30,18 +33,41 @@ export interface PrepareOptions {
   readonly saveSecrets?: (path: string, text: string) => void | Promise<void>;
 }
 
+interface Valid {
+  readonly spec: ClusterSpec;
+  readonly warnings: readonly SpecIssue[];
+}
+
+/**
+ * Load and validate. In the CLI a valid spec's result is kept in its cache (src/spec-cache.ts),
+ * and the validator (zod) is then not even loaded. Throws SpecError when the spec is invalid.
+ */
+async function loadValid(specPath: string): Promise<Valid> {
+  const input = await loadSpecFile(specPath);
+  const cache = cliCache();
+  const file = resolve(specPath);
+  const key = cache && exactJson(input);
+  if (cache && key !== undefined) {
+    const hit = cachedValidation(cache, file, key) as Valid | undefined;
+    if (hit) return hit;
+  }
+  const { validateSpec } = await import("./spec/validate.js");
+  const v = validateSpec(input, { once: true });
+  if (!v.ok) throw new SpecError(v.errors, v.warnings);
+  const valid: Valid = { spec: v.spec, warnings: v.warnings };
+  if (cache && key !== undefined) storeValidation(cache, file, key, valid);
+  return valid;
+}
+
 /** Load, validate and resolve without synthesizing (`ha-gen validate` needs no artifacts). */
 export async function check(specPath: string): Promise<Omit<Prepared, "rendered" | "generatedSecrets">> {
-  const v = validateSpec(await loadSpecFile(specPath), { once: true });
-  if (!v.ok) throw new SpecError(v.errors, v.warnings);
+  const v = await loadValid(specPath);
   return { cluster: resolveCluster(v.spec, PLACEHOLDER_SECRETS), warnings: v.warnings };
 }
 
 /** Load, validate, fill secrets and synthesize. Throws InputError / SpecError for user mistakes. */
 export async function prepare(o: PrepareOptions): Promise<Prepared> {
-  const input = await loadSpecFile(o.specPath);
-  const v = validateSpec(input, { once: true });
-  if (!v.ok) throw new SpecError(v.errors, v.warnings);
+  const v = await loadValid(o.specPath);
   let secrets = PLACEHOLDER_SECRETS;
   let generated: readonly SecretKey[] = [];
   if (o.secretsPath !== undefined) {

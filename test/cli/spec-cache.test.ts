@@ -138,6 +138,64 @@ describe("YAML specs in the CLI", () => {
   });
 });
 
+describe("validation results in the CLI", () => {
+  const run = (args: string[], env: Record<string, string> = {}) => {
+    const r = spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", env: { ...process.env, HA_GEN_CACHE_DIR: cache, ...env } });
+    return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  };
+  const entryFor = (file: string) =>
+    readdirSync(cache)
+      .filter((f) => f.startsWith("valid-"))
+      .map((f) => join(cache, f))
+      .find((f) => (JSON.parse(readFileSync(f, "utf8")) as { file: string }).file === file);
+
+  it("a cached result gives exactly the output of a fresh validation, warnings included", () => {
+    for (const spec of ["examples/train-ha/cluster.yaml", "examples/train-ha/cluster.ts", "examples/lab/cluster.ts"]) {
+      const off = run(["validate", spec], { HA_GEN_CACHE_DIR: "" });
+      expect(off.code).toBe(0);
+      expect(off.stderr).toContain("warning: pacemaker.properties.stonith-enabled");
+      run(["validate", spec]);
+      expect(entryFor(join(REPO, spec)), spec).toBeDefined();
+      expect(run(["validate", spec])).toEqual(off);
+      expect(run(["plan", spec, "--format", "json"])).toEqual(run(["plan", spec, "--format", "json"], { HA_GEN_CACHE_DIR: "" }));
+    }
+    // A render from cached results writes the same tree as one without any cache.
+    const secrets = join(work, "render.secrets.yaml");
+    expect(run(["render", "examples/train-ha/cluster.ts", "--out", join(work, "r-off"), "--secrets", secrets], { HA_GEN_CACHE_DIR: "" }).code).toBe(0);
+    expect(run(["render", "examples/train-ha/cluster.ts", "--out", join(work, "r-on"), "--secrets", secrets]).code).toBe(0);
+    const tree = (d: string) => spawnSync("sh", ["-c", `cd ${d} && find . -type f | sort | xargs sha256sum`], { encoding: "utf8" }).stdout;
+    expect(tree(join(work, "r-on"))).toBe(tree(join(work, "r-off")));
+    expect(tree(join(work, "r-on")).split("\n").length).toBeGreaterThan(150);
+  });
+
+  it("is used only for the same loaded value and the same ha-gen build", () => {
+    const spec = join(work, "env.ts");
+    // A TypeScript spec may read its environment: the cache key is the loaded value, not the source.
+    writeFileSync(spec, readFileSync(join(REPO, "examples/lab/cluster.ts"), "utf8").replace('vip: { address: "198.51.100.10" }', 'vip: { address: process.env.LAB_VIP ?? "198.51.100.10" }'));
+    expect(run(["validate", spec], { LAB_VIP: "198.51.100.30" }).stdout).toBe("ok: 3 nodes, 3 controllers, VIP 198.51.100.30/24\n");
+    expect(run(["validate", spec], { LAB_VIP: "198.51.100.40" }).stdout).toBe("ok: 3 nodes, 3 controllers, VIP 198.51.100.40/24\n");
+    expect(run(["validate", spec], { LAB_VIP: "198.51.100.40" }).stdout).toBe("ok: 3 nodes, 3 controllers, VIP 198.51.100.40/24\n");
+    // The entry is what a matching run uses (shown by planting another VIP in its result) ...
+    const entry = entryFor(spec)!;
+    const e = JSON.parse(readFileSync(entry, "utf8")) as { build: string; output: string };
+    writeFileSync(entry, JSON.stringify({ ...e, output: e.output.replace("198.51.100.40", "198.51.100.50") }), { mode: 0o600 });
+    expect(run(["validate", spec], { LAB_VIP: "198.51.100.40" }).stdout).toBe("ok: 3 nodes, 3 controllers, VIP 198.51.100.50/24\n");
+    // ... and never by another build of ha-gen.
+    writeFileSync(entry, JSON.stringify({ ...e, build: "0".repeat(64), output: e.output.replace("198.51.100.40", "198.51.100.50") }), { mode: 0o600 });
+    expect(run(["validate", spec], { LAB_VIP: "198.51.100.40" }).stdout).toBe("ok: 3 nodes, 3 controllers, VIP 198.51.100.40/24\n");
+  });
+
+  it("an invalid spec is validated every time, with the same messages", () => {
+    const spec = join(work, "invalid.yaml");
+    writeFileSync(spec, `${readFileSync(join(REPO, "examples/train-ha/cluster.yaml"), "utf8")}vpi: { address: 10.15.253.88 }\n`);
+    const first = run(["validate", spec]);
+    expect(first.code).toBe(1);
+    expect(first.stderr).toContain("vpi: is not a known setting; did you mean vip?");
+    expect(run(["validate", spec])).toEqual(first);
+    expect(entryFor(spec)).toBeUndefined();
+  });
+});
+
 describe("isSelfContained", () => {
   it("accepts code whose only dependency is ha-gen, and nothing else", () => {
     expect(isSelfContained('"use strict";var _haGen = require("ha-gen");exports.default = (0, _haGen.defineCluster)({});')).toBe(true);
