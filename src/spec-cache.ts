@@ -113,8 +113,8 @@ export function parseYamlForCache(cache: CliCache, file: string, source: string)
   if (doc.errors.length > 0 || doc.warnings.length > 0) return undefined;
   const value = doc.toJS() as unknown;
   if (value === undefined) return undefined;
-  const json = JSON.stringify(value);
-  if (json !== undefined && isDeepStrictEqual(JSON.parse(json), value)) {
+  const json = exactJson(value);
+  if (json !== undefined) {
     const entry: YamlEntry = { format: "ha-gen-spec-yaml/1", file, source, json };
     cache.write(yamlEntryName(file), JSON.stringify(entry));
   }
