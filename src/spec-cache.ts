@@ -23,36 +23,63 @@ import { fnv1a } from "./fnv.js";
  * Secrets files are never cached: their values must not be copied anywhere.
  */
 
+/**
+ * One cache entry: what kind it is, the spec file it belongs to (one entry per file and kind, so
+ * edits replace it instead of piling up), the exact text it was made from, and the result. It is
+ * used only when all of these match; `build` ties a result to the ha-gen build that computed it.
+ */
 interface Entry {
-  readonly format: "ha-gen-spec-module/1";
+  readonly format: string;
   readonly file: string;
-  readonly source: string;
-  /** CommonJS for the fast path, or null: this source needs jiti (remembered, so it is not recompiled). */
-  readonly code: string | null;
+  readonly build?: string;
+  readonly key: string;
+  readonly value: unknown;
 }
 
-const entryName = (file: string) => `spec-${fnv1a(file)}.json`;
+type Kind = "spec" | "yaml" | "valid";
+const entryName = (kind: Kind, file: string) => `${kind}-${fnv1a(file)}.json`;
+const entryFormat = (kind: Kind) => `ha-gen-${kind}-cache/1`;
 
-/**
- * What the cache knows about this exact file and source: its CommonJS, null when it needs jiti, or
- * undefined when nothing (or something stale) is cached.
- */
-export function cachedSpecCode(cache: CliCache, file: string, source: string): string | null | undefined {
-  const text = cache.read(entryName(file));
+/** The stored value for exactly this file and key (and build, when given), or undefined. */
+function readEntry(cache: CliCache, kind: Kind, file: string, key: string, build?: string): unknown {
+  const text = cache.read(entryName(kind, file));
   if (text === undefined) return undefined;
   try {
     const e = JSON.parse(text) as Entry;
-    // The whole source is compared, not a digest: a stale entry must never stand in for an edit.
-    if (e.format !== "ha-gen-spec-module/1" || e.file !== file || e.source !== source) return undefined;
-    return typeof e.code === "string" || e.code === null ? e.code : undefined;
+    // The whole key is compared, not a digest: a stale entry must never stand in for an edit.
+    return e.format === entryFormat(kind) && e.file === file && e.key === key && e.build === build ? e.value : undefined;
   } catch {
     return undefined;
   }
 }
 
+function writeEntry(cache: CliCache, kind: Kind, file: string, key: string, value: unknown, build?: string): void {
+  const entry: Entry = { format: entryFormat(kind), file, build, key, value };
+  cache.write(entryName(kind, file), JSON.stringify(entry));
+}
+
+/** The exact JSON text of a value, or undefined when JSON would change it. */
+export function exactJson(value: unknown): string | undefined {
+  const json = JSON.stringify(value);
+  if (json === undefined) return undefined;
+  try {
+    return isDeepStrictEqual(JSON.parse(json), value) ? json : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * What the cache knows about this exact spec module source: its CommonJS, null when it needs jiti
+ * (remembered, so it is not recompiled), or undefined when nothing is cached.
+ */
+export function cachedSpecCode(cache: CliCache, file: string, source: string): string | null | undefined {
+  const v = readEntry(cache, "spec", file, source);
+  return typeof v === "string" || v === null ? v : undefined;
+}
+
 export function storeSpecCode(cache: CliCache, file: string, source: string, code: string | null): void {
-  const entry: Entry = { format: "ha-gen-spec-module/1", file, source, code };
-  cache.write(entryName(file), JSON.stringify(entry));
+  writeEntry(cache, "spec", file, source, code);
 }
 
 /** True when compiled spec code needs nothing but "ha-gen" and plain CommonJS evaluation. */
@@ -82,26 +109,10 @@ export function runSpecCode(file: string, fn: (...args: unknown[]) => void): unk
   return mod.exports;
 }
 
-interface YamlEntry {
-  readonly format: "ha-gen-spec-yaml/1";
-  readonly file: string;
-  readonly source: string;
-  readonly json: string;
-}
-
-const yamlEntryName = (file: string) => `yaml-${fnv1a(file)}.json`;
-
 /** The cached parse of this exact YAML source, or undefined. */
 export function cachedYaml(cache: CliCache, file: string, source: string): unknown {
-  const text = cache.read(yamlEntryName(file));
-  if (text === undefined) return undefined;
-  try {
-    const e = JSON.parse(text) as YamlEntry;
-    if (e.format !== "ha-gen-spec-yaml/1" || e.file !== file || e.source !== source || typeof e.json !== "string") return undefined;
-    return JSON.parse(e.json) as unknown;
-  } catch {
-    return undefined;
-  }
+  const json = readEntry(cache, "yaml", file, source);
+  return typeof json === "string" ? (JSON.parse(json) as unknown) : undefined;
 }
 
 /**
@@ -114,51 +125,17 @@ export function parseYamlForCache(cache: CliCache, file: string, source: string)
   const value = doc.toJS() as unknown;
   if (value === undefined) return undefined;
   const json = exactJson(value);
-  if (json !== undefined) {
-    const entry: YamlEntry = { format: "ha-gen-spec-yaml/1", file, source, json };
-    cache.write(yamlEntryName(file), JSON.stringify(entry));
-  }
+  if (json !== undefined) writeEntry(cache, "yaml", file, source, json);
   return value;
 }
 
-interface ValidationEntry {
-  readonly format: "ha-gen-validation/1";
-  readonly file: string;
-  readonly build: string;
-  readonly input: string;
-  readonly output: string;
-}
-
-/** The exact JSON text of a value, or undefined when JSON would change it. */
-export function exactJson(value: unknown): string | undefined {
-  const json = JSON.stringify(value);
-  if (json === undefined) return undefined;
-  try {
-    return isDeepStrictEqual(JSON.parse(json), value) ? json : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-// One entry per spec file, replaced when its input changes: edits do not pile up entries.
-const validationEntryName = (file: string) => `valid-${fnv1a(file)}.json`;
-
 /** The cached result of validating exactly this input (from this spec file) with this build. */
 export function cachedValidation(cache: CliCache, file: string, input: string): unknown {
-  const text = cache.read(validationEntryName(file));
-  if (text === undefined) return undefined;
-  try {
-    const e = JSON.parse(text) as ValidationEntry;
-    if (e.format !== "ha-gen-validation/1" || e.file !== file || e.build !== cache.build || e.input !== input || typeof e.output !== "string") return undefined;
-    return JSON.parse(e.output) as unknown;
-  } catch {
-    return undefined;
-  }
+  const json = readEntry(cache, "valid", file, input, cache.build);
+  return typeof json === "string" ? (JSON.parse(json) as unknown) : undefined;
 }
 
 export function storeValidation(cache: CliCache, file: string, input: string, result: unknown): void {
-  const output = exactJson(result);
-  if (output === undefined) return;
-  const entry: ValidationEntry = { format: "ha-gen-validation/1", file, build: cache.build, input, output };
-  cache.write(validationEntryName(file), JSON.stringify(entry));
+  const json = exactJson(result);
+  if (json !== undefined) writeEntry(cache, "valid", file, input, json, cache.build);
 }

@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -30,7 +30,10 @@ function validate(spec: string) {
   const r = spawnSync(process.execPath, ["-r", probe, CLI, "validate", spec], { encoding: "utf8", env: { ...process.env, HA_GEN_CACHE_DIR: cache } });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr, jiti: /jiti loaded: true/.test(r.stderr) };
 }
-const specEntries = () => (existsSync(cache) ? readdirSync(cache).filter((f) => f.startsWith("spec-")) : []);
+const entries = (kind: string) => (existsSync(cache) ? readdirSync(cache).filter((f) => f.startsWith(`${kind}-`)) : []);
+const specEntries = () => entries("spec");
+/** The path of the cache entry of this kind for a spec file, if any. */
+const entryFor = (kind: string, file: string) => entries(kind).map((f) => join(cache, f)).find((f) => (JSON.parse(readFileSync(f, "utf8")) as { file: string }).file === file);
 
 describe("spec modules in the CLI", () => {
   it("compiles a spec once, then evaluates it without jiti; an edit is picked up at once", () => {
@@ -53,7 +56,7 @@ describe("spec modules in the CLI", () => {
 
   it("a spec that imports its own modules still goes through jiti (remembered, so it is compiled once)", () => {
     const dir = join(work, "split");
-    mkdir(dir);
+    mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, "nodes.ts"), 'export const nodes = ["controller01", "controller02", "controller03"].map((hostname, i) => ({ hostname, roles: ["controller" as const], addresses: { management: `198.51.100.${11 + i}` } }));\n');
     writeFileSync(
       join(dir, "cluster.ts"),
@@ -67,8 +70,8 @@ describe("spec modules in the CLI", () => {
       expect(r.jiti).toBe(true);
     }
     expect(specEntries()).toHaveLength(before + 1);
-    const entry = specEntries().map((f) => JSON.parse(readFileSync(join(cache, f), "utf8")) as { file: string; code: string | null }).find((e) => e.file === join(dir, "cluster.ts"));
-    expect(entry?.code).toBeNull();
+    const entry = JSON.parse(readFileSync(entryFor("spec", join(dir, "cluster.ts"))!, "utf8")) as { value: string | null };
+    expect(entry.value).toBeNull();
   });
 
   it("a spec that throws is reported without a stack trace and not cached", () => {
@@ -88,9 +91,9 @@ describe("spec modules in the CLI", () => {
     const spec = join(work, "tamper.ts");
     writeFileSync(spec, readFileSync(join(REPO, "examples/lab/cluster.ts"), "utf8"));
     const clean = validate(spec);
-    const entry = specEntries().map((f) => join(cache, f)).find((f) => readFileSync(f, "utf8").includes(JSON.stringify(spec)))!;
-    const e = JSON.parse(readFileSync(entry, "utf8")) as { source: string; code: string };
-    writeFileSync(entry, JSON.stringify({ ...e, source: `${e.source} `, code: 'throw new Error("tampered")' }), { mode: 0o600 });
+    const entry = entryFor("spec", spec)!;
+    const e = JSON.parse(readFileSync(entry, "utf8")) as { key: string; value: string };
+    writeFileSync(entry, JSON.stringify({ ...e, key: `${e.key} `, value: 'throw new Error("tampered")' }), { mode: 0o600 });
     const r = validate(spec);
     expect(r.stdout).toBe(clean.stdout);
     expect(r.stderr).not.toContain("tampered");
@@ -98,19 +101,17 @@ describe("spec modules in the CLI", () => {
 });
 
 describe("YAML specs in the CLI", () => {
-  const yamlEntries = () => (existsSync(cache) ? readdirSync(cache).filter((f) => f.startsWith("yaml-")) : []);
-  const entryFor = (file: string) => yamlEntries().map((f) => join(cache, f)).find((f) => (JSON.parse(readFileSync(f, "utf8")) as { file: string }).file === file);
 
   it("keeps the parse of an exact source, and only of that source", () => {
     const spec = join(work, "cluster.yaml");
     writeFileSync(spec, readFileSync(join(REPO, "examples/train-ha/cluster.yaml"), "utf8"));
     const first = validate(spec);
     expect(first.stdout).toBe("ok: 9 nodes, 3 controllers, VIP 10.15.253.88/12\n");
-    const entry = entryFor(spec)!;
+    const entry = entryFor("yaml", spec)!;
     expect(statSync(entry).mode & 0o777).toBe(0o600);
     // The cached value is what the next run uses (shown by planting a different VIP in it) ...
-    const e = JSON.parse(readFileSync(entry, "utf8")) as { json: string };
-    writeFileSync(entry, JSON.stringify({ ...e, json: e.json.replace("10.15.253.88", "10.15.253.77") }), { mode: 0o600 });
+    const e = JSON.parse(readFileSync(entry, "utf8")) as { value: string };
+    writeFileSync(entry, JSON.stringify({ ...e, value: e.value.replace("10.15.253.88", "10.15.253.77") }), { mode: 0o600 });
     expect(validate(spec).stdout).toBe("ok: 9 nodes, 3 controllers, VIP 10.15.253.77/12\n");
     // ... and any edit of the source (here one that keeps its length) bypasses it.
     writeFileSync(spec, readFileSync(spec, "utf8").replace("10.15.253.88", "10.15.253.99"));
@@ -133,7 +134,7 @@ describe("YAML specs in the CLI", () => {
       expect(r1.stderr, name).toContain(expected);
       const norm = (t: string) => t.replace(/jiti loaded: \w+\n/, "").replace(/\(node:\d+\)/g, "(node)");
       expect([r2.code, r2.stdout, norm(r2.stderr)]).toEqual([r1.code, r1.stdout, norm(r1.stderr)]);
-      expect(entryFor(spec), name).toBeUndefined();
+      expect(entryFor("yaml", spec), name).toBeUndefined();
     }
   });
 });
@@ -143,19 +144,13 @@ describe("validation results in the CLI", () => {
     const r = spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", env: { ...process.env, HA_GEN_CACHE_DIR: cache, ...env } });
     return { code: r.status, stdout: r.stdout, stderr: r.stderr };
   };
-  const entryFor = (file: string) =>
-    readdirSync(cache)
-      .filter((f) => f.startsWith("valid-"))
-      .map((f) => join(cache, f))
-      .find((f) => (JSON.parse(readFileSync(f, "utf8")) as { file: string }).file === file);
-
   it("a cached result gives exactly the output of a fresh validation, warnings included", () => {
     for (const spec of ["examples/train-ha/cluster.yaml", "examples/train-ha/cluster.ts", "examples/lab/cluster.ts"]) {
       const off = run(["validate", spec], { HA_GEN_CACHE_DIR: "" });
       expect(off.code).toBe(0);
       expect(off.stderr).toContain("warning: pacemaker.properties.stonith-enabled");
       run(["validate", spec]);
-      expect(entryFor(join(REPO, spec)), spec).toBeDefined();
+      expect(entryFor("valid", join(REPO, spec)), spec).toBeDefined();
       expect(run(["validate", spec])).toEqual(off);
       expect(run(["plan", spec, "--format", "json"])).toEqual(run(["plan", spec, "--format", "json"], { HA_GEN_CACHE_DIR: "" }));
     }
@@ -176,12 +171,12 @@ describe("validation results in the CLI", () => {
     expect(run(["validate", spec], { LAB_VIP: "198.51.100.40" }).stdout).toBe("ok: 3 nodes, 3 controllers, VIP 198.51.100.40/24\n");
     expect(run(["validate", spec], { LAB_VIP: "198.51.100.40" }).stdout).toBe("ok: 3 nodes, 3 controllers, VIP 198.51.100.40/24\n");
     // The entry is what a matching run uses (shown by planting another VIP in its result) ...
-    const entry = entryFor(spec)!;
-    const e = JSON.parse(readFileSync(entry, "utf8")) as { build: string; output: string };
-    writeFileSync(entry, JSON.stringify({ ...e, output: e.output.replace("198.51.100.40", "198.51.100.50") }), { mode: 0o600 });
+    const entry = entryFor("valid", spec)!;
+    const e = JSON.parse(readFileSync(entry, "utf8")) as { build: string; value: string };
+    writeFileSync(entry, JSON.stringify({ ...e, value: e.value.replace("198.51.100.40", "198.51.100.50") }), { mode: 0o600 });
     expect(run(["validate", spec], { LAB_VIP: "198.51.100.40" }).stdout).toBe("ok: 3 nodes, 3 controllers, VIP 198.51.100.50/24\n");
     // ... and never by another build of ha-gen.
-    writeFileSync(entry, JSON.stringify({ ...e, build: "0".repeat(64), output: e.output.replace("198.51.100.40", "198.51.100.50") }), { mode: 0o600 });
+    writeFileSync(entry, JSON.stringify({ ...e, build: "0".repeat(64), value: e.value.replace("198.51.100.40", "198.51.100.50") }), { mode: 0o600 });
     expect(run(["validate", spec], { LAB_VIP: "198.51.100.40" }).stdout).toBe("ok: 3 nodes, 3 controllers, VIP 198.51.100.40/24\n");
   });
 
@@ -192,7 +187,7 @@ describe("validation results in the CLI", () => {
     expect(first.code).toBe(1);
     expect(first.stderr).toContain("vpi: is not a known setting; did you mean vip?");
     expect(run(["validate", spec])).toEqual(first);
-    expect(entryFor(spec)).toBeUndefined();
+    expect(entryFor("valid", spec)).toBeUndefined();
   });
 });
 
@@ -207,6 +202,3 @@ describe("isSelfContained", () => {
   });
 });
 
-function mkdir(p: string) {
-  spawnSync("mkdir", ["-p", p]);
-}
