@@ -14,6 +14,15 @@ const ALNUM = /^[A-Za-z0-9]{32}$/;
 const UPPER = /^[A-Z]{32}$/;
 const isSecretKey = (k: string): k is SecretKey => (SECRET_KEYS as readonly string[]).includes(k);
 
+/** Whether yaml's own stringify and parse bring this key back unchanged. */
+function yamlKeepsKey(k: string): boolean {
+  try {
+    return Object.hasOwn(parse(stringify({ [k]: 1 })) as object, k);
+  } catch {
+    return false;
+  }
+}
+
 /** Deterministic stand-in for generateSecret so tests can tell generated values apart. */
 const fakeGen = (k: SecretKey) => (k === "erlang_cookie" ? "GENERATEDCOOKIEGENERATEDCOOKIE" : `generated-${k}`);
 
@@ -55,7 +64,10 @@ describe("fillSecrets / serializeSecrets", () => {
 
   // Existing valid secrets (any subset, hostile values), extra keys with any YAML values (names like
   // __proto__ and constructor included), nulls meaning "generate".
-  const extraKey = fc.oneof(fc.constantFrom("__proto__", "constructor", "toString", "hasOwnProperty", "admin_pass_old", "x y", "#", "ünïcode"), hostile({ maxLength: 12 })).filter((k) => !isSecretKey(k) && k !== "");
+  const extraKey = fc.oneof(fc.constantFrom("__proto__", "constructor", "toString", "hasOwnProperty", "admin_pass_old", "x y", "#", "ünïcode"), hostile({ maxLength: 12 }))
+    // The operator's file is written here with yaml's own stringify, which leaves keys starting
+    // with a BOM plain, where a reader drops the BOM (or fails): such a file cannot say that key.
+    .filter((k) => !isSecretKey(k) && k !== "" && yamlKeepsKey(k));
   const scenario = fc.record({
     existing: fc.record(Object.fromEntries(SECRET_KEYS.map((k) => [k, secretValue(k)])) as Record<SecretKey, fc.Arbitrary<string>>, { requiredKeys: [] }),
     nulls: fc.subarray([...SECRET_KEYS]),
