@@ -1,12 +1,13 @@
 import { createHash } from "node:crypto";
-import type { Artifact, PlanStep } from "../src/artifact.js";
+import type { Artifact, PlanStep } from "../src/core/artifact.js";
 import { unifiedDiff } from "./diff.js";
 import type { DeployEvent, EventSink, FileChange } from "./events.js";
 import { decideGuard, guardFor, probeGuard } from "./guards.js";
 import { LineRedactor, Redactor } from "./redact.js";
 import { asRoot, forEachLimit, inspect, install, lastLines, modeString, readRemote, type InstallFile } from "./remote-fs.js";
 import { RunLog, newRunId } from "./run-log.js";
-import { DeployUsageError, rootFor, selectRun } from "./select.js";
+import { UsageError } from "../src/core/errors.js";
+import { rootFor, selectRun } from "./select.js";
 import { ConnectError, type Connection, type Transport } from "./transport.js";
 
 /**
@@ -75,7 +76,6 @@ export interface DeployResult {
   readonly resumeFrom?: string;
 }
 
-export { DeployUsageError } from "./select.js";
 
 const sha256 = (b: Buffer) => createHash("sha256").update(b).digest("hex");
 const CHANGED = "ha-gen:changed ";
@@ -88,7 +88,7 @@ export async function deploy(o: DeployOptions): Promise<DeployResult> {
   const concurrency = Math.max(1, o.concurrency ?? 16);
   const stepTimeoutMs = o.stepTimeoutMs ?? 30 * 60_000;
   const cmdTimeoutMs = o.commandTimeoutMs ?? 120_000;
-  if (o.root !== undefined && !o.root.startsWith("/")) throw new DeployUsageError(`--root must be an absolute path, got "${o.root}"`);
+  if (o.root !== undefined && !o.root.startsWith("/")) throw new UsageError(`--root must be an absolute path, got "${o.root}"`);
 
   const byNode = new Map<string, Artifact[]>();
   for (const a of o.artifacts) byNode.set(a.node, [...(byNode.get(a.node) ?? []), a]);

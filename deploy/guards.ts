@@ -1,4 +1,4 @@
-import type { PlanStep } from "../src/artifact.js";
+import type { PlanStep } from "../src/core/artifact.js";
 import { asRoot } from "./remote-fs.js";
 import type { Connection } from "./transport.js";
 

@@ -1,4 +1,4 @@
-import { GALERA_RECOVER_SCRIPT, chooseBootstrapNode, parseRecoveryReport, type NodeReport, type RecoveryDecision } from "../src/galera-recovery.js";
+import { GALERA_RECOVER_SCRIPT, chooseBootstrapNode, parseRecoveryReport, type NodeReport, type RecoveryDecision } from "../src/core/galera-recovery.js";
 import { deploy, redactDeep, type DeployResult, type RunnableStep } from "./deploy.js";
 import type { EventSink, GaleraReportLine } from "./events.js";
 import { Redactor } from "./redact.js";

@@ -1,4 +1,4 @@
-import { sh } from "../src/quote.js";
+import { sh } from "../src/core/quote.js";
 
 export const REDACTED = "[redacted]";
 

@@ -1,5 +1,6 @@
+import { HaGenError } from "../src/core/errors.js";
 import { createHash, randomBytes } from "node:crypto";
-import { shArgs } from "../src/quote.js";
+import { shArgs } from "../src/core/quote.js";
 import type { Connection, ExecResult } from "./transport.js";
 
 /**
@@ -29,14 +30,15 @@ export interface RemoteFileState {
   readonly sha256?: string;
 }
 
-export class RemoteError extends Error {
+/** A command ha-gen itself runs on a node (inspect, install) failed: the rollout fails, exit 1. */
+export class RemoteError extends HaGenError {
+  readonly code = "REMOTE";
   constructor(
     readonly node: string,
     message: string,
     readonly result?: ExecResult,
   ) {
-    super(message);
-    this.name = "RemoteError";
+    super(message, 1);
   }
 }
 

@@ -1,16 +1,10 @@
-import type { PlanStep } from "../src/artifact.js";
+import type { PlanStep } from "../src/core/artifact.js";
+import { UsageError } from "../src/core/errors.js";
 
 /** `--only`, `--from`, `--nodes` and `--root` turned into what this run does. Pure. */
 
 /** The `--only` name of the file push. */
 export const PUSH = "push";
-
-export class DeployUsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "DeployUsageError";
-  }
-}
 
 export interface SelectOptions {
   readonly from?: string;
@@ -34,19 +28,19 @@ export interface Selection {
 export function selectRun(steps: readonly PlanStep[], allNodes: readonly string[], o: SelectOptions): Selection {
   const ids = steps.map((s) => s.id);
   const known = (id: string) => {
-    if (!ids.includes(id)) throw new DeployUsageError(`unknown step "${id}"; the plan's steps are: ${[PUSH, ...ids].join(", ")}`);
+    if (!ids.includes(id)) throw new UsageError(`unknown step "${id}"; the plan's steps are: ${[PUSH, ...ids].join(", ")}`);
   };
-  if (o.from !== undefined && o.only !== undefined) throw new DeployUsageError("use either --from or --only, not both");
+  if (o.from !== undefined && o.only !== undefined) throw new UsageError("use either --from or --only, not both");
   let nodeFilter: Set<string> | undefined;
   if (o.nodes !== undefined) {
-    if (o.nodes.length === 0) throw new DeployUsageError("--nodes needs at least one node");
-    for (const n of o.nodes) if (!allNodes.includes(n)) throw new DeployUsageError(`unknown node "${n}"; nodes: ${allNodes.join(", ")}`);
+    if (o.nodes.length === 0) throw new UsageError("--nodes needs at least one node");
+    for (const n of o.nodes) if (!allNodes.includes(n)) throw new UsageError(`unknown node "${n}"; nodes: ${allNodes.join(", ")}`);
     nodeFilter = new Set(o.nodes);
   }
   let push = true;
   let chosen: PlanStep[] = [...steps];
   if (o.only !== undefined) {
-    if (o.only.length === 0) throw new DeployUsageError("--only needs at least one step (or push)");
+    if (o.only.length === 0) throw new UsageError("--only needs at least one step (or push)");
     for (const id of o.only) if (id !== PUSH) known(id);
     push = o.only.includes(PUSH);
     chosen = steps.filter((s) => o.only!.includes(s.id));
@@ -60,7 +54,7 @@ export function selectRun(steps: readonly PlanStep[], allNodes: readonly string[
   const notes: string[] = [];
   if (o.root && !o.rootSteps && chosen.length > 0) {
     if (o.only !== undefined || o.from !== undefined) {
-      throw new DeployUsageError("with --root, steps do not run (they would change this system, not the tree under --root); use --only push, or add --root-steps for scripts that honour HA_GEN_ROOT");
+      throw new UsageError("with --root, steps do not run (they would change this system, not the tree under --root); use --only push, or add --root-steps for scripts that honour HA_GEN_ROOT");
     }
     notes.push(`--root: files only; ${chosen.length} step(s) not run (add --root-steps to run scripts that honour HA_GEN_ROOT)`);
     chosen = [];

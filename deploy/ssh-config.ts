@@ -1,3 +1,4 @@
+import { HaGenError } from "../src/core/errors.js";
 import { readdirSync, readFileSync } from "node:fs";
 import { homedir, userInfo } from "node:os";
 import { basename, dirname, isAbsolute, join, resolve } from "node:path";
@@ -57,10 +58,11 @@ export interface SshHostConfig {
   readonly ignored: readonly string[];
 }
 
-export class SshConfigError extends Error {
+/** An ssh config file that cannot be used as given. Exit 2, like any unusable option file. */
+export class SshConfigError extends HaGenError {
+  readonly code = "SSH_CONFIG";
   constructor(message: string) {
-    super(message);
-    this.name = "SshConfigError";
+    super(message, 2);
   }
 }
 

@@ -63,14 +63,4 @@ export interface Transport {
 }
 
 /** A node could not be reached or refused us: not a bug, reported without a stack. */
-export class ConnectError extends Error {
-  constructor(
-    readonly node: string,
-    message: string,
-    /** Worth another attempt (refused, timed out, reset); host key and auth failures are not. */
-    readonly retryable: boolean,
-  ) {
-    super(message);
-    this.name = "ConnectError";
-  }
-}
+export { ConnectError } from "../src/core/errors.js";

@@ -1,7 +1,7 @@
 import { merge, sameOn, stepScript, MARKER } from "./common.js";
-import type { GeneratorOutput } from "../src/artifact.js";
-import type { Cluster } from "../src/model.js";
-import { sh } from "../src/quote.js";
+import type { GeneratorOutput } from "../src/core/artifact.js";
+import type { Cluster } from "../src/core/model.js";
+import { sh } from "../src/core/quote.js";
 import { renderTemplate } from "./templates.js";
 import tpl from "./templates/chrony.conf.njk";
 

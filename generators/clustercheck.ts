@@ -1,8 +1,8 @@
-import type { GeneratorOutput } from "../src/artifact.js";
-import { fileFor } from "../src/artifact.js";
-import type { Cluster } from "../src/model.js";
-import { cnf } from "../src/quote.js";
-import type { NodeSpec } from "../src/spec/schema.js";
+import type { GeneratorOutput } from "../src/core/artifact.js";
+import { fileFor } from "../src/core/artifact.js";
+import type { Cluster } from "../src/core/model.js";
+import { cnf } from "../src/core/quote.js";
+import type { NodeSpec } from "../src/core/spec/schema.js";
 import { hashHeader, MARKER, merge, sameOn, stepScript } from "./common.js";
 import { CLUSTERCHECK_CNF, galeraFunctions } from "./galera.js";
 import { renderTemplate } from "./templates.js";

@@ -1,7 +1,7 @@
-import { fileFor, type Artifact, type GeneratorOutput, type PlanStep, type StepMode } from "../src/artifact.js";
-import type { Cluster } from "../src/model.js";
-import { SCRIPT_DIR, SCRIPT_LIB } from "../src/os.js";
-import type { NodeSpec } from "../src/spec/schema.js";
+import { fileFor, type Artifact, type GeneratorOutput, type PlanStep, type StepMode } from "../src/core/artifact.js";
+import type { Cluster } from "../src/core/model.js";
+import { SCRIPT_DIR, SCRIPT_LIB } from "../src/core/os.js";
+import type { NodeSpec } from "../src/core/spec/schema.js";
 import { renderTemplate } from "./templates.js";
 import libSh from "./templates/lib.sh.njk";
 

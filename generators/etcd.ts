@@ -1,6 +1,6 @@
-import { fileFor, type GeneratorOutput } from "../src/artifact.js";
-import type { Cluster } from "../src/model.js";
-import type { OsTarget } from "../src/spec/schema.js";
+import { fileFor, type GeneratorOutput } from "../src/core/artifact.js";
+import type { Cluster } from "../src/core/model.js";
+import type { OsTarget } from "../src/core/spec/schema.js";
 import { MARKER, merge, stepScript } from "./common.js";
 import { renderTemplate } from "./templates.js";
 import confTpl from "./templates/etcd.conf.njk";

@@ -1,10 +1,10 @@
-import type { GeneratorOutput } from "../src/artifact.js";
-import { fileFor } from "../src/artifact.js";
-import { GALERA_RECOVER_ID, REPORT_PREFIX, ZERO_UUID } from "../src/galera-recovery.js";
-import type { Cluster } from "../src/model.js";
-import { HA_GEN_DIR } from "../src/os.js";
-import { cnf } from "../src/quote.js";
-import type { NodeSpec, OsTarget } from "../src/spec/schema.js";
+import type { GeneratorOutput } from "../src/core/artifact.js";
+import { fileFor } from "../src/core/artifact.js";
+import { GALERA_RECOVER_ID, REPORT_PREFIX, ZERO_UUID } from "../src/core/galera-recovery.js";
+import type { Cluster } from "../src/core/model.js";
+import { HA_GEN_DIR } from "../src/core/os.js";
+import { cnf } from "../src/core/quote.js";
+import type { NodeSpec, OsTarget } from "../src/core/spec/schema.js";
 import { hashHeader, MARKER, merge, stepScript } from "./common.js";
 import { renderTemplate } from "./templates.js";
 import bootstrapTpl from "./templates/galera-bootstrap.sh.njk";

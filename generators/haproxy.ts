@@ -1,7 +1,7 @@
-import { fileFor, type GeneratorOutput } from "../src/artifact.js";
-import type { Cluster } from "../src/model.js";
-import { haproxy as hq, sh } from "../src/quote.js";
-import type { HaproxyService } from "../src/spec/schema.js";
+import { fileFor, type GeneratorOutput } from "../src/core/artifact.js";
+import type { Cluster } from "../src/core/model.js";
+import { haproxy as hq, sh } from "../src/core/quote.js";
+import type { HaproxyService } from "../src/core/spec/schema.js";
 import { MARKER, merge, stepScript } from "./common.js";
 import { renderTemplate } from "./templates.js";
 import tpl from "./templates/haproxy.cfg.njk";

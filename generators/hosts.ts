@@ -1,6 +1,6 @@
-import type { GeneratorOutput } from "../src/artifact.js";
-import type { Cluster } from "../src/model.js";
-import { word } from "../src/quote.js";
+import type { GeneratorOutput } from "../src/core/artifact.js";
+import type { Cluster } from "../src/core/model.js";
+import { word } from "../src/core/quote.js";
 import { hashHeader, sameOn } from "./common.js";
 
 /**

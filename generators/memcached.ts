@@ -1,7 +1,7 @@
-import { fileFor, type GeneratorOutput } from "../src/artifact.js";
-import type { Cluster } from "../src/model.js";
-import { envValue, word } from "../src/quote.js";
-import type { OsTarget } from "../src/spec/schema.js";
+import { fileFor, type GeneratorOutput } from "../src/core/artifact.js";
+import type { Cluster } from "../src/core/model.js";
+import { envValue, word } from "../src/core/quote.js";
+import type { OsTarget } from "../src/core/spec/schema.js";
 import { hashHeader, merge, stepScript } from "./common.js";
 import { renderTemplate } from "./templates.js";
 import stepTpl from "./templates/memcached.sh.njk";

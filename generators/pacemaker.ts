@@ -1,6 +1,6 @@
-import type { GeneratorOutput } from "../src/artifact.js";
-import type { Cluster } from "../src/model.js";
-import { UnquotableValueError } from "../src/quote.js";
+import type { GeneratorOutput } from "../src/core/artifact.js";
+import type { Cluster } from "../src/core/model.js";
+import { UnquotableValueError } from "../src/core/quote.js";
 import { merge, scriptPath, stepScript } from "./common.js";
 import { haproxyCloneId } from "./haproxy.js";
 import { renderTemplate } from "./templates.js";

@@ -1,6 +1,6 @@
-import type { GeneratorOutput } from "../src/artifact.js";
-import type { Cluster } from "../src/model.js";
-import type { NodeSpec, OsTarget } from "../src/spec/schema.js";
+import type { GeneratorOutput } from "../src/core/artifact.js";
+import type { Cluster } from "../src/core/model.js";
+import type { NodeSpec, OsTarget } from "../src/core/spec/schema.js";
 import { stepScript } from "./common.js";
 import { renderTemplate } from "./templates.js";
 import tpl from "./templates/prepare.sh.njk";

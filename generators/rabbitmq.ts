@@ -1,7 +1,7 @@
-import { fileFor, type GeneratorOutput } from "../src/artifact.js";
-import type { Cluster } from "../src/model.js";
-import { sh, shArgs } from "../src/quote.js";
-import type { ClusterSpec } from "../src/spec/schema.js";
+import { fileFor, type GeneratorOutput } from "../src/core/artifact.js";
+import type { Cluster } from "../src/core/model.js";
+import { sh, shArgs } from "../src/core/quote.js";
+import type { ClusterSpec } from "../src/core/spec/schema.js";
 import { hashHeader, MARKER, merge, sameOn, stepScript } from "./common.js";
 import { renderTemplate } from "./templates.js";
 import confTpl from "./templates/rabbitmq.conf.njk";

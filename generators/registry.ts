@@ -1,5 +1,5 @@
-import type { GeneratorOutput } from "../src/artifact.js";
-import type { Cluster } from "../src/model.js";
+import type { GeneratorOutput } from "../src/core/artifact.js";
+import type { Cluster } from "../src/core/model.js";
 import { chrony } from "./chrony.js";
 import { galera } from "./galera.js";
 import { clustercheck } from "./clustercheck.js";

@@ -1,6 +1,6 @@
-import type { GeneratorOutput } from "../src/artifact.js";
-import type { Cluster } from "../src/model.js";
-import { sh } from "../src/quote.js";
+import type { GeneratorOutput } from "../src/core/artifact.js";
+import type { Cluster } from "../src/core/model.js";
+import { sh } from "../src/core/quote.js";
 import { MARKER, merge, sameOn, stepScript } from "./common.js";
 import { HAPROXY_LOG_SOCKET } from "./haproxy.js";
 import { renderTemplate } from "./templates.js";

@@ -1,8 +1,8 @@
-import type { GeneratorOutput } from "../src/artifact.js";
-import type { Cluster } from "../src/model.js";
-import { SECRETS_ENV } from "../src/os.js";
-import { sh } from "../src/quote.js";
-import type { SecretKey } from "../src/secrets.js";
+import type { GeneratorOutput } from "../src/core/artifact.js";
+import type { Cluster } from "../src/core/model.js";
+import { SECRETS_ENV } from "../src/core/os.js";
+import { sh } from "../src/core/quote.js";
+import type { SecretKey } from "../src/core/secrets.js";
 import { hashHeader, sameOn } from "./common.js";
 
 /**

@@ -1,5 +1,5 @@
-import type { GeneratorOutput } from "../src/artifact.js";
-import type { Cluster } from "../src/model.js";
+import type { GeneratorOutput } from "../src/core/artifact.js";
+import type { Cluster } from "../src/core/model.js";
 import { hashHeader, merge, sameOn, stepScript } from "./common.js";
 
 export const SYSCTL_FILE = "/etc/sysctl.d/60-ha-gen.conf";

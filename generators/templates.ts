@@ -1,6 +1,6 @@
 import nunjucks from "nunjucks";
 import { TEMPLATE_OPTIONS } from "./template-options.js";
-import { cnf, envValue, haproxy, rainer, sh, sql, word, xinetd } from "../src/quote.js";
+import { cnf, envValue, haproxy, rainer, sh, sql, word, xinetd } from "../src/core/quote.js";
 
 /**
  * One nunjucks environment for all templates. Autoescape is off (these are not HTML); instead every

@@ -1,14 +1,27 @@
-import { resolveCluster } from "./model.js";
-import type { Secrets } from "./secrets.js";
-import { validateSpec, type SpecIssue } from "./spec/validate.js";
-import { synthesize, type Rendered } from "./synth.js";
-import { SpecError } from "./errors.js";
+import type { Rendered } from "./core/artifact.js";
+import { SpecError } from "./core/errors.js";
+import { resolveCluster, type Cluster } from "./core/model.js";
+import type { Secrets } from "./core/secrets.js";
+import type { ClusterSpec } from "./core/spec/schema.js";
+import { validateSpec, type SpecIssue } from "./core/spec/validate.js";
+import { synthesize } from "../generators/synth.js";
 
-export { SpecError };
+/** What renderCluster returns: every artifact and the plan, plus the resolved cluster and the spec's warnings. */
+export interface RenderResult extends Rendered {
+  readonly cluster: Cluster;
+  readonly warnings: readonly SpecIssue[];
+}
 
-/** Validate, resolve defaults and synthesize: spec as written + secrets in, artifacts and plan out. Pure. */
-export function renderCluster(input: unknown, secrets: Secrets): Rendered & { warnings: readonly SpecIssue[] } {
-  const v = validateSpec(input);
+/**
+ * Validate, resolve defaults and synthesize: the spec as written and its secrets in, every artifact
+ * and the ordered plan out. Pure. Throws SpecError (every problem, as data) for an invalid spec.
+ *
+ * `secrets` may be a function: it is called only once the spec is valid, with the validated spec,
+ * so a caller that generates and saves secrets (the CLI does) writes nothing for an invalid spec.
+ */
+export function renderCluster(input: unknown, secrets: Secrets | ((spec: ClusterSpec) => Secrets)): RenderResult {
+  const v = validateSpec(input, { once: true });
   if (!v.ok) throw new SpecError(v.errors, v.warnings);
-  return { ...synthesize(resolveCluster(v.spec, secrets)), warnings: v.warnings };
+  const cluster = resolveCluster(v.spec, typeof secrets === "function" ? secrets(v.spec) : secrets);
+  return { ...synthesize(cluster), cluster, warnings: v.warnings };
 }

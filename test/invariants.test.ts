@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { SCRIPT_LIB } from "../src/os.js";
+import { SCRIPT_LIB } from "../src/core/os.js";
 import { FAKE_SECRETS } from "./fixtures/secrets.js";
 import { EXAMPLES, renderExample, type ExampleName } from "./helpers/examples.js";
 

@@ -1,8 +1,8 @@
 import fc from "fast-check";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { parse, parseDocument, stringify, type Scalar, type YAMLMap } from "yaml";
-import { cnf, haproxy, sh, sql } from "../src/quote.js";
-import { SECRET_KEYS, checkSecret, fillSecrets, generateSecret, parseSimpleSecrets, serializeSecrets, type SecretKey } from "../src/secrets.js";
+import { cnf, haproxy, sh, sql } from "../src/core/quote.js";
+import { SECRET_KEYS, checkSecret, fillSecrets, generateSecret, serializeSecrets, type SecretKey } from "../src/core/secrets.js";
 import { hostile, secretValue } from "./helpers/quote-arb.js";
 
 /**
@@ -188,53 +188,6 @@ describe("secret values never appear in messages or on stderr", () => {
     expect(issues).toHaveLength(1);
     expect(issues[0]!.message).toMatch(/^is not valid YAML/);
     expect(issues[0]!.message).not.toContain(MARK);
-  });
-});
-
-describe("parseSimpleSecrets (the YAML parser's fast path)", () => {
-  it("reads what ha-gen writes", () => {
-    const { state } = fillSecrets(undefined);
-    const text = serializeSecrets(state);
-    expect(parseSimpleSecrets(text)).toEqual(state.secrets);
-  });
-
-  it("agrees with the YAML parser on every file it accepts, and leaves the rest to it", () => {
-    // Lines near the accepted form: plain and quoted words, words YAML reads as other types,
-    // spacing and line-end variants, comments, document markers, repeated and special keys.
-    const key = fc.constantFrom("admin_pass", "Key_2", "_x", "__proto__", "constructor", "true", "Null", "x", "a-b", "1key", "key");
-    const value = fc.oneof(
-      fc.stringMatching(/^[A-Za-z0-9]{1,12}$/),
-      fc.constantFrom("123", "0123", "1e5", "1E10", "0x1F", "0o17", "0b11", "true", "False", "NULL", "yes", "off", "Infinity", "NaN", "null1", "abc", "e5", "x0x"),
-      fc.constantFrom("'q'", '"q"', "a b", "a#b", "a: b", "-a", "~", "", " a", "a ", ".inf", "a\r"),
-    );
-    const line = fc.oneof(
-      { weight: 6, arbitrary: fc.tuple(key, value).map(([k, v]) => `${k}: ${v}`) },
-      { weight: 1, arbitrary: fc.tuple(key, value).map(([k, v]) => `${k}:${v}`) },
-      { weight: 1, arbitrary: fc.tuple(key, value).map(([k, v]) => `${k}:  ${v}`) },
-      { weight: 1, arbitrary: fc.constantFrom("", "# comment", "#", " # indented", "---", "...", "\uFEFFk: v", "k: v # c", "  k: v") },
-    );
-    fc.assert(
-      fc.property(fc.array(line, { maxLength: 8 }), fc.boolean(), (lines, finalNewline) => {
-        const text = lines.join("\n") + (finalNewline ? "\n" : "");
-        const fast = parseSimpleSecrets(text);
-        if (fast === undefined) return;
-        let slow: unknown;
-        try {
-          slow = parse(text, { logLevel: "error" }) ?? {};
-        } catch {
-          throw new Error(`fast path accepted what YAML rejects: ${JSON.stringify(text)}`);
-        }
-        expect(fast, JSON.stringify(text)).toStrictEqual(slow);
-      }),
-      { numRuns: 3000 },
-    );
-  });
-
-  it("a key named __proto__ stays an own key, as in YAML", () => {
-    const r = parseSimpleSecrets("__proto__: abcdefgh\n")!;
-    expect(Object.getPrototypeOf(r)).toBe(Object.prototype);
-    expect(Object.hasOwn(r, "__proto__")).toBe(true);
-    expect(r).toStrictEqual(parse("__proto__: abcdefgh\n"));
   });
 });
 

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync } from "node:fs";
 import { join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
-import { manifestJson, planJson, planMarkdown } from "../src/plan-doc.js";
+import { manifestJson, planJson, planMarkdown } from "../src/core/formats.js";
 import { EXAMPLES, renderExample, type ExampleName } from "./helpers/examples.js";
 
 /**

@@ -11,7 +11,7 @@ import { join, relative } from "node:path";
 import { createJiti } from "jiti";
 
 const repo = new URL("../..", import.meta.url).pathname;
-const cli = join(repo, "dist/cli.cjs");
+const cli = join(repo, "dist/cli/bin.js");
 const jiti = createJiti(import.meta.url);
 const { startSshdLab } = await jiti.import(join(repo, "test/helpers/deploy-sshd.ts"));
 

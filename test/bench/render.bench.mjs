@@ -47,7 +47,7 @@ function interleaved(cases, rounds = 41) {
 const work = mkdtempSync(join(tmpdir(), "ha-gen-bench-"));
 const secretsFile = join(work, "bench.secrets.yaml");
 const cacheDir = join(work, "cache");
-const render = (spec, out) => ["dist/cli.cjs", "render", spec, "--out", out, "--secrets", secretsFile];
+const render = (spec, out) => ["dist/cli/bin.js", "render", spec, "--out", out, "--secrets", secretsFile];
 const warm = { HA_GEN_CACHE_DIR: cacheDir };
 const cases = [
   { label: "node -e 0", args: ["-e", "0"] },
@@ -55,8 +55,8 @@ const cases = [
   { label: "render cluster.ts, output unchanged", args: render("examples/train-ha/cluster.ts", join(work, "out")), env: warm },
   { label: "render cluster.yaml into a new directory", args: (i) => render("examples/train-ha/cluster.yaml", join(work, `fresh-${i}`)), env: warm },
   { label: "render cluster.yaml, no code cache", args: render("examples/train-ha/cluster.yaml", join(work, "out")), env: { HA_GEN_CACHE_DIR: "" } },
-  { label: "validate cluster.yaml", args: ["dist/cli.cjs", "validate", "examples/train-ha/cluster.yaml"], env: warm },
-  { label: "--help", args: ["dist/cli.cjs", "--help"], env: warm },
+  { label: "validate cluster.yaml", args: ["dist/cli/bin.js", "validate", "examples/train-ha/cluster.yaml"], env: warm },
+  { label: "--help", args: ["dist/cli/bin.js", "--help"], env: warm },
 ];
 const figures = interleaved(cases);
 const bare = figures[0];

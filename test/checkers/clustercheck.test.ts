@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLUSTERCHECK_BIN, servicesLine, XINETD_SERVICE } from "../../generators/clustercheck.js";
 import { CLUSTERCHECK_CNF } from "../../generators/galera.js";
-import { resolveCluster } from "../../src/model.js";
-import { sh } from "../../src/quote.js";
+import { resolveCluster } from "../../src/core/model.js";
+import { sh } from "../../src/core/quote.js";
 import { renderCluster } from "../../src/render.js";
-import type { Secrets } from "../../src/secrets.js";
-import type { ClusterSpecInput } from "../../src/spec/schema.js";
-import { validateSpec } from "../../src/spec/validate.js";
+import type { Secrets } from "../../src/core/secrets.js";
+import type { ClusterSpecInput } from "../../src/core/spec/schema.js";
+import { validateSpec } from "../../src/core/spec/validate.js";
 import { FAKE_SECRETS } from "../fixtures/secrets.js";
 import { requireTool, run, tempDir } from "../helpers/checker.js";
 import { EXAMPLES, renderExample, type ExampleName } from "../helpers/examples.js";

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { chooseBootstrapNode, parseRecoveryReport } from "../../src/galera-recovery.js";
-import { osProfile } from "../../src/os.js";
+import { chooseBootstrapNode, parseRecoveryReport } from "../../src/core/galera-recovery.js";
+import { osProfile } from "../../src/core/os.js";
 import { renderCluster } from "../../src/render.js";
-import type { Secrets } from "../../src/secrets.js";
+import type { Secrets } from "../../src/core/secrets.js";
 import { ROOT_MY_CNF } from "../../generators/galera.js";
 import { FAKE_SECRETS } from "../fixtures/secrets.js";
 import { isolated, requireTool, run, tempDir } from "../helpers/checker.js";

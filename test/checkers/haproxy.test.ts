@@ -7,7 +7,7 @@ import { requireTool, run } from "../helpers/checker.js";
 import { EXAMPLES as SPECS, artifactAt, renderExample, type ExampleName } from "../helpers/examples.js";
 import { checkHaproxyCfg, statsStatus } from "../helpers/haproxy-check.js";
 import { changedLines, sandbox, STUB_STATE, SYSTEMCTL_STUB } from "../helpers/pacemaker-sandbox.js";
-import { SCRIPT_LIB } from "../../src/os.js";
+import { SCRIPT_LIB } from "../../src/core/os.js";
 
 const EXAMPLES: ExampleName[] = ["train-ha", "lab"];
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Artifact } from "../../src/artifact.js";
-import { osProfile } from "../../src/os.js";
+import type { Artifact } from "../../src/core/artifact.js";
+import { osProfile } from "../../src/core/os.js";
 import { requireTool, run, tempDir } from "../helpers/checker.js";
 import { labNodes, netlab, parseSections, shellcheckScripts, stageArtifacts } from "../helpers/etcd-netlab.js";
 import { EXAMPLES, renderExample, type ExampleName } from "../helpers/examples.js";

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { CLUSTER_STEP, PCSD_STEP, RESOURCES_STEP } from "../../generators/pacemaker.js";
 import { scriptPath } from "../../generators/common.js";
-import { SCRIPT_LIB, SECRETS_ENV } from "../../src/os.js";
+import { SCRIPT_LIB, SECRETS_ENV } from "../../src/core/os.js";
 import { renderCluster } from "../../src/render.js";
 import { FAKE_SECRETS } from "../fixtures/secrets.js";
 import { changedLines, sandbox, STUB_STATE, SYSTEMCTL_STUB } from "../helpers/pacemaker-sandbox.js";

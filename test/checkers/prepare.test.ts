@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { scriptPath } from "../../generators/common.js";
 import { PACKAGES } from "../../generators/prepare.js";
-import { SCRIPT_LIB } from "../../src/os.js";
+import { SCRIPT_LIB } from "../../src/core/os.js";
 import { requireTool, run } from "../helpers/checker.js";
 import { artifactAt, renderExample, type ExampleName } from "../helpers/examples.js";
 import { changedLines, sandbox, STUB_STATE, SYSTEMCTL_STUB } from "../helpers/pacemaker-sandbox.js";

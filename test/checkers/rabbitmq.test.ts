@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Artifact } from "../../src/artifact.js";
+import type { Artifact } from "../../src/core/artifact.js";
 import { renderCluster } from "../../src/render.js";
 import { RABBITMQ_CONF, RABBITMQCTL } from "../../generators/rabbitmq.js";
 import { requireTool, tempDir } from "../helpers/checker.js";

@@ -6,7 +6,7 @@ import { artifactAt, renderExample, type ExampleName } from "../helpers/examples
 import { checkLogrotate, checkRsyslogDropIn } from "../helpers/rsyslog-check.js";
 import { changedLines, sandbox, STUB_STATE, SYSTEMCTL_STUB } from "../helpers/pacemaker-sandbox.js";
 import { HAPROXY_LOG_SOCKET } from "../../generators/haproxy.js";
-import { SCRIPT_LIB } from "../../src/os.js";
+import { SCRIPT_LIB } from "../../src/core/os.js";
 
 const EXAMPLES: { name: ExampleName; main: "debian" | "centos8" }[] = [
   { name: "train-ha", main: "centos8" },

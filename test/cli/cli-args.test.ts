@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { helpText, parseCommandLine, type CommandSpec } from "../../src/cli-args.js";
+import { helpText, parseCommandLine, type CommandSpec } from "../../src/cli/args.js";
 
 const PROGRAM: CommandSpec = {
   name: "tool",

@@ -5,12 +5,12 @@ import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { loadSpecFile } from "../../src/load.js";
-import { specJsonSchema } from "../../src/json-schema.js";
+import { loadSpecFile } from "../../src/cli/load.js";
+import { specJsonSchema } from "../../src/core/json-schema.js";
 import { EXAMPLES } from "../helpers/examples.js";
 
 // Runs the built CLI as users do (`npm test` builds first).
-const CLI = join(import.meta.dirname, "../../dist/cli.cjs");
+const CLI = join(import.meta.dirname, "../../dist/cli/bin.js");
 const cli = (args: string[], cwd = process.cwd()) => {
   const r = spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: "utf8", timeout: 60_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
@@ -31,7 +31,7 @@ function walk(dir: string): Map<string, string> {
 
 let work: string;
 beforeAll(() => {
-  if (!existsSync(CLI)) throw new Error("dist/cli.cjs missing: run `npm run build` (npm test does)");
+  if (!existsSync(CLI)) throw new Error("dist/cli/bin.js missing: run `npm run build` (npm test does)");
   work = mkdtempSync(join(tmpdir(), "ha-gen-cli-"));
 });
 afterAll(() => rmSync(work, { recursive: true, force: true }));

@@ -2,8 +2,8 @@ import { spawnSync } from "node:child_process";
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Artifact } from "../../src/artifact.js";
-import { assertReplaceable, writeTreeAtomic, type TreeFile } from "../../src/fsio.js";
+import type { Artifact } from "../../src/core/artifact.js";
+import { assertReplaceable, writeTreeAtomic, type TreeFile } from "../../src/cli/fsio.js";
 
 /** The one module that writes the output tree: fresh writes, in-place updates, refusals, failures. */
 

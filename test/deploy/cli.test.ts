@@ -12,7 +12,7 @@ import { startSshdLab, type SshdLab } from "../helpers/deploy-sshd.js";
  * errors, and no secret value from the secrets file anywhere in output or logs.
  */
 
-const CLI = new URL("../../dist/cli.cjs", import.meta.url).pathname;
+const CLI = new URL("../../dist/cli/bin.js", import.meta.url).pathname;
 const SPEC = new URL("../../examples/lab/cluster.ts", import.meta.url).pathname;
 const NODES = ["controller01", "controller02", "controller03"];
 let lab: SshdLab;
@@ -49,7 +49,7 @@ function everything(dir: string): string {
 }
 
 beforeAll(async () => {
-  if (!existsSync(CLI)) throw new Error("dist/cli.cjs is missing: run `npm run build` (npm test does)");
+  if (!existsSync(CLI)) throw new Error("dist/cli/bin.js is missing: run `npm run build` (npm test does)");
   lab = await startSshdLab(NODES, { addressBase: 60 });
   paths = {
     secrets: join(lab.dir, "lab.secrets.yaml"),

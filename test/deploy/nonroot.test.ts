@@ -18,7 +18,7 @@ import { file, labTransport, recorder, scriptOn, step } from "../helpers/deploy-
 
 const USER = "hagen-deploy-t";
 const PASSWORD = `pw-${randomBytes(9).toString("hex")}`;
-const CLI = new URL("../../dist/cli.cjs", import.meta.url).pathname;
+const CLI = new URL("../../dist/cli/bin.js", import.meta.url).pathname;
 const SPEC = new URL("../../examples/lab/cluster.ts", import.meta.url).pathname;
 const SUDOERS = `/etc/sudoers.d/${USER}`;
 let lab: SshdLab;
@@ -47,7 +47,7 @@ function cli(args: string[], env: Record<string, string>): Promise<{ code: numbe
 
 beforeAll(async () => {
   requireTool("sudo", "useradd", "userdel", "chpasswd", "visudo");
-  if (!existsSync(CLI)) throw new Error("dist/cli.cjs is missing: run `npm run build` (npm test does)");
+  if (!existsSync(CLI)) throw new Error("dist/cli/bin.js is missing: run `npm run build` (npm test does)");
   removeUser();
   sh("useradd", ["-m", "-s", "/bin/bash", USER]);
   sh("chpasswd", [], `${USER}:${PASSWORD}\n`);

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } 
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deploy } from "../../deploy/deploy.js";
-import type { Artifact } from "../../src/artifact.js";
+import type { Artifact } from "../../src/core/artifact.js";
 import { startSshdLab, type SshdLab } from "../helpers/deploy-sshd.js";
 import { file, labTransport, recorder, walk } from "../helpers/deploy-fixtures.js";
 

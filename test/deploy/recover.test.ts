@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { recoverGalera } from "../../deploy/recover.js";
-import { GALERA_RECOVER_SCRIPT } from "../../src/galera-recovery.js";
+import { GALERA_RECOVER_SCRIPT } from "../../src/core/galera-recovery.js";
 import { startSshdLab, type SshdLab } from "../helpers/deploy-sshd.js";
 import { labTransport, recorder } from "../helpers/deploy-fixtures.js";
 

@@ -2,8 +2,8 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deploy } from "../../deploy/deploy.js";
-import { formatEvent } from "../../deploy/progress.js";
-import type { Artifact, PlanStep } from "../../src/artifact.js";
+import { formatEvent } from "../../src/cli/progress.js";
+import type { Artifact, PlanStep } from "../../src/core/artifact.js";
 import { startSshdLab, type SshdLab } from "../helpers/deploy-sshd.js";
 import { file, labTransport, recorder, scriptOn, step } from "../helpers/deploy-fixtures.js";
 

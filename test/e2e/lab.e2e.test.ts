@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 import type { DeployEvent } from "../../deploy/events.js";
 import labSpecInput from "../../examples/lab/cluster.ts";
-import { clusterSpecSchema, type ClusterSpec } from "../../src/spec/schema.js";
+import { clusterSpecSchema, type ClusterSpec } from "../../src/core/spec/schema.js";
 import {
   backendStatus,
   clusterStamps,
@@ -40,7 +40,7 @@ import { run, runAsync, waitFor, type Result } from "./lab/proc.js";
  * build on each other; figures are printed at the end and kept in .lab/figures.{json,txt}.
  */
 
-const CLI = resolve(process.env.HA_GEN_CLI ?? join(REPO, "dist/cli.cjs"));
+const CLI = resolve(process.env.HA_GEN_CLI ?? join(REPO, "dist/cli/bin.js"));
 const SECRETS = join(RUN_DIR, "lab.secrets.yaml");
 const RENDER = join(RUN_DIR, "render");
 const SERVICES = ["mariadb", "rabbitmq-server", "etcd", "memcached", "xinetd", "haproxy", "pacemaker", "corosync", "pcsd", "rsyslog"];

@@ -14,7 +14,7 @@ const njkAsText = {
 export default defineConfig({
   plugins: [njkAsText],
   root: new URL("../..", import.meta.url).pathname,
-  resolve: { alias: { "ha-gen": new URL("../../src/define.ts", import.meta.url).pathname } },
+  resolve: { alias: { "ha-gen": new URL("../../src/core/define.js", import.meta.url).pathname } },
   test: {
     include: ["test/e2e/**/*.e2e.test.ts"],
     // Refuses before anything is created when not root/Linux or when the lab subnet is in use;

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { renderCluster } from "../../src/render.js";
-import { osProfile } from "../../src/os.js";
+import { osProfile } from "../../src/core/os.js";
 import { ETCD_UNIT } from "../../generators/etcd.js";
 import { FAKE_SECRETS } from "../fixtures/secrets.js";
 import { EXAMPLES, artifactAt, renderExample } from "../helpers/examples.js";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { chooseBootstrapNode, GaleraReportError, parseRecoveryReport, ZERO_UUID, type GaleraReport, type NodeReport } from "../../src/galera-recovery.js";
+import { chooseBootstrapNode, GaleraReportError, parseRecoveryReport, ZERO_UUID, type GaleraReport, type NodeReport } from "../../src/core/galera-recovery.js";
 
 const U1 = "700133db-e9cb-11f1-a63e-1301ed33e521";
 const U2 = "8a1f0c2e-0000-11f1-9999-0123456789ab";

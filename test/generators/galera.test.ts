@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
-import type { Artifact } from "../../src/artifact.js";
-import { GALERA_RECOVER_SCRIPT } from "../../src/galera-recovery.js";
-import { osProfile } from "../../src/os.js";
+import type { Artifact } from "../../src/core/artifact.js";
+import { GALERA_RECOVER_SCRIPT } from "../../src/core/galera-recovery.js";
+import { osProfile } from "../../src/core/os.js";
 import { renderCluster } from "../../src/render.js";
-import type { ClusterSpecInput } from "../../src/spec/schema.js";
-import type { Secrets } from "../../src/secrets.js";
+import type { ClusterSpecInput } from "../../src/core/spec/schema.js";
+import type { Secrets } from "../../src/core/secrets.js";
 import { CLUSTERCHECK_CNF, ROOT_MY_CNF, SECURE_CHECK_SQL, SECURE_SQL } from "../../generators/galera.js";
 import { MARKER } from "../../generators/common.js";
 import { FAKE_SECRETS } from "../fixtures/secrets.js";

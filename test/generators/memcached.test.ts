@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
 import { renderCluster } from "../../src/render.js";
-import { osProfile } from "../../src/os.js";
+import { osProfile } from "../../src/core/os.js";
 import { FAKE_SECRETS } from "../fixtures/secrets.js";
 import { EXAMPLES, artifactAt, renderExample } from "../helpers/examples.js";
 

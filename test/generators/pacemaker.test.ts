@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { scriptPath } from "../../generators/common.js";
 import { CLUSTER_STEP, PCSD_STEP, RESOURCES_STEP, xpathLiteral } from "../../generators/pacemaker.js";
-import { UnquotableValueError } from "../../src/quote.js";
-import { renderCluster, SpecError } from "../../src/render.js";
+import { UnquotableValueError } from "../../src/core/quote.js";
+import { renderCluster, SpecError } from "../../src/index.js";
 import { FAKE_SECRETS } from "../fixtures/secrets.js";
 import { EXAMPLES as SPECS, artifactAt, renderExample } from "../helpers/examples.js";
 

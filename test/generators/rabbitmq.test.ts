@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
-import type { Artifact } from "../../src/artifact.js";
+import type { Artifact } from "../../src/core/artifact.js";
 import { renderCluster } from "../../src/render.js";
 import { ERLANG_COOKIE, RABBITMQ_CONF, RABBITMQ_ENV_CONF, RABBITMQ_PLUGINS } from "../../generators/rabbitmq.js";
 import { FAKE_SECRETS } from "../fixtures/secrets.js";

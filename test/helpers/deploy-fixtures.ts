@@ -1,6 +1,6 @@
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
-import type { Artifact, PlanStep, StepMode } from "../../src/artifact.js";
+import type { Artifact, PlanStep, StepMode } from "../../src/core/artifact.js";
 import type { DeployEvent } from "../../deploy/events.js";
 import { KnownHostsFile } from "../../deploy/known-hosts.js";
 import { loadSshConfig, resolveSshHost } from "../../deploy/ssh-config.js";

@@ -2,8 +2,8 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Artifact } from "../../src/artifact.js";
-import type { ClusterSpecInput } from "../../src/spec/schema.js";
+import type { Artifact } from "../../src/core/artifact.js";
+import type { ClusterSpecInput } from "../../src/core/spec/schema.js";
 import { run, type RunResult } from "./checker.js";
 
 /**

@@ -1,8 +1,8 @@
 import lab from "../../examples/lab/cluster.ts";
 import trainHa from "../../examples/train-ha/cluster.ts";
-import type { Artifact } from "../../src/artifact.js";
+import type { Artifact } from "../../src/core/artifact.js";
 import { renderCluster } from "../../src/render.js";
-import type { Rendered } from "../../src/synth.js";
+import type { Rendered } from "../../generators/synth.js";
 import { FAKE_SECRETS } from "../fixtures/secrets.js";
 
 export const EXAMPLES = { "train-ha": trainHa, lab } as const;

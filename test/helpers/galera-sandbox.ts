@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import type { Artifact } from "../../src/artifact.js";
-import type { OsTarget } from "../../src/spec/schema.js";
+import type { Artifact } from "../../src/core/artifact.js";
+import type { OsTarget } from "../../src/core/spec/schema.js";
 import { requireTool, run, tempDir, type RunResult } from "./checker.js";
 
 /**

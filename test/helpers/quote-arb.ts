@@ -1,6 +1,6 @@
 import fc from "fast-check";
-import { UnquotableValueError } from "../../src/quote.js";
-import { checkSecret, type SecretKey } from "../../src/secrets.js";
+import { UnquotableValueError } from "../../src/core/quote.js";
+import { checkSecret, type SecretKey } from "../../src/core/secrets.js";
 
 /**
  * Hostile strings for the quoting helpers, and what each format cannot represent, written out

@@ -1,8 +1,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { renderCluster } from "../../src/render.js";
-import { checkSecret, SECRET_KEYS, type SecretKey, type Secrets } from "../../src/secrets.js";
-import { validateSpec } from "../../src/spec/validate.js";
+import { checkSecret, SECRET_KEYS, type SecretKey, type Secrets } from "../../src/core/secrets.js";
+import { validateSpec } from "../../src/core/spec/validate.js";
 import { FAKE_SECRETS } from "../fixtures/secrets.js";
 import { EXAMPLES } from "../helpers/examples.js";
 

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { CNF_MAX_BYTES, cnf } from "../../src/quote.js";
+import { CNF_MAX_BYTES, cnf } from "../../src/core/quote.js";
 import { requireTool, tempDir } from "../helpers/checker.js";
 import { EDGE_VALUES, NASTY, RUNS, batch, quoteAll, show } from "../helpers/quote-arb.js";
 import { mustSucceed, runBytes } from "../helpers/quote-run.js";

@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { envValue, sh } from "../../src/quote.js";
+import { envValue, sh } from "../../src/core/quote.js";
 import { requireTool, tempDir } from "../helpers/checker.js";
 import { EDGE_VALUES, NASTY, RUNS, batch, expectSameBytes, hostile, quoteAll, show, splitNul } from "../helpers/quote-arb.js";
 import { mustSucceed, runBytes } from "../helpers/quote-run.js";

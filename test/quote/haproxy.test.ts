@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { haproxy } from "../../src/quote.js";
+import { haproxy } from "../../src/core/quote.js";
 import { isolated, requireTool, tempDir } from "../helpers/checker.js";
 import { EDGE_VALUES, NASTY, RUNS, hostile, quoteAll, show } from "../helpers/quote-arb.js";
 

@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { mkdirSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { rainer } from "../../src/quote.js";
+import { rainer } from "../../src/core/quote.js";
 import { requireTool, run, tempDir } from "../helpers/checker.js";
 import { EDGE_VALUES, NASTY, RUNS, hostile, quoteAll, show } from "../helpers/quote-arb.js";
 import { fileHas, startDaemon, waitFor } from "../helpers/quote-run.js";

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { cnf, sql } from "../../src/quote.js";
+import { cnf, sql } from "../../src/core/quote.js";
 import { tempDir } from "../helpers/checker.js";
 import { EDGE_VALUES, NASTY, RUNS, UNREPRESENTABLE, batch, hostile, quoteAll } from "../helpers/quote-arb.js";
 import { startMariaDb, type TestMariaDb } from "../helpers/quote-mariadb.js";

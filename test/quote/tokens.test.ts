@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { word, xinetd } from "../../src/quote.js";
+import { word, xinetd } from "../../src/core/quote.js";
 import { isolated, requireTool, tempDir } from "../helpers/checker.js";
 import { EDGE_VALUES, NASTY, RUNS, expectSameBytes, hostile, quoteAll, splitNul } from "../helpers/quote-arb.js";
 

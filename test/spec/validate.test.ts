@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { EXAMPLES } from "../helpers/examples.js";
-import { formatIssue, validateSpec } from "../../src/spec/validate.js";
+import { formatIssue, validateSpec } from "../../src/core/spec/validate.js";
 
 const messages = (input: unknown) => {
   const r = validateSpec(input);

@@ -1,18 +1,8 @@
-import type { Artifact, PlanStep } from "./artifact.js";
-import type { Cluster } from "./model.js";
-import { GENERATORS } from "../generators/registry.js";
+import type { Artifact, Plan, PlanStep, Rendered } from "../src/core/artifact.js";
 
-export interface Plan {
-  readonly cluster: string;
-  readonly os: string;
-  readonly steps: readonly PlanStep[];
-}
-
-export interface Rendered {
-  /** Every file on every node, sorted by node (spec order) then path. */
-  readonly artifacts: readonly Artifact[];
-  readonly plan: Plan;
-}
+export type { Plan, Rendered };
+import type { Cluster } from "../src/core/model.js";
+import { GENERATORS } from "./registry.js";
 
 /** Pure: the resolved cluster in, every artifact and the ordered plan out. */
 export function synthesize(cluster: Cluster): Rendered {

@@ -2,17 +2,29 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
-import type { Artifact, PlanStep } from "../src/artifact.js";
-import { InputError } from "../src/load.js";
-import { sh } from "../src/quote.js";
-import { deploy, type DeployResult } from "./deploy.js";
-import type { DeployEvent } from "./events.js";
-import { KnownHostsFile } from "./known-hosts.js";
-import { jsonView, liveView, plainView } from "./progress.js";
-import { newRunId } from "./run-log.js";
-import { DeployUsageError } from "./select.js";
-import { SshConfigError, loadSshConfig, resolveSshHost, type SshHostConfig } from "./ssh-config.js";
-import { SshTransport, installAuthorizedKey } from "./ssh-transport.js";
+import {
+  deploy,
+  installAuthorizedKey,
+  KnownHostsFile,
+  loadSshConfig,
+  newRunId,
+  recoverGalera,
+  resolveSshHost,
+  SshTransport,
+  type DeployEvent,
+  type DeployResult,
+  type SshHostConfig,
+} from "../../../deploy/index.js";
+import type { Artifact, PlanStep } from "../../core/artifact.js";
+import { InputError } from "../../core/errors.js";
+import { sh } from "../../core/quote.js";
+import { formatIssue } from "../../core/spec/issues.js";
+import type { CommandSpec, OptionSpec } from "../args.js";
+import { writeSecretsFile } from "../fsio.js";
+import { printErr } from "../output.js";
+import { defaultSecretsPath, prepare } from "../pipeline.js";
+import { jsonView, liveView, plainView } from "../progress.js";
+import { SPEC_ARG, type Command, type Options } from "./common.js";
 
 /** `ha-gen deploy`: turns command-line options into a deploy() run with the SSH transport. */
 
@@ -100,15 +112,14 @@ function secretValues(path: string): string[] {
 }
 
 async function loadSpec(spec: string, o: DeployCliOptions): Promise<Input> {
-  const [{ prepare, defaultSecretsPath }, fsio, { formatIssue }] = await Promise.all([import("../src/pipeline.js"), import("../src/fsio.js"), import("../src/spec/issues.js")]);
   const secretsPath = o.secrets ?? defaultSecretsPath(spec);
   const warnings: string[] = [];
   // A dry run writes nothing, not even newly generated secrets (a real run generates and keeps them).
   const save = o.dryRun
-    ? async () => {
+    ? () => {
         warnings.push(`${secretsPath} lacks some secrets: this dry run used throw-away values (a real deploy generates and saves them)`);
       }
-    : fsio.writeSecretsFile;
+    : writeSecretsFile;
   const p = await prepare({ specPath: spec, secretsPath, saveSecrets: save });
   warnings.push(...p.warnings.map(formatIssue));
   const addresses = new Map(p.cluster.nodes.map((n) => [n.hostname, n.addresses.management] as const));
@@ -191,18 +202,12 @@ export function resumeCommand(argv: readonly string[], step: string, planIds: re
 /** Shared by deploy and recover: ssh config, known_hosts, the view, and the SSH transport options. */
 async function sshSetup(input: Pick<Input, "addresses">, o: DeployCliOptions, resume: (step: string) => string) {
   const sshConfigPath = o.sshConfig ?? join(homedir(), ".ssh", "config");
-  let resolveHost: (name: string) => SshHostConfig;
-  try {
-    const config = loadSshConfig(sshConfigPath, o.sshConfig !== undefined);
-    resolveHost = (name) => {
-      const c = resolveSshHost(config, name);
-      const addr = input.addresses.get(name);
-      return !c.hostnameFromConfig && addr ? { ...c, hostname: addr } : c;
-    };
-  } catch (e) {
-    if (e instanceof SshConfigError) throw new InputError(e.message, 2);
-    throw e;
-  }
+  const config = loadSshConfig(sshConfigPath, o.sshConfig !== undefined);
+  const resolveHost = (name: string): SshHostConfig => {
+    const c = resolveSshHost(config, name);
+    const addr = input.addresses.get(name);
+    return !c.hostnameFromConfig && addr ? { ...c, hostname: addr } : c;
+  };
   const knownHosts = await KnownHostsFile.load(o.knownHosts ?? join(homedir(), ".ssh", "known_hosts"));
 
   const json = o.json ?? false;
@@ -230,7 +235,7 @@ async function sshSetup(input: Pick<Input, "addresses">, o: DeployCliOptions, re
 export async function runDeployCommand(spec: string, o: DeployCliOptions, argv: readonly string[]): Promise<number> {
   const isDir = existsSync(spec) && statSync(spec).isDirectory();
   const input = isDir ? loadRenderedDir(spec, o.secrets) : await loadSpec(spec, o);
-  for (const w of input.warnings) process.stderr.write(`${w}\n`);
+  for (const w of input.warnings) printErr(`${w}\n`);
   const { common, sink, liveV } = await sshSetup(input, o, (step) => resumeCommand(argv, step, input.steps.map((x) => x.id)));
 
   if (o.installKey) {
@@ -278,10 +283,6 @@ export async function runDeployCommand(spec: string, o: DeployCliOptions, argv: 
       ...(logDir ? { logDir } : {}),
       runId,
     });
-  } catch (e) {
-    liveV?.stop();
-    if (e instanceof DeployUsageError) throw new InputError(e.message, 2);
-    throw e;
   } finally {
     liveV?.stop();
   }
@@ -291,11 +292,10 @@ export async function runDeployCommand(spec: string, o: DeployCliOptions, argv: 
 /** `ha-gen recover galera <spec>`: see recover.ts. */
 export async function runRecoverGaleraCommand(spec: string, o: DeployCliOptions, argv: readonly string[]): Promise<number> {
   const input = await loadSpec(spec, o);
-  for (const w of input.warnings) process.stderr.write(`${w}\n`);
+  for (const w of input.warnings) printErr(`${w}\n`);
   // Recovery re-reads every node's state, so the way to resume is to run it again.
   const again = argv.map((a) => sh(a)).join(" ");
   const { common, sink, liveV } = await sshSetup(input, o, () => again);
-  const { recoverGalera } = await import("./recover.js");
   const runId = newRunId();
   const logDir = o.logDir === false || o.dryRun ? undefined : resolve(o.logDir ?? "ha-gen-runs", `${runId}-recover-galera`);
   try {
@@ -314,3 +314,128 @@ export async function runRecoverGaleraCommand(spec: string, o: DeployCliOptions,
     liveV?.stop();
   }
 }
+
+// Options shared by `deploy` and `recover galera`.
+const SSH_OPTIONS: readonly OptionSpec[] = [
+  {
+    long: "ssh-config",
+    value: "file",
+    description:
+      "OpenSSH client config: Host, HostName, Port, User, IdentityFile, ProxyJump (default ~/.ssh/config when it exists)",
+  },
+  {
+    long: "known-hosts",
+    value: "file",
+    description: "known_hosts file host keys are checked against (default ~/.ssh/known_hosts)",
+  },
+  {
+    long: "accept-new-host-keys",
+    description: "trust an unknown host key on first use and record it (a changed key is always refused)",
+  },
+  {
+    long: "identity",
+    short: "i",
+    value: "file",
+    multiple: true,
+    description: "private key to log in with (repeatable; tried before the ssh config's)",
+  },
+  {
+    long: "user",
+    short: "u",
+    value: "name",
+    default: "root",
+    description: "login user when the ssh config names none; a user other than root needs passwordless sudo",
+  },
+  { long: "no-agent", description: "do not offer ssh-agent keys" },
+];
+const LOG_OPTIONS: readonly OptionSpec[] = [
+  { long: "json", description: "one JSON event per line on stdout" },
+  {
+    long: "log-dir",
+    value: "dir",
+    default: "ha-gen-runs",
+    description: "where run logs go (one sub-directory per run)",
+  },
+  { long: "no-log", description: "write no run log" },
+  { long: "connect-timeout", value: "seconds", default: "15", description: "SSH connect and handshake timeout" },
+];
+const SECRETS_OPTION: OptionSpec = {
+  long: "secrets",
+  short: "s",
+  value: "file",
+  description:
+    "secrets file (default: <spec>.secrets.yaml beside the spec); every value is redacted from output and logs",
+};
+
+function cliOptions(opts: Options): DeployCliOptions {
+  const { noAgent, noLog, logDir, ...rest } = opts;
+  return { ...(rest as DeployCliOptions), agent: noAgent !== true, logDir: noLog === true ? false : (logDir as string) };
+}
+
+const deploySpec: CommandSpec = {
+  name: "deploy",
+  description:
+    "push every node's files over SSH, then run the plan's steps in order; stops at the first failure (see deploy/README.md)",
+  args: [{ name: "spec", description: "cluster spec, or a directory written by `ha-gen render`" }],
+  options: [
+    SECRETS_OPTION,
+    ...SSH_OPTIONS,
+    {
+      long: "dry-run",
+      description:
+        "connect and show per node the files that would change (with diffs, never for secret files) and the steps that would run; change nothing",
+    },
+    { long: "from", value: "step", description: "resume: push files, then run the plan from this step on" },
+    { long: "only", value: "steps", description: "run only these steps (comma-separated); `push` is the file push" },
+    { long: "nodes", value: "nodes", description: "only these nodes (comma-separated)" },
+    {
+      long: "root",
+      value: "dir",
+      description:
+        "prefix every remote path with DIR ({node} is replaced by the node name); steps are not run unless --root-steps",
+    },
+    { long: "root-steps", description: "with --root, run steps too (scripts get HA_GEN_ROOT and HA_GEN_NODE)" },
+    ...LOG_OPTIONS,
+    { long: "concurrency", value: "n", default: "16", description: "nodes worked on at once" },
+    {
+      long: "connect-retries",
+      value: "n",
+      default: "2",
+      description: "further connection attempts after a network failure",
+    },
+    { long: "step-timeout", value: "seconds", default: "1800", description: "upper bound of one step on one node" },
+    {
+      long: "install-key",
+      value: "pubkey",
+      description:
+        "first contact: log in with a password (prompted, or from $HA_GEN_SSH_PASSWORD; never argv) and add this public key to authorized_keys",
+    },
+  ],
+};
+
+export const deployCommand: Command = {
+  spec: deploySpec,
+  run: ([spec], opts, argv) => runDeployCommand(spec!, cliOptions(opts), ["ha-gen", ...argv]),
+};
+
+export const recoverGaleraCommand: Command = {
+  spec: {
+    name: "galera",
+    description:
+      "ask every controller for its Galera state, bootstrap the node with the latest transaction, then join the others one at a time",
+    args: SPEC_ARG,
+    options: [
+      SECRETS_OPTION,
+      ...SSH_OPTIONS,
+      { long: "dry-run", description: "only report each controller's state and the decision" },
+      ...LOG_OPTIONS,
+      {
+        long: "step-timeout",
+        value: "seconds",
+        default: "1800",
+        description: "upper bound of bootstrap/join on one node",
+      },
+    ],
+  },
+  run: ([spec], opts, argv) => runRecoverGaleraCommand(spec!, cliOptions(opts), ["ha-gen", ...argv]),
+};

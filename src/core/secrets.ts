@@ -1,4 +1,4 @@
-import { nodeCrypto } from "./node-crypto.js";
+import { randomInt } from "node:crypto";
 import { parse, Scalar, stringify } from "yaml";
 
 /**
@@ -36,7 +36,6 @@ const UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
 /** CSPRNG string; uniform over the alphabet (randomInt has no modulo bias). */
 function randomString(alphabet: string, length: number): string {
   let out = "";
-  const { randomInt } = nodeCrypto();
   for (let i = 0; i < length; i++) out += alphabet[randomInt(alphabet.length)];
   return out;
 }
@@ -66,32 +65,6 @@ export function checkSecret(key: SecretKey, value: unknown): string | undefined 
   return undefined;
 }
 
-// A plain key and a plain value of letters and digits (what ha-gen writes), and the values of those
-// that YAML 1.2's core schema reads as a number, boolean or null rather than a string.
-const SIMPLE_LINE = /^([A-Za-z_][A-Za-z0-9_]*): ([A-Za-z0-9]+)$/;
-const NOT_A_STRING = /^(?:[0-9]+(?:[eE][0-9]+)?|0o[0-7]+|0x[0-9a-fA-F]+|true|True|TRUE|false|False|FALSE|null|Null|NULL)$/;
-
-/**
- * Reads a secrets file made only of `key: value` lines of plain words, blank lines and `#` comment
- * lines (the files ha-gen writes) without the YAML parser, whose first use costs a CLI start ~3 ms.
- * Anything else (quotes, other characters, a value YAML would not read as a string, a repeated
- * key, CR line ends) returns undefined and goes to the YAML parser, which decides. Tested against
- * that parser on generated files.
- */
-export function parseSimpleSecrets(text: string): Record<string, string> | undefined {
-  const entries: [string, string][] = [];
-  const seen = new Set<string>();
-  for (const line of text.split("\n")) {
-    if (line === "" || line.startsWith("#")) continue;
-    const m = SIMPLE_LINE.exec(line);
-    if (!m || NOT_A_STRING.test(m[1]!) || NOT_A_STRING.test(m[2]!) || seen.has(m[1]!)) return undefined;
-    seen.add(m[1]!);
-    entries.push([m[1]!, m[2]!]);
-  }
-  // Own properties, also for a key named __proto__ (as the YAML parser makes them).
-  return Object.fromEntries(entries);
-}
-
 export interface SecretsFileState {
   /** Secrets, complete. */
   readonly secrets: Secrets;
@@ -113,7 +86,7 @@ export function fillSecrets(
       // logLevel "error": YAML warnings (e.g. an unknown tag) would print the offending line, secret
       // included, to stderr. Errors still throw; their message quotes the line too, so it is dropped.
       // A file of comments only (every key deleted to regenerate them all) is an empty mapping.
-      doc = parseSimpleSecrets(existingText) ?? parse(existingText, { logLevel: "error" }) ?? {};
+      doc = parse(existingText, { logLevel: "error" }) ?? {};
     } catch (e) {
       const pos = (e as { linePos?: { line: number; col: number }[] }).linePos?.[0];
       const where = pos ? ` (line ${pos.line}, column ${pos.col})` : "";

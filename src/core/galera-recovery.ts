@@ -1,3 +1,4 @@
+import { HaGenError } from "./errors.js";
 import { SCRIPT_DIR } from "./os.js";
 
 /**
@@ -37,10 +38,11 @@ export interface GaleraReport {
   readonly state: string;
 }
 
-export class GaleraReportError extends Error {
+/** A node's Galera report cannot be read: recovery cannot decide safely, exit 1. */
+export class GaleraReportError extends HaGenError {
+  readonly code = "GALERA_REPORT";
   constructor(message: string) {
-    super(message);
-    this.name = "GaleraReportError";
+    super(message, 1);
   }
 }
 

@@ -1,4 +1,4 @@
-import type { DeployEvent } from "./events.js";
+import type { DeployEvent } from "../../deploy/events.js";
 
 /**
  * The three views of a run: one JSON event per line (`--json`, for tooling), plain lines (not a

@@ -1,6 +1,5 @@
-import { nodeCrypto } from "./node-crypto.js";
-import type { Artifact } from "./artifact.js";
-import type { Plan } from "./synth.js";
+import { createHash } from "node:crypto";
+import type { Artifact, Plan } from "./artifact.js";
 
 /** plan.json: the machine-readable rollout, read by `ha-gen deploy` and other tooling. */
 export function planJson(plan: Plan): string {
@@ -8,7 +7,7 @@ export function planJson(plan: Plan): string {
 }
 
 export function sha256(s: string): string {
-  return nodeCrypto().createHash("sha256").update(s).digest("hex");
+  return createHash("sha256").update(s).digest("hex");
 }
 
 /** manifest.json: every file with its owner, mode and digest (content of secret files is not in it). */

@@ -32,6 +32,18 @@ export interface PlanStep {
   readonly verifies: readonly string[];
 }
 
+export interface Plan {
+  readonly cluster: string;
+  readonly os: string;
+  readonly steps: readonly PlanStep[];
+}
+
+export interface Rendered {
+  /** Every file on every node, sorted by node (spec order) then path. */
+  readonly artifacts: readonly Artifact[];
+  readonly plan: Plan;
+}
+
 /** What one generator family contributes. */
 export interface GeneratorOutput {
   readonly artifacts: readonly Artifact[];

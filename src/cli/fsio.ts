@@ -1,7 +1,7 @@
 import { chmodSync, closeSync, fchmodSync, fstatSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
-import type { Artifact } from "./artifact.js";
-import { InputError } from "./errors.js";
+import type { Artifact } from "../core/artifact.js";
+import { InputError } from "../core/errors.js";
 
 /**
  * The one module that writes files. Everything else computes content; this puts it on disk.

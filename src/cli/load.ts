@@ -1,0 +1,86 @@
+import { readFileSync } from "node:fs";
+import { extname, resolve } from "node:path";
+import { createRequire } from "node:module";
+import { pathToFileURL } from "node:url";
+import { parse as parseYaml } from "yaml";
+import { InputError } from "../core/errors.js";
+
+const MODULE_EXTENSIONS = [".ts", ".mts", ".cts", ".js", ".mjs", ".cjs"];
+
+function readText(path: string, what: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") throw new InputError(`${what} ${path} does not exist`, 2);
+    throw new InputError(`cannot read ${what} ${path}: ${code ?? String(e)}`, 2);
+  }
+}
+
+/** The first line of an error's message: loaders append stacks and code frames below it. */
+const firstLine = (e: unknown) => (e instanceof Error ? e.message : String(e)).split("\n")[0]!.trim();
+
+/**
+ * Loads a spec as users wrote it: YAML/JSON, or a TypeScript/JavaScript module whose default
+ * export is the spec (`export default defineCluster({...})`), or a function returning it (sync or
+ * async), as vite and c12 accept. Modules are loaded with jiti (no build step, no cache on disk).
+ */
+export async function loadSpecFile(path: string): Promise<unknown> {
+  const abs = resolve(path);
+  const ext = extname(abs).toLowerCase();
+  if (ext === ".yaml" || ext === ".yml" || ext === ".json") {
+    const text = readText(abs, "spec file");
+    try {
+      if (ext === ".json") return JSON.parse(text) as unknown;
+      return parseYaml(text) as unknown;
+    } catch (e) {
+      throw new InputError(`${path}: not valid ${ext === ".json" ? "JSON" : "YAML"}: ${firstLine(e)}`);
+    }
+  }
+  if (!MODULE_EXTENSIONS.includes(ext)) {
+    throw new InputError(`${path}: unsupported spec file type "${ext}" (use .ts, .js, .yaml, .yml or .json)`, 2);
+  }
+  readText(abs, "spec file"); // a missing file gets our message, not the loader's
+  const { createJiti } = await import("jiti");
+  // A spec imports defineCluster from "ha-gen": resolve it to this package's dependency-free
+  // define module, so loading a spec does not load the library a second time.
+  const define = createRequire(import.meta.url).resolve("ha-gen/define"); // the package's own export
+  const jiti = createJiti(import.meta.url, {
+    alias: { "ha-gen": define },
+    fsCache: false, // never write compiled code where another user could replace it
+    moduleCache: false,
+    interopDefault: false,
+  });
+  let mod: unknown;
+  try {
+    mod = await jiti.import(pathToFileURL(abs).href);
+  } catch (e) {
+    // jiti's parse errors read "ParseError: <what>\n <file>:<line>:<column>": keep both lines.
+    const lines = (e instanceof Error ? e.message : String(e)).split("\n").map((l) => l.trim());
+    const where = lines.find((l) => /:\d+:\d+$/.test(l));
+    throw new InputError(`${path}: cannot load: ${lines[0]}${where && where !== lines[0] ? ` (at ${where})` : ""}`);
+  }
+  if (!mod || typeof mod !== "object" || !("default" in mod) || mod.default === undefined || mod.default === null) {
+    throw new InputError(`${path}: has no default export (use \`export default defineCluster({...})\`)`);
+  }
+  let spec: unknown = mod.default;
+  if (typeof spec === "function") {
+    try {
+      spec = await (spec as () => unknown)();
+    } catch (e) {
+      throw new InputError(`${path}: the default export (a function) threw: ${firstLine(e)}`);
+    }
+    if (spec === undefined || spec === null) throw new InputError(`${path}: the default export (a function) returned ${String(spec)}`);
+  }
+  return spec;
+}
+
+/** The secrets file's text, or undefined when it does not exist yet. */
+export function readSecretsText(path: string): string | undefined {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw new InputError(`cannot read secrets file ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, 2);
+  }
+}

@@ -1,0 +1,83 @@
+import pkg from "../../package.json" with { type: "json" };
+import { HaGenError, SpecError } from "../core/errors.js";
+import { formatIssue } from "../core/spec/issues.js";
+import { parseCommandLine, type CommandSpec } from "./args.js";
+import type { Command } from "./commands/common.js";
+import { deployCommand, recoverGaleraCommand } from "./commands/deploy.js";
+import { plan } from "./commands/plan.js";
+import { render } from "./commands/render.js";
+import { schema } from "./commands/schema.js";
+import { validate } from "./commands/validate.js";
+import { printErr, printOut } from "./output.js";
+
+/**
+ * ha-gen's command line: one table of commands and one runMain. Exit statuses: 0 ok; 1 invalid
+ * input or a failed rollout; 2 usage or environment. Every error a user or the machine causes is a
+ * HaGenError and is printed as one line; anything else is a bug and is printed with its stack.
+ */
+
+const COMMANDS: Readonly<Record<string, Command>> = {
+  render,
+  validate,
+  plan,
+  schema,
+  deploy: deployCommand,
+  "recover galera": recoverGaleraCommand,
+};
+
+const PROGRAM: CommandSpec = {
+  name: "ha-gen",
+  description:
+    "Generate and roll out the configuration of a highly available OpenStack control plane from one typed spec.",
+  commands: [
+    render.spec,
+    validate.spec,
+    plan.spec,
+    schema.spec,
+    deployCommand.spec,
+    {
+      name: "recover",
+      description: "recover a service after a full outage (deploy/README.md)",
+      commands: [recoverGaleraCommand.spec],
+    },
+  ],
+};
+
+/** Prints what went wrong and returns the exit status. */
+function report(e: unknown): number {
+  if (e instanceof SpecError) {
+    for (const w of e.warnings) printErr(`${formatIssue(w)}\n`);
+    printErr(`error: the cluster spec has ${e.errors.length} problem(s):\n`);
+    for (const i of e.errors) printErr(`  ${formatIssue(i)}\n`);
+    return e.exitCode;
+  }
+  if (e instanceof HaGenError) {
+    printErr(`error: ${e.message}\n`);
+    return e.exitCode;
+  }
+  const stack = e instanceof Error ? (e.stack ?? e.message) : String(e);
+  printErr(`internal error (a bug in ha-gen ${pkg.version}; please report it with this output):\n${stack}\n`);
+  return 70;
+}
+
+/** Runs the command line `argv` (without node and the script) and returns the exit status. */
+export async function runMain(argv: readonly string[]): Promise<number> {
+  const outcome = parseCommandLine(PROGRAM, argv);
+  switch (outcome.kind) {
+    case "help":
+      printOut(outcome.text);
+      return 0;
+    case "version":
+      printOut(`${pkg.version}\n`);
+      return 0;
+    case "usage":
+      printErr(`error: ${outcome.message}\n\n${outcome.help}`);
+      return 2;
+  }
+  const { path, args, options } = outcome.parsed;
+  try {
+    return await COMMANDS[path.join(" ")]!.run(args, options, argv);
+  } catch (e) {
+    return report(e);
+  }
+}
