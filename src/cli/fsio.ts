@@ -1,6 +1,7 @@
 import { chmodSync, closeSync, fchmodSync, fstatSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import type { Artifact } from "../core/artifact.js";
+import { MANIFEST_FORMAT } from "../core/formats.js";
 import { InputError } from "../core/errors.js";
 
 /**
@@ -25,7 +26,7 @@ export interface TreeWrite {
 
 /** manifest.json of an earlier render marks a directory as ha-gen's to replace. */
 const MANIFEST = "manifest.json";
-const MANIFEST_MARK = '"format": "ha-gen-manifest/1"';
+const MANIFEST_MARK = `"format": ${JSON.stringify(MANIFEST_FORMAT)}`;
 
 // Temporary names need only be unique: they are created with O_EXCL ("wx"), which also refuses to
 // follow a planted symlink.

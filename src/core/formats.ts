@@ -1,28 +1,122 @@
 import { createHash } from "node:crypto";
-import type { Artifact, Plan } from "./artifact.js";
+import * as z from "zod";
+import type { Artifact, Plan, PlanStep } from "./artifact.js";
+import { InputError } from "./errors.js";
+import { HOSTNAME_RE } from "./spec/schema.js";
 
-/** plan.json: the machine-readable rollout, read by `ha-gen deploy` and other tooling. */
-export function planJson(plan: Plan): string {
-  return JSON.stringify({ format: "ha-gen-plan/1", cluster: plan.cluster, os: plan.os, steps: plan.steps }, null, 2) + "\n";
-}
+/**
+ * The files a render writes besides the node trees: plan.json and manifest.json (read back by
+ * `ha-gen deploy <dir>` and other tooling) and PLAN.md (for people). Each machine-readable file is
+ * one zod schema: the writer builds a value of its type, the reader parses with the same schema.
+ */
+
+export const PLAN_FORMAT = "ha-gen-plan/1";
+export const MANIFEST_FORMAT = "ha-gen-manifest/1";
+
+const hostname = z.string().regex(HOSTNAME_RE, { error: "is not a valid node name" });
+/** An absolute path on a node: no `.`/`..` segments, nothing a shell or a join could misread. */
+const nodePath = z
+  .string()
+  .regex(/^(\/[^/\0]+)+$/, { error: "is not an absolute path" })
+  .refine((p) => !p.split("/").some((s) => s === "." || s === ".."), { error: "must not contain . or .. segments" });
+
+export const planStepSchema = z.strictObject({
+  id: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, { error: "is not a step id" }),
+  title: z.string(),
+  guideSection: z.string(),
+  nodes: z.array(hostname).min(1),
+  mode: z.enum(["serial", "parallel"]),
+  script: nodePath,
+  verifies: z.array(z.string()),
+});
+
+export const planFileSchema = z.strictObject({
+  format: z.literal(PLAN_FORMAT),
+  cluster: z.string(),
+  os: z.string(),
+  steps: z.array(planStepSchema),
+});
+export type PlanFile = z.infer<typeof planFileSchema>;
+
+export const manifestEntrySchema = z.strictObject({
+  node: hostname,
+  path: nodePath,
+  /** Octal permission bits as text, e.g. "0640". */
+  mode: z.string().regex(/^0[0-7]{1,4}$/, { error: "is not an octal mode" }),
+  owner: z.string().min(1),
+  group: z.string().min(1),
+  secret: z.boolean(),
+  family: z.string(),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+});
+export const manifestFileSchema = z.strictObject({
+  format: z.literal(MANIFEST_FORMAT),
+  files: z.array(manifestEntrySchema),
+});
+export type ManifestEntry = z.infer<typeof manifestEntrySchema>;
+export type ManifestFile = z.infer<typeof manifestFileSchema>;
+
+// The schema and the PlanStep type the generators produce must describe the same thing.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const stepTypesAgree: Same<z.infer<typeof planStepSchema>, { -readonly [K in keyof PlanStep]: PlanStep[K] extends readonly (infer E)[] ? E[] : PlanStep[K] }> = true;
+void stepTypesAgree;
 
 export function sha256(s: string): string {
   return createHash("sha256").update(s).digest("hex");
 }
 
-/** manifest.json: every file with its owner, mode and digest (content of secret files is not in it). */
+const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
+
+/** plan.json: the machine-readable rollout. */
+export function planJson(plan: Plan): string {
+  const file: PlanFile = {
+    format: PLAN_FORMAT,
+    cluster: plan.cluster,
+    os: plan.os,
+    steps: plan.steps.map((s) => ({ ...s, nodes: [...s.nodes], verifies: [...s.verifies] })),
+  };
+  return json(file);
+}
+
+/** manifest.json: every file with its owner, mode and digest (the content of secret files is not in it). */
 export function manifestJson(artifacts: readonly Artifact[]): string {
-  const files = artifacts.map((a) => ({
-    node: a.node,
-    path: a.path,
-    mode: `0${a.mode.toString(8)}`,
-    owner: a.owner,
-    group: a.group,
-    secret: a.secret,
-    family: a.family,
-    sha256: sha256(a.content),
-  }));
-  return JSON.stringify({ format: "ha-gen-manifest/1", files }, null, 2) + "\n";
+  const file: ManifestFile = {
+    format: MANIFEST_FORMAT,
+    files: artifacts.map((a) => ({
+      node: a.node,
+      path: a.path,
+      mode: `0${a.mode.toString(8)}`,
+      owner: a.owner,
+      group: a.group,
+      secret: a.secret,
+      family: a.family,
+      sha256: sha256(a.content),
+    })),
+  };
+  return json(file);
+}
+
+/** Parses `text` (the file `where`) with `schema`; every problem is reported with its JSON path. */
+function parseFile<T>(schema: z.ZodType<T>, text: string, where: string): T {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw new InputError(`${where}: not valid JSON: ${(e as Error).message.split("\n")[0]}`);
+  }
+  const r = schema.safeParse(value);
+  if (r.success) return r.data;
+  const problems = r.error.issues.slice(0, 5).map((i) => `${i.path.length ? i.path.join(".") : "(top)"}: ${i.message}`);
+  const more = r.error.issues.length > 5 ? ` (and ${r.error.issues.length - 5} more)` : "";
+  throw new InputError(`${where}: not an ha-gen file of this version: ${problems.join("; ")}${more}`);
+}
+
+export function parsePlanJson(text: string, where: string): PlanFile {
+  return parseFile(planFileSchema, text, where);
+}
+
+export function parseManifestJson(text: string, where: string): ManifestFile {
+  return parseFile(manifestFileSchema, text, where);
 }
 
 /** PLAN.md: the same plan for a person, in the guide's order. */
@@ -37,7 +131,12 @@ export function planMarkdown(plan: Plan, artifacts: readonly Artifact[]): string
     "",
   );
   plan.steps.forEach((s, i) => {
-    const how = s.nodes.length === 1 ? `on ${s.nodes[0]}` : s.mode === "serial" ? `on ${s.nodes.join(", ")}, one node at a time, in this order` : `on ${s.nodes.join(", ")} in parallel`;
+    const how =
+      s.nodes.length === 1
+        ? `on ${s.nodes[0]}`
+        : s.mode === "serial"
+          ? `on ${s.nodes.join(", ")}, one node at a time, in this order`
+          : `on ${s.nodes.join(", ")} in parallel`;
     out.push(`${i + 2}. **${s.title}** (\`${s.id}\`, guide ${s.guideSection}): run \`${s.script}\` ${how}.`);
     for (const v of s.verifies) out.push(`   - verifies: ${v}`);
   });
@@ -46,7 +145,9 @@ export function planMarkdown(plan: Plan, artifacts: readonly Artifact[]): string
   for (const a of artifacts) byNode.set(a.node, [...(byNode.get(a.node) ?? []), a]);
   for (const [node, files] of byNode) {
     out.push(`- **${node}**: ${files.length} files`);
-    for (const f of files) out.push(`  - \`${f.path}\` ${`0${f.mode.toString(8)}`} ${f.owner}:${f.group}${f.secret ? " (secret)" : ""}`);
+    for (const f of files) {
+      out.push(`  - \`${f.path}\` ${`0${f.mode.toString(8)}`} ${f.owner}:${f.group}${f.secret ? " (secret)" : ""}`);
+    }
   }
-  return out.join("\n") + "\n";
+  return `${out.join("\n")}\n`;
 }

@@ -1,5 +1,6 @@
 import { randomInt } from "node:crypto";
 import { parse, Scalar, stringify } from "yaml";
+import * as z from "zod";
 
 /**
  * Every secret a cluster needs: the seed guide's password table (named like the OpenStack install
@@ -74,47 +75,95 @@ export interface SecretsFileState {
   readonly extra: Readonly<Record<string, unknown>>;
 }
 
+/**
+ * The secrets file: a YAML mapping of key to value. Its known keys are one zod schema, used by the
+ * reader (readSecretsFile) and the writer (serializeSecrets). A key that is missing or null is
+ * generated. Messages never carry a value.
+ */
+const secretValue = (key: SecretKey) =>
+  z
+    .string({ error: "must be a string" })
+    .check(
+      z.superRefine((v, ctx) => {
+        const problem = checkSecret(key, v);
+        if (problem) ctx.addIssue({ code: "custom", message: problem, input: undefined });
+      }),
+    )
+    .nullish();
+export const secretsFileSchema = z.strictObject(
+  Object.fromEntries(SECRET_KEYS.map((k) => [k, secretValue(k)])) as Record<SecretKey, ReturnType<typeof secretValue>>,
+);
+export type SecretsFile = z.infer<typeof secretsFileSchema>;
+
+/** What a secrets file holds: its known keys (checked), the others, and every string value. */
+export interface SecretsFileContent {
+  readonly known: Readonly<Partial<Record<SecretKey, string>>>;
+  readonly extra: Readonly<Record<string, unknown>>;
+  /** Every string value in the file, extra keys' included (all are redacted from output). */
+  readonly values: readonly string[];
+  readonly issues: readonly SecretIssue[];
+}
+
+const isKnown = (k: string): k is SecretKey => (SECRET_KEYS as readonly string[]).includes(k);
+
+/** Reads a secrets file's text; an empty file or one of comments only is an empty mapping. */
+export function readSecretsFile(text: string): SecretsFileContent {
+  const none = { known: {}, extra: {}, values: [] };
+  let doc: unknown = {};
+  if (text.trim() !== "") {
+    try {
+      // logLevel "error": YAML warnings (e.g. an unknown tag) would print the offending line, secret
+      // included, to stderr. Errors still throw; their message quotes the line too, so it is dropped.
+      doc = parse(text, { logLevel: "error" }) ?? {};
+    } catch (e) {
+      const pos = (e as { linePos?: { line: number; col: number }[] }).linePos?.[0];
+      const where = pos ? ` (line ${pos.line}, column ${pos.col})` : "";
+      return { ...none, issues: [{ key: "", message: `is not valid YAML${where}` }] };
+    }
+  }
+  if (doc === null || typeof doc !== "object" || Array.isArray(doc)) {
+    return { ...none, issues: [{ key: "", message: "must be a YAML mapping of key: value" }] };
+  }
+  const entries = Object.entries(doc);
+  const r = secretsFileSchema.safeParse(Object.fromEntries(entries.filter(([k]) => isKnown(k))));
+  const issues = r.success ? [] : r.error.issues.map((i) => ({ key: String(i.path[0] ?? ""), message: i.message }));
+  const invalid = new Set(issues.map((i) => i.key));
+  const known: Partial<Record<SecretKey, string>> = {};
+  for (const [k, v] of entries) if (isKnown(k) && !invalid.has(k) && typeof v === "string") known[k] = v;
+  const values: string[] = [];
+  const walk = (v: unknown) => {
+    if (typeof v === "string") values.push(v);
+    else if (v && typeof v === "object") Object.values(v).forEach(walk);
+  };
+  walk(doc);
+  // fromEntries defines own properties, so an extra key named __proto__ is kept like any other.
+  return { known, extra: Object.fromEntries(entries.filter(([k]) => !isKnown(k))), values, issues };
+}
+
 /** Parse an existing secrets file's text (or undefined when there is none) and fill missing keys. */
 export function fillSecrets(
   existingText: string | undefined,
   generate: (key: SecretKey) => string = generateSecret,
 ): { state: SecretsFileState; issues: SecretIssue[] } {
-  const issues: SecretIssue[] = [];
-  let doc: unknown = {};
-  if (existingText !== undefined && existingText.trim() !== "") {
-    try {
-      // logLevel "error": YAML warnings (e.g. an unknown tag) would print the offending line, secret
-      // included, to stderr. Errors still throw; their message quotes the line too, so it is dropped.
-      // A file of comments only (every key deleted to regenerate them all) is an empty mapping.
-      doc = parse(existingText, { logLevel: "error" }) ?? {};
-    } catch (e) {
-      const pos = (e as { linePos?: { line: number; col: number }[] }).linePos?.[0];
-      const where = pos ? ` (line ${pos.line}, column ${pos.col})` : "";
-      return { state: { secrets: {} as Secrets, generated: [], extra: {} }, issues: [{ key: "", message: `is not valid YAML${where}` }] };
-    }
+  const file = readSecretsFile(existingText ?? "");
+  if (file.issues.some((i) => i.key === "")) {
+    return { state: { secrets: {} as Secrets, generated: [], extra: {} }, issues: [...file.issues] };
   }
-  if (doc === null || typeof doc !== "object" || Array.isArray(doc)) {
-    return { state: { secrets: {} as Secrets, generated: [], extra: {} }, issues: [{ key: "", message: "must be a YAML mapping of key: value" }] };
-  }
-  const record = doc as Record<string, unknown>;
-  const out: Partial<Record<SecretKey, string>> = {};
+  const invalid = new Set(file.issues.map((i) => i.key));
+  const out: Partial<Record<SecretKey, string>> = { ...file.known };
   const generated: SecretKey[] = [];
   for (const key of SECRET_KEYS) {
-    if (record[key] === undefined || record[key] === null) {
-      out[key] = generate(key);
-      generated.push(key);
-      continue;
-    }
-    const problem = checkSecret(key, record[key]);
-    if (problem) issues.push({ key, message: problem });
-    else out[key] = record[key] as string;
+    if (out[key] !== undefined || invalid.has(key)) continue;
+    out[key] = generate(key);
+    generated.push(key);
   }
-  // fromEntries defines own properties, so an extra key named __proto__ is kept like any other.
-  const extra: Record<string, unknown> = Object.fromEntries(Object.entries(record).filter(([k]) => !(SECRET_KEYS as readonly string[]).includes(k)));
-  return { state: { secrets: out as Secrets, generated, extra }, issues };
+  return { state: { secrets: out as Secrets, generated, extra: file.extra }, issues: [...file.issues] };
 }
 
 export function serializeSecrets(state: SecretsFileState): string {
+  // What is written must read back: the same schema as the reader (a generator bug would show here).
+  const check = secretsFileSchema.safeParse(state.secrets);
+  if (!check.success) throw new Error(`internal: secrets would not read back (${check.error.issues[0]?.path.join(".")})`);
   // A Map keeps the sorted order (an object would move integer-like keys such as "0" first), and
   // own keys only: `k in` would take an extra key named "constructor" for a secret.
   // Keys other than plain words are written double-quoted: YAML readers drop a leading BOM and

@@ -1,7 +1,6 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
-import { parse as parseYaml } from "yaml";
 import {
   deploy,
   installAuthorizedKey,
@@ -16,12 +15,15 @@ import {
   type SshHostConfig,
 } from "../../../deploy/index.js";
 import type { Artifact, PlanStep } from "../../core/artifact.js";
+import { parseManifestJson, parsePlanJson, sha256 } from "../../core/formats.js";
+import { readSecretsFile } from "../../core/secrets.js";
 import { InputError } from "../../core/errors.js";
 import { sh } from "../../core/quote.js";
 import { formatIssue } from "../../core/spec/issues.js";
 import type { CommandSpec, OptionSpec } from "../args.js";
 import { writeSecretsFile } from "../fsio.js";
 import { printErr } from "../output.js";
+import { readSecretsText } from "../load.js";
 import { defaultSecretsPath, prepare } from "../pipeline.js";
 import { jsonView, liveView, plainView } from "../progress.js";
 import { SPEC_ARG, type Command, type Options } from "./common.js";
@@ -75,9 +77,18 @@ function list(v: string | undefined): string[] | undefined {
   return v === undefined ? undefined : v.split(",").map((s) => s.trim()).filter(Boolean);
 }
 
-/** A rendered directory (`ha-gen render --out DIR`): plan.json + manifest.json + node trees. */
+/**
+ * A rendered directory (`ha-gen render --out DIR`): plan.json + manifest.json + node trees. Both
+ * files are parsed with the schemas render writes them with, and every node file must still be
+ * the one the manifest names (same digest), so a hand-edited or half-copied tree is refused.
+ */
 function loadRenderedDir(dir: string, secretsPath: string | undefined): Input {
-  if (!secretsPath) throw new InputError(`deploying the rendered directory ${dir} needs --secrets FILE (its values are redacted from all output)`, 2);
+  if (!secretsPath) {
+    throw new InputError(
+      `deploying the rendered directory ${dir} needs --secrets FILE (its values are redacted from all output)`,
+      2,
+    );
+  }
   const read = (p: string) => {
     try {
       return readFileSync(join(dir, p), "utf8");
@@ -85,30 +96,25 @@ function loadRenderedDir(dir: string, secretsPath: string | undefined): Input {
       throw new InputError(`${dir} is not a rendered ha-gen directory: ${p} is missing`, 2);
     }
   };
-  const plan = JSON.parse(read("plan.json")) as { format?: string; steps: PlanStep[] };
-  const manifest = JSON.parse(read("manifest.json")) as { format?: string; files: { node: string; path: string; mode: string; owner: string; group: string; secret: boolean; family: string; sha256: string }[] };
-  if (plan.format !== "ha-gen-plan/1" || manifest.format !== "ha-gen-manifest/1") throw new InputError(`${dir}: unknown plan/manifest format`, 2);
+  const plan = parsePlanJson(read("plan.json"), join(dir, "plan.json"));
+  const manifest = parseManifestJson(read("manifest.json"), join(dir, "manifest.json"));
   const artifacts: Artifact[] = manifest.files.map((f) => {
     const content = read(join(f.node, f.path));
-    return { node: f.node, path: f.path, content, mode: parseInt(f.mode, 8), owner: f.owner, group: f.group, secret: f.secret, family: f.family };
+    if (sha256(content) !== f.sha256) {
+      throw new InputError(`${join(dir, f.node, f.path)} differs from ${join(dir, "manifest.json")}: render again`);
+    }
+    return { ...f, content, mode: parseInt(f.mode, 8) };
   });
   return { artifacts, steps: plan.steps, secrets: secretValues(secretsPath), addresses: new Map(), warnings: [] };
 }
 
+/** Every value of the secrets file (extra keys too): all of them are redacted from output. */
 function secretValues(path: string): string[] {
-  let doc: unknown;
-  try {
-    doc = parseYaml(readFileSync(path, "utf8"));
-  } catch (e) {
-    throw new InputError(`cannot read secrets file ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, 2);
-  }
-  const out: string[] = [];
-  const walk = (v: unknown) => {
-    if (typeof v === "string") out.push(v);
-    else if (v && typeof v === "object") Object.values(v).forEach(walk);
-  };
-  walk(doc);
-  return out;
+  const text = readSecretsText(path);
+  if (text === undefined) throw new InputError(`secrets file ${path} does not exist`, 2);
+  const { values, issues } = readSecretsFile(text);
+  if (issues.length > 0) throw new InputError(issues.map((i) => `${path}: ${i.key ? `${i.key}: ` : ""}${i.message}`).join("\n"));
+  return [...values];
 }
 
 async function loadSpec(spec: string, o: DeployCliOptions): Promise<Input> {
