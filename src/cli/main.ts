@@ -43,8 +43,8 @@ const PROGRAM: CommandSpec = {
   ],
 };
 
-/** Prints what went wrong and returns the exit status. */
-function report(e: unknown): number {
+/** Prints what went wrong and returns the exit status: 70 (EX_SOFTWARE) for a bug in ha-gen. */
+export function reportError(e: unknown): number {
   if (e instanceof SpecError) {
     for (const w of e.warnings) printErr(`${formatIssue(w)}\n`);
     printErr(`error: the cluster spec has ${e.errors.length} problem(s):\n`);
@@ -78,6 +78,6 @@ export async function runMain(argv: readonly string[]): Promise<number> {
   try {
     return await COMMANDS[path.join(" ")]!.run(args, options, argv);
   } catch (e) {
-    return report(e);
+    return reportError(e);
   }
 }

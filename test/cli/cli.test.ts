@@ -2,7 +2,7 @@ import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, chmodSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, relative } from "node:path";
+import { join, relative, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { loadSpecFile } from "../../src/cli/load.js";
@@ -194,6 +194,41 @@ describe("other commands and exit codes", () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("boom in spec");
     expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it("a TypeScript spec with a syntax error: one line naming the file, line and column, exit 1", () => {
+    const spec = join(work, "syntax.ts");
+    writeFileSync(spec, 'export default {\n  name: "x",\n  nodes: [ ,, }\n');
+    const r = cli(["validate", spec]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`^error: ${spec}: cannot load: .*Unexpected token.* \\(at ${spec}:3:\\d+\\)\n$`));
+  });
+
+  it("a spec with no default export: one clear line, exit 1", () => {
+    const spec = join(work, "nodefault.ts");
+    writeFileSync(spec, "export const cluster = {};\n");
+    const r = cli(["validate", spec]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`error: ${spec}: has no default export (use \`export default defineCluster({...})\`)\n`);
+  });
+
+  it("a default export that is a function, sync or async, is called and its result is the spec", () => {
+    const lab = resolve("examples/lab/cluster.ts");
+    for (const [name, body] of [
+      ["sync.ts", `export default () => ({ ...base, name: "from-sync" });`],
+      ["async.ts", `export default async () => { await new Promise((r) => setTimeout(r, 5)); return { ...base, name: "from-async" }; };`],
+    ] as const) {
+      const spec = join(work, name);
+      writeFileSync(spec, `import base from ${JSON.stringify(lab)};\n${body}\n`);
+      const r = cli(["plan", spec, "--format", "json"]);
+      expect(r.code, r.stderr).toBe(0);
+      expect((JSON.parse(r.stdout) as { cluster: string }).cluster).toBe(name === "sync.ts" ? "from-sync" : "from-async");
+    }
+    const throwing = join(work, "fnthrows.ts");
+    writeFileSync(throwing, 'export default () => { throw new Error("no cluster today"); };\n');
+    const r = cli(["validate", throwing]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`error: ${throwing}: the default export (a function) threw: no cluster today\n`);
   });
 
   it("plan prints the ordered steps and no secret", () => {
