@@ -2,8 +2,7 @@ import { parseArgs } from "node:util";
 
 /**
  * A small declarative command table on top of node:util's parseArgs, with commander-style help.
- * It replaced commander because loading commander (and the child_process/net modules it requires)
- * was a tenth of `ha-gen render`'s start-up; parseArgs is already part of Node.
+ * parseArgs is part of Node, so the CLI needs no argument-parsing dependency.
  */
 
 export interface OptionSpec {

@@ -48,7 +48,7 @@ afterAll(() => rmSync(app, { recursive: true, force: true }));
 describe("installed package", () => {
   it("`ha-gen` from node_modules/.bin renders a TypeScript spec that imports ha-gen", () => {
     const bin = join(app, "node_modules/.bin/ha-gen");
-    const env = { ...process.env, HA_GEN_CACHE_DIR: join(app, "cache") };
+    const env = { ...process.env, XDG_CACHE_HOME: join(app, "cache") };
     const r = spawnSync(bin, ["render", "cluster.ts", "--out", "out"], { cwd: app, encoding: "utf8", env });
     expect(r.stderr).not.toMatch(/\n\s+at /);
     expect(r.status).toBe(0);

@@ -211,7 +211,7 @@ function semantic(spec: ClusterSpec, out: Issues): void {
 export interface ValidateOptions {
   /**
    * The process validates one spec and exits (the CLI): skip zod's compiled fast path, whose
-   * one-time code generation costs more than it saves on a single parse (measured ~5 ms).
+   * one-time code generation costs more than it saves on a single parse.
    */
   readonly once?: boolean;
 }
