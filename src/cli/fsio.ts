@@ -1,8 +1,26 @@
-import { chmodSync, closeSync, fchmodSync, fstatSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  closeSync,
+  fchmodSync,
+  fstatSync,
+  fsyncSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  rmdirSync,
+  rmSync,
+  unlinkSync,
+  writeFileSync,
+} from "node:fs";
+import { hostname } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import type { Artifact } from "../core/artifact.js";
-import { MANIFEST_FORMAT } from "../core/formats.js";
-import { InputError } from "../core/errors.js";
+import { EnvironmentError, InputError, UsageError } from "../core/errors.js";
+import { MANIFEST_FORMAT, parseManifestJson } from "../core/formats.js";
 
 /**
  * The one module that writes files. Everything else computes content; this puts it on disk.
@@ -22,6 +40,8 @@ export interface TreeWrite {
   readonly written: number;
   readonly unchanged: number;
   readonly removed: number;
+  /** Files in the directory that no render wrote: never removed or replaced. */
+  readonly foreign: readonly string[];
 }
 
 /** manifest.json of an earlier render marks a directory as ha-gen's to replace. */
@@ -57,12 +77,35 @@ export function writeTreeAtomic(outDir: string, artifacts: readonly Artifact[], 
   }
   if (!st) return writeFresh(target, [...files.values()]);
   assertReplaceable(outDir);
+  const owned = readdirSync(target).length === 0 ? new Set<string>() : ownedFiles(outDir);
   const old = scan(target);
+  // Only what an earlier render wrote (its manifest says so) may be removed or replaced.
+  const foreign = [...old.files.keys()].filter((p) => !owned.has(p) && !files.has(p) && !isOurTemporary(p)).sort();
   // A path that changes between file and directory cannot be renamed over: rewrite the tree whole.
   const wantDirs = new Set<string>();
   for (const p of files.keys()) for (let d = dirname(p); d !== "."; d = dirname(d)) wantDirs.add(d);
-  if ([...files.keys()].some((p) => old.dirs.has(p)) || [...wantDirs].some((d) => old.files.has(d))) return replaceWhole(target, files, old);
-  return updateInPlace(target, files, wantDirs, old);
+  if ([...files.keys()].some((p) => old.dirs.has(p)) || [...wantDirs].some((d) => old.files.has(d))) {
+    if (foreign.length > 0) {
+      throw new EnvironmentError(
+        `--out ${outDir} must be rewritten whole (a node's files changed between file and directory) but holds ` +
+          `files no render wrote (${foreign.slice(0, 3).join(", ")}${foreign.length > 3 ? ", …" : ""}): move them out first`,
+      );
+    }
+    return replaceWhole(target, files, old);
+  }
+  return updateInPlace(target, files, wantDirs, old, new Set(foreign));
+}
+
+const TOP_FILES = ["plan.json", "PLAN.md", MANIFEST];
+
+/** A temporary name a render (perhaps one that was killed) creates beside its targets. */
+const isOurTemporary = (rel: string) => /(^|\/)\.[^/]*\.ha-gen-\d+-[0-9a-z]+-[0-9a-z]+$/.test(rel);
+
+/** Relative paths an earlier render wrote, from its manifest (read with the schema it was written with). */
+function ownedFiles(outDir: string): Set<string> {
+  const path = join(resolve(outDir), MANIFEST);
+  const manifest = parseManifestJson(readFileSync(path, "utf8"), path);
+  return new Set([...TOP_FILES, ...manifest.files.map((f) => join(f.node, f.path))]);
 }
 
 /**
@@ -76,11 +119,20 @@ export function assertReplaceable(outDir: string): void {
     st = lstatSync(target);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return;
-    throw new InputError(`--out ${outDir}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, 2);
+    throw new EnvironmentError(`--out ${outDir}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
   }
-  if (!st.isDirectory()) throw new InputError(`--out ${outDir} exists and is not a directory`, 2);
-  if (readdirSync(target).length > 0 && !isOutputDir(target)) {
-    throw new InputError(`--out ${outDir} is not empty and holds no ha-gen ${MANIFEST}: refusing to replace it (choose a new or empty directory)`, 2);
+  if (!st.isDirectory()) throw new EnvironmentError(`--out ${outDir} exists and is not a directory`);
+  if (readdirSync(target).length === 0) return;
+  if (!isOutputDir(target)) {
+    throw new EnvironmentError(
+      `--out ${outDir} is not empty and holds no ha-gen ${MANIFEST}: refusing to replace it (choose a new or empty directory)`,
+    );
+  }
+  try {
+    ownedFiles(outDir);
+  } catch (e) {
+    if (!(e instanceof InputError)) throw e;
+    throw new EnvironmentError(`--out ${outDir}: its ${MANIFEST} cannot be read (${e.message}); remove the directory or choose another`);
   }
 }
 
@@ -127,7 +179,7 @@ function writeFresh(target: string, files: readonly TreeFile[]): TreeWrite {
     rmSync(staging, { recursive: true, force: true });
     throw e;
   }
-  return { written: files.length, unchanged: 0, removed: 0 };
+  return { written: files.length, unchanged: 0, removed: 0, foreign: [] };
 }
 
 function replaceWhole(target: string, files: ReadonlyMap<string, TreeFile>, old: Scan): TreeWrite {
@@ -143,7 +195,7 @@ function replaceWhole(target: string, files: ReadonlyMap<string, TreeFile>, old:
     rmSync(staging, { recursive: true, force: true });
     throw e;
   }
-  return { written: files.size, unchanged: 0, removed: [...old.files.keys()].filter((p) => !files.has(p)).length };
+  return { written: files.size, unchanged: 0, removed: [...old.files.keys()].filter((p) => !files.has(p)).length, foreign: [] };
 }
 
 function writeAll(root: string, files: readonly TreeFile[]): void {
@@ -153,7 +205,13 @@ function writeAll(root: string, files: readonly TreeFile[]): void {
   for (const f of files) writeFileMode(join(root, f.path), f.content, f.mode);
 }
 
-function updateInPlace(target: string, files: ReadonlyMap<string, TreeFile>, wantDirs: ReadonlySet<string>, old: Scan): TreeWrite {
+function updateInPlace(
+  target: string,
+  files: ReadonlyMap<string, TreeFile>,
+  wantDirs: ReadonlySet<string>,
+  old: Scan,
+  foreign: ReadonlySet<string>,
+): TreeWrite {
   const pending: { tmp: string; path: string }[] = [];
   const chmods: { path: string; mode: number }[] = [];
   const madeDirs: string[] = [];
@@ -187,13 +245,14 @@ function updateInPlace(target: string, files: ReadonlyMap<string, TreeFile>, wan
   for (const c of chmods) chmodSync(c.path, c.mode);
   let removed = 0;
   for (const rel of old.files.keys()) {
-    if (files.has(rel)) continue;
+    if (files.has(rel) || foreign.has(rel)) continue;
     unlinkSync(join(target, rel));
     removed++;
   }
-  // Deepest first, so a directory is empty by the time it is removed.
-  for (const d of [...old.dirs].sort().reverse()) if (!wantDirs.has(d)) rmdirSync(join(target, d));
-  return { written: pending.length + chmods.length, unchanged, removed };
+  // Deepest first, so a directory is empty by the time it is removed; one holding foreign files stays.
+  const keep = (d: string) => wantDirs.has(d) || [...foreign].some((f) => f.startsWith(`${d}/`));
+  for (const d of [...old.dirs].sort().reverse()) if (!keep(d)) rmdirSync(join(target, d));
+  return { written: pending.length + chmods.length, unchanged, removed, foreign: [...foreign] };
 }
 
 /** The file's mode when its bytes equal `content`'s UTF-8, else undefined. */
@@ -218,9 +277,13 @@ function writeFileMode(path: string, content: string, mode: number, sync = false
   }
 }
 
-/** Writes the secrets file atomically with mode 0600 (flushed to disk before it replaces the old one). */
+/**
+ * Writes the secrets file atomically with mode 0600 (flushed to disk before it replaces the old one).
+ * A secrets path that is a symbolic link is written through: the file it points to is replaced
+ * (atomically, mode 0600), never the link, so the link keeps pointing at the current keys.
+ */
 export function writeSecretsFile(path: string, text: string): void {
-  const target = resolve(path);
+  const target = realPathOf(path);
   mkdirSync(dirname(target), { recursive: true });
   const tmp = tmpName(target);
   try {
@@ -242,4 +305,96 @@ export function tightenSecretsFile(path: string): boolean {
   } finally {
     closeSync(fd);
   }
+}
+
+/** The real path of `path`, also when it (or its last components) does not exist yet. */
+export function realPathOf(path: string): string {
+  const abs = resolve(path);
+  try {
+    return realpathSync(abs);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "ENOENT" || dirname(abs) === abs) throw e;
+    return join(realPathOf(dirname(abs)), basename(abs));
+  }
+}
+
+const inside = (dir: string, p: string) => p === dir || p.startsWith(dir.endsWith("/") ? dir : `${dir}/`);
+
+/**
+ * Before anything is written: a render never writes, replaces or removes its own inputs, so none may
+ * lie inside the output directory, and the secrets file must not be the spec (or one of its modules).
+ */
+export function assertInputsOutside(outDir: string, inputs: readonly string[], secretsPath: string): void {
+  const out = realPathOf(outDir);
+  const secrets = realPathOf(secretsPath);
+  for (const input of inputs) {
+    const real = realPathOf(input);
+    if (real === secrets) throw new UsageError(`--secrets ${secretsPath} is the spec or a module it imports (${input}): choose another file`);
+    if (inside(out, real)) {
+      throw new UsageError(`--out ${outDir} holds ${input}, an input of this render: choose an output directory outside the inputs`);
+    }
+  }
+  if (inside(out, secrets)) {
+    throw new UsageError(`--out ${outDir} holds the secrets file ${secretsPath}: keep secrets outside the output directory`);
+  }
+}
+
+/** Who holds an output directory's lock. */
+interface LockOwner {
+  readonly pid: number;
+  readonly host: string;
+  readonly since: string;
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+};
+
+/**
+ * An exclusive lock on an output directory for the whole render (secrets included): a file created
+ * with O_EXCL beside the directory, naming its holder. A lock left by a process that died on this
+ * host is taken over; a live holder is waited for up to `waitMs`, then refused with exit 2.
+ */
+export function lockOutput(outDir: string, waitMs = 5_000): { release(): void } {
+  const target = realPathOf(outDir);
+  const lock = join(dirname(target), `.${basename(target)}.ha-gen-lock`);
+  mkdirSync(dirname(target), { recursive: true });
+  const me: LockOwner = { pid: process.pid, host: hostname(), since: new Date().toISOString() };
+  const until = Date.now() + waitMs;
+  for (;;) {
+    try {
+      writeFileSync(lock, `${JSON.stringify(me)}\n`, { flag: "wx", mode: 0o644 });
+      return { release: () => rmSync(lock, { force: true }) };
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+    }
+    let holder: LockOwner | undefined;
+    try {
+      holder = JSON.parse(readFileSync(lock, "utf8")) as LockOwner;
+    } catch {
+      holder = undefined; // being written right now, or removed: try again
+    }
+    if (holder && holder.host === me.host && Number.isInteger(holder.pid) && !alive(holder.pid)) {
+      rmSync(lock, { force: true });
+      continue;
+    }
+    if (Date.now() > until) {
+      const who = holder ? `pid ${holder.pid} on ${holder.host}, since ${holder.since}` : "another process";
+      throw new EnvironmentError(`--out ${outDir} is being written by another ha-gen render (${who}; lock ${lock})`);
+    }
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+  }
+}
+
+/** A file-system failure while writing output, as the error a person can act on (exit 2). */
+export function writeFailure(e: unknown, what: string): unknown {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (typeof code !== "string" || !/^E[A-Z]+$/.test(code)) return e;
+  const path = (e as NodeJS.ErrnoException).path;
+  return new EnvironmentError(`cannot write ${what}${path ? ` (${path})` : ""}: ${code}`, { cause: e });
 }

@@ -20,19 +20,24 @@ function readText(path: string, what: string): string {
 /** The first line of an error's message: loaders append stacks and code frames below it. */
 const firstLine = (e: unknown) => (e instanceof Error ? e.message : String(e)).split("\n")[0]!.trim();
 
+/** A loaded spec: its value and every file it was read from (the spec and the modules it imports). */
+export interface LoadedSpec {
+  readonly value: unknown;
+  readonly files: readonly string[];
+}
+
 /**
  * Loads a spec as users wrote it: YAML/JSON, or a TypeScript/JavaScript module whose default
  * export is the spec (`export default defineCluster({...})`), or a function returning it (sync or
  * async), as vite and c12 accept. Modules are loaded with jiti (no build step, no cache on disk).
  */
-export async function loadSpecFile(path: string): Promise<unknown> {
+export async function loadSpec(path: string): Promise<LoadedSpec> {
   const abs = resolve(path);
   const ext = extname(abs).toLowerCase();
   if (ext === ".yaml" || ext === ".yml" || ext === ".json") {
     const text = readText(abs, "spec file");
     try {
-      if (ext === ".json") return JSON.parse(text) as unknown;
-      return parseYaml(text) as unknown;
+      return { value: ext === ".json" ? JSON.parse(text) : parseYaml(text), files: [abs] };
     } catch (e) {
       throw new InputError(`${path}: not valid ${ext === ".json" ? "JSON" : "YAML"}: ${firstLine(e)}`);
     }
@@ -48,9 +53,28 @@ export async function loadSpecFile(path: string): Promise<unknown> {
   const jiti = createJiti(import.meta.url, {
     alias: { "ha-gen": define },
     fsCache: false, // never write compiled code where another user could replace it
-    moduleCache: false,
+    moduleCache: true, // in memory only: it lists the files the spec was read from
     interopDefault: false,
   });
+  const before = new Set(Object.keys(jiti.cache));
+  const restore = specOutputToStderr();
+  try {
+    const value = await evaluate(path, jiti, abs);
+    // Everything loaded to evaluate the spec: its own modules, and packages it imports.
+    const files = Object.keys(jiti.cache).filter((f) => !before.has(f));
+    return { value, files: files.includes(abs) ? files : [abs, ...files] };
+  } finally {
+    restore();
+    for (const f of Object.keys(jiti.cache)) if (!before.has(f)) delete jiti.cache[f];
+  }
+}
+
+/** The spec's value only (tests and tools that do not care which files it came from). */
+export async function loadSpecFile(path: string): Promise<unknown> {
+  return (await loadSpec(path)).value;
+}
+
+async function evaluate(path: string, jiti: { import(id: string): Promise<unknown> }, abs: string): Promise<unknown> {
   let mod: unknown;
   try {
     mod = await jiti.import(pathToFileURL(abs).href);
@@ -70,9 +94,30 @@ export async function loadSpecFile(path: string): Promise<unknown> {
     } catch (e) {
       throw new InputError(`${path}: the default export (a function) threw: ${firstLine(e)}`);
     }
-    if (spec === undefined || spec === null) throw new InputError(`${path}: the default export (a function) returned ${String(spec)}`);
+    if (spec === undefined || spec === null) {
+      throw new InputError(`${path}: the default export (a function) returned ${String(spec)}`);
+    }
   }
   return spec;
+}
+
+/**
+ * While a spec module runs, what it prints goes to stderr: stdout carries the command's own output
+ * (`plan --format json`, `--json` events), which must stay machine-readable.
+ */
+function specOutputToStderr(): () => void {
+  const methods = ["log", "info", "debug", "dir", "table", "trace"] as const;
+  const saved = methods.map((m) => console[m]);
+  const write = process.stdout.write;
+  const toErr = (...args: unknown[]) => console.error(...args);
+  for (const m of methods) console[m] = toErr;
+  process.stdout.write = process.stderr.write.bind(process.stderr) as typeof process.stdout.write;
+  return () => {
+    methods.forEach((m, i) => {
+      console[m] = saved[i]!;
+    });
+    process.stdout.write = write;
+  };
 }
 
 /** The secrets file's text, or undefined when it does not exist yet. */

@@ -5,7 +5,7 @@ import { SECRET_KEYS, fillSecrets, serializeSecrets, type SecretKey, type Secret
 import type { SpecIssue } from "../core/spec/issues.js";
 import { validateSpec } from "../core/spec/validate.js";
 import { renderCluster, type RenderResult } from "../render.js";
-import { loadSpecFile, readSecretsText } from "./load.js";
+import { loadSpec, loadSpecFile, readSecretsText, type LoadedSpec } from "./load.js";
 
 /** Next to the spec: cluster.ts → cluster.secrets.yaml (ignored by the project's .gitignore pattern). */
 export function defaultSecretsPath(specPath: string): string {
@@ -31,6 +31,10 @@ export interface PrepareOptions {
   readonly secretsPath?: string;
   /** Called with the new file text when keys were generated; the caller decides where it is written. */
   readonly saveSecrets?: (path: string, text: string) => void;
+  /** The spec as already loaded (render checks its files before anything is written). */
+  readonly loaded?: LoadedSpec;
+  /** Called once the spec is valid, before the secrets file is read or written. */
+  readonly onValid?: () => void;
 }
 
 /** Load, validate and resolve without synthesizing (`ha-gen validate` needs no artifacts). */
@@ -57,8 +61,11 @@ function secretsFrom(o: PrepareOptions, generated: SecretKey[]): Secrets {
 
 /** Load the spec, then the library's renderCluster. Throws InputError / SpecError for user mistakes. */
 export async function prepare(o: PrepareOptions): Promise<Prepared> {
-  const input = await loadSpecFile(o.specPath);
+  const input = (o.loaded ?? (await loadSpec(o.specPath))).value;
   const generated: SecretKey[] = [];
-  const rendered = renderCluster(input, () => secretsFrom(o, generated));
+  const rendered = renderCluster(input, () => {
+    o.onValid?.();
+    return secretsFrom(o, generated);
+  });
   return { cluster: rendered.cluster, rendered, warnings: rendered.warnings, generatedSecrets: generated };
 }

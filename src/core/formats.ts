@@ -47,7 +47,11 @@ export const manifestEntrySchema = z.strictObject({
   group: z.string().min(1),
   secret: z.boolean(),
   family: z.string(),
-  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  /** Of the content; none for a secret file (its digest would let anyone test a guess offline). */
+  sha256: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/)
+    .optional(),
 });
 export const manifestFileSchema = z.strictObject({
   format: z.literal(MANIFEST_FORMAT),
@@ -78,7 +82,7 @@ export function planJson(plan: Plan): string {
   return json(file);
 }
 
-/** manifest.json: every file with its owner, mode and digest (the content of secret files is not in it). */
+/** manifest.json: every file with its owner, mode and, unless it is secret, the digest of its content. */
 export function manifestJson(artifacts: readonly Artifact[]): string {
   const file: ManifestFile = {
     format: MANIFEST_FORMAT,
@@ -90,7 +94,7 @@ export function manifestJson(artifacts: readonly Artifact[]): string {
       group: a.group,
       secret: a.secret,
       family: a.family,
-      sha256: sha256(a.content),
+      ...(a.secret ? {} : { sha256: sha256(a.content) }),
     })),
   };
   return json(file);

@@ -1,6 +1,16 @@
 import { manifestJson, planJson, planMarkdown } from "../../core/formats.js";
 import type { CommandSpec } from "../args.js";
-import { assertReplaceable, tightenSecretsFile, writeSecretsFile, writeTreeAtomic } from "../fsio.js";
+import {
+  assertInputsOutside,
+  assertReplaceable,
+  lockOutput,
+  tightenSecretsFile,
+  type TreeWrite,
+  writeFailure,
+  writeSecretsFile,
+  writeTreeAtomic,
+} from "../fsio.js";
+import { loadSpec } from "../load.js";
 import { printErr, printOut } from "../output.js";
 import { defaultSecretsPath, prepare } from "../pipeline.js";
 import { printWarnings, SPEC_ARG, type Command } from "./common.js";
@@ -34,25 +44,58 @@ export const render: Command = {
     const specPath = spec!;
     const out = opts.out as string;
     const secretsPath = (opts.secrets as string | undefined) ?? defaultSecretsPath(specPath);
-    assertReplaceable(out); // before anything is written, secrets included
-    const p = await prepare({ specPath, secretsPath, saveSecrets: writeSecretsFile });
-    printWarnings(p.warnings);
-    if (tightenSecretsFile(secretsPath)) printErr(`warning: ${secretsPath} was readable by others; its mode is now 0600\n`);
-    const { artifacts, plan } = p.rendered;
-    const w = writeTreeAtomic(out, artifacts, [
-      { path: "plan.json", content: planJson(plan), mode: 0o644 },
-      { path: "PLAN.md", content: planMarkdown(plan, artifacts), mode: 0o644 },
-      { path: "manifest.json", content: manifestJson(artifacts), mode: 0o644 },
-    ]);
-    const secretFiles = artifacts.filter((a) => a.secret).length;
-    if (p.generatedSecrets.length > 0) {
-      printErr(`generated ${p.generatedSecrets.length} secret(s) into ${secretsPath} (mode 0600)\n`);
+    // Every path is checked before anything is written, secrets included.
+    const loaded = await loadSpec(specPath);
+    assertInputsOutside(out, loaded.files, secretsPath);
+    assertReplaceable(out);
+    let lock: { release(): void } | undefined;
+    try {
+      const p = await prepare({
+        specPath,
+        secretsPath,
+        loaded,
+        onValid: () => {
+          lock = lockOutput(out);
+          assertReplaceable(out); // again, now that no other render can be changing it
+        },
+        saveSecrets: (path, text) => {
+          try {
+            writeSecretsFile(path, text);
+          } catch (e) {
+            throw writeFailure(e, `the secrets file ${path}`);
+          }
+        },
+      });
+      printWarnings(p.warnings);
+      if (tightenSecretsFile(secretsPath)) {
+        printErr(`warning: ${secretsPath} was readable by others; its mode is now 0600\n`);
+      }
+      const { artifacts, plan } = p.rendered;
+      let w: TreeWrite;
+      try {
+        w = writeTreeAtomic(out, artifacts, [
+          { path: "plan.json", content: planJson(plan), mode: 0o644 },
+          { path: "PLAN.md", content: planMarkdown(plan, artifacts), mode: 0o644 },
+          { path: "manifest.json", content: manifestJson(artifacts), mode: 0o644 },
+        ]);
+      } catch (e) {
+        throw writeFailure(e, `--out ${out}`);
+      }
+      if (w.foreign.length > 0) {
+        printErr(`warning: ${out} holds ${w.foreign.length} file(s) no render wrote; left untouched: ${w.foreign.slice(0, 3).join(", ")}${w.foreign.length > 3 ? ", …" : ""}\n`);
+      }
+      const secretFiles = artifacts.filter((a) => a.secret).length;
+      if (p.generatedSecrets.length > 0) {
+        printErr(`generated ${p.generatedSecrets.length} secret(s) into ${secretsPath} (mode 0600)\n`);
+      }
+      const changes = `${w.written} written, ${w.unchanged} unchanged${w.removed > 0 ? `, ${w.removed} removed` : ""}`;
+      printOut(
+        `rendered ${artifacts.length} files for ${p.cluster.nodes.length} nodes and a ${plan.steps.length}-step plan ` +
+          `into ${out} (${changes}; ${secretFiles} secret files, not world-readable)\n`,
+      );
+      return 0;
+    } finally {
+      lock?.release();
     }
-    const changes = `${w.written} written, ${w.unchanged} unchanged${w.removed > 0 ? `, ${w.removed} removed` : ""}`;
-    printOut(
-      `rendered ${artifacts.length} files for ${p.cluster.nodes.length} nodes and a ${plan.steps.length}-step plan into ${out} ` +
-        `(${changes}; ${secretFiles} secret files, not world-readable)\n`,
-    );
-    return 0;
   },
 };
