@@ -4,6 +4,7 @@ import { createRequire } from "node:module";
 import { pathToFileURL } from "node:url";
 import { parse as parseYaml } from "yaml";
 import { InputError } from "../core/errors.js";
+import { toPlainData } from "../core/spec/plain.js";
 
 const MODULE_EXTENSIONS = [".ts", ".mts", ".cts", ".js", ".mjs", ".cjs"];
 
@@ -32,6 +33,13 @@ export interface LoadedSpec {
  * async), as vite and c12 accept. Modules are loaded with jiti (no build step, no cache on disk).
  */
 export async function loadSpec(path: string): Promise<LoadedSpec> {
+  const loaded = await loadRaw(path);
+  const plain = toPlainData(loaded.value);
+  if (!plain.ok) throw new InputError(`${path}: the spec is not plain data: ${plain.path} ${plain.message}`);
+  return { value: plain.value, files: loaded.files };
+}
+
+async function loadRaw(path: string): Promise<LoadedSpec> {
   const abs = resolve(path);
   const ext = extname(abs).toLowerCase();
   if (ext === ".yaml" || ext === ".yml" || ext === ".json") {
@@ -59,7 +67,7 @@ export async function loadSpec(path: string): Promise<LoadedSpec> {
   const before = new Set(Object.keys(jiti.cache));
   const restore = specOutputToStderr();
   try {
-    const value = await evaluate(path, jiti, abs);
+    const { value } = await evaluate(path, jiti, abs);
     // Everything loaded to evaluate the spec: its own modules, and packages it imports.
     const files = Object.keys(jiti.cache).filter((f) => !before.has(f));
     return { value, files: files.includes(abs) ? files : [abs, ...files] };
@@ -74,7 +82,12 @@ export async function loadSpecFile(path: string): Promise<unknown> {
   return (await loadSpec(path)).value;
 }
 
-async function evaluate(path: string, jiti: { import(id: string): Promise<unknown> }, abs: string): Promise<unknown> {
+/** The spec comes back wrapped: a Proxy returned bare from an async function would be asked for `then`. */
+async function evaluate(
+  path: string,
+  jiti: { import(id: string): Promise<unknown> },
+  abs: string,
+): Promise<{ value: unknown }> {
   let mod: unknown;
   try {
     mod = await jiti.import(pathToFileURL(abs).href);
@@ -98,7 +111,7 @@ async function evaluate(path: string, jiti: { import(id: string): Promise<unknow
       throw new InputError(`${path}: the default export (a function) returned ${String(spec)}`);
     }
   }
-  return spec;
+  return { value: spec };
 }
 
 /**

@@ -246,3 +246,46 @@ describe("environment failures are one line", () => {
     expect(r.stderr).toContain("in fn");
   });
 });
+
+describe("hostile spec values: one line naming the file, exit 1", () => {
+  const cases: [string, string, RegExp][] = [
+    ["cycle.ts", "const s: any = { ...base }; s.self = s; export default s;", /self refers to itself \(a cycle\)/],
+    ["bigint.ts", "export default { ...base, vip: { address: 1n } };", /vip\.address is a BigInt/],
+    [
+      "getter.ts",
+      'export default { ...base, get vip() { throw new Error("getter boom"); } };',
+      /vip cannot be read: getter boom/,
+    ],
+    [
+      "deep.ts",
+      "let d: any = {}; const r = d; for (let i = 0; i < 50000; i++) { d.x = {}; d = d.x; } export default r;",
+      /is nested deeper than 64 levels/,
+    ],
+    [
+      "proxy.ts",
+      'export default new Proxy({}, { ownKeys() { throw new Error("trap"); }, get() { throw new Error("get"); } });',
+      /cannot be read: trap/,
+    ],
+  ];
+  for (const [name, body, want] of cases) {
+    it(name, () => {
+      const spec = join(work, name);
+      writeFileSync(spec, `import base from ${JSON.stringify(LAB)};\n${body}\n`);
+      const r = cli(["validate", spec]);
+      noStack(r.stderr);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(new RegExp(`^error: ${spec}: the spec is not plain data: `));
+      expect(r.stderr).toMatch(want);
+      expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    });
+  }
+
+  it("JSON nested 6000 deep", () => {
+    const spec = join(work, "deep.json");
+    writeFileSync(spec, `{"nodes": ${"[".repeat(6000)}1${"]".repeat(6000)}}`);
+    const r = cli(["validate", spec]);
+    noStack(r.stderr);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/nested deeper than 64 levels\n$/);
+  });
+});
