@@ -289,3 +289,60 @@ describe("hostile spec values: one line naming the file, exit 1", () => {
     expect(r.stderr).toMatch(/nested deeper than 64 levels\n$/);
   });
 });
+
+describe("deploy options are checked before anything is loaded or contacted", () => {
+  const deploy = (...extra: string[]) =>
+    cli(["deploy", LAB, "--secrets", join(work, "never.yaml"), "--known-hosts", join(work, "kh"), ...extra]);
+  it("timeouts past what a timer can hold, and numbers that are not whole numbers: exit 2 with the bounds", () => {
+    for (const [opt, value, want] of [
+      ["--step-timeout", "2147484", "--step-timeout must be a whole number from 1 to 604800 seconds (7 days)"],
+      ["--connect-timeout", "99999999", "--connect-timeout must be a whole number from 1 to 3600 seconds"],
+      ["--connect-retries", "abc", "--connect-retries must be a whole number from 0 to 20"],
+      ["--concurrency", "0", "--concurrency must be a whole number from 1 to 1024"],
+      ["--step-timeout", "1.5", "--step-timeout must be a whole number"],
+    ] as const) {
+      const r = deploy(opt, value);
+      noStack(r.stderr);
+      expect(r.code, `${opt} ${value}`).toBe(2);
+      expect(r.stderr).toContain(`error: ${want}`);
+    }
+    expect(existsSync(join(work, "never.yaml"))).toBe(false);
+  });
+
+  it("--install-key: a missing file, or a private key, is refused in one line", () => {
+    const missing = deploy("--install-key", join(work, "nope.pub"));
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toBe(`error: --install-key ${join(work, "nope.pub")}: ENOENT\n`);
+    const priv = join(work, "id_test");
+    writeFileSync(priv, "-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n-----END OPENSSH PRIVATE KEY-----\n");
+    const r = deploy("--install-key", priv);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("is not one OpenSSH public key line");
+    expect(r.stderr).not.toContain("BEGIN");
+  });
+
+  it("a rendered directory whose manifest names a node outside it, or a truncated plan.json: exit 1, named", () => {
+    const { dir, spec } = project("tampered");
+    const out = join(dir, "out");
+    const secrets = join(dir, "s.yaml");
+    expect(cli(["render", spec, "--out", out, "--secrets", secrets]).code).toBe(0);
+    const manifest = readFileSync(join(out, "manifest.json"), "utf8");
+    writeFileSync(join(out, "manifest.json"), manifest.replace('"node": "controller01"', '"node": "../../.."'));
+    let r = cli(["deploy", out, "--secrets", secrets]);
+    noStack(r.stderr);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/manifest\.json: not an ha-gen file of this version: files\.0\.node: is not a valid node name/);
+    writeFileSync(join(out, "manifest.json"), manifest);
+    const plan = readFileSync(join(out, "plan.json"), "utf8");
+    writeFileSync(join(out, "plan.json"), plan.slice(0, plan.length / 2));
+    r = cli(["deploy", out, "--secrets", secrets]);
+    noStack(r.stderr);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/plan\.json: not valid JSON/);
+    writeFileSync(join(out, "plan.json"), plan);
+    writeFileSync(join(out, "controller01/etc/hosts"), "edited by hand\n");
+    r = cli(["deploy", out, "--secrets", secrets]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("controller01/etc/hosts differs from");
+  });
+});

@@ -17,7 +17,7 @@ import {
 import type { Artifact, PlanStep } from "../../core/artifact.js";
 import { parseManifestJson, parsePlanJson, sha256 } from "../../core/formats.js";
 import { readSecretsFile } from "../../core/secrets.js";
-import { InputError } from "../../core/errors.js";
+import { InputError, UsageError } from "../../core/errors.js";
 import { sh } from "../../core/quote.js";
 import { formatIssue } from "../../core/spec/issues.js";
 import type { CommandSpec, OptionSpec } from "../args.js";
@@ -66,11 +66,34 @@ interface Input {
   readonly warnings: readonly string[];
 }
 
-function positiveInt(name: string, v: string | undefined, dflt: number): number {
+/**
+ * A numeric option within its bounds. Timeouts stay far below 2^31 ms (24.8 days), where Node's
+ * timers would overflow to 1 ms and every connect or step would fail at once.
+ */
+function bounded(name: string, v: string | undefined, dflt: number, min: number, max: number, unit = ""): number {
   if (v === undefined) return dflt;
   const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new InputError(`${name} must be a positive number, got "${v}"`, 2);
+  if (v.trim() === "" || !Number.isInteger(n) || n < min || n > max) {
+    throw new UsageError(`${name} must be a whole number from ${min} to ${max}${unit}, got "${v.slice(0, 40)}"`);
+  }
   return n;
+}
+
+interface Numbers {
+  readonly connectTimeoutMs: number;
+  readonly connectRetries: number;
+  readonly concurrency: number;
+  readonly stepTimeoutMs: number;
+}
+
+/** Every numeric option, checked before anything is loaded or contacted. */
+function numbers(o: DeployCliOptions): Numbers {
+  return {
+    connectTimeoutMs: bounded("--connect-timeout", o.connectTimeout, 15, 1, 3600, " seconds") * 1000,
+    connectRetries: bounded("--connect-retries", o.connectRetries, 2, 0, 20),
+    concurrency: bounded("--concurrency", o.concurrency, 16, 1, 1024),
+    stepTimeoutMs: bounded("--step-timeout", o.stepTimeout, 1800, 1, 7 * 24 * 3600, " seconds (7 days)") * 1000,
+  };
 }
 
 function list(v: string | undefined): string[] | undefined {
@@ -205,8 +228,27 @@ export function resumeCommand(argv: readonly string[], step: string, planIds: re
   return [...quoted, "--from", sh(step)].join(" ");
 }
 
+/** The public key of --install-key: one OpenSSH public key line, read before anything is contacted. */
+function readInstallKey(path: string): string {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (e) {
+    throw new InputError(`--install-key ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, 2);
+  }
+  if (!/^(ssh-|ecdsa-|sk-)[\w@.-]+ [A-Za-z0-9+/]+=*( [^\n]*)?\n?$/.test(text)) {
+    throw new InputError(`--install-key ${path} is not one OpenSSH public key line (did you give the private key?)`, 2);
+  }
+  return text;
+}
+
 /** Shared by deploy and recover: ssh config, known_hosts, the view, and the SSH transport options. */
-async function sshSetup(input: Pick<Input, "addresses">, o: DeployCliOptions, resume: (step: string) => string) {
+async function sshSetup(
+  input: Pick<Input, "addresses">,
+  o: DeployCliOptions,
+  n: Numbers,
+  resume: (step: string) => string,
+) {
   const sshConfigPath = o.sshConfig ?? join(homedir(), ".ssh", "config");
   const config = loadSshConfig(sshConfigPath, o.sshConfig !== undefined);
   const resolveHost = (name: string): SshHostConfig => {
@@ -229,8 +271,8 @@ async function sshSetup(input: Pick<Input, "addresses">, o: DeployCliOptions, re
     recordNewHostKeys: !o.dryRun,
     defaultUser: o.user ?? "root",
     identityFiles: (o.identity ?? []).map((p) => resolve(p)),
-    connectTimeoutMs: positiveInt("--connect-timeout", o.connectTimeout, 15) * 1000,
-    connectRetries: o.connectRetries === undefined ? 2 : Math.max(0, Math.floor(Number(o.connectRetries)) || 0),
+    connectTimeoutMs: n.connectTimeoutMs,
+    connectRetries: n.connectRetries,
     agent: o.agent === false ? undefined : process.env.SSH_AUTH_SOCK,
     onHostKeyAccepted: (name: string, keyType: string, fp: string) => sink({ type: "host-key-accepted", name, keyType, fingerprint: fp, recorded: !o.dryRun }),
     onWarning: (message: string) => sink({ type: "warning", message }),
@@ -239,14 +281,16 @@ async function sshSetup(input: Pick<Input, "addresses">, o: DeployCliOptions, re
 }
 
 export async function runDeployCommand(spec: string, o: DeployCliOptions, argv: readonly string[]): Promise<number> {
+  const n = numbers(o);
+  const pubPath = o.installKey === undefined ? undefined : resolve(o.installKey);
+  const pub = pubPath === undefined ? undefined : readInstallKey(pubPath);
   const isDir = existsSync(spec) && statSync(spec).isDirectory();
   const input = isDir ? loadRenderedDir(spec, o.secrets) : await loadSpec(spec, o);
   for (const w of input.warnings) printErr(`${w}\n`);
-  const { common, sink, liveV } = await sshSetup(input, o, (step) => resumeCommand(argv, step, input.steps.map((x) => x.id)));
+  const resume = (step: string) => resumeCommand(argv, step, input.steps.map((x) => x.id));
+  const { common, sink, liveV } = await sshSetup(input, o, n, resume);
 
-  if (o.installKey) {
-    const pubPath = resolve(o.installKey);
-    const pub = readFileSync(pubPath, "utf8");
+  if (pubPath !== undefined && pub !== undefined) {
     const password = await readPassword("SSH password for first contact: ");
     const pwTransport = new SshTransport({ ...common, identityFiles: [], agent: undefined, password });
     const nodes = list(o.nodes) ?? [...new Set(input.artifacts.map((a) => a.node))];
@@ -282,8 +326,8 @@ export async function runDeployCommand(spec: string, o: DeployCliOptions, argv: 
       ...(o.from !== undefined ? { from: o.from } : {}),
       ...(o.only !== undefined ? { only: list(o.only)! } : {}),
       ...(o.nodes !== undefined ? { nodes: list(o.nodes)! } : {}),
-      concurrency: positiveInt("--concurrency", o.concurrency, 16),
-      stepTimeoutMs: positiveInt("--step-timeout", o.stepTimeout, 1800) * 1000,
+      concurrency: n.concurrency,
+      stepTimeoutMs: n.stepTimeoutMs,
       ...(input.galeraNodes ? { guards: { galeraNodes: input.galeraNodes, pacemakerNodes: input.galeraNodes } } : {}),
       onEvent: sink,
       ...(logDir ? { logDir } : {}),
@@ -297,11 +341,12 @@ export async function runDeployCommand(spec: string, o: DeployCliOptions, argv: 
 
 /** `ha-gen recover galera <spec>`: see recover.ts. */
 export async function runRecoverGaleraCommand(spec: string, o: DeployCliOptions, argv: readonly string[]): Promise<number> {
+  const n = numbers(o);
   const input = await loadSpec(spec, o);
   for (const w of input.warnings) printErr(`${w}\n`);
   // Recovery re-reads every node's state, so the way to resume is to run it again.
   const again = argv.map((a) => sh(a)).join(" ");
-  const { common, sink, liveV } = await sshSetup(input, o, () => again);
+  const { common, sink, liveV } = await sshSetup(input, o, n, () => again);
   const runId = newRunId();
   const logDir = o.logDir === false || o.dryRun ? undefined : resolve(o.logDir ?? "ha-gen-runs", `${runId}-recover-galera`);
   try {
@@ -311,7 +356,7 @@ export async function runRecoverGaleraCommand(spec: string, o: DeployCliOptions,
       secrets: input.secrets,
       dryRun: o.dryRun ?? false,
       ...(o.root !== undefined ? { root: o.root } : {}),
-      stepTimeoutMs: positiveInt("--step-timeout", o.stepTimeout, 1800) * 1000,
+      stepTimeoutMs: n.stepTimeoutMs,
       onEvent: sink,
       ...(logDir ? { logDir } : {}),
     });
