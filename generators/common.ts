@@ -2,7 +2,7 @@ import { fileFor, type Artifact, type GeneratorOutput, type PlanStep, type StepM
 import type { Cluster } from "../src/core/model.js";
 import { SCRIPT_DIR, SCRIPT_LIB } from "../src/core/os.js";
 import type { NodeSpec } from "../src/core/spec/schema.js";
-import { renderTemplate } from "./templates.js";
+import { renderTemplate } from "../src/core/template.js";
 import libSh from "./templates/lib.sh.njk";
 
 /** The marker every generated file carries where its format allows comments. */

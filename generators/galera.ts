@@ -6,7 +6,7 @@ import { HA_GEN_DIR } from "../src/core/os.js";
 import { cnf } from "../src/core/quote.js";
 import type { NodeSpec, OsTarget } from "../src/core/spec/schema.js";
 import { hashHeader, MARKER, merge, stepScript } from "./common.js";
-import { renderTemplate } from "./templates.js";
+import { renderTemplate } from "../src/core/template.js";
 import bootstrapTpl from "./templates/galera-bootstrap.sh.njk";
 import functionsTpl from "./templates/galera-functions.sh.njk";
 import joinTpl from "./templates/galera-join.sh.njk";

@@ -3,7 +3,7 @@ import type { Cluster } from "../src/core/model.js";
 import { UnquotableValueError } from "../src/core/quote.js";
 import { merge, scriptPath, stepScript } from "./common.js";
 import { haproxyCloneId } from "./haproxy.js";
-import { renderTemplate } from "./templates.js";
+import { renderTemplate } from "../src/core/template.js";
 import clusterTpl from "./templates/pacemaker-cluster.sh.njk";
 import pcsdTpl from "./templates/pacemaker-pcsd.sh.njk";
 import resourcesTpl from "./templates/pacemaker-resources.sh.njk";
