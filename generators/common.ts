@@ -1,6 +1,6 @@
 import { fileFor, type Artifact, type GeneratorOutput, type PlanStep, type StepMode } from "../src/core/artifact.js";
 import type { Cluster } from "../src/core/model.js";
-import { SCRIPT_DIR, SCRIPT_LIB } from "../src/core/os.js";
+import { SCRIPT_DIR, SCRIPT_LIB, SECRETS_ENV } from "../src/core/os.js";
 import type { NodeSpec } from "../src/core/spec/schema.js";
 import { renderTemplate } from "../src/core/template.js";
 import libSh from "./templates/lib.sh.njk";
@@ -54,7 +54,7 @@ export function stepScript(o: ScriptOptions): GeneratorOutput {
 
 /** The shared shell library, on every node that runs any step. */
 export function libArtifacts(cluster: Cluster): Artifact[] {
-  const content = renderTemplate("lib.sh", libSh, {});
+  const content = renderTemplate("lib.sh", libSh, { secretsEnv: SECRETS_ENV });
   return cluster.nodes.map((n) => fileFor("common", n.hostname, { path: SCRIPT_LIB, content, mode: 0o644 }));
 }
 

@@ -1,5 +1,6 @@
 import type { GeneratorOutput } from "../src/core/artifact.js";
 import type { Cluster } from "../src/core/model.js";
+import { COROSYNC_CONF } from "../src/core/os.js";
 import { UnquotableValueError } from "../src/core/quote.js";
 import { merge, scriptPath, stepScript } from "./common.js";
 import { haproxyCloneId } from "./haproxy.js";
@@ -116,7 +117,12 @@ export function pacemaker(cluster: Cluster): GeneratorOutput {
     nodes: cluster.controllers,
     mode: "parallel",
     verifies: ["hacluster has the generated password", "pcsd is enabled and listens on port 2224 of the management address"],
-    body: (n) => renderTemplate("pacemaker-pcsd.sh", pcsdTpl, { clusterName: spec.pacemaker.clusterName, address: n.addresses.management }),
+    body: (n) =>
+      renderTemplate("pacemaker-pcsd.sh", pcsdTpl, {
+        clusterName: spec.pacemaker.clusterName,
+        address: n.addresses.management,
+        corosyncConf: COROSYNC_CONF,
+      }),
   });
   const setup = stepScript({
     family: "pacemaker",
@@ -129,6 +135,7 @@ export function pacemaker(cluster: Cluster): GeneratorOutput {
     body: renderTemplate("pacemaker-cluster.sh", clusterTpl, {
       scriptName: `${CLUSTER_STEP}.sh`,
       clusterName: spec.pacemaker.clusterName,
+      corosyncConf: COROSYNC_CONF,
       controllers: cluster.controllers.map((c) => ({ name: c.hostname, address: c.addresses.management })),
       waitSeconds: START_WAIT,
     }),
