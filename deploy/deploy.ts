@@ -1,8 +1,9 @@
 import { createHash } from "node:crypto";
 import type { Artifact, PlanStep } from "../src/core/artifact.js";
+import { guardProblem } from "../src/core/formats.js";
 import { unifiedDiff } from "./diff.js";
 import type { DeployEvent, EventSink, FileChange } from "./events.js";
-import { decideGuard, guardFor, probeGuard } from "./guards.js";
+import { decideGuard, probeGuard, probeNodes } from "./guards.js";
 import { LineRedactor, Redactor } from "./redact.js";
 import { asRoot, forEachLimit, inspect, install, lastLines, modeString, readRemote, type InstallFile } from "./remote-fs.js";
 import { RunLog, newRunId } from "./run-log.js";
@@ -44,11 +45,6 @@ export interface DeployOptions {
   readonly stepTimeoutMs?: number;
   /** Bound on ha-gen's own commands (inspect, install). Default 120 s. */
   readonly commandTimeoutMs?: number;
-  /**
-   * Nodes probed before a guarded step (see guards.ts); default: the step's nodes plus the nodes
-   * holding files of the "galera" / "pacemaker" families. false disables the probes (tests only).
-   */
-  readonly guards?: { readonly galeraNodes?: readonly string[]; readonly pacemakerNodes?: readonly string[] } | false;
   readonly onEvent?: EventSink;
   /** Directory for this run's log (created, 0700). */
   readonly logDir?: string;
@@ -90,6 +86,11 @@ export async function deploy(o: DeployOptions): Promise<DeployResult> {
   const cmdTimeoutMs = o.commandTimeoutMs ?? 120_000;
   if (o.root !== undefined && !o.root.startsWith("/")) throw new UsageError(`--root must be an absolute path, got "${o.root}"`);
 
+  for (const s of o.plan.steps) {
+    const problem = s.guard === undefined ? undefined : guardProblem(s.guard);
+    if (problem) throw new UsageError(`step ${s.id}: ${problem}`);
+  }
+
   const byNode = new Map<string, Artifact[]>();
   for (const a of o.artifacts) byNode.set(a.node, [...(byNode.get(a.node) ?? []), a]);
   const allNodes = unique([...byNode.keys(), ...o.plan.steps.flatMap((s) => s.nodes)]);
@@ -112,14 +113,8 @@ export async function deploy(o: DeployOptions): Promise<DeployResult> {
   const pushNodes = sel.push ? [...byNode.keys()].filter((n) => !sel.nodeFilter || sel.nodeFilter.has(n)) : [];
   const guardNodes = new Map<PlanStep, string[]>();
   for (const s of sel.steps) {
-    const g = guardFor(s);
-    if (!g || o.guards === false) continue;
-    const fam = g === "galera-bootstrap" ? "galera" : "pacemaker";
-    const configured = g === "galera-bootstrap" ? o.guards?.galeraNodes : o.guards?.pacemakerNodes;
-    const byFamily = o.artifacts.filter((a) => a.family === fam).map((a) => a.node);
     // The whole original step, not only the --nodes part: safety looks at every member.
-    const original = o.plan.steps.find((p) => p.id === s.id)!;
-    guardNodes.set(s, unique([...original.nodes, ...(configured ?? byFamily)]));
+    if (s.guard) guardNodes.set(s, probeNodes(o.plan.steps.find((p) => p.id === s.id)!, s.guard));
   }
   const involved = unique([...pushNodes, ...sel.steps.flatMap((s) => s.nodes), ...[...guardNodes.values()].flat()]);
 
@@ -211,10 +206,9 @@ export async function deploy(o: DeployOptions): Promise<DeployResult> {
 
   // 3. Steps, in plan order.
   for (const [index, step] of sel.steps.entries()) {
-    const guard = guardFor(step);
     const gNodes = guardNodes.get(step);
-    if (guard && gNodes) {
-      const decision = decideGuard(guard, await probeGuard(guard, conns, gNodes, cmdTimeoutMs));
+    if (step.guard && gNodes) {
+      const decision = decideGuard(step.guard.kind, await probeGuard(step.guard, conns, gNodes, cmdTimeoutMs));
       if (decision.action === "skip") {
         emit({ type: "step-skip", step: step.id, reason: `${dryRun ? "would skip: " : ""}${decision.reason}` });
         continue;

@@ -117,7 +117,6 @@ export async function recoverGalera(o: RecoverGaleraOptions): Promise<RecoverGal
     ...(o.secrets ? { secrets: o.secrets } : {}),
     only: steps.map((s) => s.id),
     ...(o.root !== undefined ? { root: o.root, rootSteps: true } : {}),
-    guards: false,
     ...(o.stepTimeoutMs !== undefined ? { stepTimeoutMs: o.stepTimeoutMs } : {}),
     ...(o.onEvent ? { onEvent: o.onEvent } : {}),
     ...(o.logDir ? { logDir: o.logDir } : {}),

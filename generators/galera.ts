@@ -2,8 +2,9 @@ import type { GeneratorOutput } from "../src/core/artifact.js";
 import { fileFor } from "../src/core/artifact.js";
 import { GALERA_RECOVER_ID, REPORT_PREFIX, ZERO_UUID } from "../src/core/galera-recovery.js";
 import type { Cluster } from "../src/core/model.js";
-import { GALERA_PORT, HA_GEN_DIR } from "../src/core/os.js";
+import { GALERA_PORT, HA_GEN_DIR, SECRETS_ENV } from "../src/core/os.js";
 import { cnf } from "../src/core/quote.js";
+import { secretEnvName } from "../src/core/secrets.js";
 import type { NodeSpec, OsTarget } from "../src/core/spec/schema.js";
 import { hashHeader, MARKER, merge, stepScript } from "./common.js";
 import { renderTemplate } from "../src/core/template.js";
@@ -185,6 +186,12 @@ export function galera(cluster: Cluster): GeneratorOutput {
         "wsrep_cluster_status Primary, wsrep_local_state_comment Synced, wsrep_ready ON",
         `never bootstraps while another controller answers on ${GALERA_PORT} or grastate.dat forbids it`,
       ],
+      // Deploy asks every controller before it runs this, with the root password of secrets.env.
+      guard: {
+        kind: "galera-bootstrap",
+        nodes: controllers.map((c) => c.hostname),
+        probe: { secretsEnv: SECRETS_ENV, rootPasswordVar: secretEnvName("mariadb_root_pass"), port: GALERA_PORT },
+      },
       body: (n) =>
         renderTemplate("galera-bootstrap.sh", bootstrapTpl, { ...common, functions: galeraFunctions(cluster, n), mariabackup: cluster.spec.galera.sstMethod === "mariabackup" }),
     }),

@@ -132,6 +132,11 @@ export function pacemaker(cluster: Cluster): GeneratorOutput {
     nodes: [first],
     mode: "serial",
     verifies: ["every controller is online in the cluster, in a partition with quorum"],
+    guard: {
+      kind: "pacemaker-cluster",
+      nodes: cluster.controllers.map((c) => c.hostname),
+      probe: { corosyncConf: COROSYNC_CONF },
+    },
     body: renderTemplate("pacemaker-cluster.sh", clusterTpl, {
       scriptName: `${CLUSTER_STEP}.sh`,
       clusterName: spec.pacemaker.clusterName,

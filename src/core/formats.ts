@@ -1,9 +1,29 @@
 import { createHash } from "node:crypto";
-import type { Artifact, Plan } from "./artifact.js";
+import { GUARD_KINDS, type Artifact, type Plan, type PlanStep, type StepGuard } from "./artifact.js";
 
 /** plan.json: the machine-readable rollout, read by `ha-gen deploy` and other tooling. */
 export function planJson(plan: Plan): string {
   return JSON.stringify({ format: "ha-gen-plan/1", cluster: plan.cluster, os: plan.os, steps: plan.steps }, null, 2) + "\n";
+}
+
+/** Why `g`, a step's guard read from a plan.json, is not one this version can check; undefined when it is. */
+export function guardProblem(g: unknown): string | undefined {
+  if (typeof g !== "object" || g === null) return "a guard must be an object";
+  const { kind, nodes, probe } = g as Record<string, unknown>;
+  if (!GUARD_KINDS.includes(kind as StepGuard["kind"])) return `unknown guard kind ${JSON.stringify(kind)}`;
+  if (!Array.isArray(nodes) || !nodes.every((n) => typeof n === "string")) {
+    return "a guard's nodes must be a list of names";
+  }
+  if (typeof probe !== "object" || probe === null) return "a guard needs its probe";
+  const p = probe as Record<string, unknown>;
+  const want: Record<string, "string" | "number"> =
+    kind === "galera-bootstrap"
+      ? { secretsEnv: "string", rootPasswordVar: "string", port: "number" }
+      : { corosyncConf: "string" };
+  for (const [k, t] of Object.entries(want)) {
+    if (typeof p[k] !== t) return `the ${kind} guard's probe needs ${k} (a ${t})`;
+  }
+  return undefined;
 }
 
 export function sha256(s: string): string {
@@ -25,6 +45,24 @@ export function manifestJson(artifacts: readonly Artifact[]): string {
   return JSON.stringify({ format: "ha-gen-manifest/1", files }, null, 2) + "\n";
 }
 
+/** What deploy checks before a guarded step, for PLAN.md. */
+function guardText(s: PlanStep, g: StepGuard): string {
+  const nodes = [...new Set([...s.nodes, ...g.nodes])].join(", ");
+  switch (g.kind) {
+    case "galera-bootstrap":
+      return (
+        `before this step \`ha-gen deploy\` asks ${nodes} whether Galera runs (wsrep_cluster_status, or a ` +
+        `listener on port ${g.probe.port}): skipped when a Primary component exists, refused when a node runs ` +
+        "without one or cannot be asked"
+      );
+    case "pacemaker-cluster":
+      return (
+        `before this step \`ha-gen deploy\` checks ${nodes} for an existing cluster (corosync-quorumtool, or ` +
+        `two or more nodes in ${g.probe.corosyncConf}): skipped when one exists`
+      );
+  }
+}
+
 /** PLAN.md: the same plan for a person, in the guide's order. */
 export function planMarkdown(plan: Plan, artifacts: readonly Artifact[]): string {
   const out: string[] = [];
@@ -40,6 +78,7 @@ export function planMarkdown(plan: Plan, artifacts: readonly Artifact[]): string
     const how = s.nodes.length === 1 ? `on ${s.nodes[0]}` : s.mode === "serial" ? `on ${s.nodes.join(", ")}, one node at a time, in this order` : `on ${s.nodes.join(", ")} in parallel`;
     out.push(`${i + 2}. **${s.title}** (\`${s.id}\`, guide ${s.guideSection}): run \`${s.script}\` ${how}.`);
     for (const v of s.verifies) out.push(`   - verifies: ${v}`);
+    if (s.guard) out.push(`   - guard: ${guardText(s, s.guard)}`);
   });
   out.push("", "## Files per node", "");
   const byNode = new Map<string, Artifact[]>();

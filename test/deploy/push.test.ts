@@ -45,7 +45,6 @@ const run = async (artifacts: readonly Artifact[], extra: Partial<Parameters<typ
     transport: await labTransport(lab),
     root: join(roots, "{node}"),
     onEvent: rec.sink,
-    guards: false,
     ...extra,
   });
   return { result, rec };

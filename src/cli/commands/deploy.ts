@@ -17,6 +17,7 @@ import {
 } from "../../../deploy/index.js";
 import type { Artifact, PlanStep } from "../../core/artifact.js";
 import { InputError } from "../../core/errors.js";
+import { guardProblem } from "../../core/formats.js";
 import { sh } from "../../core/quote.js";
 import { formatIssue } from "../../core/spec/issues.js";
 import type { CommandSpec, OptionSpec } from "../args.js";
@@ -60,7 +61,8 @@ interface Input {
   readonly secrets: readonly string[];
   /** Node → address to connect to when the ssh config names no HostName. */
   readonly addresses: ReadonlyMap<string, string>;
-  readonly galeraNodes?: readonly string[];
+  /** From a spec only (recover galera). */
+  readonly controllers?: readonly string[];
   readonly warnings: readonly string[];
 }
 
@@ -92,7 +94,18 @@ function loadRenderedDir(dir: string, secretsPath: string | undefined): Input {
     const content = read(join(f.node, f.path));
     return { node: f.node, path: f.path, content, mode: parseInt(f.mode, 8), owner: f.owner, group: f.group, secret: f.secret, family: f.family };
   });
-  return { artifacts, steps: plan.steps, secrets: secretValues(secretsPath), addresses: new Map(), warnings: [] };
+  // The guards come from plan.json, so deploying a rendered directory keeps its safety checks.
+  for (const s of plan.steps) {
+    const problem = s.guard === undefined ? undefined : guardProblem(s.guard);
+    if (problem) throw new InputError(`${join(dir, "plan.json")}: step ${s.id}: ${problem}`);
+  }
+  const warnings = plan.steps.some((s) => s.guard)
+    ? []
+    : [
+        `${join(dir, "plan.json")} has no step guards (rendered by an older ha-gen): deploy will not ask the ` +
+          "nodes before a Galera bootstrap or a pacemaker cluster setup (the scripts still check); render it again",
+      ];
+  return { artifacts, steps: plan.steps, secrets: secretValues(secretsPath), addresses: new Map(), warnings };
 }
 
 function secretValues(path: string): string[] {
@@ -128,7 +141,7 @@ async function loadSpec(spec: string, o: DeployCliOptions): Promise<Input> {
     steps: p.rendered.plan.steps,
     secrets: Object.values(p.cluster.secrets),
     addresses,
-    galeraNodes: p.cluster.controllers.map((c) => c.hostname),
+    controllers: p.cluster.controllers.map((c) => c.hostname),
     warnings,
   };
 }
@@ -278,7 +291,6 @@ export async function runDeployCommand(spec: string, o: DeployCliOptions, argv: 
       ...(o.nodes !== undefined ? { nodes: list(o.nodes)! } : {}),
       concurrency: positiveInt("--concurrency", o.concurrency, 16),
       stepTimeoutMs: positiveInt("--step-timeout", o.stepTimeout, 1800) * 1000,
-      ...(input.galeraNodes ? { guards: { galeraNodes: input.galeraNodes, pacemakerNodes: input.galeraNodes } } : {}),
       onEvent: sink,
       ...(logDir ? { logDir } : {}),
       runId,
@@ -300,7 +312,7 @@ export async function runRecoverGaleraCommand(spec: string, o: DeployCliOptions,
   const logDir = o.logDir === false || o.dryRun ? undefined : resolve(o.logDir ?? "ha-gen-runs", `${runId}-recover-galera`);
   try {
     const r = await recoverGalera({
-      controllers: input.galeraNodes ?? [],
+      controllers: input.controllers ?? [],
       transport: new SshTransport(common),
       secrets: input.secrets,
       dryRun: o.dryRun ?? false,
