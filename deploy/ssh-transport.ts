@@ -4,7 +4,9 @@ import { join } from "node:path";
 import type { Duplex } from "node:stream";
 import { createRequire } from "node:module";
 import type { AuthMethod, Client, ClientChannel, ConnectConfig, SFTPWrapper, ServerHostKeyAlgorithm } from "ssh2";
+import { shArgs } from "../src/core/quote.js";
 import { blobKeyType, fingerprint, knownHostName, type KnownHostsFile } from "./known-hosts.js";
+import { authorizedKeyScript } from "./scripts.js";
 import type { JumpHost, SshHostConfig } from "./ssh-config.js";
 import { ConnectError, type Connection, type ExecOptions, type ExecResult, type FileStat, type Transport } from "./transport.js";
 
@@ -411,10 +413,7 @@ export class SshTransport implements Transport {
 export async function installAuthorizedKey(conn: Connection, publicKey: string): Promise<"added" | "present"> {
   const key = publicKey.trim();
   if (!/^(ssh-|ecdsa-|sk-)[^\s]+ [A-Za-z0-9+/=]+/.test(key) || key.includes("\n")) throw new Error("not an OpenSSH public key (one line: type base64 [comment])");
-  const script =
-    'umask 077; IFS= read -r key; mkdir -p "$HOME/.ssh"; f="$HOME/.ssh/authorized_keys"; touch "$f"; ' +
-    'if grep -qxF -- "$key" "$f"; then echo present; else printf "%s\\n" "$key" >> "$f"; echo added; fi';
-  const r = await conn.exec(`sh -c '${script.replaceAll("'", `'\\''`)}'`, { stdin: `${key}\n`, timeoutMs: 30_000 });
+  const r = await conn.exec(shArgs(["sh", "-c", authorizedKeyScript()]), { stdin: `${key}\n`, timeoutMs: 30_000 });
   if (r.code !== 0) throw new Error(`cannot update authorized_keys: ${r.stderr.trim()}`);
   return r.stdout.trim() === "present" ? "present" : "added";
 }
