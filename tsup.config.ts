@@ -2,7 +2,7 @@ import { chmod, readFile } from "node:fs/promises";
 import { basename } from "node:path";
 import { fileURLToPath } from "node:url";
 import { defineConfig } from "tsup";
-import { precompiledModule } from "./generators/precompile.ts";
+import { precompiledModule } from "./src/core/template-precompile.ts";
 
 // Templates (*.njk) are compiled at build time and bundled, so generators never read files and
 // nothing parses a template at run time; nunjucks' slim runtime (a quarter of the package) is all

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { basename } from "node:path";
 import { defineConfig } from "vitest/config";
-import { precompiledModule } from "./generators/precompile.ts";
+import { precompiledModule } from "./src/core/template-precompile.ts";
 
 // Same *.njk compilation as the tsup build, so tests run the templates the bundle ships.
 const njk = {

@@ -1,14 +1,25 @@
 import { createHash } from "node:crypto";
 import type { Artifact, PlanStep } from "../src/core/artifact.js";
+import { UsageError } from "../src/core/errors.js";
+import { guardProblem } from "../src/core/formats.js";
 import { unifiedDiff } from "./diff.js";
 import type { DeployEvent, EventSink, FileChange } from "./events.js";
-import { decideGuard, guardFor, probeGuard } from "./guards.js";
+import { decideGuard, probeGuard, probeNodes } from "./guards.js";
 import { LineRedactor, Redactor } from "./redact.js";
-import { asRoot, forEachLimit, inspect, install, lastLines, modeString, readRemote, type InstallFile } from "./remote-fs.js";
+import {
+  asRoot,
+  forEachLimit,
+  inspect,
+  install,
+  lastLines,
+  modeString,
+  readRemote,
+  type InstallFile,
+  type RemoteFileState,
+} from "./remote-fs.js";
 import { RunLog, newRunId } from "./run-log.js";
-import { UsageError } from "../src/core/errors.js";
-import { rootFor, selectRun } from "./select.js";
-import { ConnectError, type Connection, type Transport } from "./transport.js";
+import { PUSH, rootFor, selectRun, type Selection } from "./select.js";
+import type { Connection, Transport } from "./transport.js";
 
 /**
  * deploy(): push every node's files, then run the plan's steps in order, over any Transport.
@@ -18,6 +29,7 @@ import { ConnectError, type Connection, type Transport } from "./transport.js";
  * atomic) → run the steps in plan order, each on its nodes one at a time (serial) or together
  * (parallel), stopping at the first failure: no later step starts, running ones finish. A failed
  * run reports the node, step, exit status and last output lines, and the `--from` to resume with.
+ * Each of these is a phase below (select, connectAll, pushFiles, runSteps, finish) over one Run.
  */
 
 /** A plan step, optionally with arguments for its script (on-demand scripts such as galera-recover). */
@@ -44,11 +56,6 @@ export interface DeployOptions {
   readonly stepTimeoutMs?: number;
   /** Bound on ha-gen's own commands (inspect, install). Default 120 s. */
   readonly commandTimeoutMs?: number;
-  /**
-   * Nodes probed before a guarded step (see guards.ts); default: the step's nodes plus the nodes
-   * holding files of the "galera" / "pacemaker" families. false disables the probes (tests only).
-   */
-  readonly guards?: { readonly galeraNodes?: readonly string[]; readonly pacemakerNodes?: readonly string[] } | false;
   readonly onEvent?: EventSink;
   /** Directory for this run's log (created, 0700). */
   readonly logDir?: string;
@@ -71,7 +78,13 @@ export interface DeployResult {
   /** Per node: the files changed (or that would change, in a dry run). */
   readonly changes: ReadonlyMap<string, readonly FileChange[]>;
   readonly stepResults: readonly NodeStepResult[];
-  readonly failed?: { readonly step: string; readonly node?: string; readonly code?: number | null; readonly message: string; readonly tail?: string };
+  readonly failed?: {
+    readonly step: string;
+    readonly node?: string;
+    readonly code?: number | null;
+    readonly message: string;
+    readonly tail?: string;
+  };
   /** The step to pass to --from to resume after a failure. */
   readonly resumeFrom?: string;
 }
@@ -81,18 +94,85 @@ const sha256 = (b: Buffer) => createHash("sha256").update(b).digest("hex");
 const CHANGED = "ha-gen:changed ";
 const TAIL_LINES = 20;
 
-export async function deploy(o: DeployOptions): Promise<DeployResult> {
-  const started = Date.now();
-  const runId = o.runId ?? newRunId();
-  const dryRun = o.dryRun ?? false;
-  const concurrency = Math.max(1, o.concurrency ?? 16);
-  const stepTimeoutMs = o.stepTimeoutMs ?? 30 * 60_000;
-  const cmdTimeoutMs = o.commandTimeoutMs ?? 120_000;
-  if (o.root !== undefined && !o.root.startsWith("/")) throw new UsageError(`--root must be an absolute path, got "${o.root}"`);
+type Failure = NonNullable<DeployResult["failed"]>;
 
-  const byNode = new Map<string, Artifact[]>();
-  for (const a of o.artifacts) byNode.set(a.node, [...(byNode.get(a.node) ?? []), a]);
-  const allNodes = unique([...byNode.keys(), ...o.plan.steps.flatMap((s) => s.nodes)]);
+/** Why a run stopped early, and the step to resume from (none after a failed connect: run it again). */
+interface Stop {
+  readonly failed: Failure;
+  readonly resumeFrom?: string;
+}
+
+/**
+ * One run, shared by its phases: the options resolved, what `select` chose, and what the later
+ * phases fill in (connections, changes, results, counts).
+ */
+interface Run {
+  readonly o: DeployOptions;
+  readonly runId: string;
+  readonly started: number;
+  readonly dryRun: boolean;
+  readonly concurrency: number;
+  readonly stepTimeoutMs: number;
+  readonly cmdTimeoutMs: number;
+  readonly redactor: Redactor;
+  readonly log: RunLog | undefined;
+  /** Redacts, logs and reports one event. */
+  readonly emit: (e: DeployEvent) => void;
+  readonly files: ReadonlyMap<string, readonly Artifact[]>;
+  readonly sel: Selection;
+  readonly pushNodes: readonly string[];
+  /** Per guarded step of this run: the nodes its probe asks. */
+  readonly probes: ReadonlyMap<PlanStep, readonly string[]>;
+  /** Every node the run connects to. */
+  readonly nodes: readonly string[];
+  readonly conns: Map<string, Connection>;
+  /** Per node: files waiting for their owner to exist. */
+  readonly deferred: Map<string, readonly Artifact[]>;
+  /** Nodes that have run a step: no file may wait for its owner after that. */
+  readonly stepped: Set<string>;
+  readonly changes: Map<string, FileChange[]>;
+  readonly stepResults: NodeStepResult[];
+  readonly count: { filesUnchanged: number; stepsRun: number; stepsChanged: number };
+}
+
+export async function deploy(o: DeployOptions): Promise<DeployResult> {
+  const run = select(o);
+  const { sel } = run;
+  run.emit({
+    type: "run-start",
+    runId: run.runId,
+    dryRun: run.dryRun,
+    nodes: run.nodes,
+    steps: sel.steps.map((s) => s.id),
+    push: sel.push,
+    ...(o.logDir ? { logDir: o.logDir } : {}),
+  });
+  for (const message of sel.notes) run.emit({ type: "warning", message });
+  let stop: Stop | undefined;
+  try {
+    stop = (await connectAll(run)) ?? (await pushFiles(run)) ?? (await runSteps(run));
+  } catch (e) {
+    // Not a failed rollout but an error deploy cannot report as one: still release what is open.
+    await closeAll(run);
+    await run.log?.close();
+    throw e;
+  }
+  return finish(run, stop);
+}
+
+/** Phase 1: check the options and decide what this run does; nothing is contacted yet. */
+function select(o: DeployOptions): Run {
+  const started = Date.now();
+  if (o.root !== undefined && !o.root.startsWith("/")) {
+    throw new UsageError(`--root must be an absolute path, got "${o.root}"`);
+  }
+  for (const s of o.plan.steps) {
+    const problem = s.guard === undefined ? undefined : guardProblem(s.guard);
+    if (problem) throw new UsageError(`step ${s.id}: ${problem}`);
+  }
+  const files = new Map<string, Artifact[]>();
+  for (const a of o.artifacts) files.set(a.node, [...(files.get(a.node) ?? []), a]);
+  const allNodes = unique([...files.keys(), ...o.plan.steps.flatMap((s) => s.nodes)]);
   const sel = selectRun(o.plan.steps, allNodes, {
     ...(o.from !== undefined ? { from: o.from } : {}),
     ...(o.only !== undefined ? { only: o.only } : {}),
@@ -100,191 +180,224 @@ export async function deploy(o: DeployOptions): Promise<DeployResult> {
     root: o.root !== undefined,
     rootSteps: o.rootSteps ?? false,
   });
-
+  const pushNodes = sel.push ? [...files.keys()].filter((n) => !sel.nodeFilter || sel.nodeFilter.has(n)) : [];
+  const probes = new Map<PlanStep, readonly string[]>();
+  for (const s of sel.steps) {
+    // The whole plan step, not only its --nodes part: safety looks at every member.
+    if (s.guard) probes.set(s, probeNodes(o.plan.steps.find((p) => p.id === s.id)!, s.guard));
+  }
   const redactor = new Redactor(o.secrets ?? []);
   const log = o.logDir ? new RunLog(o.logDir, redactor) : undefined;
-  const emit = (e: DeployEvent) => {
-    const safe = redactDeep(e, redactor);
-    log?.event(safe);
-    o.onEvent?.(safe);
+  return {
+    o,
+    runId: o.runId ?? newRunId(),
+    started,
+    dryRun: o.dryRun ?? false,
+    concurrency: Math.max(1, o.concurrency ?? 16),
+    stepTimeoutMs: o.stepTimeoutMs ?? 30 * 60_000,
+    cmdTimeoutMs: o.commandTimeoutMs ?? 120_000,
+    redactor,
+    log,
+    emit: (e) => {
+      const safe = redactDeep(e, redactor);
+      log?.event(safe);
+      o.onEvent?.(safe);
+    },
+    files,
+    sel,
+    pushNodes,
+    probes,
+    nodes: unique([...pushNodes, ...sel.steps.flatMap((s) => s.nodes), ...[...probes.values()].flat()]),
+    conns: new Map(),
+    deferred: new Map(),
+    stepped: new Set(),
+    changes: new Map(),
+    stepResults: [],
+    count: { filesUnchanged: 0, stepsRun: 0, stepsChanged: 0 },
   };
+}
 
-  const pushNodes = sel.push ? [...byNode.keys()].filter((n) => !sel.nodeFilter || sel.nodeFilter.has(n)) : [];
-  const guardNodes = new Map<PlanStep, string[]>();
-  for (const s of sel.steps) {
-    const g = guardFor(s);
-    if (!g || o.guards === false) continue;
-    const fam = g === "galera-bootstrap" ? "galera" : "pacemaker";
-    const configured = g === "galera-bootstrap" ? o.guards?.galeraNodes : o.guards?.pacemakerNodes;
-    const byFamily = o.artifacts.filter((a) => a.family === fam).map((a) => a.node);
-    // The whole original step, not only the --nodes part: safety looks at every member.
-    const original = o.plan.steps.find((p) => p.id === s.id)!;
-    guardNodes.set(s, unique([...original.nodes, ...(configured ?? byFamily)]));
-  }
-  const involved = unique([...pushNodes, ...sel.steps.flatMap((s) => s.nodes), ...[...guardNodes.values()].flat()]);
-
-  emit({ type: "run-start", runId, dryRun, nodes: involved, steps: sel.steps.map((s) => s.id), push: sel.push, ...(o.logDir ? { logDir: o.logDir } : {}) });
-  for (const n of sel.notes) emit({ type: "warning", message: n });
-
-  const conns = new Map<string, Connection>();
-  /** Per node: files waiting for their owner to exist, and whether a step has run there yet. */
-  const deferred = new Map<string, Artifact[]>();
-  const stepsOnNode = new Map<string, number>();
-  const changes = new Map<string, FileChange[]>();
-  const stepResults: NodeStepResult[] = [];
-  let filesUnchanged = 0;
-  let failed: DeployResult["failed"];
-  let resumeFrom: string | undefined;
-  let stepsRun = 0;
-  let stepsChanged = 0;
-
-  const finish = async (): Promise<DeployResult> => {
-    await Promise.all([...conns.values()].map((c) => c.close().catch(() => undefined)));
-    await o.transport.close?.().catch(() => undefined);
-    const filesChanged = [...changes.values()].reduce((n, c) => n + c.length, 0);
-    emit({
-      type: "run-end",
-      ok: !failed,
-      dryRun,
-      ms: Date.now() - started,
-      filesChanged,
-      filesUnchanged,
-      stepsRun,
-      stepsChanged,
-      ...(failed ? { failed } : {}),
-      ...(resumeFrom ? { resumeFrom } : {}),
-    });
-    await log?.close();
-    return { ok: !failed, runId, filesChanged, filesUnchanged, changes, stepResults, ...(failed ? { failed: redactDeep(failed, redactor) } : {}), ...(resumeFrom ? { resumeFrom } : {}) };
-  };
-
-  // 1. Connect to everything first: an unreachable node or a refused host key changes nothing.
-  const connectErrors: { node: string; message: string }[] = [];
-  await forEachLimit(involved, concurrency, async (node) => {
-    emit({ type: "connect-start", node });
+/** Phase 2: connect to every node first, so an unreachable node or a refused host key changes nothing. */
+async function connectAll(run: Run): Promise<Stop | undefined> {
+  const unreachable: string[] = [];
+  await forEachLimit(run.nodes, run.concurrency, async (node) => {
+    run.emit({ type: "connect-start", node });
     const t0 = Date.now();
     try {
-      conns.set(node, await o.transport.connect(node));
-      emit({ type: "connect-end", node, ms: Date.now() - t0 });
+      run.conns.set(node, await run.o.transport.connect(node));
+      run.emit({ type: "connect-end", node, ms: Date.now() - t0 });
     } catch (e) {
-      const message = e instanceof ConnectError || e instanceof Error ? e.message : String(e);
-      connectErrors.push({ node, message });
-      emit({ type: "error", node, message });
+      unreachable.push(node);
+      run.emit({ type: "error", node, message: e instanceof Error ? e.message : String(e) });
     }
   });
-  if (connectErrors.length > 0) {
-    failed = { step: "connect", node: connectErrors[0]!.node, message: `cannot connect to ${connectErrors.map((c) => c.node).join(", ")}: nothing was changed` };
-    return finish();
-  }
+  if (unreachable.length === 0) return undefined;
+  const message = `cannot connect to ${unreachable.join(", ")}: nothing was changed`;
+  return { failed: { step: "connect", node: unreachable[0]!, message } };
+}
 
-  // 2. Push.
-  if (sel.push) {
-    const pushErrors: { node: string; message: string }[] = [];
-    await forEachLimit(pushNodes, concurrency, async (node) => {
-      const t0 = Date.now();
-      const files = byNode.get(node)!;
-      emit({ type: "push-start", node, files: files.length });
-      try {
-        const r = await pushNode(conns.get(node)!, node, files, { root: rootFor(o.root, node), dryRun, timeoutMs: cmdTimeoutMs, redactor });
-        if (r.deferred.length > 0) {
-          deferred.set(node, r.deferred);
-          emit({ type: "warning", message: `${node}: ${r.deferred.length} file(s) wait for their owner to exist (created by the packages the first step installs): ${r.deferred.map((f) => `${f.path} ${f.owner}:${f.group}`).join(", ")}` });
-        }
-        changes.set(node, r.changed);
-        filesUnchanged += r.unchanged;
-        log?.push(node, r.log);
-        emit({ type: "push-end", node, changed: r.changed, unchanged: r.unchanged, ms: Date.now() - t0, dryRun });
-      } catch (e) {
-        const message = (e as Error).message;
-        pushErrors.push({ node, message });
-        log?.push(node, [`push failed: ${message}`]);
-        emit({ type: "error", node, step: "push", message });
+/** Phase 3: push every node's files, the nodes in parallel; only files that differ are written. */
+async function pushFiles(run: Run): Promise<Stop | undefined> {
+  if (!run.sel.push) return undefined;
+  const errors: { node: string; message: string }[] = [];
+  await forEachLimit(run.pushNodes, run.concurrency, async (node) => {
+    const t0 = Date.now();
+    const files = run.files.get(node)!;
+    run.emit({ type: "push-start", node, files: files.length });
+    try {
+      const r = await pushNode(run, node, files);
+      if (r.deferred.length > 0) {
+        run.deferred.set(node, r.deferred);
+        const which = r.deferred.map((f) => `${f.path} ${f.owner}:${f.group}`).join(", ");
+        const message =
+          `${node}: ${r.deferred.length} file(s) wait for their owner to exist ` +
+          `(created by the packages the first step installs): ${which}`;
+        run.emit({ type: "warning", message });
       }
-    });
-    if (pushErrors.length > 0) {
-      failed = { step: "push", node: pushErrors[0]!.node, message: `pushing files failed on ${pushErrors.map((p) => p.node).join(", ")}: ${pushErrors[0]!.message}` };
-      // Every file is replaced atomically, so pushing again is always safe.
-      resumeFrom = "push";
-      return finish();
+      run.changes.set(node, r.changed);
+      run.count.filesUnchanged += r.unchanged;
+      run.log?.push(node, r.log);
+      const ms = Date.now() - t0;
+      run.emit({ type: "push-end", node, changed: r.changed, unchanged: r.unchanged, ms, dryRun: run.dryRun });
+    } catch (e) {
+      const message = (e as Error).message;
+      errors.push({ node, message });
+      run.log?.push(node, [`push failed: ${message}`]);
+      run.emit({ type: "error", node, step: PUSH, message });
     }
-  }
+  });
+  if (errors.length === 0) return undefined;
+  const message = `pushing files failed on ${errors.map((p) => p.node).join(", ")}: ${errors[0]!.message}`;
+  // Every file is replaced atomically, so pushing again is always safe.
+  return { failed: { step: PUSH, node: errors[0]!.node, message }, resumeFrom: PUSH };
+}
 
-  // 3. Steps, in plan order.
-  for (const [index, step] of sel.steps.entries()) {
-    const guard = guardFor(step);
-    const gNodes = guardNodes.get(step);
-    if (guard && gNodes) {
-      const decision = decideGuard(guard, await probeGuard(guard, conns, gNodes, cmdTimeoutMs));
-      if (decision.action === "skip") {
-        emit({ type: "step-skip", step: step.id, reason: `${dryRun ? "would skip: " : ""}${decision.reason}` });
-        continue;
-      }
-      if (decision.action === "refuse") {
-        if (dryRun) {
-          emit({ type: "warning", message: `step ${step.id} would be refused: ${decision.reason}` });
-        } else {
-          emit({ type: "error", step: step.id, message: decision.reason });
-          failed = { step: step.id, message: decision.reason };
-          resumeFrom = step.id;
-          break;
-        }
-      }
-    }
-    if (dryRun) {
-      emit({ type: "step-would-run", step: step.id, title: step.title, nodes: step.nodes, mode: step.mode });
+/** Phase 4: the steps in plan order, each after its guard; stops at the first failure. */
+async function runSteps(run: Run): Promise<Stop | undefined> {
+  for (const [index, step] of run.sel.steps.entries()) {
+    const guard = await checkGuard(run, step);
+    if (guard === "skip") continue;
+    if (guard !== "run") return guard;
+    if (run.dryRun) {
+      run.emit({ type: "step-would-run", step: step.id, title: step.title, nodes: step.nodes, mode: step.mode });
       continue;
     }
-    const t0 = Date.now();
-    emit({ type: "step-start", step: step.id, title: step.title, nodes: step.nodes, mode: step.mode });
-    let stepFailed: NonNullable<DeployResult["failed"]> | undefined;
-    let stepChanged = false;
-    const runOn = async (node: string) => {
-      const late = deferred.get(node);
-      if (late && late.length > 0) {
-        // Push what has become possible; after the node's first step nothing may still wait.
-        const p = await pushNode(conns.get(node)!, node, late, { root: rootFor(o.root, node), dryRun, timeoutMs: cmdTimeoutMs, redactor });
-        changes.set(node, [...(changes.get(node) ?? []), ...p.changed]);
-        log?.push(node, p.log);
-        if (p.changed.length > 0) emit({ type: "push-end", node, changed: p.changed, unchanged: p.unchanged, ms: 0, dryRun });
-        deferred.set(node, p.deferred);
-        if (p.deferred.length > 0 && (stepsOnNode.get(node) ?? 0) > 0) {
-          const message = `owner ${p.deferred[0]!.owner}:${p.deferred[0]!.group} of ${p.deferred[0]!.path} does not exist on ${node} after the OS-preparation step`;
-          emit({ type: "error", node, step: step.id, message });
-          if (!stepFailed) stepFailed = { step: step.id, node, code: null, message };
-          return;
-        }
-      }
-      stepsOnNode.set(node, (stepsOnNode.get(node) ?? 0) + 1);
-      const r = await runStep(conns.get(node)!, node, step, index, { root: o.root, rootSteps: o.rootSteps ?? false, timeoutMs: stepTimeoutMs, redactor, log, emit });
-      stepResults.push({ step: step.id, node, code: r.code, ms: r.ms, changes: r.changes });
-      if (r.changes.length > 0) stepChanged = true;
-      if (r.code !== 0 && !stepFailed) {
-        stepFailed = { step: step.id, node, code: r.code, message: r.message, tail: r.tail };
-      }
-    };
-    if (step.mode === "serial") {
-      for (const node of step.nodes) {
-        await runOn(node);
-        if (stepFailed) break;
-      }
-    } else {
-      // No new node starts after a failure; the ones already running finish.
-      let next = 0;
-      const worker = async () => {
-        while (!stepFailed && next < step.nodes.length) await runOn(step.nodes[next++]!);
-      };
-      await Promise.all(Array.from({ length: Math.min(concurrency, step.nodes.length) }, worker));
-    }
-    stepsRun++;
-    if (stepChanged) stepsChanged++;
-    emit({ type: "step-end", step: step.id, ok: !stepFailed, ms: Date.now() - t0, changed: stepChanged });
-    if (stepFailed) {
-      failed = stepFailed;
-      resumeFrom = step.id;
-      break;
-    }
+    const failed = await runStep(run, step, index);
+    if (failed) return { failed, resumeFrom: step.id };
   }
-  return finish();
+  return undefined;
+}
+
+/** Probes a guarded step's nodes: run it, skip it, or stop the run (a dry run only warns). */
+async function checkGuard(run: Run, step: PlanStep): Promise<"run" | "skip" | Stop> {
+  const nodes = run.probes.get(step);
+  if (!step.guard || !nodes) return "run";
+  const decision = decideGuard(step.guard.kind, await probeGuard(step.guard, run.conns, nodes, run.cmdTimeoutMs));
+  if (decision.action === "skip") {
+    run.emit({ type: "step-skip", step: step.id, reason: `${run.dryRun ? "would skip: " : ""}${decision.reason}` });
+    return "skip";
+  }
+  if (decision.action === "run") return "run";
+  if (run.dryRun) {
+    run.emit({ type: "warning", message: `step ${step.id} would be refused: ${decision.reason}` });
+    return "run";
+  }
+  run.emit({ type: "error", step: step.id, message: decision.reason });
+  return { failed: { step: step.id, message: decision.reason }, resumeFrom: step.id };
+}
+
+/** One step on its nodes, one at a time (serial) or together (parallel): no node starts after a failure. */
+async function runStep(run: Run, step: RunnableStep, index: number): Promise<Failure | undefined> {
+  const t0 = Date.now();
+  run.emit({ type: "step-start", step: step.id, title: step.title, nodes: step.nodes, mode: step.mode });
+  let failed: Failure | undefined;
+  let changed = false;
+  const runOn = async (node: string) => {
+    const late = await pushDeferred(run, node, step);
+    if (late) {
+      failed ??= late;
+      return;
+    }
+    run.stepped.add(node);
+    const r = await runScript(run, node, step, index);
+    run.stepResults.push({ step: step.id, node, code: r.code, ms: r.ms, changes: r.changes });
+    if (r.changes.length > 0) changed = true;
+    if (r.code !== 0) failed ??= { step: step.id, node, code: r.code, message: r.message, tail: r.tail };
+  };
+  if (step.mode === "serial") {
+    for (const node of step.nodes) {
+      await runOn(node);
+      if (failed) break;
+    }
+  } else {
+    // The ones already running finish.
+    let next = 0;
+    const worker = async () => {
+      while (!failed && next < step.nodes.length) await runOn(step.nodes[next++]!);
+    };
+    await Promise.all(Array.from({ length: Math.min(run.concurrency, step.nodes.length) }, worker));
+  }
+  run.count.stepsRun++;
+  if (changed) run.count.stepsChanged++;
+  run.emit({ type: "step-end", step: step.id, ok: !failed, ms: Date.now() - t0, changed });
+  return failed;
+}
+
+/**
+ * Pushes the node's files that waited for their owner, now that earlier steps may have created
+ * it; after the node's first step none may still wait.
+ */
+async function pushDeferred(run: Run, node: string, step: PlanStep): Promise<Failure | undefined> {
+  const late = run.deferred.get(node);
+  if (!late || late.length === 0) return undefined;
+  const p = await pushNode(run, node, late);
+  run.changes.set(node, [...(run.changes.get(node) ?? []), ...p.changed]);
+  run.log?.push(node, p.log);
+  if (p.changed.length > 0) {
+    run.emit({ type: "push-end", node, changed: p.changed, unchanged: p.unchanged, ms: 0, dryRun: run.dryRun });
+  }
+  run.deferred.set(node, p.deferred);
+  if (p.deferred.length === 0 || !run.stepped.has(node)) return undefined;
+  const f = p.deferred[0]!;
+  const message = `owner ${f.owner}:${f.group} of ${f.path} does not exist on ${node} after the OS-preparation step`;
+  run.emit({ type: "error", node, step: step.id, message });
+  return { step: step.id, node, code: null, message };
+}
+
+/** Last: close every connection, report the end of the run, and its result. */
+async function finish(run: Run, stop: Stop | undefined): Promise<DeployResult> {
+  await closeAll(run);
+  const { failed, resumeFrom } = stop ?? {};
+  const filesChanged = [...run.changes.values()].reduce((n, c) => n + c.length, 0);
+  const { filesUnchanged, stepsRun, stepsChanged } = run.count;
+  run.emit({
+    type: "run-end",
+    ok: !failed,
+    dryRun: run.dryRun,
+    ms: Date.now() - run.started,
+    filesChanged,
+    filesUnchanged,
+    stepsRun,
+    stepsChanged,
+    ...(failed ? { failed } : {}),
+    ...(resumeFrom ? { resumeFrom } : {}),
+  });
+  await run.log?.close();
+  return {
+    ok: !failed,
+    runId: run.runId,
+    filesChanged,
+    filesUnchanged,
+    changes: run.changes,
+    stepResults: run.stepResults,
+    ...(failed ? { failed: redactDeep(failed, run.redactor) } : {}),
+    ...(resumeFrom ? { resumeFrom } : {}),
+  };
+}
+
+async function closeAll(run: Run): Promise<void> {
+  await Promise.all([...run.conns.values()].map((c) => c.close().catch(() => undefined)));
+  await run.o.transport.close?.().catch(() => undefined);
 }
 
 interface PushResult {
@@ -295,14 +408,13 @@ interface PushResult {
   readonly deferred: Artifact[];
 }
 
-async function pushNode(
-  conn: Connection,
-  node: string,
-  files: readonly Artifact[],
-  o: { readonly root: string; readonly dryRun: boolean; readonly timeoutMs: number; readonly redactor: Redactor },
-): Promise<PushResult> {
-  const targets = files.map((f) => ({ path: o.root + f.path, owner: f.owner, group: f.group }));
-  const states = await inspect(conn, node, targets, { clean: !o.dryRun, mkdir: !o.dryRun, timeoutMs: o.timeoutMs, root: o.root });
+/** Compares one node's files with what is there and installs those that differ (not in a dry run). */
+async function pushNode(run: Run, node: string, files: readonly Artifact[]): Promise<PushResult> {
+  const conn = run.conns.get(node)!;
+  const root = rootFor(run.o.root, node);
+  const { dryRun, cmdTimeoutMs: timeoutMs } = run;
+  const targets = files.map((f) => ({ path: root + f.path, owner: f.owner, group: f.group }));
+  const states = await inspect(conn, node, targets, { clean: !dryRun, mkdir: !dryRun, timeoutMs, root });
   const changed: FileChange[] = [];
   const todo: InstallFile[] = [];
   const logLines: string[] = [];
@@ -320,36 +432,43 @@ async function pushNode(
       logLines.push(`deferred ${target}: owner ${f.owner}:${f.group} does not exist yet`);
       continue;
     }
-    if (st.kind === "other") throw new Error(`${target} exists and is not a regular file (a directory?): refusing to replace it`);
-    let change: FileChange | undefined;
-    if (st.kind === "missing") change = { path: f.path, action: "create", detail: `new file ${modeString(mode)} ${f.owner}:${f.group}`, secret: f.secret };
-    else if (st.kind === "link") change = { path: f.path, action: "update", detail: "replaces a symbolic link", secret: f.secret };
-    else {
-      const parts: string[] = [];
-      const contentDiffers = st.sha256 !== sha256(content);
-      if (contentDiffers) parts.push("content");
-      if (st.mode !== mode) parts.push(`mode ${modeString(st.mode ?? 0)} -> ${modeString(mode)}`);
-      if (!st.ownerOk) parts.push(`owner ${st.owner}:${st.group} -> ${f.owner}:${f.group}`);
-      if (parts.length > 0) change = { path: f.path, action: contentDiffers ? "update" : "attrs", detail: parts.join(", "), secret: f.secret };
+    if (st.kind === "other") {
+      throw new Error(`${target} exists and is not a regular file (a directory?): refusing to replace it`);
     }
+    let change = fileChange(f, mode, content, st);
     if (!change) {
       unchanged++;
       logLines.push(`unchanged ${target}`);
       continue;
     }
-    if (o.dryRun && !f.secret && change.action !== "attrs") {
-      const before = st.kind === "file" ? await readRemote(conn, target, o.timeoutMs) : undefined;
-      change = { ...change, diff: o.redactor.redact(unifiedDiff(before, f.content, f.path.replace(/^\//, ""))) };
+    if (dryRun && !f.secret && change.action !== "attrs") {
+      const before = st.kind === "file" ? await readRemote(conn, target, timeoutMs) : undefined;
+      change = { ...change, diff: run.redactor.redact(unifiedDiff(before, f.content, f.path.replace(/^\//, ""))) };
     }
     changed.push(change);
-    logLines.push(`${o.dryRun ? "would " : ""}${change.action} ${target} (${change.detail})`);
+    logLines.push(`${dryRun ? "would " : ""}${change.action} ${target} (${change.detail})`);
     todo.push({ target, ...(change.action === "attrs" ? {} : { content }), mode, owner: f.owner, group: f.group });
   }
-  if (!o.dryRun) await install(conn, node, todo, { timeoutMs: o.timeoutMs, root: o.root });
+  if (!dryRun) await install(conn, node, todo, { timeoutMs, root });
   return { changed, unchanged, log: logLines, deferred };
 }
 
-interface StepRun {
+/** What differs between file `f` and what the node has (undefined: nothing). */
+function fileChange(f: Artifact, mode: number, content: Buffer, st: RemoteFileState): FileChange | undefined {
+  const { path, secret } = f;
+  const owner = `${f.owner}:${f.group}`;
+  if (st.kind === "missing") return { path, action: "create", detail: `new file ${modeString(mode)} ${owner}`, secret };
+  if (st.kind === "link") return { path, action: "update", detail: "replaces a symbolic link", secret };
+  const parts: string[] = [];
+  const contentDiffers = st.sha256 !== sha256(content);
+  if (contentDiffers) parts.push("content");
+  if (st.mode !== mode) parts.push(`mode ${modeString(st.mode ?? 0)} -> ${modeString(mode)}`);
+  if (!st.ownerOk) parts.push(`owner ${st.owner}:${st.group} -> ${owner}`);
+  if (parts.length === 0) return undefined;
+  return { path, action: contentDiffers ? "update" : "attrs", detail: parts.join(", "), secret };
+}
+
+interface ScriptRun {
   readonly code: number | null;
   readonly ms: number;
   readonly changes: string[];
@@ -357,39 +476,30 @@ interface StepRun {
   readonly message: string;
 }
 
-async function runStep(
-  conn: Connection,
-  node: string,
-  step: RunnableStep,
-  index: number,
-  o: {
-    readonly root: string | undefined;
-    readonly rootSteps: boolean;
-    readonly timeoutMs: number;
-    readonly redactor: Redactor;
-    readonly log: RunLog | undefined;
-    readonly emit: (e: DeployEvent) => void;
-  },
-): Promise<StepRun> {
-  const root = rootFor(o.root, node);
-  const secs = Math.max(1, Math.ceil(o.timeoutMs / 1000));
+/** Runs a step's script on one node, streaming its output into the log and the events. */
+async function runScript(run: Run, node: string, step: RunnableStep, index: number): Promise<ScriptRun> {
+  const conn = run.conns.get(node)!;
+  const { redactor, stepTimeoutMs } = run;
+  const root = rootFor(run.o.root, node);
+  const secs = Math.max(1, Math.ceil(stepTimeoutMs / 1000));
   const env = root ? ["env", `HA_GEN_ROOT=${root}`, `HA_GEN_NODE=${node}`] : [];
   // `timeout` bounds the script on the node itself: closing an SSH channel does not stop it.
-  const command = asRoot(conn, ["timeout", "--kill-after=30", `${secs}`, ...env, "bash", "--", root + step.script, ...(step.args ?? [])]);
-  o.emit({ type: "node-step-start", step: step.id, node, command });
-  const slog = o.log?.step(node, index, step.id, command);
+  const script = ["bash", "--", root + step.script, ...(step.args ?? [])];
+  const command = asRoot(conn, ["timeout", "--kill-after=30", `${secs}`, ...env, ...script]);
+  run.emit({ type: "node-step-start", step: step.id, node, command });
+  const slog = run.log?.step(node, index, step.id, command);
   const tail: string[] = [];
   const changes: string[] = [];
   const keep = (l: string) => {
     tail.push(l);
     if (tail.length > TAIL_LINES) tail.shift();
   };
-  const out = new LineRedactor(o.redactor, (l) => {
+  const out = new LineRedactor(redactor, (l) => {
     slog?.line("out", l);
     keep(l);
     if (l.startsWith(CHANGED)) changes.push(l.slice(CHANGED.length));
   });
-  const err = new LineRedactor(o.redactor, (l) => {
+  const err = new LineRedactor(redactor, (l) => {
     slog?.line("err", l);
     keep(l);
   });
@@ -398,7 +508,11 @@ async function runStep(
   let timedOut = false;
   let message: string;
   try {
-    const r = await conn.exec(command, { timeoutMs: o.timeoutMs + 60_000, onStdout: (c) => out.push(c), onStderr: (c) => err.push(c) });
+    const r = await conn.exec(command, {
+      timeoutMs: stepTimeoutMs + 60_000,
+      onStdout: (c) => out.push(c),
+      onStderr: (c) => err.push(c),
+    });
     out.flush();
     err.flush();
     code = r.code;
@@ -419,8 +533,17 @@ async function runStep(
   }
   const ms = Date.now() - t0;
   slog?.end(code, code === 0 ? undefined : message);
-  const tailText = o.redactor.redact(lastLines(tail.join("\n"), TAIL_LINES));
-  o.emit({ type: "node-step-end", step: step.id, node, code, ms, changes, ...(code !== 0 ? { tail: tailText } : {}), ...(timedOut ? { timedOut } : {}) });
+  const tailText = redactor.redact(lastLines(tail.join("\n"), TAIL_LINES));
+  run.emit({
+    type: "node-step-end",
+    step: step.id,
+    node,
+    code,
+    ms,
+    changes,
+    ...(code !== 0 ? { tail: tailText } : {}),
+    ...(timedOut ? { timedOut } : {}),
+  });
   return { code, ms, changes, tail: tailText, message };
 }
 

@@ -1,5 +1,6 @@
-import type { PlanStep } from "../src/core/artifact.js";
+import type { GuardKind, StepGuard } from "../src/core/artifact.js";
 import { asRoot } from "./remote-fs.js";
+import { galeraProbe, pacemakerProbe } from "./scripts.js";
 import type { Connection } from "./transport.js";
 
 /**
@@ -10,42 +11,9 @@ import type { Connection } from "./transport.js";
  *    refused when a Galera node runs without being Primary (that needs `ha-gen recover galera`);
  *  - re-creating a pacemaker cluster (`pcs cluster setup`) destroys the existing configuration:
  *    the step is skipped when any node already belongs to a multi-node cluster.
- * Only step ids are matched, so this does not depend on any generator's details.
+ * A step is guarded when its plan entry says so (PlanStep.guard, set by the generator that owns
+ * the service, with the paths and port the probe reads), so plan.json carries its own safety.
  */
-
-export type GuardKind = "galera-bootstrap" | "pacemaker-cluster";
-
-export function guardFor(step: PlanStep): GuardKind | undefined {
-  if (step.id.includes("galera-bootstrap")) return "galera-bootstrap";
-  if (step.id.includes("pacemaker-cluster")) return "pacemaker-cluster";
-  return undefined;
-}
-
-// Prints one word: primary | running | none. Tries the unix-socket root login first (Debian),
-// then the root password from ha-gen's secrets file via MYSQL_PWD (never argv).
-const GALERA_PROBE = `
-st=$(mysql -N -B -e "SHOW STATUS LIKE 'wsrep_cluster_status'" 2>/dev/null | awk '{print $2}')
-if [ -z "$st" ] && [ -r /etc/ha-gen/secrets.env ]; then
-  st=$( . /etc/ha-gen/secrets.env 2>/dev/null; MYSQL_PWD="\${MARIADB_ROOT_PASS:-}" mysql -uroot -N -B -e "SHOW STATUS LIKE 'wsrep_cluster_status'" 2>/dev/null | awk '{print $2}')
-fi
-if [ "$st" = Primary ]; then echo primary; exit 0; fi
-if [ -n "$st" ]; then echo running; exit 0; fi
-if command -v ss >/dev/null 2>&1 && ss -Hltn 'sport = :4567' 2>/dev/null | grep -q .; then echo running; exit 0; fi
-echo none
-`;
-
-// Prints: member (in a running multi-node cluster) | configured (corosync.conf lists 2+ nodes) | none.
-const PACEMAKER_PROBE = `
-if command -v corosync-quorumtool >/dev/null 2>&1; then
-  n=$(corosync-quorumtool -l 2>/dev/null | grep -cE '^[[:space:]]*[0-9]+[[:space:]]+[0-9]+' || true)
-  if [ "\${n:-0}" -ge 2 ]; then echo member; exit 0; fi
-fi
-if [ -f /etc/corosync/corosync.conf ]; then
-  n=$(grep -cE '^[[:space:]]*ring0_addr[[:space:]]*:' /etc/corosync/corosync.conf || true)
-  if [ "\${n:-0}" -ge 2 ]; then echo configured; exit 0; fi
-fi
-echo none
-`;
 
 export interface GuardProbe {
   readonly node: string;
@@ -58,8 +26,27 @@ export interface GuardDecision {
   readonly probes: readonly GuardProbe[];
 }
 
-export async function probeGuard(kind: GuardKind, conns: ReadonlyMap<string, Connection>, nodes: readonly string[], timeoutMs: number): Promise<GuardProbe[]> {
-  const script = kind === "galera-bootstrap" ? GALERA_PROBE : PACEMAKER_PROBE;
+/** The nodes a guarded step's probe asks: the whole plan step's nodes (not only --nodes) and the guard's. */
+export function probeNodes(planStep: { readonly nodes: readonly string[] }, guard: StepGuard): string[] {
+  return [...new Set([...planStep.nodes, ...guard.nodes])];
+}
+
+function probeScript(guard: StepGuard): string {
+  switch (guard.kind) {
+    case "galera-bootstrap":
+      return galeraProbe(guard.probe);
+    case "pacemaker-cluster":
+      return pacemakerProbe(guard.probe);
+  }
+}
+
+export async function probeGuard(
+  guard: StepGuard,
+  conns: ReadonlyMap<string, Connection>,
+  nodes: readonly string[],
+  timeoutMs: number,
+): Promise<GuardProbe[]> {
+  const script = probeScript(guard);
   return Promise.all(
     nodes.map(async (node) => {
       const conn = conns.get(node);
@@ -74,16 +61,35 @@ export async function probeGuard(kind: GuardKind, conns: ReadonlyMap<string, Con
 export function decideGuard(kind: GuardKind, probes: readonly GuardProbe[]): GuardDecision {
   const on = (s: string) => probes.filter((p) => p.state === s).map((p) => p.node);
   const unsure = probes.filter((p) => p.state === "unknown" || p.state === "unreachable").map((p) => p.node);
+  const decision = (action: GuardDecision["action"], reason: string): GuardDecision => ({ action, reason, probes });
   if (kind === "galera-bootstrap") {
-    if (on("primary").length > 0) return { action: "skip", reason: `Galera already runs a Primary component (${on("primary").join(", ")}): not bootstrapping again`, probes };
-    if (on("running").length > 0) {
-      return { action: "refuse", reason: `Galera runs on ${on("running").join(", ")} but is not Primary: bootstrapping now could split the cluster; recover it with \`ha-gen recover galera\``, probes };
+    const primary = on("primary");
+    const running = on("running");
+    if (primary.length > 0) {
+      const reason = `Galera already runs a Primary component (${primary.join(", ")}): not bootstrapping again`;
+      return decision("skip", reason);
     }
-    if (unsure.length > 0) return { action: "refuse", reason: `cannot tell whether Galera runs on ${unsure.join(", ")}: refusing to bootstrap`, probes };
-    return { action: "run", reason: "no Galera node is running", probes };
+    if (running.length > 0) {
+      return decision(
+        "refuse",
+        `Galera runs on ${running.join(", ")} but is not Primary: bootstrapping now could split the cluster; ` +
+          "recover it with `ha-gen recover galera`",
+      );
+    }
+    if (unsure.length > 0) {
+      return decision("refuse", `cannot tell whether Galera runs on ${unsure.join(", ")}: refusing to bootstrap`);
+    }
+    return decision("run", "no Galera node is running");
   }
   const existing = [...on("member"), ...on("configured")];
-  if (existing.length > 0) return { action: "skip", reason: `a pacemaker cluster already exists (${existing.join(", ")}): not re-creating it`, probes };
-  if (unsure.length > 0) return { action: "refuse", reason: `cannot tell whether a pacemaker cluster exists on ${unsure.join(", ")}: refusing to create one`, probes };
-  return { action: "run", reason: "no pacemaker cluster exists", probes };
+  if (existing.length > 0) {
+    return decision("skip", `a pacemaker cluster already exists (${existing.join(", ")}): not re-creating it`);
+  }
+  if (unsure.length > 0) {
+    return decision(
+      "refuse",
+      `cannot tell whether a pacemaker cluster exists on ${unsure.join(", ")}: refusing to create one`,
+    );
+  }
+  return decision("run", "no pacemaker cluster exists");
 }

@@ -1,4 +1,10 @@
-import { GALERA_RECOVER_SCRIPT, chooseBootstrapNode, parseRecoveryReport, type NodeReport, type RecoveryDecision } from "../src/core/galera-recovery.js";
+import {
+  GALERA_RECOVER_SCRIPT,
+  chooseBootstrapNode,
+  parseRecoveryReport,
+  type NodeReport,
+  type RecoveryDecision,
+} from "../src/core/galera-recovery.js";
 import { deploy, redactDeep, type DeployResult, type RunnableStep } from "./deploy.js";
 import type { EventSink, GaleraReportLine } from "./events.js";
 import { Redactor } from "./redact.js";
@@ -59,16 +65,16 @@ export async function recoverGalera(o: RecoverGaleraOptions): Promise<RecoverGal
       emit({ type: "connect-end", node, ms: Date.now() - t0 });
       const root = rootFor(o.root, node);
       const env = root ? ["env", `HA_GEN_ROOT=${root}`, `HA_GEN_NODE=${node}`] : [];
-      const r = await conn.exec(asRoot(conn, [...env, "bash", "--", root + GALERA_RECOVER_SCRIPT, "report"]), { timeoutMs: o.reportTimeoutMs ?? 300_000 }).catch((e: Error) => ({
-        code: null,
-        stdout: "",
-        stderr: e.message,
-      }));
+      const command = asRoot(conn, [...env, "bash", "--", root + GALERA_RECOVER_SCRIPT, "report"]);
+      const r = await conn
+        .exec(command, { timeoutMs: o.reportTimeoutMs ?? 300_000 })
+        .catch((e: Error) => ({ code: null, stdout: "", stderr: e.message }));
       try {
         if (r.code !== 0) throw new Error(`exit ${r.code ?? "none"}: ${lastLines(r.stderr || r.stdout, 3)}`);
         const report = parseRecoveryReport(r.stdout);
         reports.set(node, { node, report });
-        lines.set(node, { node, uuid: report.uuid, seqno: report.seqno, safeToBootstrap: report.safeToBootstrap, running: report.running, state: report.state });
+        const { uuid, seqno, safeToBootstrap, running, state } = report;
+        lines.set(node, { node, uuid, seqno, safeToBootstrap, running, state });
       } catch (e) {
         reports.set(node, { node, report: undefined });
         lines.set(node, { node, error: (e as Error).message });
@@ -117,7 +123,6 @@ export async function recoverGalera(o: RecoverGaleraOptions): Promise<RecoverGal
     ...(o.secrets ? { secrets: o.secrets } : {}),
     only: steps.map((s) => s.id),
     ...(o.root !== undefined ? { root: o.root, rootSteps: true } : {}),
-    guards: false,
     ...(o.stepTimeoutMs !== undefined ? { stepTimeoutMs: o.stepTimeoutMs } : {}),
     ...(o.onEvent ? { onEvent: o.onEvent } : {}),
     ...(o.logDir ? { logDir: o.logDir } : {}),

@@ -1,6 +1,7 @@
 import { HaGenError } from "../src/core/errors.js";
 import { createHash, randomBytes } from "node:crypto";
 import { shArgs } from "../src/core/quote.js";
+import { inspectScript, installScript, stageDirCommand } from "./scripts.js";
 import type { Connection, ExecResult } from "./transport.js";
 
 /**
@@ -14,6 +15,7 @@ import type { Connection, ExecResult } from "./transport.js";
  *  - a login user other than root cannot write system directories: it uploads to a private
  *    `mktemp -d` staging directory (0700) and `sudo -n` copies each file to the temporary name
  *    beside the target (umask 077) before the same chown/chmod/rename.
+ * The remote scripts are templates (deploy/templates/inspect.sh.njk, install.sh.njk).
  */
 
 export const TMP_MARK = ".ha-gen-tmp.";
@@ -47,65 +49,10 @@ export function asRoot(conn: Connection, argv: readonly string[]): string {
   return conn.user === "root" ? shArgs(argv) : `sudo -n -- ${shArgs(argv)}`;
 }
 
-// Owner and group names resolve to ids in the tree's own /etc/passwd and /etc/group when the
-// run has a --root that holds them (staging a system image), else on the node itself.
-// Plain template literals below: `\${` is bash's `${`, `\\` one backslash.
-const RESOLVE = `
-declare -A UID_OF GID_OF
-res_u() {
-  if [ -z "\${UID_OF[$1]+x}" ]; then
-    if [ -n "$root" ] && [ -f "$root/etc/passwd" ]; then UID_OF[$1]=$(awk -F: -v n="$1" '$1==n{print $3; exit}' "$root/etc/passwd")
-    else UID_OF[$1]=$(id -u -- "$1" 2>/dev/null || true); fi
-  fi
-  REPLY=\${UID_OF[$1]}
-}
-res_g() {
-  if [ -z "\${GID_OF[$1]+x}" ]; then
-    if [ -n "$root" ] && [ -f "$root/etc/group" ]; then GID_OF[$1]=$(awk -F: -v n="$1" '$1==n{print $3; exit}' "$root/etc/group")
-    else GID_OF[$1]=$(getent group -- "$1" | cut -d: -f3); fi
-  fi
-  REPLY=\${GID_OF[$1]}
-}
-`;
-
-// stdin: path, owner, group (NUL-terminated each). Prints per path index: kind, and for regular
-// files mode, owner, group, whether owner/group match the wanted ones (1/0/? when a name is
-// unknown there), sha256.
-const INSPECT = `
-set -u
-clean=$1 mk=$2 root=$3
-${RESOLVE}
-# Few forks per node, not per file: globbing and the loop are bash builtins.
-shopt -s nullglob
-files=() idx=() want=() dirs=() stale=() i=0
-while IFS= read -r -d '' p && IFS= read -r -d '' ow && IFS= read -r -d '' gr; do
-  d=\${p%/*}; d=\${d:-/}; b=\${p##*/}
-  if [ "$clean" = clean ]; then stale+=("$d/.$b${TMP_MARK}"*); fi
-  res_u "$ow"; u=$REPLY; res_g "$gr"; g=$REPLY
-  if [ -z "$u" ] || [ -z "$g" ]; then printf '%d\\tunknown-owner\\n' "$i"
-  elif [ -L "$p" ]; then printf '%d\\tlink\\n' "$i"
-  elif [ -f "$p" ]; then files+=("$p"); idx+=("$i"); want+=("$u:$g")
-  elif [ -e "$p" ]; then printf '%d\\tother\\n' "$i"
-  else printf '%d\\tmissing\\n' "$i"; [ -d "$d" ] || dirs+=("$d")
-  fi
-  i=$((i+1))
-done
-if [ \${#stale[@]} -gt 0 ]; then rm -f -- "\${stale[@]}" || true; fi
-if [ "$mk" = mkdir ] && [ \${#dirs[@]} -gt 0 ]; then mkdir -p -- "\${dirs[@]}" || exit 3; fi
-if [ \${#files[@]} -gt 0 ]; then
-  mapfile -t st < <(stat -c '%a %U %G %u:%g' -- "\${files[@]}")
-  mapfile -t hs < <(sha256sum -- "\${files[@]}")
-  if [ \${#st[@]} -ne \${#files[@]} ] || [ \${#hs[@]} -ne \${#files[@]} ]; then echo "cannot stat or read every file" >&2; exit 4; fi
-  for k in "\${!files[@]}"; do
-    h=\${hs[$k]#\\\\}
-    read -r m on gn ids <<< "\${st[$k]}"
-    ok=0; [ "$ids" = "\${want[$k]}" ] && ok=1
-    printf '%d\\tfile\\t%s\\t%s\\t%s\\t%s\\t%s\\n' "\${idx[$k]}" "$m" "$on" "$gn" "$ok" "\${h:0:64}"
-  done
-fi
-`;
-
-/** Lists the state of `paths` in one command; optionally removes stale temporaries and creates missing parent directories. */
+/**
+ * Lists the state of `paths` in one command; optionally removes stale temporaries and creates
+ * missing parent directories.
+ */
 export async function inspect(
   conn: Connection,
   node: string,
@@ -118,16 +65,22 @@ export async function inspect(
     const fast = await inspectWithoutShell(conn, node, files, o);
     if (fast) return fast;
   }
-  const cmd = asRoot(conn, ["bash", "-c", INSPECT, "ha-gen-inspect", o.clean ? "clean" : "keep", o.mkdir ? "mkdir" : "no", o.root]);
-  const r = await conn.exec(cmd, { stdin: files.map((f) => `${f.path}\0${f.owner}\0${f.group}\0`).join(""), timeoutMs: o.timeoutMs });
-  if (r.code !== 0) throw new RemoteError(node, `inspecting files failed (exit ${r.code ?? r.signal ?? "?"}): ${lastLines(r.stderr || r.stdout, 5)}`, r);
+  const args = [o.clean ? "clean" : "keep", o.mkdir ? "mkdir" : "no", o.root];
+  const cmd = asRoot(conn, ["bash", "-c", inspectScript(TMP_MARK), "ha-gen-inspect", ...args]);
+  const stdin = files.map((f) => `${f.path}\0${f.owner}\0${f.group}\0`).join("");
+  const r = await conn.exec(cmd, { stdin, timeoutMs: o.timeoutMs });
+  if (r.code !== 0) throw commandFailed(node, "inspecting files", r);
   for (const line of r.stdout.split("\n")) {
     if (!line) continue;
     const f = line.split("\t");
     const i = Number(f[0]);
-    if (!Number.isInteger(i) || i < 0 || i >= files.length) throw new RemoteError(node, `unexpected inspection output: ${line}`);
-    if (f[1] === "file") out[i] = { kind: "file", mode: parseInt(f[2]!, 8), owner: f[3]!, group: f[4]!, ownerOk: f[5] === "1", sha256: f[6]! };
-    else out[i] = { kind: f[1] as RemoteFileState["kind"] };
+    if (!Number.isInteger(i) || i < 0 || i >= files.length) {
+      throw new RemoteError(node, `unexpected inspection output: ${line}`);
+    }
+    if (f[1] === "file") {
+      const [mode, owner, group, ok, sha256] = f.slice(2) as [string, string, string, string, string];
+      out[i] = { kind: "file", mode: parseInt(mode, 8), owner, group, ownerOk: ok === "1", sha256 };
+    } else out[i] = { kind: f[1] as RemoteFileState["kind"] };
   }
   return out;
 }
@@ -165,7 +118,10 @@ async function inspectWithoutShell(
   try {
     const base = o.root && (await lstat(`${o.root}/etc/passwd`)) ? o.root : "";
     const groupBase = o.root && (await lstat(`${o.root}/etc/group`)) ? o.root : "";
-    ids = { users: parseIds((await read(`${base}/etc/passwd`))?.toString("utf8")), groups: parseIds((await read(`${groupBase}/etc/group`))?.toString("utf8")) };
+    ids = {
+      users: parseIds((await read(`${base}/etc/passwd`))?.toString("utf8")),
+      groups: parseIds((await read(`${groupBase}/etc/group`))?.toString("utf8")),
+    };
   } catch {
     return undefined;
   }
@@ -212,35 +168,6 @@ export interface InstallFile {
   readonly group: string;
 }
 
-const FINALIZE = `
-set -u
-umask 077
-root=$1
-${RESOLVE}
-failed=0
-while IFS= read -r -d '' staged && IFS= read -r -d '' tmp && IFS= read -r -d '' target \\
-   && IFS= read -r -d '' owner && IFS= read -r -d '' group && IFS= read -r -d '' mode; do
-  res_u "$owner"; u=$REPLY; res_g "$group"; g=$REPLY
-  if [ -z "$u" ] || [ -z "$g" ]; then echo "unknown owner $owner:$group for $target" >&2; failed=1; [ "$staged" = "$tmp" ] && rm -f -- "$tmp"; continue; fi
-  if [ -z "$staged" ]; then
-    if ! { chown -- "$u:$g" "$target" && chmod -- "$mode" "$target"; }; then
-      echo "cannot set owner/mode of $target" >&2; failed=1
-    fi
-    continue
-  fi
-  if [ "$staged" != "$tmp" ]; then
-    if ! cat -- "$staged" > "$tmp"; then echo "cannot write $tmp" >&2; rm -f -- "$tmp"; failed=1; continue; fi
-  fi
-  if chown -- "$u:$g" "$tmp" && chmod -- "$mode" "$tmp" && mv -f -T -- "$tmp" "$target"; then
-    # Temporaries an interrupted earlier run left beside this target.
-    rm -f -- "\${target%/*}/.\${target##*/}${TMP_MARK}"* 2>/dev/null || true
-  else
-    echo "cannot install $target" >&2; rm -f -- "$tmp"; failed=1
-  fi
-done
-exit $failed
-`;
-
 function tmpNameFor(target: string): string {
   const slash = target.lastIndexOf("/");
   return `${target.slice(0, slash + 1)}.${target.slice(slash + 1)}${TMP_MARK}${randomBytes(6).toString("hex")}`;
@@ -260,9 +187,11 @@ export async function install(
   const root = conn.user === "root";
   let staging: string | undefined;
   if (!root && files.some((f) => f.content)) {
-    const r = await conn.exec(`mktemp -d "\${TMPDIR:-/tmp}/ha-gen-stage.XXXXXXXX"`, { timeoutMs: o.timeoutMs });
+    const r = await conn.exec(stageDirCommand(), { timeoutMs: o.timeoutMs });
     staging = r.stdout.trim();
-    if (r.code !== 0 || !staging.startsWith("/")) throw new RemoteError(node, `cannot create a staging directory: ${lastLines(r.stderr, 3)}`, r);
+    if (r.code !== 0 || !staging.startsWith("/")) {
+      throw new RemoteError(node, `cannot create a staging directory: ${lastLines(r.stderr, 3)}`, r);
+    }
   }
   const records: string[][] = [];
   const uploads: { path: string; content: Buffer }[] = [];
@@ -279,18 +208,28 @@ export async function install(
   try {
     await forEachLimit(uploads, o.parallel ?? 8, (u) => conn.writeFile(u.path, u.content, 0o600));
     const stdin = records.map((r) => r.map((x) => `${x}\0`).join("")).join("");
-    const r = await conn.exec(asRoot(conn, ["bash", "-c", FINALIZE, "ha-gen-install", o.root]), { stdin, timeoutMs: o.timeoutMs });
-    if (r.code !== 0) throw new RemoteError(node, `installing files failed (exit ${r.code ?? r.signal ?? "?"}): ${lastLines(r.stderr || r.stdout, 5)}`, r);
+    const cmd = asRoot(conn, ["bash", "-c", installScript(TMP_MARK), "ha-gen-install", o.root]);
+    const r = await conn.exec(cmd, { stdin, timeoutMs: o.timeoutMs });
+    if (r.code !== 0) throw commandFailed(node, "installing files", r);
   } finally {
-    if (staging) await conn.exec(shArgs(["rm", "-rf", "--", staging]), { timeoutMs: o.timeoutMs }).catch(() => undefined);
+    if (staging) {
+      await conn.exec(shArgs(["rm", "-rf", "--", staging]), { timeoutMs: o.timeoutMs }).catch(() => undefined);
+    }
   }
 }
 
 /** The content of a remote file (for dry-run diffs), or undefined when it cannot be read. */
 export async function readRemote(conn: Connection, path: string, timeoutMs: number): Promise<string | undefined> {
-  if (conn.user === "root" && conn.readFile) return (await conn.readFile(path).catch(() => undefined))?.toString("utf8");
+  if (conn.user === "root" && conn.readFile) {
+    return (await conn.readFile(path).catch(() => undefined))?.toString("utf8");
+  }
   const r = await conn.exec(asRoot(conn, ["cat", "--", path]), { timeoutMs });
   return r.code === 0 ? r.stdout : undefined;
+}
+
+function commandFailed(node: string, what: string, r: ExecResult): RemoteError {
+  const tail = lastLines(r.stderr || r.stdout, 5);
+  return new RemoteError(node, `${what} failed (exit ${r.code ?? r.signal ?? "?"}): ${tail}`, r);
 }
 
 export function modeString(mode: number): string {
@@ -302,7 +241,11 @@ export function lastLines(text: string, n: number): string {
   return lines.slice(-n).join("\n");
 }
 
-export async function forEachLimit<T>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<void>): Promise<void> {
+export async function forEachLimit<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T, index: number) => Promise<void>,
+): Promise<void> {
   let next = 0;
   let failure: unknown;
   const worker = async () => {

@@ -4,14 +4,25 @@ import { join } from "node:path";
 import type { Duplex } from "node:stream";
 import { createRequire } from "node:module";
 import type { AuthMethod, Client, ClientChannel, ConnectConfig, SFTPWrapper, ServerHostKeyAlgorithm } from "ssh2";
+import { shArgs } from "../src/core/quote.js";
 import { blobKeyType, fingerprint, knownHostName, type KnownHostsFile } from "./known-hosts.js";
+import { authorizedKeyScript } from "./scripts.js";
 import type { JumpHost, SshHostConfig } from "./ssh-config.js";
-import { ConnectError, type Connection, type ExecOptions, type ExecResult, type FileStat, type Transport } from "./transport.js";
+import {
+  ConnectError,
+  type Connection,
+  type ExecOptions,
+  type ExecResult,
+  type FileStat,
+  type Transport,
+} from "./transport.js";
 
 /**
- * The only module that speaks SSH. One connection per node for the whole run (exec channels for
- * commands, one SFTP channel for files), jump hosts shared between nodes, host keys checked
- * against a known_hosts file (never skipped), retries only while connecting.
+ * The only module that speaks SSH. One connection per node for the whole run: an
+ * ssh2-sftp-client connection, whose SFTP channel serves the files (put, lstat, get) and whose
+ * underlying ssh2 Client runs the commands (exec channels). Jump hosts (plain ssh2 clients) are
+ * shared between nodes, host keys checked against a known_hosts file (never skipped), retries
+ * only while connecting.
  */
 
 export interface SshTransportOptions {
@@ -51,8 +62,36 @@ function ssh2(): typeof import("ssh2") {
   }
 }
 
+/** The part of ssh2-sftp-client 12 used here (its @types package describes 9: no `client`, no `lstat`). */
+interface SftpClient {
+  /** The ssh2 Client it connects; commands run over it too. */
+  readonly client: Client;
+  /** Connects `client` with this config (host key check, auth, jump-host socket) and opens SFTP. */
+  connect(config: ConnectConfig): Promise<SFTPWrapper>;
+  put(data: Buffer, path: string, options: { writeStreamOptions: { flags: "w"; mode: number } }): Promise<string>;
+  /** A Buffer, or an empty array for an empty file (concat-stream's result without data). */
+  get(path: string): Promise<Buffer | unknown[]>;
+  lstat(path: string): Promise<{ mode: number; uid: number; gid: number; isFile: boolean; isSymbolicLink: boolean }>;
+  end(): Promise<boolean>;
+}
+
+/** Loaded at run time like ssh2. No callbacks: its default ones log every close to the console. */
+function newSftpClient(name: string): SftpClient {
+  type Ctor = new (name: string, callbacks: object) => SftpClient;
+  const SftpClientClass = createRequire(import.meta.url)("ssh2-sftp-client") as Ctor;
+  return new SftpClientClass(name, {});
+}
+
 const DEFAULT_KEYS = ["id_ed25519", "id_ecdsa", "id_rsa"];
-const ALL_HOST_KEY_ALGOS: ServerHostKeyAlgorithm[] = ["ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"];
+const ALL_HOST_KEY_ALGOS: ServerHostKeyAlgorithm[] = [
+  "ssh-ed25519",
+  "ecdsa-sha2-nistp256",
+  "ecdsa-sha2-nistp384",
+  "ecdsa-sha2-nistp521",
+  "rsa-sha2-512",
+  "rsa-sha2-256",
+  "ssh-rsa",
+];
 
 /** Host key algorithms with the ones already recorded for the host first, as OpenSSH orders them. */
 export function hostKeyAlgorithms(knownTypes: readonly string[]): ServerHostKeyAlgorithm[] {
@@ -65,7 +104,7 @@ export function hostKeyAlgorithms(knownTypes: readonly string[]): ServerHostKeyA
 }
 
 class SshConnection implements Connection {
-  private sftpPromise: Promise<SFTPWrapper> | undefined;
+  private readonly client: Client;
   private closed = false;
   /** Operations in flight; ssh2 does not always call back when the connection drops. */
   private readonly pending = new Set<(e: Error) => void>();
@@ -73,8 +112,9 @@ class SshConnection implements Connection {
   constructor(
     readonly node: string,
     readonly user: string,
-    private readonly client: Client,
+    private readonly sftp: SftpClient,
   ) {
+    const client = (this.client = sftp.client);
     const lost = (why: string) => {
       this.closed = true;
       const err = new ConnectError(node, `${node}: connection lost (${why})`, false);
@@ -109,6 +149,20 @@ class SshConnection implements Connection {
         },
         fail,
       );
+    });
+  }
+
+  /**
+   * An ssh2-sftp-client call, tracked: when one call sees the connection drop, the library lets
+   * the others that run at the same time wait forever.
+   */
+  private sftpCall<T>(what: string, call: () => Promise<T>): Promise<T> {
+    return this.track<T>((res, rej) => {
+      call().then(res, (e: Error & { code?: unknown }) => {
+        const err: Error & { code?: unknown } = new Error(`${this.node}: ${what}: ${e.message}`);
+        err.code = e.code;
+        rej(err);
+      });
     });
   }
 
@@ -165,51 +219,40 @@ class SshConnection implements Connection {
     });
   }
 
-  private sftp(): Promise<SFTPWrapper> {
-    this.sftpPromise ??= this.track<SFTPWrapper>((res, rej) => {
-      this.client.sftp((err, sftp) => (err ? rej(new ConnectError(this.node, `${this.node}: cannot open SFTP: ${err.message}`, false)) : res(sftp)));
-    });
-    return this.sftpPromise;
-  }
-
   async writeFile(path: string, content: Buffer, mode: number): Promise<void> {
-    const sftp = await this.sftp();
-    await this.track<void>((res, rej) => {
-      sftp.writeFile(path, content, { mode, flag: "w" }, (err) => (err ? rej(new Error(`${this.node}: cannot write ${path}: ${err.message}`)) : res()));
-    });
+    const options = { writeStreamOptions: { flags: "w", mode } } as const;
+    await this.sftpCall(`cannot write ${path}`, () => this.sftp.put(content, path, options));
   }
 
   async lstat(path: string): Promise<FileStat | undefined> {
-    const sftp = await this.sftp();
-    return this.track<FileStat | undefined>((res, rej) => {
-      sftp.lstat(path, (err, st) => {
-        if (err) {
-          if ((err as Error & { code?: number }).code === 2) res(undefined); // SSH_FX_NO_SUCH_FILE
-          else rej(new Error(`${this.node}: cannot stat ${path}: ${err.message}`));
-          return;
-        }
-        const kind = st.isSymbolicLink() ? "link" : st.isFile() ? "file" : "other";
-        res({ kind, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid });
-      });
-    });
+    try {
+      const st = await this.sftpCall(`cannot stat ${path}`, () => this.sftp.lstat(path));
+      const kind = st.isSymbolicLink ? "link" : st.isFile ? "file" : "other";
+      return { kind, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid };
+    } catch (e) {
+      // The library reports SSH_FX_NO_SUCH_FILE, and the generic SSH_FX_FAILURE (a file as a
+      // directory in the path, say), as ENOENT: both read as "missing", and installing fails later.
+      if ((e as { code?: unknown }).code === "ENOENT") return undefined;
+      throw e;
+    }
   }
 
   async readFile(path: string): Promise<Buffer | undefined> {
-    const sftp = await this.sftp();
-    return this.track<Buffer | undefined>((res, rej) => {
-      sftp.readFile(path, (err: (Error & { code?: number }) | undefined, data: Buffer) => {
-        if (err) {
-          if (err.code === 2) res(undefined);
-          else rej(new Error(`${this.node}: cannot read ${path}: ${err.message}`));
-        } else res(data);
-      });
-    });
+    try {
+      const data = await this.sftpCall(`cannot read ${path}`, () => this.sftp.get(path));
+      return Buffer.isBuffer(data) ? data : Buffer.alloc(0);
+    } catch (e) {
+      if ((e as { code?: unknown }).code === 2) return undefined; // SSH_FX_NO_SUCH_FILE
+      throw e;
+    }
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     await new Promise<void>((res) => {
       this.client.once("close", () => res());
+      // end() tells the library the close is wanted; it ends the client only while SFTP is open.
+      this.sftp.end().catch(() => undefined);
       this.client.end();
       setTimeout(res, 2000).unref();
     });
@@ -246,8 +289,9 @@ export class SshTransport implements Transport {
     let lastErr: unknown;
     for (let i = 0; i < attempts; i++) {
       try {
-        const client = await this.open(node, cfg, user, this.viaChain(cfg.proxyJump));
-        return new SshConnection(node, user, client);
+        const sftp = newSftpClient(node);
+        await this.open(node, cfg, user, this.viaChain(cfg.proxyJump), sftp);
+        return new SshConnection(node, user, sftp);
       } catch (e) {
         lastErr = e;
         if (!(e instanceof ConnectError) || !e.retryable || i === attempts - 1) break;
@@ -269,7 +313,12 @@ export class SshTransport implements Transport {
       // A jump host's own ProxyJump is ignored when it is reached through an explicit chain, as in OpenSSH.
       const cfg: SshHostConfig = { ...base, ...(hop.port ? { port: hop.port } : {}), proxyJump: [] };
       const user = hop.user ?? base.user ?? this.o.defaultUser;
-      const upstream = hops.length > 1 ? this.viaChain(hops.slice(0, -1)) : base.proxyJump.length > 0 ? this.viaChain(base.proxyJump) : undefined;
+      const upstream =
+        hops.length > 1
+          ? this.viaChain(hops.slice(0, -1))
+          : base.proxyJump.length > 0
+            ? this.viaChain(base.proxyJump)
+            : undefined;
       p = this.open(`jump host ${hop.host}`, cfg, user, upstream);
       this.jumps.set(key, p);
       p.then(
@@ -280,16 +329,28 @@ export class SshTransport implements Transport {
     return p;
   }
 
-  private async open(label: string, cfg: SshHostConfig, user: string, via: Promise<Client> | undefined): Promise<Client> {
+  /**
+   * Opens a verified, authenticated connection: for a node through ssh2-sftp-client (`sftp`, its
+   * SFTP channel opened too), for a jump host as a plain ssh2 Client (it only forwards).
+   */
+  private async open(
+    label: string,
+    cfg: SshHostConfig,
+    user: string,
+    via: Promise<Client> | undefined,
+    sftp?: SftpClient,
+  ): Promise<Client> {
     const timeout = cfg.connectTimeoutSec ? cfg.connectTimeoutSec * 1000 : (this.o.connectTimeoutMs ?? 15_000);
+    const target = `${cfg.hostname}:${cfg.port}`;
     let sock: Duplex | undefined;
     if (via) {
       const jump = await via;
       sock = await new Promise<Duplex>((res, rej) => {
-        const t = setTimeout(() => rej(new ConnectError(label, `${label}: timed out opening a tunnel to ${cfg.hostname}:${cfg.port}`, true)), timeout);
+        const tunnelFailed = (why: string) => rej(new ConnectError(label, `${label}: ${why}`, true));
+        const t = setTimeout(() => tunnelFailed(`timed out opening a tunnel to ${target}`), timeout);
         jump.forwardOut("127.0.0.1", 0, cfg.hostname, cfg.port, (err, stream) => {
           clearTimeout(t);
-          if (err) rej(new ConnectError(label, `${label}: jump host cannot reach ${cfg.hostname}:${cfg.port}: ${err.message}`, true));
+          if (err) tunnelFailed(`jump host cannot reach ${target}: ${err.message}`);
           else res(stream);
         });
       });
@@ -299,18 +360,28 @@ export class SshTransport implements Transport {
     const auth: AuthMethod[] = [];
     const tried = new Set<string>();
     const keyFiles = [...(this.o.identityFiles ?? []), ...cfg.identityFiles];
-    if (keyFiles.length === 0 && !cfg.identitiesOnly) for (const k of DEFAULT_KEYS) keyFiles.push(join(homedir(), ".ssh", k));
+    if (keyFiles.length === 0 && !cfg.identitiesOnly) {
+      for (const k of DEFAULT_KEYS) keyFiles.push(join(homedir(), ".ssh", k));
+    }
     for (const f of keyFiles) {
       if (tried.has(f)) continue;
       tried.add(f);
       const key = readKey(f, warn);
       if (key) auth.push({ type: "publickey", username: user, key } as AuthMethod);
     }
-    if (this.o.agent && !cfg.identitiesOnly) auth.push({ type: "agent", username: user, agent: this.o.agent } as AuthMethod);
-    if (this.o.password !== undefined) auth.push({ type: "password", username: user, password: this.o.password } as AuthMethod);
-    if (auth.length === 0) throw new ConnectError(label, `${label}: no usable private key, agent or password to log in as ${user}`, false);
+    if (this.o.agent && !cfg.identitiesOnly) {
+      auth.push({ type: "agent", username: user, agent: this.o.agent } as AuthMethod);
+    }
+    if (this.o.password !== undefined) {
+      auth.push({ type: "password", username: user, password: this.o.password } as AuthMethod);
+    }
+    if (auth.length === 0) {
+      throw new ConnectError(label, `${label}: no usable private key, agent or password to log in as ${user}`, false);
+    }
 
     let refusal: ConnectError | undefined;
+    const known = this.o.knownHosts.path;
+    const refuse = (why: string) => (refusal = new ConnectError(label, `${label}: ${why}`, false));
     const verifier = (key: Buffer, verify: (ok: boolean) => void) => {
       const verdict = this.o.knownHosts.check(keyName, key);
       const type = blobKeyType(key);
@@ -320,24 +391,23 @@ export class SshTransport implements Transport {
           verify(true);
           return;
         case "revoked":
-          refusal = new ConnectError(label, `${label}: host key ${type} ${fp} of ${keyName} is marked @revoked in ${this.o.knownHosts.path}: refusing to connect`, false);
+          refuse(`host key ${type} ${fp} of ${keyName} is marked @revoked in ${known}: refusing to connect`);
           verify(false);
           return;
         case "changed":
-          refusal = new ConnectError(
-            label,
-            `${label}: HOST KEY CHANGED for ${keyName}: it presents ${type} ${fp}, but ${this.o.knownHosts.path} line(s) ${verdict.lines.join(", ")} record ${verdict.expected.join("; ")}. ` +
-              `This may be an attack or a reinstalled host; ha-gen never accepts a changed key. If the change is expected, remove the old entry (ssh-keygen -R '${keyName}' -f ${this.o.knownHosts.path}) and verify the new key.`,
-            false,
+          refuse(
+            `HOST KEY CHANGED for ${keyName}: it presents ${type} ${fp}, but ${known} line(s) ` +
+              `${verdict.lines.join(", ")} record ${verdict.expected.join("; ")}. ` +
+              "This may be an attack or a reinstalled host; ha-gen never accepts a changed key. If the change is " +
+              `expected, remove the old entry (ssh-keygen -R '${keyName}' -f ${known}) and verify the new key.`,
           );
           verify(false);
           return;
         case "unknown":
           if (!this.o.acceptNewHostKeys) {
-            refusal = new ConnectError(
-              label,
-              `${label}: unknown host key for ${keyName} (${type} ${fp}) not in ${this.o.knownHosts.path}: verify the fingerprint and add it, or rerun with --accept-new-host-keys to trust it on first use`,
-              false,
+            refuse(
+              `unknown host key for ${keyName} (${type} ${fp}) not in ${known}: verify the fingerprint and add ` +
+                "it, or rerun with --accept-new-host-keys to trust it on first use",
             );
             verify(false);
             return;
@@ -350,15 +420,16 @@ export class SshTransport implements Transport {
           this.o.knownHosts.record(keyName, key).then(
             () => verify(true),
             (e: Error) => {
-              refusal = new ConnectError(label, `${label}: cannot record the host key in ${this.o.knownHosts.path}: ${e.message}`, false);
+              refuse(`cannot record the host key in ${known}: ${e.message}`);
               verify(false);
             },
           );
       }
     };
 
-    const { Client } = ssh2();
-    const client = new Client();
+    const client = sftp ? sftp.client : new (ssh2().Client)();
+    // Each ssh2-sftp-client call listens on the client while it runs, and up to 16 run at once.
+    if (sftp) client.setMaxListeners(0);
     this.clients.push(client);
     const config: ConnectConfig = {
       ...(sock ? { sock } : { host: cfg.hostname, port: cfg.port }),
@@ -372,29 +443,57 @@ export class SshTransport implements Transport {
     };
     return await new Promise<Client>((res, rej) => {
       let settled = false;
-      client.once("ready", () => {
+      let authenticated = false;
+      const ready = () => {
         settled = true;
         // Small request/response exchanges: Nagle's algorithm would add delayed-ACK stalls.
         if (!sock) client.setNoDelay(true);
         res(client);
-      });
-      client.once("error", (err: Error & { level?: string; code?: string }) => {
-        if (settled) return;
+      };
+      const fail = (e: ConnectError) => {
         settled = true;
         client.end();
-        if (refusal) return rej(refusal);
-        if (err.level === "client-authentication") {
-          return rej(new ConnectError(label, `${label}: ${user}@${cfg.hostname}:${cfg.port} refused every offered key${this.o.password !== undefined ? " and the password" : ""} (authentication failed)`, false));
-        }
-        const retryable = err.level === "client-timeout" || err.level === "client-socket" || ["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "EPIPE"].includes(err.code ?? "");
-        rej(new ConnectError(label, `${label}: cannot connect to ${user}@${cfg.hostname}:${cfg.port}: ${err.message}`, retryable));
-      });
-      client.once("close", () => {
+        // A client given up on may still report its socket's reset.
+        client.on("error", () => undefined);
+        rej(e);
+      };
+      client.once("error", (err: Error & { level?: string; code?: string }) => {
         if (settled) return;
-        settled = true;
-        rej(refusal ?? new ConnectError(label, `${label}: connection to ${cfg.hostname}:${cfg.port} closed during the handshake`, true));
+        if (refusal) return fail(refusal);
+        if (err.level === "client-authentication") {
+          const offered = this.o.password !== undefined ? "every offered key and the password" : "every offered key";
+          const why = `${user}@${target} refused ${offered} (authentication failed)`;
+          return fail(new ConnectError(label, `${label}: ${why}`, false));
+        }
+        const retryable =
+          err.level === "client-timeout" ||
+          err.level === "client-socket" ||
+          ["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "EPIPE"].includes(err.code ?? "");
+        fail(new ConnectError(label, `${label}: cannot connect to ${user}@${target}: ${err.message}`, retryable));
       });
-      client.connect(config);
+      const closed = () => {
+        if (settled) return;
+        fail(refusal ?? new ConnectError(label, `${label}: connection to ${target} closed during the handshake`, true));
+      };
+      client.once("end", closed);
+      client.once("close", closed);
+      if (!sftp) {
+        client.once("ready", ready);
+        client.connect(config);
+        return;
+      }
+      // ssh2-sftp-client connects the client with this config and opens SFTP once it is ready.
+      client.once("ready", () => (authenticated = true));
+      sftp.connect(config).then(
+        () => settled || ready(),
+        (e: Error) => {
+          // A failed handshake comes with an error, end or close event, handled above with its
+          // cause; what is left is SFTP failing to open, or ssh2 refusing the config outright.
+          if (settled) return;
+          const what = authenticated ? "cannot open SFTP" : "cannot connect";
+          fail(new ConnectError(label, `${label}: ${what}: ${e.message}`, false));
+        },
+      );
     });
   }
 
@@ -410,11 +509,10 @@ export class SshTransport implements Transport {
  */
 export async function installAuthorizedKey(conn: Connection, publicKey: string): Promise<"added" | "present"> {
   const key = publicKey.trim();
-  if (!/^(ssh-|ecdsa-|sk-)[^\s]+ [A-Za-z0-9+/=]+/.test(key) || key.includes("\n")) throw new Error("not an OpenSSH public key (one line: type base64 [comment])");
-  const script =
-    'umask 077; IFS= read -r key; mkdir -p "$HOME/.ssh"; f="$HOME/.ssh/authorized_keys"; touch "$f"; ' +
-    'if grep -qxF -- "$key" "$f"; then echo present; else printf "%s\\n" "$key" >> "$f"; echo added; fi';
-  const r = await conn.exec(`sh -c '${script.replaceAll("'", `'\\''`)}'`, { stdin: `${key}\n`, timeoutMs: 30_000 });
+  if (!/^(ssh-|ecdsa-|sk-)[^\s]+ [A-Za-z0-9+/=]+/.test(key) || key.includes("\n")) {
+    throw new Error("not an OpenSSH public key (one line: type base64 [comment])");
+  }
+  const r = await conn.exec(shArgs(["sh", "-c", authorizedKeyScript()]), { stdin: `${key}\n`, timeoutMs: 30_000 });
   if (r.code !== 0) throw new Error(`cannot update authorized_keys: ${r.stderr.trim()}`);
   return r.stdout.trim() === "present" ? "present" : "added";
 }

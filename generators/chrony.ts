@@ -2,7 +2,7 @@ import { merge, sameOn, stepScript, MARKER } from "./common.js";
 import type { GeneratorOutput } from "../src/core/artifact.js";
 import type { Cluster } from "../src/core/model.js";
 import { sh } from "../src/core/quote.js";
-import { renderTemplate } from "./templates.js";
+import { renderTemplate } from "../src/core/template.js";
 import tpl from "./templates/chrony.conf.njk";
 
 /**

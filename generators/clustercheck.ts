@@ -5,7 +5,7 @@ import { cnf } from "../src/core/quote.js";
 import type { NodeSpec } from "../src/core/spec/schema.js";
 import { hashHeader, MARKER, merge, sameOn, stepScript } from "./common.js";
 import { CLUSTERCHECK_CNF, galeraFunctions } from "./galera.js";
-import { renderTemplate } from "./templates.js";
+import { renderTemplate } from "../src/core/template.js";
 import stepTpl from "./templates/clustercheck-step.sh.njk";
 import scriptTpl from "./templates/clustercheck.sh.njk";
 import xinetdTpl from "./templates/clustercheck-xinetd.njk";

@@ -1,8 +1,15 @@
-import { fileFor, type Artifact, type GeneratorOutput, type PlanStep, type StepMode } from "../src/core/artifact.js";
+import {
+  fileFor,
+  type Artifact,
+  type GeneratorOutput,
+  type PlanStep,
+  type StepGuard,
+  type StepMode,
+} from "../src/core/artifact.js";
 import type { Cluster } from "../src/core/model.js";
-import { SCRIPT_DIR, SCRIPT_LIB } from "../src/core/os.js";
+import { SCRIPT_DIR, SCRIPT_LIB, SECRETS_ENV } from "../src/core/os.js";
 import type { NodeSpec } from "../src/core/spec/schema.js";
-import { renderTemplate } from "./templates.js";
+import { renderTemplate } from "../src/core/template.js";
 import libSh from "./templates/lib.sh.njk";
 
 /** The marker every generated file carries where its format allows comments. */
@@ -26,6 +33,7 @@ export interface ScriptOptions {
   readonly body: string | ((node: NodeSpec) => string);
   /** Scripts that are run on demand (recovery) rather than as a rollout step. */
   readonly onDemand?: boolean;
+  readonly guard?: StepGuard;
 }
 
 export function scriptPath(id: string): string {
@@ -48,13 +56,24 @@ export function stepScript(o: ScriptOptions): GeneratorOutput {
   );
   const steps: PlanStep[] = o.onDemand
     ? []
-    : [{ id: o.id, title: o.title, guideSection: o.guideSection, nodes: o.nodes.map((n) => n.hostname), mode: o.mode, script: path, verifies: o.verifies }];
+    : [
+        {
+          id: o.id,
+          title: o.title,
+          guideSection: o.guideSection,
+          nodes: o.nodes.map((n) => n.hostname),
+          mode: o.mode,
+          script: path,
+          verifies: o.verifies,
+          ...(o.guard ? { guard: o.guard } : {}),
+        },
+      ];
   return { artifacts, steps };
 }
 
 /** The shared shell library, on every node that runs any step. */
 export function libArtifacts(cluster: Cluster): Artifact[] {
-  const content = renderTemplate("lib.sh", libSh, {});
+  const content = renderTemplate("lib.sh", libSh, { secretsEnv: SECRETS_ENV });
   return cluster.nodes.map((n) => fileFor("common", n.hostname, { path: SCRIPT_LIB, content, mode: 0o644 }));
 }
 

@@ -2,7 +2,7 @@ import { fileFor, type GeneratorOutput } from "../src/core/artifact.js";
 import type { Cluster } from "../src/core/model.js";
 import type { OsTarget } from "../src/core/spec/schema.js";
 import { MARKER, merge, stepScript } from "./common.js";
-import { renderTemplate } from "./templates.js";
+import { renderTemplate } from "../src/core/template.js";
 import confTpl from "./templates/etcd.conf.njk";
 import unitTpl from "./templates/etcd.service.njk";
 import stepTpl from "./templates/etcd.sh.njk";

@@ -2,11 +2,12 @@ import type { GeneratorOutput } from "../src/core/artifact.js";
 import { fileFor } from "../src/core/artifact.js";
 import { GALERA_RECOVER_ID, REPORT_PREFIX, ZERO_UUID } from "../src/core/galera-recovery.js";
 import type { Cluster } from "../src/core/model.js";
-import { HA_GEN_DIR } from "../src/core/os.js";
+import { GALERA_PORT, HA_GEN_DIR, SECRETS_ENV } from "../src/core/os.js";
 import { cnf } from "../src/core/quote.js";
+import { secretEnvName } from "../src/core/secrets.js";
 import type { NodeSpec, OsTarget } from "../src/core/spec/schema.js";
 import { hashHeader, MARKER, merge, stepScript } from "./common.js";
-import { renderTemplate } from "./templates.js";
+import { renderTemplate } from "../src/core/template.js";
 import bootstrapTpl from "./templates/galera-bootstrap.sh.njk";
 import functionsTpl from "./templates/galera-functions.sh.njk";
 import joinTpl from "./templates/galera-join.sh.njk";
@@ -50,8 +51,6 @@ export const SECURE_CHECK_SQL = `${HA_GEN_DIR}/galera-secure-check.sql`;
 /** Read by clustercheck as nobody: its group is the OS's nobody group. */
 export const CLUSTERCHECK_CNF = `${HA_GEN_DIR}/clustercheck.cnf`;
 export const DATADIR = "/var/lib/mysql";
-/** Galera group communication (fixed; validation reserves it). */
-export const GALERA_PORT = 4567;
 
 interface MariaDbFlavour {
   /** Server binary for `--wsrep-recover` and its process name. */
@@ -185,8 +184,14 @@ export function galera(cluster: Cluster): GeneratorOutput {
       mode: "serial",
       verifies: [
         "wsrep_cluster_status Primary, wsrep_local_state_comment Synced, wsrep_ready ON",
-        "never bootstraps while another controller answers on 4567 or grastate.dat forbids it",
+        `never bootstraps while another controller answers on ${GALERA_PORT} or grastate.dat forbids it`,
       ],
+      // Deploy asks every controller before it runs this, with the root password of secrets.env.
+      guard: {
+        kind: "galera-bootstrap",
+        nodes: controllers.map((c) => c.hostname),
+        probe: { secretsEnv: SECRETS_ENV, rootPasswordVar: secretEnvName("mariadb_root_pass"), port: GALERA_PORT },
+      },
       body: (n) =>
         renderTemplate("galera-bootstrap.sh", bootstrapTpl, { ...common, functions: galeraFunctions(cluster, n), mariabackup: cluster.spec.galera.sstMethod === "mariabackup" }),
     }),

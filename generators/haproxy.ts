@@ -3,7 +3,7 @@ import type { Cluster } from "../src/core/model.js";
 import { haproxy as hq, sh } from "../src/core/quote.js";
 import type { HaproxyService } from "../src/core/spec/schema.js";
 import { MARKER, merge, stepScript } from "./common.js";
-import { renderTemplate } from "./templates.js";
+import { renderTemplate } from "../src/core/template.js";
 import tpl from "./templates/haproxy.cfg.njk";
 
 export const HAPROXY_CFG = "/etc/haproxy/haproxy.cfg";

@@ -3,7 +3,7 @@ import type { Cluster } from "../src/core/model.js";
 import { envValue, word } from "../src/core/quote.js";
 import type { OsTarget } from "../src/core/spec/schema.js";
 import { hashHeader, merge, stepScript } from "./common.js";
-import { renderTemplate } from "./templates.js";
+import { renderTemplate } from "../src/core/template.js";
 import stepTpl from "./templates/memcached.sh.njk";
 
 interface MemcachedSettings {

@@ -1,9 +1,10 @@
 import type { GeneratorOutput } from "../src/core/artifact.js";
 import type { Cluster } from "../src/core/model.js";
+import { COROSYNC_CONF } from "../src/core/os.js";
 import { UnquotableValueError } from "../src/core/quote.js";
 import { merge, scriptPath, stepScript } from "./common.js";
 import { haproxyCloneId } from "./haproxy.js";
-import { renderTemplate } from "./templates.js";
+import { renderTemplate } from "../src/core/template.js";
 import clusterTpl from "./templates/pacemaker-cluster.sh.njk";
 import pcsdTpl from "./templates/pacemaker-pcsd.sh.njk";
 import resourcesTpl from "./templates/pacemaker-resources.sh.njk";
@@ -116,7 +117,12 @@ export function pacemaker(cluster: Cluster): GeneratorOutput {
     nodes: cluster.controllers,
     mode: "parallel",
     verifies: ["hacluster has the generated password", "pcsd is enabled and listens on port 2224 of the management address"],
-    body: (n) => renderTemplate("pacemaker-pcsd.sh", pcsdTpl, { clusterName: spec.pacemaker.clusterName, address: n.addresses.management }),
+    body: (n) =>
+      renderTemplate("pacemaker-pcsd.sh", pcsdTpl, {
+        clusterName: spec.pacemaker.clusterName,
+        address: n.addresses.management,
+        corosyncConf: COROSYNC_CONF,
+      }),
   });
   const setup = stepScript({
     family: "pacemaker",
@@ -126,9 +132,15 @@ export function pacemaker(cluster: Cluster): GeneratorOutput {
     nodes: [first],
     mode: "serial",
     verifies: ["every controller is online in the cluster, in a partition with quorum"],
+    guard: {
+      kind: "pacemaker-cluster",
+      nodes: cluster.controllers.map((c) => c.hostname),
+      probe: { corosyncConf: COROSYNC_CONF },
+    },
     body: renderTemplate("pacemaker-cluster.sh", clusterTpl, {
       scriptName: `${CLUSTER_STEP}.sh`,
       clusterName: spec.pacemaker.clusterName,
+      corosyncConf: COROSYNC_CONF,
       controllers: cluster.controllers.map((c) => ({ name: c.hostname, address: c.addresses.management })),
       waitSeconds: START_WAIT,
     }),

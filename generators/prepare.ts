@@ -2,7 +2,7 @@ import type { GeneratorOutput } from "../src/core/artifact.js";
 import type { Cluster } from "../src/core/model.js";
 import type { NodeSpec, OsTarget } from "../src/core/spec/schema.js";
 import { stepScript } from "./common.js";
-import { renderTemplate } from "./templates.js";
+import { renderTemplate } from "../src/core/template.js";
 import tpl from "./templates/prepare.sh.njk";
 
 /** ha-gen's state directory on every node (stamps of applied configuration). */

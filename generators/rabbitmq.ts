@@ -3,7 +3,7 @@ import type { Cluster } from "../src/core/model.js";
 import { sh, shArgs } from "../src/core/quote.js";
 import type { ClusterSpec } from "../src/core/spec/schema.js";
 import { hashHeader, MARKER, merge, sameOn, stepScript } from "./common.js";
-import { renderTemplate } from "./templates.js";
+import { renderTemplate } from "../src/core/template.js";
 import confTpl from "./templates/rabbitmq.conf.njk";
 import configureTpl from "./templates/rabbitmq-configure.sh.njk";
 import joinTpl from "./templates/rabbitmq-join.sh.njk";

@@ -3,7 +3,7 @@ import type { Cluster } from "../src/core/model.js";
 import { sh } from "../src/core/quote.js";
 import { MARKER, merge, sameOn, stepScript } from "./common.js";
 import { HAPROXY_LOG_SOCKET } from "./haproxy.js";
-import { renderTemplate } from "./templates.js";
+import { renderTemplate } from "../src/core/template.js";
 import confTpl from "./templates/rsyslog-haproxy.conf.njk";
 import rotateTpl from "./templates/rsyslog-haproxy.logrotate.njk";
 

@@ -6,6 +6,7 @@ export type { ClusterSpec, ClusterSpecInput, NodeSpec, Role, OsTarget, HaproxySe
 export { validateSpec, formatIssue, type ValidateOptions } from "./core/spec/validate.js";
 export type { SpecIssue, ValidationResult } from "./core/spec/validate.js";
 export type { Artifact, Plan, PlanStep, Rendered, StepMode } from "./core/artifact.js";
+export type { StepGuard, GuardKind, GaleraBootstrapGuard, PacemakerClusterGuard } from "./core/artifact.js";
 export type { Cluster } from "./core/model.js";
 export { resolveCluster } from "./core/model.js";
 export { synthesize } from "../generators/synth.js";

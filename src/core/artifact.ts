@@ -18,6 +18,40 @@ export interface Artifact {
 /** How the steps of one plan entry run across its nodes. */
 export type StepMode = "serial" | "parallel";
 
+/**
+ * A check deploy makes over SSH right before a step that cannot be undone (deploy/guards.ts),
+ * set by the generator that owns the service: which check, on which nodes, and the paths and
+ * ports its probe reads (the generator's own, so the probe looks where the scripts write).
+ */
+export type StepGuard = GaleraBootstrapGuard | PacemakerClusterGuard;
+export type GuardKind = StepGuard["kind"];
+export const GUARD_KINDS: readonly GuardKind[] = ["galera-bootstrap", "pacemaker-cluster"];
+
+/** Skipped when a node runs a Primary component; refused when Galera runs without one. */
+export interface GaleraBootstrapGuard {
+  readonly kind: "galera-bootstrap";
+  /** Every node that may run Galera (the step's own nodes are probed too). */
+  readonly nodes: readonly string[];
+  readonly probe: {
+    /** File with the MariaDB root password, sourced when the unix-socket login fails. */
+    readonly secretsEnv: string;
+    /** Its variable holding that password. */
+    readonly rootPasswordVar: string;
+    /** Galera's replication port: a listener there is a running node mysql could not report. */
+    readonly port: number;
+  };
+}
+
+/** Skipped when any node already belongs to a multi-node cluster (setup would destroy it). */
+export interface PacemakerClusterGuard {
+  readonly kind: "pacemaker-cluster";
+  /** Every node that may belong to the cluster (the step's own nodes are probed too). */
+  readonly nodes: readonly string[];
+  readonly probe: {
+    readonly corosyncConf: string;
+  };
+}
+
 /** One step of the rollout: run `script` on `nodes`, in order or all at once. */
 export interface PlanStep {
   readonly id: string;
@@ -30,6 +64,7 @@ export interface PlanStep {
   readonly script: string;
   /** What the script checks before it exits 0 (bounded waits on real readiness). */
   readonly verifies: readonly string[];
+  readonly guard?: StepGuard;
 }
 
 export interface Plan {

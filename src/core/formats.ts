@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import * as z from "zod";
-import type { Artifact, Plan, PlanStep } from "./artifact.js";
+import type { Artifact, Plan, PlanStep, StepGuard } from "./artifact.js";
 import { InputError } from "./errors.js";
 import { HOSTNAME_RE } from "./spec/schema.js";
 
@@ -20,6 +20,32 @@ const nodePath = z
   .regex(/^(\/[^/\0]+)+$/, { error: "is not an absolute path" })
   .refine((p) => !p.split("/").some((s) => s === "." || s === ".."), { error: "must not contain . or .. segments" });
 
+/** A step's guard: the check deploy makes before a step that cannot be undone (see StepGuard). */
+export const stepGuardSchema = z.discriminatedUnion("kind", [
+  z.strictObject({
+    kind: z.literal("galera-bootstrap"),
+    nodes: z.array(hostname),
+    probe: z.strictObject({
+      secretsEnv: nodePath,
+      rootPasswordVar: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, { error: "is not a variable name" }),
+      port: z.int().min(1).max(65535),
+    }),
+  }),
+  z.strictObject({
+    kind: z.literal("pacemaker-cluster"),
+    nodes: z.array(hostname),
+    probe: z.strictObject({ corosyncConf: nodePath }),
+  }),
+]);
+
+/** Why `g`, a step guard from a plan built outside ha-gen, is not one this version can check. */
+export function guardProblem(g: unknown): string | undefined {
+  const kind = (g as { kind?: unknown } | null)?.kind;
+  if (kind !== "galera-bootstrap" && kind !== "pacemaker-cluster") return `unknown guard kind ${JSON.stringify(kind)}`;
+  const r = stepGuardSchema.safeParse(g);
+  return r.success ? undefined : r.error.issues.map((i) => `${["guard", ...i.path].join(".")}: ${i.message}`).join("; ");
+}
+
 export const planStepSchema = z.strictObject({
   id: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, { error: "is not a step id" }),
   title: z.string(),
@@ -28,6 +54,7 @@ export const planStepSchema = z.strictObject({
   mode: z.enum(["serial", "parallel"]),
   script: nodePath,
   verifies: z.array(z.string()),
+  guard: stepGuardSchema.optional(),
 });
 
 export const planFileSchema = z.strictObject({
@@ -60,10 +87,14 @@ export const manifestFileSchema = z.strictObject({
 export type ManifestEntry = z.infer<typeof manifestEntrySchema>;
 export type ManifestFile = z.infer<typeof manifestFileSchema>;
 
-// The schema and the PlanStep type the generators produce must describe the same thing.
+// The schemas and the types the generators produce must describe the same thing.
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-const stepTypesAgree: Same<z.infer<typeof planStepSchema>, { -readonly [K in keyof PlanStep]: PlanStep[K] extends readonly (infer E)[] ? E[] : PlanStep[K] }> = true;
-void stepTypesAgree;
+type Mutable<T> = T extends readonly (infer E)[] ? Mutable<E>[] : T extends object ? { -readonly [K in keyof T]: Mutable<T[K]> } : T;
+const typesAgree: [
+  Same<z.infer<typeof planStepSchema>, Mutable<PlanStep>>,
+  Same<z.infer<typeof stepGuardSchema>, Mutable<StepGuard>>,
+] = [true, true];
+void typesAgree;
 
 export function sha256(s: string): string {
   return createHash("sha256").update(s).digest("hex");
@@ -77,7 +108,7 @@ export function planJson(plan: Plan): string {
     format: PLAN_FORMAT,
     cluster: plan.cluster,
     os: plan.os,
-    steps: plan.steps.map((s) => ({ ...s, nodes: [...s.nodes], verifies: [...s.verifies] })),
+    steps: plan.steps as Mutable<readonly PlanStep[]>,
   };
   return json(file);
 }
@@ -123,6 +154,24 @@ export function parseManifestJson(text: string, where: string): ManifestFile {
   return parseFile(manifestFileSchema, text, where);
 }
 
+/** What deploy checks before a guarded step, for PLAN.md. */
+function guardText(s: PlanStep, g: StepGuard): string {
+  const nodes = [...new Set([...s.nodes, ...g.nodes])].join(", ");
+  switch (g.kind) {
+    case "galera-bootstrap":
+      return (
+        `before this step \`ha-gen deploy\` asks ${nodes} whether Galera runs (wsrep_cluster_status, or a ` +
+        `listener on port ${g.probe.port}): skipped when a Primary component exists, refused when a node runs ` +
+        "without one or cannot be asked"
+      );
+    case "pacemaker-cluster":
+      return (
+        `before this step \`ha-gen deploy\` checks ${nodes} for an existing cluster (corosync-quorumtool, or ` +
+        `two or more nodes in ${g.probe.corosyncConf}): skipped when one exists`
+      );
+  }
+}
+
 /** PLAN.md: the same plan for a person, in the guide's order. */
 export function planMarkdown(plan: Plan, artifacts: readonly Artifact[]): string {
   const out: string[] = [];
@@ -143,6 +192,7 @@ export function planMarkdown(plan: Plan, artifacts: readonly Artifact[]): string
           : `on ${s.nodes.join(", ")} in parallel`;
     out.push(`${i + 2}. **${s.title}** (\`${s.id}\`, guide ${s.guideSection}): run \`${s.script}\` ${how}.`);
     for (const v of s.verifies) out.push(`   - verifies: ${v}`);
+    if (s.guard) out.push(`   - guard: ${guardText(s, s.guard)}`);
   });
   out.push("", "## Files per node", "");
   const byNode = new Map<string, Artifact[]>();

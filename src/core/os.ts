@@ -70,3 +70,7 @@ export const SECRETS_ENV = "/etc/ha-gen/secrets.env";
 /** Step scripts and their shared library. */
 export const SCRIPT_DIR = "/usr/local/lib/ha-gen";
 export const SCRIPT_LIB = "/usr/local/lib/ha-gen/lib.sh";
+/** Galera group communication (fixed; validation reserves it). */
+export const GALERA_PORT = 4567;
+/** Written by `pcs cluster setup`; the same path on every target. */
+export const COROSYNC_CONF = "/etc/corosync/corosync.conf";

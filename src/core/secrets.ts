@@ -31,6 +31,11 @@ export const SECRET_KEYS = [
 export type SecretKey = (typeof SECRET_KEYS)[number];
 export type Secrets = Readonly<Record<SecretKey, string>>;
 
+/** The variable that holds `key` in a node's secrets.env (sourced by the step scripts). */
+export function secretEnvName(key: SecretKey): string {
+  return key.toUpperCase();
+}
+
 const ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 const UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
 

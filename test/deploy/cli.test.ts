@@ -125,6 +125,25 @@ describe("ha-gen deploy (CLI)", () => {
     expect(events.at(-1)).toMatchObject({ type: "run-end", ok: true, filesChanged: 0 });
   });
 
+  it("a rendered directory's guards come from its plan.json: checked when read, warned about when absent", async () => {
+    const out = join(lab.dir, "rendered");
+    const planPath = join(out, "plan.json");
+    const plan = readFileSync(planPath, "utf8");
+    try {
+      writeFileSync(planPath, plan.replace('"kind": "pacemaker-cluster"', '"kind": "pacemaker-kluster"'));
+      const bad = await cli(["deploy", out, ...common(), "--dry-run"]);
+      expect(bad.code).toBe(1);
+      expect(bad.stderr).toMatch(/plan\.json: not an ha-gen file of this version: steps\.\d+\.guard\.kind: /);
+      const steps = (JSON.parse(plan) as { steps: Record<string, unknown>[] }).steps.map(({ guard: _, ...s }) => s);
+      writeFileSync(planPath, JSON.stringify({ ...JSON.parse(plan), steps }));
+      const old = await cli(["deploy", out, ...common(), "--dry-run"]);
+      expect(old.code, old.stderr).toBe(0);
+      expect(old.stderr).toContain("has no step guards (rendered by an older ha-gen)");
+    } finally {
+      writeFileSync(planPath, plan);
+    }
+  });
+
   it("usage mistakes exit 2 with a message", async () => {
     for (const args of [
       ["--from", "10-chrony", "--only", "push"],

@@ -42,7 +42,9 @@ describe("files whose owner appears only after the first step", () => {
   it("fails the second step clearly when the owner never appears", async () => {
     const rec = recorder();
     const { steps, artifacts } = plan(false);
-    const r = await deploy({ artifacts, plan: { steps }, transport: await labTransport(lab), root: join(roots, "{node}"), rootSteps: true, onEvent: rec.sink, guards: false });
+    const transport = await labTransport(lab);
+    const root = join(roots, "{node}");
+    const r = await deploy({ artifacts, plan: { steps }, transport, root, rootSteps: true, onEvent: rec.sink });
     expect(r.ok).toBe(false);
     expect(r.failed).toMatchObject({ step: "s2-use", node: "d1" });
     expect(r.failed!.message).toBe("owner lateuser:lateuser of /var/lib/late/cookie does not exist on d1 after the OS-preparation step");
@@ -51,7 +53,8 @@ describe("files whose owner appears only after the first step", () => {
 
   it("are pushed with their owner once the first step created it", async () => {
     const { steps, artifacts } = plan(true);
-    const r = await deploy({ artifacts, plan: { steps }, transport: await labTransport(lab), root: join(roots, "{node}"), rootSteps: true, guards: false });
+    const transport = await labTransport(lab);
+    const r = await deploy({ artifacts, plan: { steps }, transport, root: join(roots, "{node}"), rootSteps: true });
     expect(r.failed).toBeUndefined();
     const p = join(roots, "d1", "var/lib/late/cookie");
     expect(readFileSync(p, "utf8")).toBe("late-content\n");

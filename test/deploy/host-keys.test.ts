@@ -38,7 +38,6 @@ async function push(knownHostsPath: string, accept: boolean, root: string) {
     transport: await labTransport(lab, { knownHostsPath, acceptNewHostKeys: accept, onHostKeyAccepted: (name) => accepted.push(name) }),
     root: join(root, "{node}"),
     onEvent: rec.sink,
-    guards: false,
   });
   return { result, rec, accepted };
 }

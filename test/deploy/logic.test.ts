@@ -6,11 +6,14 @@ import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { resumeCommand } from "../../src/cli/commands/deploy.js";
 import { unifiedDiff } from "../../deploy/diff.js";
-import { decideGuard, guardFor } from "../../deploy/guards.js";
+import { decideGuard, probeNodes } from "../../deploy/guards.js";
+import { COROSYNC_CONF, GALERA_PORT, SECRETS_ENV } from "../../src/core/os.js";
+import { guardProblem } from "../../src/core/formats.js";
 import { formatEvent } from "../../src/cli/progress.js";
 import { LineRedactor, REDACTED, Redactor } from "../../deploy/redact.js";
 import { rootFor, selectRun } from "../../deploy/select.js";
 import { step } from "../helpers/deploy-fixtures.js";
+import { artifactAt, renderExample } from "../helpers/examples.js";
 
 /** Pure logic of deploy: diff (checked by GNU patch), redaction, run selection, guard decisions, resume hint. */
 
@@ -110,10 +113,27 @@ describe("selectRun", () => {
 });
 
 describe("guards", () => {
-  it("recognises the guarded steps by id only", () => {
-    expect(guardFor(step("30-galera-bootstrap", ["c1"], "serial"))).toBe("galera-bootstrap");
-    expect(guardFor(step("70-pacemaker-cluster", ["c1"], "serial"))).toBe("pacemaker-cluster");
-    expect(guardFor(step("31-galera-join", ["c2"], "serial"))).toBeUndefined();
+  it("are set by the generators on the bootstrap and cluster-setup steps only, with their paths and port", () => {
+    const r = renderExample("lab");
+    const nodes = ["controller01", "controller02", "controller03"];
+    const galeraProbe = { secretsEnv: SECRETS_ENV, rootPasswordVar: "MARIADB_ROOT_PASS", port: GALERA_PORT };
+    expect(r.plan.steps.filter((s) => s.guard).map((s) => [s.id, s.guard])).toEqual([
+      ["20-galera-bootstrap", { kind: "galera-bootstrap", nodes, probe: galeraProbe }],
+      ["61-pacemaker-cluster", { kind: "pacemaker-cluster", nodes, probe: { corosyncConf: COROSYNC_CONF } }],
+    ]);
+    // The probe's password variable is one the secrets file of every probed node defines.
+    for (const n of nodes) expect(artifactAt(r, n, SECRETS_ENV).content).toMatch(/^MARIADB_ROOT_PASS=/m);
+    for (const s of r.plan.steps) {
+      if (s.guard) expect(guardProblem(JSON.parse(JSON.stringify(s.guard)))).toBeUndefined();
+    }
+  });
+  it("probe the whole plan step's nodes and the guard's, and refuse guards this version cannot check", () => {
+    const guard = { kind: "pacemaker-cluster", nodes: ["c2", "c3"], probe: { corosyncConf: "/x" } } as const;
+    expect(probeNodes({ nodes: ["c1", "c2"] }, guard)).toEqual(["c1", "c2", "c3"]);
+    expect(guardProblem({ ...guard, kind: "etcd-init" })).toMatch(/unknown guard kind "etcd-init"/);
+    const noPort = { kind: "galera-bootstrap", nodes: [], probe: { secretsEnv: "/s", rootPasswordVar: "P" } };
+    expect(guardProblem(noPort)).toMatch(/guard\.probe\.port: /);
+    expect(guardProblem({ ...guard, nodes: "c1" })).toMatch(/nodes/);
   });
   it("skips a Galera bootstrap when any node is Primary, refuses when one runs without being Primary or cannot be probed", () => {
     expect(decideGuard("galera-bootstrap", [{ node: "c1", state: "none" }, { node: "c2", state: "primary" }]).action).toBe("skip");

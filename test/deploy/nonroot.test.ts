@@ -110,7 +110,6 @@ describe("non-root login with sudo", () => {
       root: tree,
       rootSteps: true,
       onEvent: rec.sink,
-      guards: false,
     });
     expect(result.ok, JSON.stringify(result.failed)).toBe(true);
     expect(rec.of("node-step-start")[0]!.command).toMatch(/^sudo -n -- timeout /);

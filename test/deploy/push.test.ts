@@ -45,7 +45,6 @@ const run = async (artifacts: readonly Artifact[], extra: Partial<Parameters<typ
     transport: await labTransport(lab),
     root: join(roots, "{node}"),
     onEvent: rec.sink,
-    guards: false,
     ...extra,
   });
   return { result, rec };
@@ -165,5 +164,13 @@ describe("deploy push over real sshd", () => {
     expect(readFileSync(big, "utf8")).toBe(content);
     expect(walk(rootOf("n3")).filter((p) => p.includes(".ha-gen-tmp."))).toEqual([]);
     rmSync(big);
+  });
+
+  it("an empty file is created, then read back over SFTP and found unchanged", async () => {
+    const empty = [file("n1", "/etc/ha-gen/empty.conf", "")];
+    expect((await run(empty)).result.filesChanged).toBe(1);
+    const { result } = await run(empty);
+    expect([result.ok, result.filesChanged, result.filesUnchanged]).toEqual([true, 0, 1]);
+    rmSync(join(rootOf("n1"), "etc/ha-gen/empty.conf"));
   });
 });

@@ -83,7 +83,6 @@ async function run(extra: Partial<Parameters<typeof deploy>[0]> = {}) {
     secrets: [SECRET],
     onEvent: rec.sink,
     logDir,
-    guards: false,
     ...extra,
   });
   return { result, rec, logDir };
@@ -175,7 +174,10 @@ echo "p1 $HA_GEN_NODE finished" >> ${shared}/journal`,
     ];
     const rec = recorder();
     const before = journal().length;
-    const result = await deploy({ artifacts, plan: { steps: [p1, p2] }, transport: await labTransport(lab), root: join(roots, "{node}"), rootSteps: true, onEvent: rec.sink, guards: false });
+    const transport = await labTransport(lab);
+    const root = join(roots, "{node}");
+    const plan = { steps: [p1, p2] };
+    const result = await deploy({ artifacts, plan, transport, root, rootSteps: true, onEvent: rec.sink });
     expect(result.ok).toBe(false);
     expect(result.failed).toMatchObject({ step: "p1-parallel-fail", node: "a1", code: 5 });
     expect(journal().slice(before).sort()).toEqual(["p1 a2 finished", "p1 a3 finished"]);

@@ -15,9 +15,9 @@ import {
   type SshHostConfig,
 } from "../../../deploy/index.js";
 import type { Artifact, PlanStep } from "../../core/artifact.js";
+import { InputError, UsageError } from "../../core/errors.js";
 import { parseManifestJson, parsePlanJson, sha256 } from "../../core/formats.js";
 import { readSecretsFile } from "../../core/secrets.js";
-import { InputError, UsageError } from "../../core/errors.js";
 import { sh } from "../../core/quote.js";
 import { formatIssue } from "../../core/spec/issues.js";
 import type { CommandSpec, OptionSpec } from "../args.js";
@@ -62,7 +62,8 @@ interface Input {
   readonly secrets: readonly string[];
   /** Node → address to connect to when the ssh config names no HostName. */
   readonly addresses: ReadonlyMap<string, string>;
-  readonly galeraNodes?: readonly string[];
+  /** From a spec only (recover galera). */
+  readonly controllers?: readonly string[];
   readonly warnings: readonly string[];
 }
 
@@ -128,7 +129,14 @@ function loadRenderedDir(dir: string, secretsPath: string | undefined): Input {
     }
     return { ...f, content, mode: parseInt(f.mode, 8) };
   });
-  return { artifacts, steps: plan.steps, secrets: secretValues(secretsPath), addresses: new Map(), warnings: [] };
+  // The guards come from plan.json (checked by its schema), so a rendered directory keeps its safety checks.
+  const warnings = plan.steps.some((s) => s.guard)
+    ? []
+    : [
+        `${join(dir, "plan.json")} has no step guards (rendered by an older ha-gen): deploy will not ask the ` +
+          "nodes before a Galera bootstrap or a pacemaker cluster setup (the scripts still check); render it again",
+      ];
+  return { artifacts, steps: plan.steps, secrets: secretValues(secretsPath), addresses: new Map(), warnings };
 }
 
 /** Every value of the secrets file (extra keys too): all of them are redacted from output. */
@@ -157,7 +165,7 @@ async function loadSpec(spec: string, o: DeployCliOptions): Promise<Input> {
     steps: p.rendered.plan.steps,
     secrets: Object.values(p.cluster.secrets),
     addresses,
-    galeraNodes: p.cluster.controllers.map((c) => c.hostname),
+    controllers: p.cluster.controllers.map((c) => c.hostname),
     warnings,
   };
 }
@@ -328,7 +336,6 @@ export async function runDeployCommand(spec: string, o: DeployCliOptions, argv: 
       ...(o.nodes !== undefined ? { nodes: list(o.nodes)! } : {}),
       concurrency: n.concurrency,
       stepTimeoutMs: n.stepTimeoutMs,
-      ...(input.galeraNodes ? { guards: { galeraNodes: input.galeraNodes, pacemakerNodes: input.galeraNodes } } : {}),
       onEvent: sink,
       ...(logDir ? { logDir } : {}),
       runId,
@@ -351,7 +358,7 @@ export async function runRecoverGaleraCommand(spec: string, o: DeployCliOptions,
   const logDir = o.logDir === false || o.dryRun ? undefined : resolve(o.logDir ?? "ha-gen-runs", `${runId}-recover-galera`);
   try {
     const r = await recoverGalera({
-      controllers: input.galeraNodes ?? [],
+      controllers: input.controllers ?? [],
       transport: new SshTransport(common),
       secrets: input.secrets,
       dryRun: o.dryRun ?? false,

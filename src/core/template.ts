@@ -1,11 +1,12 @@
 import nunjucks from "nunjucks";
+import { cnf, envValue, haproxy, rainer, sh, sql, word, xinetd } from "./quote.js";
 import { TEMPLATE_OPTIONS } from "./template-options.js";
-import { cnf, envValue, haproxy, rainer, sh, sql, word, xinetd } from "../src/core/quote.js";
 
 /**
- * One nunjucks environment for all templates. Autoescape is off (these are not HTML); instead every
- * interpolated value goes through the filter for its format: sh, sql, cnf, haproxy, env, xinetd,
- * rainer, word. Templates arrive precompiled (the build compiles *.njk, see precompile.ts).
+ * One nunjucks environment for all templates: the generators' files and scripts and deploy's own
+ * remote scripts. Autoescape is off (these are not HTML); instead every interpolated value goes
+ * through the filter for its format: sh, sql, cnf, haproxy, env, xinetd, rainer, word. Templates
+ * arrive precompiled (the build compiles *.njk, see template-precompile.ts).
  */
 const env = new nunjucks.Environment(null, { ...TEMPLATE_OPTIONS });
 env.addFilter("sh", (v: string | number) => sh(v));
