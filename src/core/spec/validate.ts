@@ -71,11 +71,14 @@ function distance(a: string, b: string): number {
 function closest(key: string, known: readonly string[]): string | undefined {
   let best: string | undefined;
   let bestD = Infinity;
+  const limit = Math.max(2, Math.floor(key.length / 3));
   for (const k of known) {
+    // The distance is at least the length difference: skip the O(n·m) table (a 5 MB key would need 5M rows).
+    if (Math.abs(key.length - k.length) > limit) continue;
     const dd = distance(key.toLowerCase(), k.toLowerCase());
     if (dd < bestD) [best, bestD] = [k, dd];
   }
-  return bestD <= Math.max(2, Math.floor(key.length / 3)) ? best : undefined;
+  return bestD <= limit ? best : undefined;
 }
 
 type Issues = { errors: SpecIssue[]; warnings: SpecIssue[] };
