@@ -2,7 +2,8 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { EXAMPLES } from "../helpers/examples.js";
-import { formatIssue, validateSpec } from "../../src/core/spec/validate.js";
+import { fullSpec } from "../helpers/spec-fields.js";
+import { formatIssue, formatPath, validateSpec } from "../../src/core/spec/validate.js";
 
 const messages = (input: unknown) => {
   const r = validateSpec(input);
@@ -51,11 +52,12 @@ galera: { maxConections: 10 }
         "nodes[5].addresses: is required",
         "nodes[5].adresses: is not a known setting; did you mean addresses?",
         "galera.maxConections: is not a known setting; did you mean maxConnections?",
-        "nodes[1].addresses.management: 10.15.253.163 is already used by nodes[0].addresses.management",
         "nodes[3].hostname: controller01 duplicates nodes[0].hostname",
+        "nodes[1].addresses.management: 10.15.253.163 is already used by nodes[0].addresses.management",
         "nodes[3].addresses.management: 10.16.0.5 is outside networks.management.cidr 10.15.253.0/24",
         "nodes[4].addresses.management: 10.15.253.88 is the VIP",
-        "ntp.server: controller09 is not the hostname of a node",
+        // No "ntp.server: controller09 is not the hostname of a node": nodes[2]'s hostname is broken,
+        // and it may be the name the server refers to.
       ],
       warnings: [
         STONITH_WARNING,
@@ -128,5 +130,94 @@ galera: { maxConections: 10 }
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe("cross-field rules skip inputs that are structurally broken", () => {
+  /** Valid specs whose values differ from the defaults a repaired copy would fall back to. */
+  const bases: [string, () => Record<string, any>][] = [
+    ["the full spec", fullSpec],
+    [
+      "moved ports, fencing on, Debian with SELinux kept",
+      () => ({
+        ...base(),
+        os: "debian12",
+        galera: { port: 3307 },
+        clustercheck: { port: 9201 },
+        memcached: { port: 3306 },
+        prepare: { disableSelinux: false },
+        pacemaker: { properties: { "stonith-enabled": true } },
+        haproxy: {
+          stats: { port: 1081 },
+          services: [
+            { name: "galera_cluster", port: 3307, mode: "tcp", httpCheck: true, checkPort: 9201 },
+            { name: "dashboard", port: 1080 },
+          ],
+        },
+      }),
+    ],
+    [
+      "one controller allowed by safety, NTP on it",
+      () => ({
+        ...base(),
+        nodes: base().nodes.slice(0, 1),
+        safety: { allowUnsafeMemberCount: true },
+        ntp: { server: "c1" },
+      }),
+    ],
+  ];
+
+  /** Every path in a spec (containers and leaves), as segments. */
+  const paths = (x: unknown, at: (string | number)[] = []): (string | number)[][] => {
+    if (x === null || typeof x !== "object") return [at];
+    const kids = Object.entries(x).flatMap(([k, v]) => paths(v, [...at, Array.isArray(x) ? Number(k) : k]));
+    return [at, ...kids];
+  };
+  const setAt = (spec: Record<string, any>, path: (string | number)[], value: unknown) => {
+    let cur: any = spec;
+    for (const seg of path.slice(0, -1)) cur = cur[seg];
+    cur[path.at(-1)!] = value;
+  };
+  const under = (issuePath: string, broken: string) =>
+    issuePath === broken || issuePath.startsWith(`${broken}.`) || issuePath.startsWith(`${broken}[`);
+
+  for (const [name, make] of bases) {
+    it(`${name}: a typo key or a wrong type anywhere reports only that, and warns no more`, () => {
+      const valid = validateSpec(make());
+      expect(valid.ok ? [] : valid.errors.map(formatIssue)).toEqual([]);
+      const baseWarnings = new Set(valid.warnings.map(formatIssue));
+      let checked = 0;
+      for (const path of paths(make())) {
+        const breaks: [(string | number)[], unknown][] = [[path, [[]]]];
+        const target = path.reduce<any>((o, p) => o[p], make());
+        const isObject = target !== null && typeof target === "object" && !Array.isArray(target);
+        if (isObject) breaks.push([[...path, "zzTypo"], 1]);
+        for (const [at, value] of breaks) {
+          if (at.length === 0) continue;
+          const spec = make();
+          setAt(spec, at, value);
+          const r = validateSpec(spec);
+          const shown = formatPath(at);
+          if (r.ok) continue; // some breaks are valid (a record takes any key)
+          const elsewhere = r.errors.filter((e) => !under(e.path, shown)).map(formatIssue);
+          expect(elsewhere, `breaking ${shown}`).toEqual([]);
+          expect(r.warnings.map(formatIssue).filter((w) => !baseWarnings.has(w)), `breaking ${shown}`).toEqual([]);
+          checked++;
+        }
+      }
+      expect(checked).toBeGreaterThan(20);
+    });
+  }
+
+  it("still checks what the broken part cannot affect (regression: a typo inside nodes[0])", () => {
+    const s = fullSpec();
+    s.ntp.server = "controller01";
+    (s.nodes[0] as Record<string, unknown>).adresses = s.nodes[0].addresses;
+    expect(messages(s).errors).toEqual(["nodes[0].adresses: is not a known setting; did you mean addresses?"]);
+    s.ntp.server = "controller09";
+    expect(messages(s).errors).toEqual([
+      "nodes[0].adresses: is not a known setting; did you mean addresses?",
+      "ntp.server: controller09 is not the hostname of a node",
+    ]);
   });
 });
