@@ -3,6 +3,9 @@ import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { EXAMPLES } from "../helpers/examples.js";
 import { fullSpec } from "../helpers/spec-fields.js";
+import { FAKE_SECRETS } from "../fixtures/secrets.js";
+import { SpecError } from "../../src/core/errors.js";
+import { renderCluster } from "../../src/render.js";
 import { formatIssue, formatPath, validateSpec } from "../../src/core/spec/validate.js";
 
 const messages = (input: unknown) => {
@@ -89,7 +92,10 @@ galera: { maxConections: 10 }
     [
       "a CentOS mirror URL that sed or a repo file could not carry",
       (s) => Object.assign(s, { prepare: { centosMirror: "https://mirror.example/centos|x&y/" } }),
-      ["prepare.centosMirror: https://mirror.example/centos|x&y/ must be an http(s) URL without a trailing slash, query or special characters, such as https://vault.centos.org"],
+      [
+        "prepare.centosMirror: https://mirror.example/centos|x&y/ must be an http(s) URL with a lower-case host, " +
+          "without a trailing slash, query or special characters, such as https://vault.centos.org",
+      ],
     ],
   ];
   for (const [name, mutate, expected] of cases) {
@@ -219,5 +225,92 @@ describe("cross-field rules skip inputs that are structurally broken", () => {
       "nodes[0].adresses: is not a known setting; did you mean addresses?",
       "ntp.server: controller09 is not the hostname of a node",
     ]);
+  });
+});
+
+describe("hostnames: one rule for every field naming a host", () => {
+  /** Each field that names a host, and how to put a name into it. */
+  const HOST_FIELDS: [string, (s: Record<string, any>, v: string) => void][] = [
+    ["nodes[0].hostname", (s, v) => (s.nodes[0].hostname = v)],
+    ["vip.hostname", (s, v) => (s.vip.hostname = v)],
+    ["ntp.server", (s, v) => (s.ntp = { server: v })],
+    ["domain", (s, v) => (s.domain = v)],
+    ["ntp.upstream[0]", (s, v) => (s.ntp = { upstream: [v] })],
+    ["prepare.centosMirror", (s, v) => (s.prepare = { centosMirror: `https://${v}/centos` })],
+  ];
+  const at = (path: string, errors: string[]) => errors.filter((e) => e.startsWith(`${path}: `)).join("\n");
+  const errorsFor = (field: (s: Record<string, any>, v: string) => void, v: string) => {
+    const s = base();
+    field(s, v);
+    return messages(s).errors;
+  };
+
+  it("refuses upper case in every field (regression: CONTROLLER01 validated, then resolveCluster threw)", () => {
+    const s = structuredClone(EXAMPLES.lab) as Record<string, any>;
+    s.nodes[0].hostname = "CONTROLLER01";
+    expect(messages(s).errors).toEqual([
+      "nodes[0].hostname: CONTROLLER01 must be lower case (DNS names ignore case; write the name in lower case)",
+    ]);
+    expect(() => renderCluster(s, FAKE_SECRETS)).toThrow(SpecError);
+    for (const [path, set] of HOST_FIELDS) {
+      const errors = errorsFor(set, "Controller01.Example.org");
+      expect(errors.filter((e) => e.startsWith(`${path}: `)), path).toHaveLength(1);
+      expect(errors.join("\n"), path).toMatch(/lower.case/);
+    }
+  });
+
+  it("refuses names that look like IP addresses and loopback names, in every field", () => {
+    const ipLike = ["10.15.253.163", "10.1", "167772161", "0x7f.0x1", "node.123"];
+    const loopback = ["localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback", "localhost6"];
+    loopback.push("localhost4.localdomain4", "db.localhost");
+    for (const [path, set] of HOST_FIELDS) {
+      // ntp.upstream and the mirror take IPv4 addresses too; a name that only looks like one is neither.
+      const takesIp = path === "ntp.upstream[0]" || path === "prepare.centosMirror";
+      for (const v of ipLike) {
+        if (takesIp && v === "10.15.253.163") {
+          expect(errorsFor(set, v), `${path} ${v}`).toEqual([]);
+          continue;
+        }
+        const why = path === "ntp.upstream[0]" ? "is neither an IPv4 address nor a hostname" : "looks like an IP";
+        expect(at(path, errorsFor(set, v)), `${path} ${v}`).toContain(why);
+      }
+      for (const v of loopback) {
+        expect(at(path, errorsFor(set, v)), `${path} ${v}`).toContain("loopback name");
+      }
+    }
+  });
+
+  it("accepts ordinary names with digits", () => {
+    for (const v of ["node1", "1node", "a1.b2", "xn--bcher-kva.example", "c-01.dc1.example.org"]) {
+      const s = base();
+      s.nodes[0]!.hostname = v;
+      Object.assign(s, { domain: "dc1.example.org", ntp: { upstream: [v] } });
+      expect(messages(s).errors, v).toEqual([]);
+    }
+  });
+
+  it("refuses a hostname that with the domain is longer than 253 characters", () => {
+    const s = { ...base(), domain: `${"d".repeat(60)}.${"e".repeat(60)}.${"f".repeat(60)}.example.org` };
+    s.nodes[0]!.hostname = `${"h".repeat(60)}.x`;
+    const name = `${"h".repeat(60)}.x`;
+    const why = "with the domain appended is longer than 253 characters";
+    expect(messages(s).errors).toEqual([`nodes[0].hostname: ${name} ${why}`]);
+  });
+
+  it("any spec with mixed-case names either fails validation or renders (property)", () => {
+    const flip = (name: string) =>
+      fc
+        .array(fc.boolean(), { minLength: name.length, maxLength: name.length })
+        .map((up) => [...name].map((c, i) => (up[i] ? c.toUpperCase() : c)).join(""));
+    fc.assert(
+      fc.property(flip("controller01"), flip("controller01"), flip("controller02"), (n0, server, n1) => {
+        const s = structuredClone(EXAMPLES.lab) as Record<string, any>;
+        s.nodes[0].hostname = n0;
+        s.nodes[1].hostname = n1;
+        s.ntp = { ...s.ntp, server };
+        if (validateSpec(s).ok) renderCluster(s, FAKE_SECRETS);
+      }),
+      { numRuns: 200 },
+    );
   });
 });

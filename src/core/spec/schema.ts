@@ -12,7 +12,54 @@ export const IFNAME_RE = /^(?!\.{1,2}$)[A-Za-z0-9_.@-]{1,15}$/;
 /** Names that end up in many formats (cluster names, users, tokens): a conservative common subset. */
 export const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 
-const hostname = z.string().regex(HOSTNAME_RE, { error: "is not a valid RFC 1123 hostname" });
+/** Names the stock /etc/hosts files (and ha-gen's) give to loopback, and RFC 6761's `.localhost`. */
+const LOOPBACK_NAMES = new Set([
+  "localhost",
+  "localhost.localdomain",
+  "localhost4",
+  "localhost4.localdomain4",
+  "localhost6",
+  "localhost6.localdomain6",
+  "ip6-localhost",
+  "ip6-loopback",
+]);
+const OCTET = "(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])";
+const IPV4_RE = new RegExp(`^${OCTET}(?:\\.${OCTET}){3}$`);
+
+/**
+ * Why a syntactically valid RFC 1123 name cannot name a host, or undefined: the one rule for every
+ * field that names a node or a host.
+ */
+export function hostnameProblem(v: string): string | undefined {
+  // Names are compared and written exactly as given; DNS ignores case, so refusing upper case
+  // keeps one spelling per host (and every generated file stable).
+  if (/[A-Z]/.test(v)) return "must be lower case (DNS names ignore case; write the name in lower case)";
+  const labels = v.split(".");
+  // inet_aton reads 10.1, 167772161 and 0x7f.1 as addresses; RFC 3696: a top-level label is never all digits.
+  if (/^[0-9]+$/.test(labels.at(-1)!) || labels.every((l) => /^(?:0x[0-9a-f]*|[0-9]+)$/.test(l))) {
+    return "looks like an IP address, not a hostname";
+  }
+  if (LOOPBACK_NAMES.has(v) || v.endsWith(".localhost")) return "is a loopback name: every node resolves it to itself";
+  return undefined;
+}
+
+/** RFC 1123 syntax, then hostnameProblem (which assumes the syntax, so it is skipped when that fails). */
+const hostRule = (allowIpv4: boolean) => (v: string, ctx: z.core.$RefinementCtx<string>) => {
+  if (!HOSTNAME_RE.test(v) || (allowIpv4 && IPV4_RE.test(v))) return;
+  const problem = hostnameProblem(v);
+  if (!problem) return;
+  const ipLike = allowIpv4 && problem.startsWith("looks like an IP");
+  ctx.addIssue({ code: "custom", input: v, message: ipLike ? "is neither an IPv4 address nor a hostname" : problem });
+};
+const hostname = z
+  .string()
+  .regex(HOSTNAME_RE, { error: "is not a valid RFC 1123 hostname" })
+  .superRefine(hostRule(false));
+const hostnameOrIpv4 = z
+  .string()
+  .regex(HOSTNAME_RE, { error: "is not a hostname or IPv4 address" })
+  .superRefine(hostRule(true));
+
 const name = z.string().regex(NAME_RE, { error: "must be 1-63 of A-Z a-z 0-9 _ . - starting with a letter or digit" });
 const ipv4 = z.ipv4({ error: "is not an IPv4 address" });
 const cidr = z.cidrv4({ error: "is not an IPv4 CIDR such as 10.0.0.0/12" });
@@ -166,15 +213,29 @@ const haproxy = z.strictObject({
 
 const ntp = z.strictObject({
   /** Upstream servers; empty: the time server serves from its own clock (an isolated cluster). */
-  upstream: z.array(z.string().regex(HOSTNAME_RE, { error: "is not a hostname or IPv4 address" })).default(["ntp1.aliyun.com"]),
+  upstream: z.array(hostnameOrIpv4).default(["ntp1.aliyun.com"]),
   /** Hostname of the node that serves time to the others; defaults to the first controller. */
   server: hostname.optional(),
 }).prefault({});
 
 /** A repository mirror's base URL: its characters are safe in sed replacements and repo files. */
+const MIRROR_URL_RE = /^https?:\/\/([a-z0-9.-]+)(?::([0-9]{1,5}))?(\/[A-Za-z0-9._~%-]+)*$/;
 const mirrorUrl = z
   .string()
-  .regex(/^https?:\/\/[A-Za-z0-9.-]+(:[0-9]{1,5})?(\/[A-Za-z0-9._~%-]+)*$/, { error: "must be an http(s) URL without a trailing slash, query or special characters, such as https://vault.centos.org" });
+  .regex(MIRROR_URL_RE, {
+    error:
+      "must be an http(s) URL with a lower-case host, without a trailing slash, query or special characters, " +
+      "such as https://vault.centos.org",
+  })
+  .superRefine((v, ctx) => {
+    const m = MIRROR_URL_RE.exec(v);
+    if (!m) return;
+    const [, host] = m;
+    // The host follows the hostname rule (or is an IPv4 address).
+    const ip = IPV4_RE.test(host!);
+    const problem = !HOSTNAME_RE.test(host!) ? "is not a valid RFC 1123 hostname" : ip ? undefined : hostnameProblem(host!);
+    if (problem) ctx.addIssue({ code: "custom", input: v, message: `has a host that ${problem}` });
+  });
 
 const prepare = z.strictObject({
   /**

@@ -139,11 +139,22 @@ function semantic(spec: ClusterSpec, out: Issues, sound: Soundness): void {
     ...sound.leftOut.flatMap((n) => (n.hostname === undefined ? [] : [{ index: n.index, hostname: n.hostname }])),
   ].sort((a, b) => a.index - b.index);
   const allNamed = ok("nodes") && sound.leftOut.every((n) => n.hostname !== undefined);
+  // Upper case is refused by the schema, so names compare exactly (as resolveCluster does).
   const hostSeen = new Map<string, number>();
   for (const { index, hostname } of named) {
-    const prev = hostSeen.get(hostname.toLowerCase());
+    const prev = hostSeen.get(hostname);
     if (prev !== undefined) err(`nodes[${index}].hostname`, hostname, `duplicates nodes[${prev}].hostname`);
-    else hostSeen.set(hostname.toLowerCase(), index);
+    else hostSeen.set(hostname, index);
+  }
+  // Resolvers refuse names longer than 253 characters; /etc/hosts lists host.domain.
+  if (spec.domain !== undefined && ok("domain")) {
+    const fqdn: [string, string][] = named.map((n) => [`nodes[${n.index}].hostname`, n.hostname]);
+    if (spec.vip.hostname !== undefined && ok("vip.hostname")) fqdn.push(["vip.hostname", spec.vip.hostname]);
+    for (const [path, h] of fqdn) {
+      if (h.length + 1 + spec.domain.length > 253) {
+        err(path, h, "with the domain appended is longer than 253 characters");
+      }
+    }
   }
 
   const addrSeen = new Map<string, string>();
@@ -176,7 +187,7 @@ function semantic(spec: ClusterSpec, out: Issues, sound: Soundness): void {
   if (prefix !== undefined && ok("vip.prefix", "networks.management.cidr") && prefix !== mgmt.prefix) {
     warn("vip.prefix", spec.vip.prefix, `differs from the management network's /${mgmt.prefix}; IPaddr2 adds a route for a different subnet`);
   }
-  if (spec.vip.hostname !== undefined && ok("vip.hostname") && hostSeen.has(spec.vip.hostname.toLowerCase())) {
+  if (spec.vip.hostname !== undefined && ok("vip.hostname") && hostSeen.has(spec.vip.hostname)) {
     err("vip.hostname", spec.vip.hostname, "is also a node's hostname");
   }
 
@@ -199,7 +210,7 @@ function semantic(spec: ClusterSpec, out: Issues, sound: Soundness): void {
   }
 
   // Needs every node's hostname: the server may be the node whose other parts are broken.
-  if (spec.ntp.server !== undefined && ok("ntp.server") && allNamed && !hostSeen.has(spec.ntp.server.toLowerCase())) {
+  if (spec.ntp.server !== undefined && ok("ntp.server") && allNamed && !hostSeen.has(spec.ntp.server)) {
     err("ntp.server", spec.ntp.server, "is not the hostname of a node");
   }
 
