@@ -314,3 +314,20 @@ describe("hostnames: one rule for every field naming a host", () => {
     );
   });
 });
+
+describe("networks", () => {
+  const withVlan = (cidr: string) => {
+    const s = base();
+    Object.assign(s.networks, { vlan: { cidr, interface: "ens224" } });
+    return messages(s).errors;
+  };
+  it("refuses a vlan network that overlaps the management network", () => {
+    for (const cidr of ["10.15.253.0/25", "10.15.253.0/24", "10.0.0.0/8", "10.15.253.128/30"]) {
+      expect(withVlan(cidr)).toEqual([`networks.vlan.cidr: ${cidr} overlaps the management network 10.15.253.0/24`]);
+    }
+  });
+  it("accepts adjacent networks", () => {
+    expect(withVlan("10.15.254.0/24")).toEqual([]);
+    expect(withVlan("10.15.252.0/24")).toEqual([]);
+  });
+});

@@ -1,5 +1,5 @@
 import type * as z from "zod";
-import { contains, hasHostBits, isReserved, parseCidr, type Ipv4Net } from "../net.js";
+import { contains, hasHostBits, isReserved, overlaps, parseCidr, type Ipv4Net } from "../net.js";
 import { formatIssue, formatPath, type SpecIssue } from "./issues.js";
 import { clusterSpecSchema, type ClusterSpec } from "./schema.js";
 
@@ -131,6 +131,10 @@ function semantic(spec: ClusterSpec, out: Issues, sound: Soundness): void {
   const interfaces = ok("networks.vlan.interface", "networks.management.interface");
   if (vlan && interfaces && vlan.interface === spec.networks.management.interface) {
     err("networks.vlan.interface", vlan.interface, "is also the management interface");
+  }
+  // Overlapping networks make a node's source address and the VIP's route ambiguous.
+  if (vlan && ok("networks.vlan.cidr", "networks.management.cidr") && overlaps(nets.vlan!, nets.management!)) {
+    err("networks.vlan.cidr", vlan.cidr, `overlaps the management network ${nets.management!.cidr}`);
   }
 
   // Hostnames of every node whose hostname is valid, left-out nodes included, in input order.
