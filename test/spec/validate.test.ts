@@ -24,6 +24,9 @@ const base = () => ({
   vip: { address: "10.15.253.10" },
 });
 
+const TIMER_TOO_LONG = "is longer than 2147483647 ms (about 24.8 days), more than HAProxy and Pacemaker timers hold";
+const UNICODE_TEXT = "must be valid Unicode text (no lone \\uD800-\\uDFFF escapes)";
+
 const STONITH_WARNING =
   "warning: pacemaker.properties.stonith-enabled: is false: without fencing a hung node can keep the VIP (acceptable only until a fence device is configured)";
 
@@ -96,6 +99,58 @@ galera: { maxConections: 10 }
         "prepare.centosMirror: https://mirror.example/centos|x&y/ must be an http(s) URL with a lower-case host, " +
           "without a trailing slash, query or special characters, such as https://vault.centos.org",
       ],
+    ],
+    // Bounds of what the consumers take (any spec that validates renders, and deploys).
+    [
+      "a timeout HAProxy refuses as a timer overflow",
+      (s) => {
+        const service = { name: "x", port: 8080, timeoutClient: "2147484s", timeoutServer: "2147483647" };
+        Object.assign(s, { haproxy: { services: [service] } });
+      },
+      [`haproxy.services[0].timeoutClient: 2147484s ${TIMER_TOO_LONG}`],
+    ],
+    [
+      "a Pacemaker interval past 2^31-1 ms (a bare number is seconds there)",
+      (s) => Object.assign(s, { pacemaker: { properties: { "cluster-recheck-interval": "2147484" } } }),
+      [`pacemaker.properties["cluster-recheck-interval"]: 2147484 ${TIMER_TOO_LONG}`],
+    ],
+    [
+      "an etcd data directory with ..",
+      (s) => Object.assign(s, { etcd: { dataDir: "/var/lib/../etc" } }),
+      ["etcd.dataDir: /var/lib/../etc must not contain . or .. segments"],
+    ],
+    [
+      "an etcd data directory with //",
+      (s) => Object.assign(s, { etcd: { dataDir: "//" } }),
+      ["etcd.dataDir: // must be an absolute path of A-Z a-z 0-9 _ . / -"],
+    ],
+    [
+      "an InnoDB buffer pool past MariaDB's limit",
+      (s) => Object.assign(s, { galera: { innodbBufferPoolSize: "9999999999999999999G" } }),
+      ["galera.innodbBufferPoolSize: 9999999999999999999G is larger than MariaDB's limit of 2^63-1 bytes"],
+    ],
+    [
+      "a policy pattern with a lone surrogate (regression: validated, then the quoting helper threw)",
+      (s) => Object.assign(s, { rabbitmq: { policy: { pattern: "^x\ud800" } } }),
+      [`rabbitmq.policy.pattern: "^x\\ud800" ${UNICODE_TEXT}`],
+    ],
+    [
+      "a policy definition key RabbitMQ does not have",
+      (s) => Object.assign(s, { rabbitmq: { policy: { definition: { "Ha-Mode": "all" } } } }),
+      [
+        'rabbitmq.policy.definition["Ha-Mode"]: Ha-Mode is not a RabbitMQ policy key ' +
+          "(a-z 0-9 -, starting with a letter)",
+      ],
+    ],
+    [
+      "a policy definition value with a lone surrogate",
+      (s) => Object.assign(s, { rabbitmq: { policy: { definition: { "ha-mode": "\udc00all" } } } }),
+      [`rabbitmq.policy.definition["ha-mode"]: "\\udc00all" ${UNICODE_TEXT}`],
+    ],
+    [
+      "a mirror URL with a port outside 1-65535",
+      (s) => Object.assign(s, { prepare: { centosMirror: "https://mirror.example:99999/centos" } }),
+      ["prepare.centosMirror: https://mirror.example:99999/centos has a port outside 1-65535"],
     ],
   ];
   for (const [name, mutate, expected] of cases) {

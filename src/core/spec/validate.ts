@@ -27,6 +27,11 @@ function fromZod(input: unknown, issue: z.core.$ZodIssue): SpecIssue[] {
       return { severity: "error" as const, path: formatPath([...path, k]), message: near ? `is not a known setting; did you mean ${near}?` : "is not a known setting" };
     });
   }
+  if (issue.code === "invalid_key") {
+    // The key is the offending value; the key schema's own message says why.
+    const why = issue.issues.find((i) => /^[a-z]/.test(i.message))?.message ?? "is not a valid key";
+    return [{ severity: "error", path: formatPath(path), value: path.at(-1), message: why }];
+  }
   const value = get(input, path);
   if (value === undefined) return [{ severity: "error", path: formatPath(path), message: "is required" }];
   let message = issue.message;
@@ -36,6 +41,8 @@ function fromZod(input: unknown, issue: z.core.$ZodIssue): SpecIssue[] {
   else if (issue.code === "invalid_value") message = `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}`;
   else if (issue.code === "too_small") message = issue.origin === "array" ? `needs at least ${String(issue.minimum)} item(s)` : `must be at least ${String(issue.minimum)}`;
   else if (issue.code === "too_big") message = issue.origin === "array" ? `may have at most ${String(issue.maximum)} item(s)` : `must be at most ${String(issue.maximum)}`;
+  const sized = issue.code === "too_small" || issue.code === "too_big";
+  if (sized && issue.origin === "string") message += " characters long";
   return [{ severity: "error", path: formatPath(path), value, message }];
 }
 
