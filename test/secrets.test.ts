@@ -1,8 +1,12 @@
 import fc from "fast-check";
+import { spawnSync } from "node:child_process";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { parse, parseDocument, stringify, type Scalar, type YAMLMap } from "yaml";
 import { cnf, haproxy, sh, sql } from "../src/core/quote.js";
 import { SECRET_KEYS, checkSecret, fillSecrets, generateSecret, serializeSecrets, type SecretKey } from "../src/core/secrets.js";
+import { renderCluster } from "../src/render.js";
+import { FAKE_SECRETS } from "./fixtures/secrets.js";
+import { EXAMPLES } from "./helpers/examples.js";
 import { hostile, secretValue } from "./helpers/quote-arb.js";
 
 /**
@@ -209,11 +213,24 @@ describe("checkSecret", () => {
       ["erlang_cookie", "A".repeat(255), undefined],
       ["erlang_cookie", "A".repeat(256), "must be 20-255 letters and digits"],
       ["erlang_cookie", `${"A".repeat(20)}-`, "must be 20-255 letters and digits"],
-      ["haproxy_stats_pass", "with space", "must not contain quotes, $ or spaces"],
-      ["haproxy_stats_pass", "dollar$sign", "must not contain quotes, $ or spaces"],
-      ["haproxy_stats_pass", "quote'here", "must not contain quotes, $ or spaces"],
-      ["haproxy_stats_pass", 'quote"here', "must not contain quotes, $ or spaces"],
+      // haproxy() escapes spaces alike for HAProxy 1.8 and 2.x; quotes and $ it cannot write.
+      ["haproxy_stats_pass", " with spaces ", undefined],
+      ["haproxy_stats_pass", "dollar$sign", "must not contain quotes or $"],
+      ["haproxy_stats_pass", "quote'here", "must not contain quotes or $"],
+      ["haproxy_stats_pass", 'quote"here', "must not contain quotes or $"],
       ["haproxy_stats_pass", "hash#back\\slash:colon😀", undefined],
+      // rabbitmqctl trims Unicode whitespace off the password it reads (regression: rendered, then
+      // the RabbitMQ step died at deploy time).
+      ["rabbit_pass", " leading-space", "must not start or end with whitespace (rabbitmqctl would drop it)"],
+      ["rabbit_pass", "trailing-space ", "must not start or end with whitespace (rabbitmqctl would drop it)"],
+      ["rabbit_pass", "\u00a0no-break-space", "must not start or end with whitespace (rabbitmqctl would drop it)"],
+      ["rabbit_pass", "ideographic\u3000", "must not start or end with whitespace (rabbitmqctl would drop it)"],
+      ["rabbit_pass", "next-line\u0085", "must not start or end with whitespace (rabbitmqctl would drop it)"],
+      ["rabbit_pass", "inner space is kept", undefined],
+      ["rabbit_pass", "\ufeffbom-is-not-whitespace", undefined],
+      // chpasswd and pcs keep surrounding spaces (pcs: input(), chpasswd: the rest of the line).
+      ["hacluster_pass", " spaces around ", undefined],
+      ["hacluster_pass", "colon:in:password", undefined],
     ];
     for (const [k, v, want] of cases) expect([k, v, checkSecret(k, v)]).toEqual([k, v, want]);
   });
@@ -229,5 +246,42 @@ describe("checkSecret", () => {
       }),
       { numRuns: 3000 },
     );
+  });
+});
+
+describe("rabbit_pass against its consumers", () => {
+  /** Elixir's String.trim (RabbitMQ's CLI trims the password it reads): Unicode White_Space. */
+  const elixirTrim = (v: string) => v.replace(/^\p{White_Space}+|\p{White_Space}+$/gu, "");
+  // White_Space, glibc's [[:space:]], and look-alikes that are neither (U+FEFF, U+200B).
+  const spaces = [..."\t \u0085\u00a0\u1680\u2000\u2007\u200a\u2028\u2029\u202f\u205f\u3000\ufeff\u200b"];
+  const edge = fc.constantFrom(...spaces, "");
+  const candidates = fc.oneof(
+    secretValue("admin_pass"),
+    fc.tuple(edge, secretValue("admin_pass"), edge).map(([a, v, b]) => a + v + b),
+  );
+
+  it("accepts only values rabbitmqctl keeps as they are (property)", () => {
+    fc.assert(
+      fc.property(candidates, (v) => {
+        if (checkSecret("rabbit_pass", v) === undefined) expect(elixirTrim(v)).toBe(v);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it("accepts only values the configure step's own guard lets through (bash, UTF-8 locale)", () => {
+    const { artifacts } = renderCluster(EXAMPLES.lab, FAKE_SECRETS);
+    const script = artifacts.find((a) => a.path.endsWith("/32-rabbitmq-configure.sh"))!;
+    const guard = /^case \$RABBIT_PASS in\n[\s\S]*?^esac$/m.exec(script.content)![0];
+    const values = fc.sample(candidates, { numRuns: 500 }).filter((v) => checkSecret("rabbit_pass", v) === undefined);
+    values.push(...spaces.map((c) => `in${c}side-pass`).filter((v) => checkSecret("rabbit_pass", v) === undefined));
+    const loop = [`die() { printf 'refused %s\\n' "$i"; }`, "i=0", "while IFS= read -r -d '' RABBIT_PASS; do"];
+    loop.push(guard, "i=$((i + 1))", "done");
+    const input = values.map((v) => `${v}\0`).join("");
+    const env = { ...process.env, LC_ALL: "C.UTF-8" };
+    const r = spawnSync("bash", ["-c", loop.join("\n")], { input, env, encoding: "utf8" });
+    expect(r.status, r.stderr).toBe(0);
+    const refused = r.stdout.split("\n").filter(Boolean).map((l) => values[Number(l.split(" ")[1])]);
+    expect(refused.map((v) => JSON.stringify(v))).toEqual([]);
   });
 });

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import * as z from "zod";
 import type { Artifact, Plan, PlanStep, StepGuard } from "./artifact.js";
 import { InputError } from "./errors.js";
+import { cutText, formatPath, SHOWN_MAX } from "./spec/issues.js";
 import { HOSTNAME_RE } from "./spec/schema.js";
 
 /**
@@ -131,6 +132,11 @@ export function manifestJson(artifacts: readonly Artifact[]): string {
   return json(file);
 }
 
+const shortened = (m: string) => {
+  const { text, cut } = cutText(m, SHOWN_MAX * 2);
+  return cut ? `${text}…` : text;
+};
+
 /** Parses `text` (the file `where`) with `schema`; every problem is reported with its JSON path. */
 function parseFile<T>(schema: z.ZodType<T>, text: string, where: string): T {
   let value: unknown;
@@ -141,7 +147,10 @@ function parseFile<T>(schema: z.ZodType<T>, text: string, where: string): T {
   }
   const r = schema.safeParse(value);
   if (r.success) return r.data;
-  const problems = r.error.issues.slice(0, 5).map((i) => `${i.path.length ? i.path.join(".") : "(top)"}: ${i.message}`);
+  // zod's messages quote keys and values: cut, so a huge one is not echoed whole.
+  const problems = r.error.issues
+    .slice(0, 5)
+    .map((i) => `${i.path.length ? formatPath(i.path) : "(top)"}: ${shortened(i.message)}`);
   const more = r.error.issues.length > 5 ? ` (and ${r.error.issues.length - 5} more)` : "";
   throw new InputError(`${where}: not an ha-gen file of this version: ${problems.join("; ")}${more}`);
 }

@@ -56,18 +56,38 @@ export interface SecretIssue {
   readonly message: string;
 }
 
-/** Rules per key; values are never echoed in messages. */
+/**
+ * Unicode White_Space, which Elixir's String.trim strips (RabbitMQ's CLI trims a password read from
+ * stdin with it); a superset of glibc's [[:space:]] in UTF-8 locales.
+ */
+const SPACE = "[\\t\\n\\v\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]";
+const EDGE_SPACE = new RegExp(`^${SPACE}|${SPACE}$`);
+
+/**
+ * Rules per key: each refuses what a consumer of that secret cannot take. Values are never echoed
+ * in messages. Consumers: secrets.env (sh-quoted, sourced by bash and dash), SQL (MariaDB literal),
+ * my.cnf (mysys option file), chpasswd and pcs (a line on stdin), rabbitmqctl (a line on stdin),
+ * haproxy.cfg (`stats auth`), the Erlang cookie file; the other keys only live in the secrets file.
+ */
 export function checkSecret(key: SecretKey, value: unknown): string | undefined {
   if (typeof value !== "string") return "must be a string";
   // A lone surrogate (a "\uD800" escape in YAML) has no UTF-8 form: every file would get U+FFFD instead.
   if (/[\uD800-\uDFFF]/u.test(value)) return "must be valid Unicode text (no lone \\uD800-\\uDFFF escapes)";
   if (value.length < 8) return "must be at least 8 characters";
+  // Keeps every consumer's line short: my.cnf's 4000 bytes quoted, chpasswd's 8 KiB line buffer.
   if (value.length > 256) return "must be at most 256 characters";
+  // chpasswd, pcs and rabbitmqctl read one line; bash strings and my.cnf lines end at NUL.
   if (/[\u0000-\u001f\u007f]/.test(value)) return "must not contain control characters (newline, tab, NUL)";
+  // Erlang makes the cookie an atom (at most 255 characters); RabbitMQ's own cookies are letters.
   if (key === "erlang_cookie" && !/^[A-Za-z0-9]{20,255}$/.test(value)) return "must be 20-255 letters and digits";
-  // HAProxy 1.8 and 2.x read quotes and `$` differently in `stats auth`.
-  if (key === "haproxy_stats_pass" && /['"$\s]/.test(value)) return "must not contain quotes, $ or spaces";
-  // chpasswd reads `user:password` lines; a newline is already refused above.
+  // HAProxy 1.8 and 2.x read quotes and `$` differently in `stats auth` (spaces are escaped alike).
+  if (key === "haproxy_stats_pass" && /['"$]/.test(value)) return "must not contain quotes or $";
+  // rabbitmqctl trims surrounding whitespace off a password read from stdin: the user would get
+  // another password than the services, and the configure step refuses such a value at deploy time.
+  if (key === "rabbit_pass" && EDGE_SPACE.test(value)) {
+    return "must not start or end with whitespace (rabbitmqctl would drop it)";
+  }
+  // chpasswd splits `hacluster:password` at the first colon, so colons in the password are kept.
   return undefined;
 }
 

@@ -2,7 +2,11 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { EXAMPLES } from "../helpers/examples.js";
-import { formatIssue, validateSpec } from "../../src/core/spec/validate.js";
+import { fullSpec } from "../helpers/spec-fields.js";
+import { FAKE_SECRETS } from "../fixtures/secrets.js";
+import { SpecError } from "../../src/core/errors.js";
+import { renderCluster } from "../../src/render.js";
+import { formatIssue, formatPath, validateSpec } from "../../src/core/spec/validate.js";
 
 const messages = (input: unknown) => {
   const r = validateSpec(input);
@@ -19,6 +23,9 @@ const base = () => ({
   ],
   vip: { address: "10.15.253.10" },
 });
+
+const TIMER_TOO_LONG = "is longer than 2147483647 ms (about 24.8 days), more than HAProxy and Pacemaker timers hold";
+const UNICODE_TEXT = "must be valid Unicode text (no lone \\uD800-\\uDFFF escapes)";
 
 const STONITH_WARNING =
   "warning: pacemaker.properties.stonith-enabled: is false: without fencing a hung node can keep the VIP (acceptable only until a fence device is configured)";
@@ -51,11 +58,12 @@ galera: { maxConections: 10 }
         "nodes[5].addresses: is required",
         "nodes[5].adresses: is not a known setting; did you mean addresses?",
         "galera.maxConections: is not a known setting; did you mean maxConnections?",
-        "nodes[1].addresses.management: 10.15.253.163 is already used by nodes[0].addresses.management",
         "nodes[3].hostname: controller01 duplicates nodes[0].hostname",
+        "nodes[1].addresses.management: 10.15.253.163 is already used by nodes[0].addresses.management",
         "nodes[3].addresses.management: 10.16.0.5 is outside networks.management.cidr 10.15.253.0/24",
         "nodes[4].addresses.management: 10.15.253.88 is the VIP",
-        "ntp.server: controller09 is not the hostname of a node",
+        // No "ntp.server: controller09 is not the hostname of a node": nodes[2]'s hostname is broken,
+        // and it may be the name the server refers to.
       ],
       warnings: [
         STONITH_WARNING,
@@ -87,7 +95,62 @@ galera: { maxConections: 10 }
     [
       "a CentOS mirror URL that sed or a repo file could not carry",
       (s) => Object.assign(s, { prepare: { centosMirror: "https://mirror.example/centos|x&y/" } }),
-      ["prepare.centosMirror: https://mirror.example/centos|x&y/ must be an http(s) URL without a trailing slash, query or special characters, such as https://vault.centos.org"],
+      [
+        "prepare.centosMirror: https://mirror.example/centos|x&y/ must be an http(s) URL with a lower-case host, " +
+          "without a trailing slash, query or special characters, such as https://vault.centos.org",
+      ],
+    ],
+    // Bounds of what the consumers take (any spec that validates renders, and deploys).
+    [
+      "a timeout HAProxy refuses as a timer overflow",
+      (s) => {
+        const service = { name: "x", port: 8080, timeoutClient: "2147484s", timeoutServer: "2147483647" };
+        Object.assign(s, { haproxy: { services: [service] } });
+      },
+      [`haproxy.services[0].timeoutClient: 2147484s ${TIMER_TOO_LONG}`],
+    ],
+    [
+      "a Pacemaker interval past 2^31-1 ms (a bare number is seconds there)",
+      (s) => Object.assign(s, { pacemaker: { properties: { "cluster-recheck-interval": "2147484" } } }),
+      [`pacemaker.properties["cluster-recheck-interval"]: 2147484 ${TIMER_TOO_LONG}`],
+    ],
+    [
+      "an etcd data directory with ..",
+      (s) => Object.assign(s, { etcd: { dataDir: "/var/lib/../etc" } }),
+      ["etcd.dataDir: /var/lib/../etc must not contain . or .. segments"],
+    ],
+    [
+      "an etcd data directory with //",
+      (s) => Object.assign(s, { etcd: { dataDir: "//" } }),
+      ["etcd.dataDir: // must be an absolute path of A-Z a-z 0-9 _ . / -"],
+    ],
+    [
+      "an InnoDB buffer pool past MariaDB's limit",
+      (s) => Object.assign(s, { galera: { innodbBufferPoolSize: "9999999999999999999G" } }),
+      ["galera.innodbBufferPoolSize: 9999999999999999999G is larger than MariaDB's limit of 2^63-1 bytes"],
+    ],
+    [
+      "a policy pattern with a lone surrogate (regression: validated, then the quoting helper threw)",
+      (s) => Object.assign(s, { rabbitmq: { policy: { pattern: "^x\ud800" } } }),
+      [`rabbitmq.policy.pattern: "^x\\ud800" ${UNICODE_TEXT}`],
+    ],
+    [
+      "a policy definition key RabbitMQ does not have",
+      (s) => Object.assign(s, { rabbitmq: { policy: { definition: { "Ha-Mode": "all" } } } }),
+      [
+        'rabbitmq.policy.definition["Ha-Mode"]: Ha-Mode is not a RabbitMQ policy key ' +
+          "(a-z 0-9 -, starting with a letter)",
+      ],
+    ],
+    [
+      "a policy definition value with a lone surrogate",
+      (s) => Object.assign(s, { rabbitmq: { policy: { definition: { "ha-mode": "\udc00all" } } } }),
+      [`rabbitmq.policy.definition["ha-mode"]: "\\udc00all" ${UNICODE_TEXT}`],
+    ],
+    [
+      "a mirror URL with a port outside 1-65535",
+      (s) => Object.assign(s, { prepare: { centosMirror: "https://mirror.example:99999/centos" } }),
+      ["prepare.centosMirror: https://mirror.example:99999/centos has a port outside 1-65535"],
     ],
   ];
   for (const [name, mutate, expected] of cases) {
@@ -128,5 +191,198 @@ galera: { maxConections: 10 }
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe("cross-field rules skip inputs that are structurally broken", () => {
+  /** Valid specs whose values differ from the defaults a repaired copy would fall back to. */
+  const bases: [string, () => Record<string, any>][] = [
+    ["the full spec", fullSpec],
+    [
+      "moved ports, fencing on, Debian with SELinux kept",
+      () => ({
+        ...base(),
+        os: "debian12",
+        galera: { port: 3307 },
+        clustercheck: { port: 9201 },
+        memcached: { port: 3306 },
+        prepare: { disableSelinux: false },
+        pacemaker: { properties: { "stonith-enabled": true } },
+        haproxy: {
+          stats: { port: 1081 },
+          services: [
+            { name: "galera_cluster", port: 3307, mode: "tcp", httpCheck: true, checkPort: 9201 },
+            { name: "dashboard", port: 1080 },
+          ],
+        },
+      }),
+    ],
+    [
+      "one controller allowed by safety, NTP on it",
+      () => ({
+        ...base(),
+        nodes: base().nodes.slice(0, 1),
+        safety: { allowUnsafeMemberCount: true },
+        ntp: { server: "c1" },
+      }),
+    ],
+  ];
+
+  /** Every path in a spec (containers and leaves), as segments. */
+  const paths = (x: unknown, at: (string | number)[] = []): (string | number)[][] => {
+    if (x === null || typeof x !== "object") return [at];
+    const kids = Object.entries(x).flatMap(([k, v]) => paths(v, [...at, Array.isArray(x) ? Number(k) : k]));
+    return [at, ...kids];
+  };
+  const setAt = (spec: Record<string, any>, path: (string | number)[], value: unknown) => {
+    let cur: any = spec;
+    for (const seg of path.slice(0, -1)) cur = cur[seg];
+    cur[path.at(-1)!] = value;
+  };
+  const under = (issuePath: string, broken: string) =>
+    issuePath === broken || issuePath.startsWith(`${broken}.`) || issuePath.startsWith(`${broken}[`);
+
+  for (const [name, make] of bases) {
+    it(`${name}: a typo key or a wrong type anywhere reports only that, and warns no more`, () => {
+      const valid = validateSpec(make());
+      expect(valid.ok ? [] : valid.errors.map(formatIssue)).toEqual([]);
+      const baseWarnings = new Set(valid.warnings.map(formatIssue));
+      let checked = 0;
+      for (const path of paths(make())) {
+        const breaks: [(string | number)[], unknown][] = [[path, [[]]]];
+        const target = path.reduce<any>((o, p) => o[p], make());
+        const isObject = target !== null && typeof target === "object" && !Array.isArray(target);
+        if (isObject) breaks.push([[...path, "zzTypo"], 1]);
+        for (const [at, value] of breaks) {
+          if (at.length === 0) continue;
+          const spec = make();
+          setAt(spec, at, value);
+          const r = validateSpec(spec);
+          const shown = formatPath(at);
+          if (r.ok) continue; // some breaks are valid (a record takes any key)
+          const elsewhere = r.errors.filter((e) => !under(e.path, shown)).map(formatIssue);
+          expect(elsewhere, `breaking ${shown}`).toEqual([]);
+          expect(r.warnings.map(formatIssue).filter((w) => !baseWarnings.has(w)), `breaking ${shown}`).toEqual([]);
+          checked++;
+        }
+      }
+      expect(checked).toBeGreaterThan(20);
+    });
+  }
+
+  it("still checks what the broken part cannot affect (regression: a typo inside nodes[0])", () => {
+    const s = fullSpec();
+    s.ntp.server = "controller01";
+    (s.nodes[0] as Record<string, unknown>).adresses = s.nodes[0].addresses;
+    expect(messages(s).errors).toEqual(["nodes[0].adresses: is not a known setting; did you mean addresses?"]);
+    s.ntp.server = "controller09";
+    expect(messages(s).errors).toEqual([
+      "nodes[0].adresses: is not a known setting; did you mean addresses?",
+      "ntp.server: controller09 is not the hostname of a node",
+    ]);
+  });
+});
+
+describe("hostnames: one rule for every field naming a host", () => {
+  /** Each field that names a host, and how to put a name into it. */
+  const HOST_FIELDS: [string, (s: Record<string, any>, v: string) => void][] = [
+    ["nodes[0].hostname", (s, v) => (s.nodes[0].hostname = v)],
+    ["vip.hostname", (s, v) => (s.vip.hostname = v)],
+    ["ntp.server", (s, v) => (s.ntp = { server: v })],
+    ["domain", (s, v) => (s.domain = v)],
+    ["ntp.upstream[0]", (s, v) => (s.ntp = { upstream: [v] })],
+    ["prepare.centosMirror", (s, v) => (s.prepare = { centosMirror: `https://${v}/centos` })],
+  ];
+  const at = (path: string, errors: string[]) => errors.filter((e) => e.startsWith(`${path}: `)).join("\n");
+  const errorsFor = (field: (s: Record<string, any>, v: string) => void, v: string) => {
+    const s = base();
+    field(s, v);
+    return messages(s).errors;
+  };
+
+  it("refuses upper case in every field (regression: CONTROLLER01 validated, then resolveCluster threw)", () => {
+    const s = structuredClone(EXAMPLES.lab) as Record<string, any>;
+    s.nodes[0].hostname = "CONTROLLER01";
+    expect(messages(s).errors).toEqual([
+      "nodes[0].hostname: CONTROLLER01 must be lower case (DNS names ignore case; write the name in lower case)",
+    ]);
+    expect(() => renderCluster(s, FAKE_SECRETS)).toThrow(SpecError);
+    for (const [path, set] of HOST_FIELDS) {
+      const errors = errorsFor(set, "Controller01.Example.org");
+      expect(errors.filter((e) => e.startsWith(`${path}: `)), path).toHaveLength(1);
+      expect(errors.join("\n"), path).toMatch(/lower.case/);
+    }
+  });
+
+  it("refuses names that look like IP addresses and loopback names, in every field", () => {
+    const ipLike = ["10.15.253.163", "10.1", "167772161", "0x7f.0x1", "node.123"];
+    const loopback = ["localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback", "localhost6"];
+    loopback.push("localhost4.localdomain4", "db.localhost");
+    for (const [path, set] of HOST_FIELDS) {
+      // ntp.upstream and the mirror take IPv4 addresses too; a name that only looks like one is neither.
+      const takesIp = path === "ntp.upstream[0]" || path === "prepare.centosMirror";
+      for (const v of ipLike) {
+        if (takesIp && v === "10.15.253.163") {
+          expect(errorsFor(set, v), `${path} ${v}`).toEqual([]);
+          continue;
+        }
+        const why = path === "ntp.upstream[0]" ? "is neither an IPv4 address nor a hostname" : "looks like an IP";
+        expect(at(path, errorsFor(set, v)), `${path} ${v}`).toContain(why);
+      }
+      for (const v of loopback) {
+        expect(at(path, errorsFor(set, v)), `${path} ${v}`).toContain("loopback name");
+      }
+    }
+  });
+
+  it("accepts ordinary names with digits", () => {
+    for (const v of ["node1", "1node", "a1.b2", "xn--bcher-kva.example", "c-01.dc1.example.org"]) {
+      const s = base();
+      s.nodes[0]!.hostname = v;
+      Object.assign(s, { domain: "dc1.example.org", ntp: { upstream: [v] } });
+      expect(messages(s).errors, v).toEqual([]);
+    }
+  });
+
+  it("refuses a hostname that with the domain is longer than 253 characters", () => {
+    const s = { ...base(), domain: `${"d".repeat(60)}.${"e".repeat(60)}.${"f".repeat(60)}.example.org` };
+    s.nodes[0]!.hostname = `${"h".repeat(60)}.x`;
+    const name = `${"h".repeat(60)}.x`;
+    const why = "with the domain appended is longer than 253 characters";
+    expect(messages(s).errors).toEqual([`nodes[0].hostname: ${name} ${why}`]);
+  });
+
+  it("any spec with mixed-case names either fails validation or renders (property)", () => {
+    const flip = (name: string) =>
+      fc
+        .array(fc.boolean(), { minLength: name.length, maxLength: name.length })
+        .map((up) => [...name].map((c, i) => (up[i] ? c.toUpperCase() : c)).join(""));
+    fc.assert(
+      fc.property(flip("controller01"), flip("controller01"), flip("controller02"), (n0, server, n1) => {
+        const s = structuredClone(EXAMPLES.lab) as Record<string, any>;
+        s.nodes[0].hostname = n0;
+        s.nodes[1].hostname = n1;
+        s.ntp = { ...s.ntp, server };
+        if (validateSpec(s).ok) renderCluster(s, FAKE_SECRETS);
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
+
+describe("networks", () => {
+  const withVlan = (cidr: string) => {
+    const s = base();
+    Object.assign(s.networks, { vlan: { cidr, interface: "ens224" } });
+    return messages(s).errors;
+  };
+  it("refuses a vlan network that overlaps the management network", () => {
+    for (const cidr of ["10.15.253.0/25", "10.15.253.0/24", "10.0.0.0/8", "10.15.253.128/30"]) {
+      expect(withVlan(cidr)).toEqual([`networks.vlan.cidr: ${cidr} overlaps the management network 10.15.253.0/24`]);
+    }
+  });
+  it("accepts adjacent networks", () => {
+    expect(withVlan("10.15.254.0/24")).toEqual([]);
+    expect(withVlan("10.15.252.0/24")).toEqual([]);
   });
 });

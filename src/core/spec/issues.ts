@@ -12,24 +12,87 @@ export interface SpecIssue {
   readonly message: string;
 }
 
+/** Longest part of a value (or a key) a message shows: a 5 MB value must not become a 5 MB message. */
+export const SHOWN_MAX = 80;
+
+/** `v` cut to `max` code points (never inside a surrogate pair), and whether it was cut. */
+export function cutText(v: string, max = SHOWN_MAX): { text: string; cut: boolean } {
+  if (v.length <= max) return { text: v, cut: false };
+  let text = "";
+  let n = 0;
+  for (const ch of v.slice(0, max * 2)) {
+    if (n++ === max) break;
+    text += ch;
+  }
+  return text.length < v.length ? { text, cut: true } : { text: v, cut: false };
+}
+const lengthNote = (v: string) => `… (${v.length} characters)`;
+
+/** A string as messages show it: bare when plain printable ASCII, JSON-quoted otherwise; cut when long. */
+function showString(v: string): string {
+  const { text, cut } = cutText(v);
+  const shown = /^[\x21-\x7e]+$/.test(text) && !text.includes('"') ? text : JSON.stringify(text);
+  return cut ? shown + lengthNote(v) : shown;
+}
+
 export function formatPath(path: readonly PropertyKey[]): string {
   let out = "";
   for (const p of path) {
+    const plain = typeof p === "string" && p.length <= SHOWN_MAX && /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(p);
     if (typeof p === "number") out += `[${p}]`;
-    else if (typeof p === "string" && /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(p)) out += out ? `.${p}` : p;
-    else out += `[${JSON.stringify(String(p))}]`;
+    else if (plain) out += out ? `.${p}` : p;
+    else {
+      const { text, cut } = cutText(String(p));
+      out += `[${JSON.stringify(text)}${cut ? lengthNote(String(p)) : ""}]`;
+    }
   }
   return out || "(spec)";
 }
 
+/**
+ * JSON-like text of any value, at most about SHOWN_MAX characters: stops walking once over, so a
+ * huge or cyclic object costs nothing; never throws (symbols, functions, BigInt included).
+ */
+function preview(v: unknown): string {
+  let out = "";
+  const seen = new Set<object>();
+  const write = (x: unknown): void => {
+    if (out.length > SHOWN_MAX) return;
+    if (typeof x === "string") out += JSON.stringify(cutText(x).text);
+    // JSON would show Infinity and NaN (YAML's .inf, .nan) as null, and -0 as 0.
+    else if (typeof x === "number") out += Object.is(x, -0) ? "-0" : String(x);
+    else if (typeof x === "bigint" || typeof x === "boolean") out += String(x);
+    else if (x === null) out += "null";
+    else if (x === undefined) out += "undefined";
+    else if (typeof x === "symbol") out += x.toString();
+    else if (typeof x === "function") out += "(function)";
+    else if (x instanceof Date) out += Number.isNaN(x.getTime()) ? "(invalid date)" : JSON.stringify(x.toISOString());
+    else if (seen.has(x)) out += "(cycle)";
+    else {
+      seen.add(x);
+      const isArray = Array.isArray(x);
+      out += isArray ? "[" : "{";
+      let first = true;
+      for (const key of Object.keys(x)) {
+        if (out.length > SHOWN_MAX) break;
+        if (!first) out += ",";
+        first = false;
+        if (!isArray) out += `${JSON.stringify(cutText(key).text)}:`;
+        write((x as Record<string, unknown>)[key]);
+      }
+      out += isArray ? "]" : "}";
+      seen.delete(x);
+    }
+  };
+  write(v);
+  const { text, cut } = cutText(out);
+  return cut ? `${text}…` : text;
+}
+
 function formatValue(v: unknown): string {
-  if (typeof v === "string") return /^[\x21-\x7e]+$/.test(v) && !v.includes('"') ? v : JSON.stringify(v);
+  if (typeof v === "string") return showString(v);
   if (v === undefined) return "(missing)";
-  // JSON would show Infinity and NaN (YAML's .inf, .nan) as null, and -0 as 0.
-  if (typeof v === "number" && (!Number.isFinite(v) || Object.is(v, -0))) return Object.is(v, -0) ? "-0" : String(v);
-  if (typeof v === "bigint") return `${v}`;
-  const s = JSON.stringify(v);
-  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
+  return preview(v);
 }
 
 /** `nodes[4].addresses.management: 10.15.253.88 is the VIP` */

@@ -12,14 +12,82 @@ export const IFNAME_RE = /^(?!\.{1,2}$)[A-Za-z0-9_.@-]{1,15}$/;
 /** Names that end up in many formats (cluster names, users, tokens): a conservative common subset. */
 export const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 
-const hostname = z.string().regex(HOSTNAME_RE, { error: "is not a valid RFC 1123 hostname" });
+/** Names the stock /etc/hosts files (and ha-gen's) give to loopback, and RFC 6761's `.localhost`. */
+const LOOPBACK_NAMES = new Set([
+  "localhost",
+  "localhost.localdomain",
+  "localhost4",
+  "localhost4.localdomain4",
+  "localhost6",
+  "localhost6.localdomain6",
+  "ip6-localhost",
+  "ip6-loopback",
+]);
+const OCTET = "(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])";
+const IPV4_RE = new RegExp(`^${OCTET}(?:\\.${OCTET}){3}$`);
+
+/**
+ * Why a syntactically valid RFC 1123 name cannot name a host, or undefined: the one rule for every
+ * field that names a node or a host.
+ */
+export function hostnameProblem(v: string): string | undefined {
+  // Names are compared and written exactly as given; DNS ignores case, so refusing upper case
+  // keeps one spelling per host (and every generated file stable).
+  if (/[A-Z]/.test(v)) return "must be lower case (DNS names ignore case; write the name in lower case)";
+  const labels = v.split(".");
+  // inet_aton reads 10.1, 167772161 and 0x7f.1 as addresses; RFC 3696: a top-level label is never all digits.
+  if (/^[0-9]+$/.test(labels.at(-1)!) || labels.every((l) => /^(?:0x[0-9a-f]*|[0-9]+)$/.test(l))) {
+    return "looks like an IP address, not a hostname";
+  }
+  if (LOOPBACK_NAMES.has(v) || v.endsWith(".localhost")) return "is a loopback name: every node resolves it to itself";
+  return undefined;
+}
+
+/** RFC 1123 syntax, then hostnameProblem (which assumes the syntax, so it is skipped when that fails). */
+const hostRule = (allowIpv4: boolean) => (v: string, ctx: z.core.$RefinementCtx<string>) => {
+  if (!HOSTNAME_RE.test(v) || (allowIpv4 && IPV4_RE.test(v))) return;
+  const problem = hostnameProblem(v);
+  if (!problem) return;
+  const ipLike = allowIpv4 && problem.startsWith("looks like an IP");
+  ctx.addIssue({ code: "custom", input: v, message: ipLike ? "is neither an IPv4 address nor a hostname" : problem });
+};
+const hostname = z
+  .string()
+  .regex(HOSTNAME_RE, { error: "is not a valid RFC 1123 hostname" })
+  .superRefine(hostRule(false));
+const hostnameOrIpv4 = z
+  .string()
+  .regex(HOSTNAME_RE, { error: "is not a hostname or IPv4 address" })
+  .superRefine(hostRule(true));
+
+/** A lone UTF-16 surrogate has no UTF-8 form: every file would get U+FFFD instead of what was written. */
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
+const CONTROL = /[\u0000-\u001f\u007f]/;
+const UNICODE_TEXT = "must be valid Unicode text (no lone \\uD800-\\uDFFF escapes)";
+
 const name = z.string().regex(NAME_RE, { error: "must be 1-63 of A-Z a-z 0-9 _ . - starting with a letter or digit" });
 const ipv4 = z.ipv4({ error: "is not an IPv4 address" });
 const cidr = z.cidrv4({ error: "is not an IPv4 CIDR such as 10.0.0.0/12" });
 const ifname = z.string().regex(IFNAME_RE, { error: "is not a valid Linux interface name (1-15 of A-Z a-z 0-9 _ . @ -)" });
 const port = z.int().min(1).max(65535);
-/** Pacemaker/HAProxy style durations: 30s, 5min, 2000 (ms). */
-const duration = z.string().regex(/^[0-9]+(ms|s|m|min|h)?$/, { error: "is not a duration such as 30s or 5min" });
+/**
+ * Pacemaker/HAProxy style durations: 30s, 5min, 2000. A bare number is milliseconds to HAProxy and
+ * seconds to Pacemaker. HAProxy refuses timers past 2^31-1 ms ("timer overflow"); Pacemaker keeps
+ * intervals as 32-bit milliseconds.
+ */
+const DURATION_RE = /^([0-9]{1,10})(ms|s|m|min|h)?$/;
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, min: 60_000, h: 3_600_000 };
+const MAX_TIMER_MS = 2 ** 31 - 1;
+const durationIn = (bare: "ms" | "s") =>
+  z.string().regex(DURATION_RE, { error: "is not a duration such as 30s or 5min" }).superRefine((v, ctx) => {
+    const m = DURATION_RE.exec(v);
+    if (m && Number(m[1]) * UNIT_MS[m[2] ?? bare]! > MAX_TIMER_MS) {
+      const message = "is longer than 2147483647 ms (about 24.8 days), more than HAProxy and Pacemaker timers hold";
+      ctx.addIssue({ code: "custom", input: v, message });
+    }
+  });
+const duration = durationIn("s");
+const haproxyDuration = durationIn("ms");
 
 export const ROLES = ["controller", "compute", "ceph"] as const;
 export const OS_TARGETS = ["centos8", "debian12"] as const;
@@ -38,12 +106,21 @@ const node = z.strictObject({
   }),
 });
 
+const UNIT_BYTES: Record<string, bigint> = { K: 1n << 10n, M: 1n << 20n, G: 1n << 30n };
+const sizeBytes = (v: string) => BigInt(v.replace(/[KMG]$/, "")) * (UNIT_BYTES[v.at(-1)!] ?? 1n);
+
 const galera = z.strictObject({
   clusterName: name.default("mariadb_galera_cluster"),
   port: port.default(3306),
   maxConnections: z.int().min(10).max(100000).default(1000),
   wsrepSlaveThreads: z.int().min(1).max(512).default(4),
-  innodbBufferPoolSize: z.string().regex(/^[0-9]+[KMG]?$/, { error: "must be a size such as 1024M" }).default("1024M"),
+  innodbBufferPoolSize: z
+    .string()
+    .regex(/^[0-9]{1,20}[KMG]?$/, { error: "must be a size such as 1024M" })
+    .refine((v) => !/^[0-9]{1,20}[KMG]?$/.test(v) || sizeBytes(v) < 2n ** 63n, {
+      error: "is larger than MariaDB's limit of 2^63-1 bytes",
+    })
+    .default("1024M"),
   innodbFlushLogAtTrxCommit: z.union([z.literal(0), z.literal(1), z.literal(2)]).default(2),
   wsrepSyncWait: z.int().min(0).max(15).default(0),
   sstMethod: z.enum(["rsync", "mariabackup"]).default("rsync"),
@@ -56,7 +133,11 @@ const clustercheck = z.strictObject({
 
 const rabbitmq = z.strictObject({
   user: name.default("openstack"),
-  vhost: z.string().regex(/^\/[A-Za-z0-9_.-]*$/, { error: "must start with / and hold only A-Z a-z 0-9 _ . -" }).default("/"),
+  // AMQP carries the vhost as a short string: at most 255 bytes.
+  vhost: z
+    .string()
+    .regex(/^\/[A-Za-z0-9_.-]{0,254}$/, { error: "must start with / and hold at most 255 of A-Z a-z 0-9 _ . -" })
+    .default("/"),
   tags: z.array(z.enum(["administrator", "monitoring", "policymaker", "management"])).default(["administrator"]),
   port: port.default(5672),
   managementPort: port.default(15672),
@@ -67,8 +148,37 @@ const rabbitmq = z.strictObject({
   policy: z.strictObject({
     name: name.default("ha-all"),
     /** The guide's `^` also mirrors the amq.* internal queues; this is the OpenStack HA guide's pattern. */
-    pattern: z.string().min(1).max(200).regex(/^[^\u0000-\u001f\u007f]+$/, { error: "must not contain control characters" }).default("^(?!amq\\.).*"),
-    definition: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({ "ha-mode": "all" }),
+    pattern: z
+      .string()
+      .min(1)
+      .max(200)
+      .regex(/^[^\u0000-\u001f\u007f]+$/, { error: "must not contain control characters" })
+      .refine((v) => !LONE_SURROGATE.test(v), { error: UNICODE_TEXT })
+      .default("^(?!amq\\.).*"),
+    definition: z
+      .record(
+        // RabbitMQ's policy keys are all of this form (ha-mode, max-length-bytes, ...).
+        z.string().regex(/^[a-z][a-z0-9-]{0,63}$/, {
+          error: "is not a RabbitMQ policy key (a-z 0-9 -, starting with a letter)",
+        }),
+        z.union([z.string(), z.number(), z.boolean()]),
+      )
+      .superRefine((d, ctx) => {
+        // Values are names (queues, exchanges: AMQP short strings, at most 255 bytes) or modes.
+        for (const [k, v] of Object.entries(d)) {
+          if (typeof v !== "string") continue;
+          const problem = LONE_SURROGATE.test(v)
+            ? UNICODE_TEXT
+            : CONTROL.test(v)
+              ? "must not contain control characters"
+              : new TextEncoder().encode(v).length > 255
+                ? "must be at most 255 bytes"
+                : undefined;
+          if (problem) ctx.addIssue({ code: "custom", path: [k], input: v, message: problem });
+        }
+        if (Object.keys(d).length > 64) ctx.addIssue({ code: "custom", input: d, message: "may have at most 64 keys" });
+      })
+      .default({ "ha-mode": "all" }),
     /** What the policy applies to (the guide's `set_policy` default: all). */
     applyTo: z.enum(["queues", "exchanges", "all"]).default("all"),
   }).prefault({}),
@@ -84,7 +194,18 @@ const etcd = z.strictObject({
   token: name.default("etcd-cluster-01"),
   clientPort: port.default(2379),
   peerPort: port.default(2380),
-  dataDir: z.string().regex(/^\/[A-Za-z0-9_./-]+$/, { error: "must be an absolute path of A-Z a-z 0-9 _ . / -" }).default("/var/lib/etcd/default.etcd"),
+  dataDir: z
+    .string()
+    .regex(/^(\/[A-Za-z0-9_.-]+)+\/?$/, { error: "must be an absolute path of A-Z a-z 0-9 _ . / -" })
+    // `.`, `..` or `//` could name / or a system directory, which the etcd step would chown and move.
+    .refine((v) => !v.split("/").some((seg) => seg === "." || seg === ".."), {
+      error: "must not contain . or .. segments",
+    })
+    // Linux: PATH_MAX 4096 bytes with the NUL, NAME_MAX 255 per segment.
+    .refine((v) => v.length < 4096 && v.split("/").every((seg) => seg.length <= 255), {
+      error: "is longer than Linux allows (4095 bytes, 255 per segment)",
+    })
+    .default("/var/lib/etcd/default.etcd"),
 }).prefault({});
 
 const pacemakerProperties = z.strictObject({
@@ -115,7 +236,7 @@ const pacemaker = z.strictObject({
 }).prefault({});
 
 const check = z.strictObject({
-  inter: duration.default("2000"),
+  inter: haproxyDuration.default("2000"),
   rise: z.int().min(1).max(100).default(2),
   fall: z.int().min(1).max(100).default(5),
 }).prefault({});
@@ -135,8 +256,8 @@ export const haproxyService = z.strictObject({
   tcpKeepalive: z.boolean().default(true),
   /** First controller active, the others `backup` (Galera: one writer avoids certification conflicts). */
   activeBackup: z.boolean().default(false),
-  timeoutClient: duration.optional(),
-  timeoutServer: duration.optional(),
+  timeoutClient: haproxyDuration.optional(),
+  timeoutServer: haproxyDuration.optional(),
   check,
 });
 
@@ -166,15 +287,33 @@ const haproxy = z.strictObject({
 
 const ntp = z.strictObject({
   /** Upstream servers; empty: the time server serves from its own clock (an isolated cluster). */
-  upstream: z.array(z.string().regex(HOSTNAME_RE, { error: "is not a hostname or IPv4 address" })).default(["ntp1.aliyun.com"]),
+  upstream: z.array(hostnameOrIpv4).default(["ntp1.aliyun.com"]),
   /** Hostname of the node that serves time to the others; defaults to the first controller. */
   server: hostname.optional(),
 }).prefault({});
 
 /** A repository mirror's base URL: its characters are safe in sed replacements and repo files. */
+const MIRROR_URL_RE = /^https?:\/\/([a-z0-9.-]+)(?::([0-9]{1,5}))?(\/[A-Za-z0-9._~%-]+)*$/;
 const mirrorUrl = z
   .string()
-  .regex(/^https?:\/\/[A-Za-z0-9.-]+(:[0-9]{1,5})?(\/[A-Za-z0-9._~%-]+)*$/, { error: "must be an http(s) URL without a trailing slash, query or special characters, such as https://vault.centos.org" });
+  .max(2000)
+  .regex(MIRROR_URL_RE, {
+    error:
+      "must be an http(s) URL with a lower-case host, without a trailing slash, query or special characters, " +
+      "such as https://vault.centos.org",
+  })
+  .superRefine((v, ctx) => {
+    const m = MIRROR_URL_RE.exec(v);
+    if (!m) return;
+    const [, host, port] = m;
+    // The host follows the hostname rule (or is an IPv4 address).
+    const ip = IPV4_RE.test(host!);
+    const problem = !HOSTNAME_RE.test(host!) ? "is not a valid RFC 1123 hostname" : ip ? undefined : hostnameProblem(host!);
+    if (problem) ctx.addIssue({ code: "custom", input: v, message: `has a host that ${problem}` });
+    if (port !== undefined && !(Number(port) >= 1 && Number(port) <= 65535)) {
+      ctx.addIssue({ code: "custom", input: v, message: "has a port outside 1-65535" });
+    }
+  });
 
 const prepare = z.strictObject({
   /**
@@ -185,7 +324,9 @@ const prepare = z.strictObject({
   centosMirror: z.union([z.literal("as-installed"), mirrorUrl]).default("https://vault.centos.org"),
   disableSelinux: z.boolean().default(true),
   disableFirewalld: z.boolean().default(true),
-  extraPackages: z.array(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9+._:-]*$/, { error: "is not a package name" })).default([]),
+  extraPackages: z
+    .array(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9+._:-]{0,254}$/, { error: "is not a package name" }))
+    .default([]),
 }).prefault({});
 
 const safety = z.strictObject({
