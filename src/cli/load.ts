@@ -4,7 +4,8 @@ import { createRequire } from "node:module";
 import { pathToFileURL } from "node:url";
 import { parse as parseYaml } from "yaml";
 import { InputError } from "../core/errors.js";
-import { toPlainData } from "../core/spec/plain.js";
+import { parseJsonStrict } from "../core/json.js";
+import { MAX_SPEC_DEPTH } from "../core/spec/plain.js";
 
 const MODULE_EXTENSIONS = [".ts", ".mts", ".cts", ".js", ".mjs", ".cjs"];
 
@@ -33,19 +34,13 @@ export interface LoadedSpec {
  * async), as vite and c12 accept. Modules are loaded with jiti (no build step, no cache on disk).
  */
 export async function loadSpec(path: string): Promise<LoadedSpec> {
-  const loaded = await loadRaw(path);
-  const plain = toPlainData(loaded.value);
-  if (!plain.ok) throw new InputError(`${path}: the spec is not plain data: ${plain.path} ${plain.message}`);
-  return { value: plain.value, files: loaded.files };
-}
-
-async function loadRaw(path: string): Promise<LoadedSpec> {
   const abs = resolve(path);
   const ext = extname(abs).toLowerCase();
   if (ext === ".yaml" || ext === ".yml" || ext === ".json") {
     const text = readText(abs, "spec file");
     try {
-      return { value: ext === ".json" ? JSON.parse(text) : parseYaml(text), files: [abs] };
+      // Strict JSON: a duplicate key is an error, as it is in YAML.
+      return { value: ext === ".json" ? parseJsonStrict(text, MAX_SPEC_DEPTH) : parseYaml(text), files: [abs] };
     } catch (e) {
       throw new InputError(`${path}: not valid ${ext === ".json" ? "JSON" : "YAML"}: ${firstLine(e)}`);
     }

@@ -5,7 +5,7 @@ import { SECRET_KEYS, fillSecrets, serializeSecrets, type SecretKey, type Secret
 import type { SpecIssue } from "../core/spec/issues.js";
 import { validateSpec } from "../core/spec/validate.js";
 import { renderCluster, type RenderResult } from "../render.js";
-import { loadSpec, loadSpecFile, readSecretsText, type LoadedSpec } from "./load.js";
+import { loadSpec, readSecretsText, type LoadedSpec } from "./load.js";
 
 /** Next to the spec: cluster.ts → cluster.secrets.yaml (ignored by the project's .gitignore pattern). */
 export function defaultSecretsPath(specPath: string): string {
@@ -39,7 +39,8 @@ export interface PrepareOptions {
 
 /** Load, validate and resolve without synthesizing (`ha-gen validate` needs no artifacts). */
 export async function check(specPath: string): Promise<Omit<Prepared, "rendered" | "generatedSecrets">> {
-  const v = validateSpec(await loadSpecFile(specPath), { once: true });
+  const { value } = await loadSpec(specPath);
+  const v = validateSpec(value, { once: true });
   if (!v.ok) throw new SpecError(v.errors, v.warnings);
   return { cluster: resolveCluster(v.spec, PLACEHOLDER_SECRETS), warnings: v.warnings };
 }

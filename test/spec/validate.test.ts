@@ -91,7 +91,7 @@ galera: { maxConections: 10 }
     ["Galera check port that is not clustercheck's", (s) => Object.assign(s, { clustercheck: { port: 9201 } }), ["haproxy.services[1].checkPort: 9200 differs from clustercheck.port 9201: HAProxy would check a port nothing listens on"]],
     ["a cluster port on a reserved Galera port", (s) => Object.assign(s, { memcached: { port: 4567 } }), ["memcached.port: 4567 is reserved for Galera/Erlang/pcsd/corosync cluster traffic"]],
     ["a port of YAML's .inf, shown as such (not as JSON's null)", (s) => Object.assign(s, { memcached: { port: Infinity } }), ["memcached.port: Infinity must be number"]],
-    ["a BigInt from a TypeScript spec (JSON cannot show it)", (s) => Object.assign(s, { memcached: { port: 11211n } }), ["memcached.port: 11211 must be number"]],
+    ["a BigInt from a TypeScript spec (JSON cannot show it)", (s) => Object.assign(s, { memcached: { port: 11211n } }), ["memcached.port: is a BigInt: write a number or a string"]],
     [
       "a CentOS mirror URL that sed or a repo file could not carry",
       (s) => Object.assign(s, { prepare: { centosMirror: "https://mirror.example/centos|x&y/" } }),

@@ -1,6 +1,7 @@
 import type * as z from "zod";
 import { contains, hasHostBits, isReserved, overlaps, parseCidr, type Ipv4Net } from "../net.js";
 import { formatIssue, formatPath, type SpecIssue } from "./issues.js";
+import { toPlainData } from "./plain.js";
 import { clusterSpecSchema, type ClusterSpec } from "./schema.js";
 
 export { formatIssue, formatPath, type SpecIssue };
@@ -305,7 +306,13 @@ export interface ValidateOptions {
   readonly once?: boolean;
 }
 
-export function validateSpec(input: unknown, options: ValidateOptions = {}): ValidationResult {
+export function validateSpec(raw: unknown, options: ValidateOptions = {}): ValidationResult {
+  // Read the input once, as data: a cycle, a getter that throws or 50 000 levels become one issue.
+  const plain = toPlainData(raw);
+  if (!plain.ok) {
+    return { ok: false, errors: [{ severity: "error", path: plain.path, message: plain.message }], warnings: [] };
+  }
+  const input = plain.value;
   const out: Issues = { errors: [], warnings: [] };
   const parsed = clusterSpecSchema.safeParse(input, { jitless: options.once === true });
   if (!parsed.success) {
