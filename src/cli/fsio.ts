@@ -21,6 +21,7 @@ import { basename, dirname, join, resolve } from "node:path";
 import type { Artifact } from "../core/artifact.js";
 import { EnvironmentError, InputError, UsageError } from "../core/errors.js";
 import { MANIFEST_FORMAT, parseManifestJson } from "../core/formats.js";
+import { RENDER_TOP_FILES } from "../core/spec/schema.js";
 
 /**
  * The one module that writes files. Everything else computes content; this puts it on disk.
@@ -96,7 +97,7 @@ export function writeTreeAtomic(outDir: string, artifacts: readonly Artifact[], 
   return updateInPlace(target, files, wantDirs, old, new Set(foreign));
 }
 
-const TOP_FILES = ["plan.json", "PLAN.md", MANIFEST];
+const TOP_FILES = RENDER_TOP_FILES;
 
 /** A temporary name a render (perhaps one that was killed) creates beside its targets. */
 const isOurTemporary = (rel: string) => /(^|\/)\.[^/]*\.ha-gen-\d+-[0-9a-z]+-[0-9a-z]+$/.test(rel);

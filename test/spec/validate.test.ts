@@ -93,6 +93,14 @@ galera: { maxConections: 10 }
     ["a port of YAML's .inf, shown as such (not as JSON's null)", (s) => Object.assign(s, { memcached: { port: Infinity } }), ["memcached.port: Infinity must be number"]],
     ["a BigInt from a TypeScript spec (JSON cannot show it)", (s) => Object.assign(s, { memcached: { port: 11211n } }), ["memcached.port: is a BigInt: write a number or a string"]],
     [
+      "a node named like a file every render writes beside the node folders",
+      (s) => void (s.nodes[0]!.hostname = "plan.json"),
+      [
+        "nodes[0].hostname: plan.json is the name of a file every render writes (plan.json, manifest.json): " +
+          "choose another node name",
+      ],
+    ],
+    [
       "a CentOS mirror URL that sed or a repo file could not carry",
       (s) => Object.assign(s, { prepare: { centosMirror: "https://mirror.example/centos|x&y/" } }),
       [

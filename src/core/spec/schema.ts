@@ -97,8 +97,13 @@ const network = z.strictObject({
   interface: ifname,
 });
 
+/** A render writes these beside the node folders, so no node may be named like one of them. */
+export const RENDER_TOP_FILES: readonly string[] = ["plan.json", "PLAN.md", "manifest.json"];
+
 const node = z.strictObject({
-  hostname,
+  hostname: hostname.refine((h) => !RENDER_TOP_FILES.includes(h), {
+    error: "is the name of a file every render writes (plan.json, manifest.json): choose another node name",
+  }),
   roles: z.array(z.enum(ROLES)).min(1, { error: "needs at least one role" }),
   addresses: z.strictObject({
     management: ipv4,
