@@ -1,35 +1,12 @@
 import { manifestJson, planJson, planMarkdown } from "../../core/formats.js";
-import type { CommandSpec } from "../args.js";
 import { assertReplaceable, tightenSecretsFile, writeSecretsFile, writeTreeAtomic } from "../fsio.js";
 import { printErr, printOut } from "../output.js";
 import { defaultSecretsPath, prepare } from "../pipeline.js";
-import { printWarnings, SPEC_ARG, type Command } from "./common.js";
-
-const spec: CommandSpec = {
-  name: "render",
-  description: "render every node's files plus plan.json, PLAN.md and manifest.json into a directory",
-  args: SPEC_ARG,
-  options: [
-    {
-      long: "out",
-      short: "o",
-      value: "dir",
-      default: "ha-gen-out",
-      description:
-        "output directory: created, or updated in place when it holds an earlier render (files that did not change are not touched)",
-    },
-    {
-      long: "secrets",
-      short: "s",
-      value: "file",
-      description:
-        "secrets file, created 0600 and filled with generated values when missing (default: <spec>.secrets.yaml beside the spec)",
-    },
-  ],
-};
+import { printWarnings, type Command } from "./common.js";
+import { renderSpec } from "./specs.js";
 
 export const render: Command = {
-  spec,
+  spec: renderSpec,
   async run([spec], opts) {
     const specPath = spec!;
     const out = opts.out as string;
@@ -37,7 +14,9 @@ export const render: Command = {
     assertReplaceable(out); // before anything is written, secrets included
     const p = await prepare({ specPath, secretsPath, saveSecrets: writeSecretsFile });
     printWarnings(p.warnings);
-    if (tightenSecretsFile(secretsPath)) printErr(`warning: ${secretsPath} was readable by others; its mode is now 0600\n`);
+    if (tightenSecretsFile(secretsPath)) {
+      printErr(`warning: ${secretsPath} was readable by others; its mode is now 0600\n`);
+    }
     const { artifacts, plan } = p.rendered;
     const w = writeTreeAtomic(out, artifacts, [
       { path: "plan.json", content: planJson(plan), mode: 0o644 },
@@ -50,7 +29,8 @@ export const render: Command = {
     }
     const changes = `${w.written} written, ${w.unchanged} unchanged${w.removed > 0 ? `, ${w.removed} removed` : ""}`;
     printOut(
-      `rendered ${artifacts.length} files for ${p.cluster.nodes.length} nodes and a ${plan.steps.length}-step plan into ${out} ` +
+      `rendered ${artifacts.length} files for ${p.cluster.nodes.length} nodes ` +
+        `and a ${plan.steps.length}-step plan into ${out} ` +
         `(${changes}; ${secretFiles} secret files, not world-readable)\n`,
     );
     return 0;
