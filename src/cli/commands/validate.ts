@@ -1,5 +1,5 @@
 import { printOut } from "../output.js";
-import { check } from "../pipeline.js";
+import { check } from "../check.js";
 import { printWarnings, type Command } from "./common.js";
 import { validateSpec } from "./specs.js";
 
