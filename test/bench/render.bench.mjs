@@ -1,23 +1,31 @@
 // Render benchmark (`npm run bench`, after the build): in-process render time and scaling to
 // 1000+ nodes, then the CLI end to end against a bare `node -e 0` on each Node at hand (this one,
 // and those fetched by .ci/node-versions.mjs). Prints figures; not a timed test.
-//   node test/bench/render.bench.mjs [--rounds N] [--warmup N]
+//   node test/bench/render.bench.mjs [--rounds N] [--warmup N] [--cli another/build/cli/bin.js]
 import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { parse } from "yaml";
 import { presentNodes } from "../../.ci/node-versions.mjs";
 import { renderCluster, SECRET_KEYS } from "../../dist/index.js";
 
-const { values: opts } = parseArgs({ options: { rounds: { type: "string", default: "21" }, warmup: { type: "string", default: "3" } } });
+const { values: opts } = parseArgs({
+  options: {
+    rounds: { type: "string", default: "21" },
+    warmup: { type: "string", default: "3" },
+    cli: { type: "string" },
+  },
+});
 const ROUNDS = Math.max(21, Number(opts.rounds));
 const WARMUP = Math.max(1, Number(opts.warmup));
 const repo = new URL("../..", import.meta.url).pathname;
-const cli = join(repo, "dist/cli/bin.js");
+const cli = opts.cli ? resolve(opts.cli) : join(repo, "dist/cli/bin.js");
 
-const secrets = Object.fromEntries(SECRET_KEYS.map((k) => [k, k === "erlang_cookie" ? "BENCHCOOKIEBENCHCOOKIEBENCHCOOKIE" : `bench-${k}-0123456789`]));
+const secrets = Object.fromEntries(
+  SECRET_KEYS.map((k) => [k, k === "erlang_cookie" ? "BENCHCOOKIEBENCHCOOKIEBENCHCOOKIE" : `bench-${k}-0123456789`]),
+);
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
@@ -45,16 +53,20 @@ function bigSpec(n) {
   const nodes = [];
   for (let i = 0; i < n; i++) {
     const ip = `10.20.${Math.floor((i + 11) / 250)}.${((i + 11) % 250) + 1}`;
-    nodes.push({ hostname: i < 3 ? `controller${i + 1}` : `compute${i}`, roles: [i < 3 ? "controller" : "compute"], addresses: { management: ip } });
+    const [hostname, role] = i < 3 ? [`controller${i + 1}`, "controller"] : [`compute${i}`, "compute"];
+    nodes.push({ hostname, roles: [role], addresses: { management: ip } });
   }
-  return { networks: { management: { cidr: "10.20.0.0/16", interface: "eth0" } }, nodes, vip: { address: "10.20.0.5" } };
+  const networks = { management: { cidr: "10.20.0.0/16", interface: "eth0" } };
+  return { networks, nodes, vip: { address: "10.20.0.5" } };
 }
 for (const n of [250, 500, 1000, 2000]) {
   const spec = bigSpec(n);
   const ms = timeIt(() => renderCluster(spec, secrets), 5, 1);
   const r = renderCluster(spec, secrets);
   const bytes = r.artifacts.reduce((s, a) => s + a.content.length, 0);
-  console.log(`${String(n).padStart(5)} nodes: ${fmt(ms).padStart(10)}  ${r.artifacts.length} files, ${(bytes / 1e6).toFixed(2)} MB${n === 1000 ? " (target <= 1 s)" : ""}`);
+  const size = `${r.artifacts.length} files, ${(bytes / 1e6).toFixed(2)} MB`;
+  const target = n === 1000 ? " (target <= 1 s)" : "";
+  console.log(`${String(n).padStart(5)} nodes: ${fmt(ms).padStart(10)}  ${size}${target}`);
 }
 
 // The CLI against a bare start of the same node. The machine's speed drifts by tens of percent
@@ -71,16 +83,21 @@ function benchNode(bin) {
   const work = mkdtempSync(join(benchRoot, `node${major}-`));
   const env = { ...process.env, XDG_CACHE_HOME: join(work, "cache"), NODE_COMPILE_CACHE: undefined };
   const out = join(work, "out");
+  const secretsFile = join(work, "s.yaml");
+  const example = (f) => join(repo, "examples/train-ha", f);
+  const render = (spec) => [cli, "render", example(spec), "--out", out, "--secrets", secretsFile];
+  // Every timed round must find the output as the first warm-up round left it.
+  const unchanged = (r, timed) => !timed || /\(0 written, \d+ unchanged/.test(r.stdout);
   const cases = [
     { label: "node -e 0", args: ["-e", "0"] },
     {
       label: "render cluster.ts, output unchanged",
-      args: [cli, "render", join(repo, "examples/train-ha/cluster.ts"), "--out", out, "--secrets", join(work, "s.yaml")],
-      // Every timed round must find the output as the first warm-up round left it.
-      check: (r, timed) => !timed || /\(0 written, \d+ unchanged/.test(r.stdout),
+      args: render("cluster.ts"),
+      check: unchanged,
       target: TARGETS[major],
     },
-    { label: "validate cluster.yaml", args: [cli, "validate", join(repo, "examples/train-ha/cluster.yaml")] },
+    { label: "render cluster.yaml, output unchanged", args: render("cluster.yaml"), check: unchanged },
+    { label: "validate cluster.yaml", args: [cli, "validate", example("cluster.yaml")] },
     { label: "--help", args: [cli, "--help"] },
   ];
   const times = cases.map(() => []);
@@ -102,14 +119,16 @@ function benchNode(bin) {
   } catch {}
   rmSync(work, { recursive: true, force: true });
 
-  console.log(`\nnode ${version}: ${ROUNDS} rounds after ${WARMUP} warm-up, compile cache ${cacheFiles ? `${cacheFiles} entries` : "none"}`);
+  const cache = cacheFiles ? `${cacheFiles} entries` : "none";
+  console.log(`\nnode ${version}: ${ROUNDS} rounds after ${WARMUP} warm-up, compile cache ${cache}`);
   const bare = median(times[0]);
   cases.forEach((c, k) => {
-    let line = `  ${c.label.padEnd(36)} median ${fmt(median(times[k])).padStart(10)}`;
+    let line = `  ${c.label.padEnd(38)} median ${fmt(median(times[k])).padStart(10)}`;
     if (k > 0) {
       const ofMedians = median(times[k]) / bare;
       const perRound = median(times[k].map((t, i) => t / times[0][i]));
-      const verdict = c.target === undefined ? "" : ` (target <= ${c.target.toFixed(1)}x ${perRound <= c.target ? "met" : "NOT met"})`;
+      const met = perRound <= c.target ? "met" : "NOT met";
+      const verdict = c.target === undefined ? "" : ` (target <= ${c.target.toFixed(1)}x ${met})`;
       line += `  ${ofMedians.toFixed(2)}x node -e 0, per-round median ${perRound.toFixed(2)}x${verdict}`;
     }
     console.log(line);
