@@ -1,7 +1,7 @@
 import { chmod, readFile } from "node:fs/promises";
 import { basename } from "node:path";
 import { fileURLToPath } from "node:url";
-import { defineConfig } from "tsup";
+import { defineConfig, type Options } from "tsup";
 import { precompiledModule } from "./src/core/template-precompile.ts";
 
 // Templates (*.njk) are compiled at build time and bundled, so generators never read files and
@@ -23,25 +23,40 @@ const templates = {
   },
 };
 
-export default defineConfig({
+const common: Options = {
   format: "esm",
   target: "node20",
   platform: "node",
-  entry: {
-    index: "src/index.ts",
-    deploy: "deploy/index.ts",
-    define: "src/core/define.ts",
-    "cli/bin": "src/cli/bin.ts",
-    "cli/main": "src/cli/main.ts",
-  },
-  dts: { entry: { index: "src/index.ts", deploy: "deploy/index.ts", define: "src/core/define.ts" } },
   esbuildPlugins: [templates],
-  // Runtime dependencies stay external (users share one zod/yaml with ha-gen); nunjucks is bundled.
-  noExternal: ["nunjucks"],
   splitting: true,
-  clean: true,
   sourcemap: false,
-  async onSuccess() {
-    await chmod("dist/cli/bin.js", 0o755);
+};
+
+export default defineConfig([
+  {
+    ...common,
+    entry: { index: "src/index.ts", deploy: "deploy/index.ts", define: "src/core/define.ts" },
+    dts: { entry: { index: "src/index.ts", deploy: "deploy/index.ts", define: "src/core/define.ts" } },
+    // Runtime dependencies stay external (users share one zod/yaml with ha-gen); nunjucks is bundled.
+    noExternal: ["nunjucks"],
+    clean: ["!cli/**"], // dist/cli is the other build's
   },
-});
+  {
+    // The executable bundles zod and yaml too: Node resolves, reads and links each of their ~170
+    // files on every start otherwise. It shares no module with the library build (a spec's
+    // "ha-gen" is the dependency-free define module); jiti stays external, loaded only when needed.
+    ...common,
+    entry: { bin: "src/cli/bin.ts", main: "src/cli/main.ts" },
+    outDir: "dist/cli",
+    noExternal: ["nunjucks", "zod", "yaml"],
+    // yaml is CommonJS and requires node:process; an ES module has no require of its own.
+    banner: {
+      js: 'import { createRequire as __createRequire } from "node:module";\n' +
+        "const require = __createRequire(import.meta.url);",
+    },
+    clean: true,
+    async onSuccess() {
+      await chmod("dist/cli/bin.js", 0o755);
+    },
+  },
+]);

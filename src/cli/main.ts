@@ -3,11 +3,7 @@ import { HaGenError, SpecError } from "../core/errors.js";
 import { formatIssue } from "../core/spec/issues.js";
 import { parseCommandLine, type CommandSpec } from "./args.js";
 import type { Command } from "./commands/common.js";
-import { deployCommand, recoverGaleraCommand } from "./commands/deploy.js";
-import { plan } from "./commands/plan.js";
-import { render } from "./commands/render.js";
-import { schema } from "./commands/schema.js";
-import { validate } from "./commands/validate.js";
+import { deploySpec, planSpec, recoverGaleraSpec, renderSpec, schemaSpec, validateSpec } from "./commands/specs.js";
 import { printErr, printOut } from "./output.js";
 
 /**
@@ -16,13 +12,14 @@ import { printErr, printOut } from "./output.js";
  * HaGenError and is printed as one line; anything else is a bug and is printed with its stack.
  */
 
-const COMMANDS: Readonly<Record<string, Command>> = {
-  render,
-  validate,
-  plan,
-  schema,
-  deploy: deployCommand,
-  "recover galera": recoverGaleraCommand,
+// A command's code is imported when it runs: help, --version and usage errors need only the table.
+const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
+  render: async () => (await import("./commands/render.js")).render,
+  validate: async () => (await import("./commands/validate.js")).validate,
+  plan: async () => (await import("./commands/plan.js")).plan,
+  schema: async () => (await import("./commands/schema.js")).schema,
+  deploy: async () => (await import("./commands/deploy.js")).deployCommand,
+  "recover galera": async () => (await import("./commands/deploy.js")).recoverGaleraCommand,
 };
 
 const PROGRAM: CommandSpec = {
@@ -30,15 +27,15 @@ const PROGRAM: CommandSpec = {
   description:
     "Generate and roll out the configuration of a highly available OpenStack control plane from one typed spec.",
   commands: [
-    render.spec,
-    validate.spec,
-    plan.spec,
-    schema.spec,
-    deployCommand.spec,
+    renderSpec,
+    validateSpec,
+    planSpec,
+    schemaSpec,
+    deploySpec,
     {
       name: "recover",
       description: "recover a service after a full outage (deploy/README.md)",
-      commands: [recoverGaleraCommand.spec],
+      commands: [recoverGaleraSpec],
     },
   ],
 };
@@ -76,7 +73,8 @@ export async function runMain(argv: readonly string[]): Promise<number> {
   }
   const { path, args, options } = outcome.parsed;
   try {
-    return await COMMANDS[path.join(" ")]!.run(args, options, argv);
+    const command = await COMMANDS[path.join(" ")]!();
+    return await command.run(args, options, argv);
   } catch (e) {
     return reportError(e);
   }

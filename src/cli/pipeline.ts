@@ -1,21 +1,16 @@
 import { basename, dirname, extname, join } from "node:path";
-import { InputError, SpecError } from "../core/errors.js";
-import { resolveCluster, type Cluster } from "../core/model.js";
-import { SECRET_KEYS, fillSecrets, serializeSecrets, type SecretKey, type Secrets } from "../core/secrets.js";
+import { InputError } from "../core/errors.js";
+import type { Cluster } from "../core/model.js";
+import { fillSecrets, serializeSecrets, type SecretKey, type Secrets } from "../core/secrets.js";
 import type { SpecIssue } from "../core/spec/issues.js";
-import { validateSpec } from "../core/spec/validate.js";
 import { renderCluster, type RenderResult } from "../render.js";
+import { PLACEHOLDER_SECRETS } from "./check.js";
 import { loadSpec, readSecretsText, type LoadedSpec } from "./load.js";
 
 /** Next to the spec: cluster.ts → cluster.secrets.yaml (ignored by the project's .gitignore pattern). */
 export function defaultSecretsPath(specPath: string): string {
   return join(dirname(specPath), `${basename(specPath, extname(specPath))}.secrets.yaml`);
 }
-
-/** Placeholder secrets for output that never contains secret values (plan, validate). */
-export const PLACEHOLDER_SECRETS: Secrets = Object.fromEntries(
-  SECRET_KEYS.map((k) => [k, k === "erlang_cookie" ? "PLACEHOLDERPLACEHOLDER" : "placeholder"]),
-) as Secrets;
 
 export interface Prepared {
   readonly cluster: Cluster;
@@ -35,14 +30,6 @@ export interface PrepareOptions {
   readonly loaded?: LoadedSpec;
   /** Called once the spec is valid, before the secrets file is read or written. */
   readonly onValid?: () => void;
-}
-
-/** Load, validate and resolve without synthesizing (`ha-gen validate` needs no artifacts). */
-export async function check(specPath: string): Promise<Omit<Prepared, "rendered" | "generatedSecrets">> {
-  const { value } = await loadSpec(specPath);
-  const v = validateSpec(value, { once: true });
-  if (!v.ok) throw new SpecError(v.errors, v.warnings);
-  return { cluster: resolveCluster(v.spec, PLACEHOLDER_SECRETS), warnings: v.warnings };
 }
 
 /** Reads (and completes) the secrets file: the step renderCluster runs once the spec is valid. */

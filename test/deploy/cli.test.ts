@@ -133,7 +133,7 @@ describe("ha-gen deploy (CLI)", () => {
       writeFileSync(planPath, plan.replace('"kind": "pacemaker-cluster"', '"kind": "pacemaker-kluster"'));
       const bad = await cli(["deploy", out, ...common(), "--dry-run"]);
       expect(bad.code).toBe(1);
-      expect(bad.stderr).toMatch(/plan\.json: not an ha-gen file of this version: steps\.\d+\.guard\.kind: /);
+      expect(bad.stderr).toMatch(/plan\.json: not an ha-gen file of this version: steps\[\d+\]\.guard\.kind: /);
       const steps = (JSON.parse(plan) as { steps: Record<string, unknown>[] }).steps.map(({ guard: _, ...s }) => s);
       writeFileSync(planPath, JSON.stringify({ ...JSON.parse(plan), steps }));
       const old = await cli(["deploy", out, ...common(), "--dry-run"]);

@@ -20,13 +20,13 @@ import { parseManifestJson, parsePlanJson, sha256 } from "../../core/formats.js"
 import { readSecretsFile } from "../../core/secrets.js";
 import { sh } from "../../core/quote.js";
 import { formatIssue } from "../../core/spec/issues.js";
-import type { CommandSpec, OptionSpec } from "../args.js";
 import { writeSecretsFile } from "../fsio.js";
 import { printErr } from "../output.js";
 import { readSecretsText } from "../load.js";
 import { defaultSecretsPath, prepare } from "../pipeline.js";
 import { jsonView, liveView, plainView } from "../progress.js";
-import { SPEC_ARG, type Command, type Options } from "./common.js";
+import type { Command, Options } from "./common.js";
+import { deploySpec, recoverGaleraSpec } from "./specs.js";
 
 /** `ha-gen deploy`: turns command-line options into a deploy() run with the SSH transport. */
 
@@ -373,103 +373,10 @@ export async function runRecoverGaleraCommand(spec: string, o: DeployCliOptions,
   }
 }
 
-// Options shared by `deploy` and `recover galera`.
-const SSH_OPTIONS: readonly OptionSpec[] = [
-  {
-    long: "ssh-config",
-    value: "file",
-    description:
-      "OpenSSH client config: Host, HostName, Port, User, IdentityFile, ProxyJump (default ~/.ssh/config when it exists)",
-  },
-  {
-    long: "known-hosts",
-    value: "file",
-    description: "known_hosts file host keys are checked against (default ~/.ssh/known_hosts)",
-  },
-  {
-    long: "accept-new-host-keys",
-    description: "trust an unknown host key on first use and record it (a changed key is always refused)",
-  },
-  {
-    long: "identity",
-    short: "i",
-    value: "file",
-    multiple: true,
-    description: "private key to log in with (repeatable; tried before the ssh config's)",
-  },
-  {
-    long: "user",
-    short: "u",
-    value: "name",
-    default: "root",
-    description: "login user when the ssh config names none; a user other than root needs passwordless sudo",
-  },
-  { long: "no-agent", description: "do not offer ssh-agent keys" },
-];
-const LOG_OPTIONS: readonly OptionSpec[] = [
-  { long: "json", description: "one JSON event per line on stdout" },
-  {
-    long: "log-dir",
-    value: "dir",
-    default: "ha-gen-runs",
-    description: "where run logs go (one sub-directory per run)",
-  },
-  { long: "no-log", description: "write no run log" },
-  { long: "connect-timeout", value: "seconds", default: "15", description: "SSH connect and handshake timeout" },
-];
-const SECRETS_OPTION: OptionSpec = {
-  long: "secrets",
-  short: "s",
-  value: "file",
-  description:
-    "secrets file (default: <spec>.secrets.yaml beside the spec); every value is redacted from output and logs",
-};
-
 function cliOptions(opts: Options): DeployCliOptions {
   const { noAgent, noLog, logDir, ...rest } = opts;
   return { ...(rest as DeployCliOptions), agent: noAgent !== true, logDir: noLog === true ? false : (logDir as string) };
 }
-
-const deploySpec: CommandSpec = {
-  name: "deploy",
-  description:
-    "push every node's files over SSH, then run the plan's steps in order; stops at the first failure (see deploy/README.md)",
-  args: [{ name: "spec", description: "cluster spec, or a directory written by `ha-gen render`" }],
-  options: [
-    SECRETS_OPTION,
-    ...SSH_OPTIONS,
-    {
-      long: "dry-run",
-      description:
-        "connect and show per node the files that would change (with diffs, never for secret files) and the steps that would run; change nothing",
-    },
-    { long: "from", value: "step", description: "resume: push files, then run the plan from this step on" },
-    { long: "only", value: "steps", description: "run only these steps (comma-separated); `push` is the file push" },
-    { long: "nodes", value: "nodes", description: "only these nodes (comma-separated)" },
-    {
-      long: "root",
-      value: "dir",
-      description:
-        "prefix every remote path with DIR ({node} is replaced by the node name); steps are not run unless --root-steps",
-    },
-    { long: "root-steps", description: "with --root, run steps too (scripts get HA_GEN_ROOT and HA_GEN_NODE)" },
-    ...LOG_OPTIONS,
-    { long: "concurrency", value: "n", default: "16", description: "nodes worked on at once" },
-    {
-      long: "connect-retries",
-      value: "n",
-      default: "2",
-      description: "further connection attempts after a network failure",
-    },
-    { long: "step-timeout", value: "seconds", default: "1800", description: "upper bound of one step on one node" },
-    {
-      long: "install-key",
-      value: "pubkey",
-      description:
-        "first contact: log in with a password (prompted, or from $HA_GEN_SSH_PASSWORD; never argv) and add this public key to authorized_keys",
-    },
-  ],
-};
 
 export const deployCommand: Command = {
   spec: deploySpec,
@@ -477,23 +384,6 @@ export const deployCommand: Command = {
 };
 
 export const recoverGaleraCommand: Command = {
-  spec: {
-    name: "galera",
-    description:
-      "ask every controller for its Galera state, bootstrap the node with the latest transaction, then join the others one at a time",
-    args: SPEC_ARG,
-    options: [
-      SECRETS_OPTION,
-      ...SSH_OPTIONS,
-      { long: "dry-run", description: "only report each controller's state and the decision" },
-      ...LOG_OPTIONS,
-      {
-        long: "step-timeout",
-        value: "seconds",
-        default: "1800",
-        description: "upper bound of bootstrap/join on one node",
-      },
-    ],
-  },
+  spec: recoverGaleraSpec,
   run: ([spec], opts, argv) => runRecoverGaleraCommand(spec!, cliOptions(opts), ["ha-gen", ...argv]),
 };

@@ -1,0 +1,176 @@
+import type { CommandSpec, OptionSpec } from "../args.js";
+import { SPEC_ARG } from "./common.js";
+
+/**
+ * The command line's table as plain data: help and parsing read only this module, and a command's
+ * code is imported when it runs (main.ts).
+ */
+
+export const renderSpec: CommandSpec = {
+  name: "render",
+  description: "render every node's files plus plan.json, PLAN.md and manifest.json into a directory",
+  args: SPEC_ARG,
+  options: [
+    {
+      long: "out",
+      short: "o",
+      value: "dir",
+      default: "ha-gen-out",
+      description:
+        "output directory: created, or updated in place when it holds an earlier render (files that did not " +
+        "change are not touched)",
+    },
+    {
+      long: "secrets",
+      short: "s",
+      value: "file",
+      description:
+        "secrets file, created 0600 and filled with generated values when missing (default: " +
+        "<spec>.secrets.yaml beside the spec)",
+    },
+  ],
+};
+
+export const validateSpec: CommandSpec = {
+  name: "validate",
+  description: "check a spec and report every problem at once",
+  args: SPEC_ARG,
+};
+
+export const planSpec: CommandSpec = {
+  name: "plan",
+  description: "print the ordered rollout plan (no secrets needed, nothing written)",
+  args: SPEC_ARG,
+  options: [
+    {
+      long: "format",
+      value: "format",
+      choices: ["markdown", "json"],
+      default: "markdown",
+      description: "output format",
+    },
+  ],
+};
+
+export const schemaSpec: CommandSpec = {
+  name: "schema",
+  description: "print the JSON Schema of a cluster spec (for editor completion in YAML specs)",
+};
+
+// Options shared by `deploy` and `recover galera`.
+const SSH_OPTIONS: readonly OptionSpec[] = [
+  {
+    long: "ssh-config",
+    value: "file",
+    description:
+      "OpenSSH client config: Host, HostName, Port, User, IdentityFile, ProxyJump (default ~/.ssh/config " +
+      "when it exists)",
+  },
+  {
+    long: "known-hosts",
+    value: "file",
+    description: "known_hosts file host keys are checked against (default ~/.ssh/known_hosts)",
+  },
+  {
+    long: "accept-new-host-keys",
+    description: "trust an unknown host key on first use and record it (a changed key is always refused)",
+  },
+  {
+    long: "identity",
+    short: "i",
+    value: "file",
+    multiple: true,
+    description: "private key to log in with (repeatable; tried before the ssh config's)",
+  },
+  {
+    long: "user",
+    short: "u",
+    value: "name",
+    default: "root",
+    description: "login user when the ssh config names none; a user other than root needs passwordless sudo",
+  },
+  { long: "no-agent", description: "do not offer ssh-agent keys" },
+];
+const LOG_OPTIONS: readonly OptionSpec[] = [
+  { long: "json", description: "one JSON event per line on stdout" },
+  {
+    long: "log-dir",
+    value: "dir",
+    default: "ha-gen-runs",
+    description: "where run logs go (one sub-directory per run)",
+  },
+  { long: "no-log", description: "write no run log" },
+  { long: "connect-timeout", value: "seconds", default: "15", description: "SSH connect and handshake timeout" },
+];
+const SECRETS_OPTION: OptionSpec = {
+  long: "secrets",
+  short: "s",
+  value: "file",
+  description:
+    "secrets file (default: <spec>.secrets.yaml beside the spec); every value is redacted from output and logs",
+};
+
+export const deploySpec: CommandSpec = {
+  name: "deploy",
+  description:
+    "push every node's files over SSH, then run the plan's steps in order; stops at the first failure (see " +
+    "deploy/README.md)",
+  args: [{ name: "spec", description: "cluster spec, or a directory written by `ha-gen render`" }],
+  options: [
+    SECRETS_OPTION,
+    ...SSH_OPTIONS,
+    {
+      long: "dry-run",
+      description:
+        "connect and show per node the files that would change (with diffs, never for secret files) and the " +
+        "steps that would run; change nothing",
+    },
+    { long: "from", value: "step", description: "resume: push files, then run the plan from this step on" },
+    { long: "only", value: "steps", description: "run only these steps (comma-separated); `push` is the file push" },
+    { long: "nodes", value: "nodes", description: "only these nodes (comma-separated)" },
+    {
+      long: "root",
+      value: "dir",
+      description:
+        "prefix every remote path with DIR ({node} is replaced by the node name); steps are not run unless " +
+        "--root-steps",
+    },
+    { long: "root-steps", description: "with --root, run steps too (scripts get HA_GEN_ROOT and HA_GEN_NODE)" },
+    ...LOG_OPTIONS,
+    { long: "concurrency", value: "n", default: "16", description: "nodes worked on at once" },
+    {
+      long: "connect-retries",
+      value: "n",
+      default: "2",
+      description: "further connection attempts after a network failure",
+    },
+    { long: "step-timeout", value: "seconds", default: "1800", description: "upper bound of one step on one node" },
+    {
+      long: "install-key",
+      value: "pubkey",
+      description:
+        "first contact: log in with a password (prompted, or from $HA_GEN_SSH_PASSWORD; never argv) and add " +
+        "this public key to authorized_keys",
+    },
+  ],
+};
+
+export const recoverGaleraSpec: CommandSpec = {
+  name: "galera",
+  description:
+    "ask every controller for its Galera state, bootstrap the node with the latest transaction, then join " +
+    "the others one at a time",
+  args: SPEC_ARG,
+  options: [
+    SECRETS_OPTION,
+    ...SSH_OPTIONS,
+    { long: "dry-run", description: "only report each controller's state and the decision" },
+    ...LOG_OPTIONS,
+    {
+      long: "step-timeout",
+      value: "seconds",
+      default: "1800",
+      description: "upper bound of bootstrap/join on one node",
+    },
+  ],
+};

@@ -1,0 +1,64 @@
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+/**
+ * Every kind of spec module loads the same on every Node the suite runs on (ES module, CommonJS,
+ * TypeScript that needs transforming, node: built-ins, a spec that throws): all go through jiti.
+ */
+
+const CLI = join(import.meta.dirname, "../../dist/cli/bin.js");
+const NODES = [1, 2, 3].map(
+  (i) => `{ hostname: "c${i}", roles: ["controller"], addresses: { management: "10.0.0.${i + 1}" } }`,
+);
+const NETWORKS = `{ management: { cidr: "10.0.0.0/24", interface: "eth0" } }`;
+const SPEC = (nodes = `[${NODES.join(", ")}]`) =>
+  `{ networks: ${NETWORKS}, nodes: ${nodes}, vip: { address: "10.0.0.9" } }`;
+
+let work: string;
+beforeAll(() => {
+  if (!existsSync(CLI)) throw new Error("dist/cli/bin.js missing: run `npm run build` (npm test does)");
+  work = mkdtempSync(join(tmpdir(), "ha-gen-spec-modules-"));
+});
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+function validate(name: string, text: string) {
+  writeFileSync(join(work, name), text);
+  const r = spawnSync(process.execPath, [CLI, "validate", name], { cwd: work, encoding: "utf8", timeout: 60_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe("TypeScript spec modules", () => {
+  it.each([
+    ["plain.ts", `import { defineCluster } from "ha-gen";\nexport default defineCluster(${SPEC()});\n`],
+    ["types.ts", `import type { ClusterSpec } from "ha-gen";\nconst s: ClusterSpec = ${SPEC()};\nexport default s;\n`],
+    ["enum.ts", `enum Role { C = "controller" }\nconst r: string = Role.C;\nexport default ${SPEC()};\n`],
+    ["dirname.ts", `const here: string = __dirname;\nexport default ${SPEC()};\n`],
+    ["fn.ts", `export default async () => (${SPEC()});\n`],
+  ])("%s loads, outside any package that has ha-gen installed", (name, text) => {
+    const r = validate(name, text);
+    expect(r.stderr).not.toContain("error");
+    expect(r.stdout).toBe("ok: 3 nodes, 3 controllers, VIP 10.0.0.9/24\n");
+  });
+
+  it("a local module imported without extension", () => {
+    writeFileSync(join(work, "nodes.ts"), `export const nodes = [${NODES.join(", ")}];\n`);
+    const r = validate("main.ts", `import { nodes } from "./nodes";\nexport default ${SPEC("nodes")};\n`);
+    expect(r.stdout).toMatch(/^ok: 3 nodes/);
+  });
+
+  it("a spec that fails while running runs once", () => {
+    const r = validate("fails.ts", 'console.error("side effect");\nJSON.parse("{x");\nexport default {};\n');
+    expect(r.code).toBe(1);
+    expect(r.stderr.match(/side effect/g)).toHaveLength(1);
+    expect(r.stderr).toContain("fails.ts: cannot load: ");
+  });
+
+  it("syntax errors and CommonJS exports are reported as jiti reports them", () => {
+    const syntax = validate("syntax.ts", "export default { oops: ;\n");
+    expect(syntax.stderr).toMatch(/syntax\.ts: cannot load: ParseError: .*:1:23\)/);
+    expect(validate("cjs.ts", `module.exports = ${SPEC()};\n`).stderr).toContain("cjs.ts: has no default export");
+  });
+});
