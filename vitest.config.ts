@@ -19,7 +19,7 @@ export default defineConfig({
   resolve: { alias: { "ha-gen/deploy": new URL("./deploy/index.ts", import.meta.url).pathname, "ha-gen/define": new URL("./src/core/define.ts", import.meta.url).pathname, "ha-gen": new URL("./src/index.ts", import.meta.url).pathname } },
   test: {
     include: ["test/**/*.test.ts"],
-    setupFiles: ["test/setup/fast-check.ts"],
+    setupFiles: ["test/setup/env.ts", "test/setup/fast-check.ts"],
     exclude: ["test/e2e/**", "node_modules/**"],
     // CI must never write snapshots: a missing or stale snapshot fails the run.
     update: false,
