@@ -94,7 +94,15 @@ export class Figures {
     }
     const notes = Object.entries(this.notes);
     if (notes.length > 0) lines.push("", "notes:", ...notes.map(([k, v]) => `  ${k}: ${v}`));
+    lines.push("", `e2e-figures ${JSON.stringify(this.figures())}`);
     return lines.join("\n");
+  }
+
+  /** Every figure of the run, one JSON object (printed as the `e2e-figures` line for CI logs). */
+  figures(): Record<string, unknown> {
+    const seconds = Object.fromEntries(this.timings.map((t) => [t.name, Math.round(t.ms / 100) / 10]));
+    const failed = this.timings.filter((t) => !t.ok).map((t) => t.name);
+    return { seconds, failed, peakPssMiB: this.peak?.totalMiB ?? null, notes: this.notes };
   }
 
   save(): string {
