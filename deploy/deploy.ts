@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type { Artifact, PlanStep } from "../src/core/artifact.js";
-import { UsageError } from "../src/core/errors.js";
+import { ConnectError, HaGenError, UsageError } from "../src/core/errors.js";
 import { guardProblem } from "../src/core/formats.js";
 import { unifiedDiff } from "./diff.js";
 import type { DeployEvent, EventSink, FileChange } from "./events.js";
@@ -14,6 +14,7 @@ import {
   lastLines,
   modeString,
   readRemote,
+  RemoteError,
   type InstallFile,
   type RemoteFileState,
 } from "./remote-fs.js";
@@ -227,6 +228,9 @@ async function connectAll(run: Run): Promise<Stop | undefined> {
       run.conns.set(node, await run.o.transport.connect(node));
       run.emit({ type: "connect-end", node, ms: Date.now() - t0 });
     } catch (e) {
+      // Unusable input (an ssh config mistake, an identity that is a directory) is not a node that
+      // cannot be reached: it fails the run as itself, before anything changed.
+      if (e instanceof HaGenError && !(e instanceof ConnectError)) throw e;
       unreachable.push(node);
       run.emit({ type: "error", node, message: e instanceof Error ? e.message : String(e) });
     }
@@ -433,7 +437,7 @@ async function pushNode(run: Run, node: string, files: readonly Artifact[]): Pro
       continue;
     }
     if (st.kind === "other") {
-      throw new Error(`${target} exists and is not a regular file (a directory?): refusing to replace it`);
+      throw new RemoteError(node, `${target} exists and is not a regular file (a directory?): refusing to replace it`);
     }
     let change = fileChange(f, mode, content, st);
     if (!change) {

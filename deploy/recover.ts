@@ -5,6 +5,7 @@ import {
   type NodeReport,
   type RecoveryDecision,
 } from "../src/core/galera-recovery.js";
+import { ConnectError, HaGenError } from "../src/core/errors.js";
 import { deploy, redactDeep, type DeployResult, type RunnableStep } from "./deploy.js";
 import type { EventSink, GaleraReportLine } from "./events.js";
 import { Redactor } from "./redact.js";
@@ -56,6 +57,8 @@ export async function recoverGalera(o: RecoverGaleraOptions): Promise<RecoverGal
       try {
         conn = await o.transport.connect(node);
       } catch (e) {
+        // A config mistake or unusable identity is reported as itself, not as an unreachable node.
+        if (e instanceof HaGenError && !(e instanceof ConnectError)) throw e;
         emit({ type: "error", node, message: (e as Error).message });
         lines.set(node, { node, error: "unreachable" });
         reports.set(node, { node, report: undefined });

@@ -305,7 +305,7 @@ export async function runDeployCommand(spec: string, o: DeployCliOptions, argv: 
     for (const node of nodes) {
       try {
         const conn = await pwTransport.connect(node);
-        const r = await installAuthorizedKey(conn, pub);
+        const r = await installAuthorizedKey(conn, pub, node);
         await conn.close();
         sink({ type: "warning", message: `${node}: public key ${r === "added" ? "installed" : "already present"} in authorized_keys` });
       } catch (e) {
