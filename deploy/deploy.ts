@@ -177,7 +177,7 @@ async function runDeploy(o: DeployOptions, lockHeld: boolean): Promise<DeployRes
     await closeAll(run);
     run.state.ended = true;
     await run.log?.close();
-    throw e;
+    throw redactError(e, run.redactor);
   }
   return finish(run, stop);
 }
@@ -381,7 +381,15 @@ async function runStep(run: Run, step: RunnableStep, index: number): Promise<Fai
   let failed: Failure | undefined;
   let changed = false;
   const runOn = async (node: string) => {
-    const late = await pushDeferred(run, node, step);
+    let late: Failure | undefined;
+    try {
+      late = await pushDeferred(run, node, step);
+    } catch (e) {
+      // A failed late push fails this step on this node like a failed script (reported, redacted).
+      const message = `pushing the files that waited for their owner failed: ${(e as Error).message}`;
+      run.emit({ type: "error", node, step: step.id, message });
+      late = { step: step.id, node, code: null, message };
+    }
     if (late) {
       failed ??= late;
       return;
@@ -620,6 +628,21 @@ async function runScript(run: Run, node: string, step: RunnableStep, index: numb
 
 function unique<T>(xs: readonly T[]): T[] {
   return [...new Set(xs)];
+}
+
+/**
+ * An error leaving deploy(), made safe to print: its message and stack redacted in place (callers
+ * still see its class and code), and a RemoteError's command output too.
+ */
+export function redactError(e: unknown, r: Redactor): unknown {
+  if (r.empty || !(e instanceof Error)) return e;
+  e.message = r.redact(e.message);
+  if (e.stack) e.stack = r.redact(e.stack);
+  const withResult = e as { result?: unknown };
+  if (withResult.result !== undefined) {
+    Object.defineProperty(e, "result", { value: redactDeep(withResult.result, r), enumerable: true });
+  }
+  return e;
 }
 
 /** Every string inside `v`, redacted (events, results). */

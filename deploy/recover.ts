@@ -6,7 +6,7 @@ import {
   type RecoveryDecision,
 } from "../src/core/galera-recovery.js";
 import { ConnectError, HaGenError } from "../src/core/errors.js";
-import { deployUnderCallersLock, redactDeep, type DeployResult, type RunnableStep } from "./deploy.js";
+import { deployUnderCallersLock, redactDeep, redactError, type DeployResult, type RunnableStep } from "./deploy.js";
 import type { EventSink, GaleraReportLine } from "./events.js";
 import { describeBusy, lockNodes, type HeldLock } from "./lock.js";
 import { Redactor } from "./redact.js";
@@ -68,6 +68,8 @@ export async function recoverGalera(o: RecoverGaleraOptions): Promise<RecoverGal
       return { ok: false, decision, reports };
     }
     return await reportAndRecover(o, conns, emit);
+  } catch (e) {
+    throw redactError(e, redactor);
   } finally {
     await release();
   }
