@@ -64,7 +64,10 @@ function ssh2(): typeof import("ssh2") {
   }
 }
 
-/** The part of ssh2-sftp-client 12 used here (its @types package describes 9: no `client`, no `lstat`). */
+/**
+ * The part of ssh2-sftp-client 12 used here, typed by hand: the package ships no types and
+ * @types/ssh2-sftp-client describes version 9 (no `client`, no `lstat`), so it is not a dependency.
+ */
 interface SftpClient {
   /** The ssh2 Client it connects; commands run over it too. */
   readonly client: Client;
