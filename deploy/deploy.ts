@@ -1,10 +1,11 @@
 import { createHash } from "node:crypto";
 import type { Artifact, PlanStep } from "../src/core/artifact.js";
-import { UsageError } from "../src/core/errors.js";
+import { ConnectError, HaGenError, UsageError } from "../src/core/errors.js";
 import { guardProblem } from "../src/core/formats.js";
 import { unifiedDiff } from "./diff.js";
 import type { DeployEvent, EventSink, FileChange } from "./events.js";
 import { decideGuard, probeGuard, probeNodes } from "./guards.js";
+import { describeBusy, lockNodes, type HeldLock } from "./lock.js";
 import { LineRedactor, Redactor } from "./redact.js";
 import {
   asRoot,
@@ -14,6 +15,7 @@ import {
   lastLines,
   modeString,
   readRemote,
+  RemoteError,
   type InstallFile,
   type RemoteFileState,
 } from "./remote-fs.js";
@@ -25,9 +27,11 @@ import type { Connection, Transport } from "./transport.js";
  * deploy(): push every node's files, then run the plan's steps in order, over any Transport.
  *
  * Order of a run: connect to every node involved (nothing changes if one is unreachable or
- * refuses its host key) → push files to all nodes (only those whose content, mode or owner differ;
- * atomic) → run the steps in plan order, each on its nodes one at a time (serial) or together
- * (parallel), stopping at the first failure: no later step starts, running ones finish. A failed
+ * refuses its host key) and take each node's deploy lock (lock.ts: a second deploy of the same
+ * nodes is refused before it changes anything) → push files to all nodes (only those whose
+ * content, mode or owner differ; atomic) → run the steps in plan order, each on its nodes one at
+ * a time (serial) or together (parallel), stopping at the first failure: no later step starts,
+ * running ones finish. A failed
  * run reports the node, step, exit status and last output lines, and the `--from` to resume with.
  * Each of these is a phase below (select, connectAll, pushFiles, runSteps, finish) over one Run.
  */
@@ -91,6 +95,8 @@ export interface DeployResult {
 
 
 const sha256 = (b: Buffer) => createHash("sha256").update(b).digest("hex");
+/** The `step` of a failure to take the deploy lock. */
+const LOCK = "lock";
 const CHANGED = "ha-gen:changed ";
 const TAIL_LINES = 20;
 
@@ -133,10 +139,25 @@ interface Run {
   readonly changes: Map<string, FileChange[]>;
   readonly stepResults: NodeStepResult[];
   readonly count: { filesUnchanged: number; stepsRun: number; stepsChanged: number };
+  /** The caller (recoverGalera) already holds every node's lock for this run. */
+  readonly lockHeld: boolean;
+  /** Node locks this run holds, released when it ends. */
+  readonly locks: HeldLock[];
+  /** run-end was emitted: nothing may be emitted or logged after it. */
+  readonly state: { ended: boolean };
 }
 
-export async function deploy(o: DeployOptions): Promise<DeployResult> {
-  const run = select(o);
+export function deploy(o: DeployOptions): Promise<DeployResult> {
+  return runDeploy(o, false);
+}
+
+/** For recoverGalera, which holds every node's deploy lock itself for its whole run. Not public API. */
+export function deployUnderCallersLock(o: DeployOptions): Promise<DeployResult> {
+  return runDeploy(o, true);
+}
+
+async function runDeploy(o: DeployOptions, lockHeld: boolean): Promise<DeployResult> {
+  const run = select(o, lockHeld);
   const { sel } = run;
   run.emit({
     type: "run-start",
@@ -154,14 +175,15 @@ export async function deploy(o: DeployOptions): Promise<DeployResult> {
   } catch (e) {
     // Not a failed rollout but an error deploy cannot report as one: still release what is open.
     await closeAll(run);
+    run.state.ended = true;
     await run.log?.close();
-    throw e;
+    throw redactError(e, run.redactor);
   }
   return finish(run, stop);
 }
 
 /** Phase 1: check the options and decide what this run does; nothing is contacted yet. */
-function select(o: DeployOptions): Run {
+function select(o: DeployOptions, lockHeld: boolean): Run {
   const started = Date.now();
   if (o.root !== undefined && !o.root.startsWith("/")) {
     throw new UsageError(`--root must be an absolute path, got "${o.root}"`);
@@ -188,6 +210,7 @@ function select(o: DeployOptions): Run {
   }
   const redactor = new Redactor(o.secrets ?? []);
   const log = o.logDir ? new RunLog(o.logDir, redactor) : undefined;
+  const state = { ended: false };
   return {
     o,
     runId: o.runId ?? newRunId(),
@@ -199,6 +222,7 @@ function select(o: DeployOptions): Run {
     redactor,
     log,
     emit: (e) => {
+      if (state.ended) return;
       const safe = redactDeep(e, redactor);
       log?.event(safe);
       o.onEvent?.(safe);
@@ -214,6 +238,9 @@ function select(o: DeployOptions): Run {
     changes: new Map(),
     stepResults: [],
     count: { filesUnchanged: 0, stepsRun: 0, stepsChanged: 0 },
+    lockHeld,
+    locks: [],
+    state,
   };
 }
 
@@ -227,13 +254,54 @@ async function connectAll(run: Run): Promise<Stop | undefined> {
       run.conns.set(node, await run.o.transport.connect(node));
       run.emit({ type: "connect-end", node, ms: Date.now() - t0 });
     } catch (e) {
+      // Unusable input (an ssh config mistake, an identity that is a directory) is not a node that
+      // cannot be reached: it fails the run as itself, before anything changed.
+      if (e instanceof HaGenError && !(e instanceof ConnectError)) throw e;
       unreachable.push(node);
       run.emit({ type: "error", node, message: e instanceof Error ? e.message : String(e) });
     }
   });
-  if (unreachable.length === 0) return undefined;
-  const message = `cannot connect to ${unreachable.join(", ")}: nothing was changed`;
-  return { failed: { step: "connect", node: unreachable[0]!, message } };
+  if (unreachable.length > 0) {
+    const message = `cannot connect to ${unreachable.join(", ")}: nothing was changed`;
+    return { failed: { step: "connect", node: unreachable[0]!, message } };
+  }
+  return run.lockHeld ? undefined : lockAll(run);
+}
+
+/**
+ * Still phase 2, once every connection is up: each node's deploy lock (lock.ts), so a second run
+ * of the same nodes stops here, having changed nothing. A dry run changes nothing and holds
+ * nothing: it only warns that what it shows may be changing under another run.
+ */
+async function lockAll(run: Run): Promise<Stop | undefined> {
+  const r = await lockNodes(run.nodes, run.conns, {
+    check: run.dryRun,
+    rootOf: (node) => rootFor(run.o.root, node),
+    runId: run.runId,
+    timeoutMs: run.cmdTimeoutMs,
+    concurrency: run.concurrency,
+    onLost: (node) =>
+      run.emit({ type: "warning", message: `${node}: the deploy lock ended before the run (connection lost?)` }),
+    onError: (node, e) =>
+      run.dryRun
+        ? run.emit({ type: "warning", message: `cannot check the deploy lock on ${node}: ${(e as Error).message}` })
+        : run.emit({ type: "error", node, step: LOCK, message: (e as Error).message }),
+  });
+  // Released with the connections, also when the run stops here (finish).
+  run.locks.push(...r.held);
+  if (run.dryRun) {
+    if (r.busy.size > 0) {
+      run.emit({ type: "warning", message: `${describeBusy(r.busy)}: what this dry run shows may be changing` });
+    }
+    return undefined;
+  }
+  const first = [...r.busy.keys()][0];
+  if (first !== undefined) return { failed: { step: LOCK, node: first, message: describeBusy(r.busy) } };
+  if (r.failed.length > 0) {
+    const message = `cannot take the deploy lock on ${r.failed.join(", ")}: nothing was changed`;
+    return { failed: { step: LOCK, node: r.failed[0]!, message } };
+  }
+  return undefined;
 }
 
 /** Phase 3: push every node's files, the nodes in parallel; only files that differ are written. */
@@ -313,7 +381,15 @@ async function runStep(run: Run, step: RunnableStep, index: number): Promise<Fai
   let failed: Failure | undefined;
   let changed = false;
   const runOn = async (node: string) => {
-    const late = await pushDeferred(run, node, step);
+    let late: Failure | undefined;
+    try {
+      late = await pushDeferred(run, node, step);
+    } catch (e) {
+      // A failed late push fails this step on this node like a failed script (reported, redacted).
+      const message = `pushing the files that waited for their owner failed: ${(e as Error).message}`;
+      run.emit({ type: "error", node, step: step.id, message });
+      late = { step: step.id, node, code: null, message };
+    }
     if (late) {
       failed ??= late;
       return;
@@ -382,6 +458,7 @@ async function finish(run: Run, stop: Stop | undefined): Promise<DeployResult> {
     ...(failed ? { failed } : {}),
     ...(resumeFrom ? { resumeFrom } : {}),
   });
+  run.state.ended = true;
   await run.log?.close();
   return {
     ok: !failed,
@@ -396,6 +473,8 @@ async function finish(run: Run, stop: Stop | undefined): Promise<DeployResult> {
 }
 
 async function closeAll(run: Run): Promise<void> {
+  // Released before the connections close: the next run may start as soon as this one returns.
+  await Promise.all(run.locks.map((l) => l.release()));
   await Promise.all([...run.conns.values()].map((c) => c.close().catch(() => undefined)));
   await run.o.transport.close?.().catch(() => undefined);
 }
@@ -433,7 +512,7 @@ async function pushNode(run: Run, node: string, files: readonly Artifact[]): Pro
       continue;
     }
     if (st.kind === "other") {
-      throw new Error(`${target} exists and is not a regular file (a directory?): refusing to replace it`);
+      throw new RemoteError(node, `${target} exists and is not a regular file (a directory?): refusing to replace it`);
     }
     let change = fileChange(f, mode, content, st);
     if (!change) {
@@ -549,6 +628,21 @@ async function runScript(run: Run, node: string, step: RunnableStep, index: numb
 
 function unique<T>(xs: readonly T[]): T[] {
   return [...new Set(xs)];
+}
+
+/**
+ * An error leaving deploy(), made safe to print: its message and stack redacted in place (callers
+ * still see its class and code), and a RemoteError's command output too.
+ */
+export function redactError(e: unknown, r: Redactor): unknown {
+  if (r.empty || !(e instanceof Error)) return e;
+  e.message = r.redact(e.message);
+  if (e.stack) e.stack = r.redact(e.stack);
+  const withResult = e as { result?: unknown };
+  if (withResult.result !== undefined) {
+    Object.defineProperty(e, "result", { value: redactDeep(withResult.result, r), enumerable: true });
+  }
+  return e;
 }
 
 /** Every string inside `v`, redacted (events, results). */

@@ -51,7 +51,9 @@ export async function probeGuard(
     nodes.map(async (node) => {
       const conn = conns.get(node);
       if (!conn) return { node, state: "unreachable" };
-      const r = await conn.exec(asRoot(conn, ["bash", "-c", script]), { timeoutMs });
+      // A connection lost while asking is a node that cannot be asked: the decision refuses.
+      const r = await conn.exec(asRoot(conn, ["bash", "-c", script]), { timeoutMs }).catch(() => undefined);
+      if (!r) return { node, state: "unreachable" };
       return { node, state: r.code === 0 ? r.stdout.trim() || "unknown" : "unknown" };
     }),
   );

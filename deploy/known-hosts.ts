@@ -1,6 +1,7 @@
 import { createHash, createHmac, randomBytes } from "node:crypto";
 import { appendFile, mkdir, open, readFile } from "node:fs/promises";
 import { dirname } from "node:path";
+import { InputError } from "../src/core/errors.js";
 import { hostMatches } from "./ssh-config.js";
 
 /**
@@ -122,7 +123,12 @@ export class KnownHostsFile {
     try {
       f.lines = parseKnownHosts(await readFile(path, "utf8"));
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+      const code = (e as NodeJS.ErrnoException).code;
+      // Missing: every key is unknown (and recorded there on first use). Anything else is the user's to fix.
+      if (code !== "ENOENT") {
+        const why = code === "EISDIR" ? "it is a directory" : (code ?? (e as Error).message);
+        throw new InputError(`cannot read known_hosts file ${path}: ${why}`, 2);
+      }
     }
     return f;
   }

@@ -1,6 +1,7 @@
 import type { GaleraBootstrapGuard, PacemakerClusterGuard } from "../src/core/artifact.js";
 import { renderTemplate } from "../src/core/template.js";
 import authorizedKeyTpl from "./templates/authorized-key.sh.njk";
+import deployLockTpl from "./templates/deploy-lock.sh.njk";
 import galeraProbeTpl from "./templates/galera-probe.sh.njk";
 import inspectTpl from "./templates/inspect.sh.njk";
 import installTpl from "./templates/install.sh.njk";
@@ -44,4 +45,9 @@ export function stageDirCommand(): string {
 /** `sh -c SCRIPT` as the login user, the key on stdin: prints added or present. */
 export function authorizedKeyScript(): string {
   return renderTemplate("deploy/authorized-key.sh", authorizedKeyTpl, {});
+}
+
+/** The per-node deploy lock: `bash -c SCRIPT NAME hold LOCK RUN HOST USER` or `... check LOCK` (lock.ts). */
+export function deployLockScript(): string {
+  return renderTemplate("deploy/deploy-lock.sh", deployLockTpl, {});
 }

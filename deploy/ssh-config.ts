@@ -1,7 +1,7 @@
 import { HaGenError } from "../src/core/errors.js";
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, statSync } from "node:fs";
 import { homedir, userInfo } from "node:os";
-import { basename, dirname, isAbsolute, join, resolve } from "node:path";
+import { isAbsolute, join } from "node:path";
 
 /**
  * The subset of OpenSSH's client configuration (ssh_config(5)) that decides where and as whom
@@ -51,6 +51,8 @@ export interface SshHostConfig {
   readonly identitiesOnly: boolean;
   /** Hops nearest first; empty for a direct connection. */
   readonly proxyJump: readonly JumpHost[];
+  /** Where ProxyJump was set ("file:line ProxyJump value"), for messages. */
+  readonly proxyJumpAt?: string;
   /** Name the host key is recorded under in known_hosts, when it is not the hostname. */
   readonly hostKeyAlias?: string;
   readonly connectTimeoutSec?: number;
@@ -82,7 +84,7 @@ export function splitConfigLine(raw: string): string[] {
   let i = 0;
   // The keyword may be followed by `=` (with optional spaces) instead of whitespace.
   const m = /^([^\s=]+)\s*(?:=\s*|\s+|$)/.exec(line);
-  if (!m) return [];
+  if (!m) throw new SshConfigError("a line must start with a keyword");
   words.push(m[1]!);
   i = m[0].length;
   while (i < line.length) {
@@ -107,6 +109,8 @@ export interface ParseOptions {
   /** Resolves Include paths and reads files; defaults to the real filesystem. */
   readonly readFile?: (path: string) => string;
   readonly listDir?: (path: string) => string[];
+  /** Owner and mode of an included file (checked as OpenSSH does); default: the real filesystem's. */
+  readonly stat?: (path: string) => { readonly uid: number; readonly mode: number };
   readonly home?: string;
 }
 
@@ -142,8 +146,10 @@ export function parseSshConfig(text: string, file = "<config>", o: ParseOptions 
     if (keyword === "include") {
       const current = blocks[blocks.length - 1]!;
       for (const pattern of args) {
-        for (const inc of expandInclude(pattern, file, o)) {
-          const sub = parseSshConfig((o.readFile ?? ((p) => readFileSync(p, "utf8")))(inc), inc, o, depth + 1);
+        for (const inc of expandInclude(pattern, o)) {
+          const text = readInclude(inc, `${file}:${lineNo}`, o);
+          if (text === undefined) continue;
+          const sub = parseSshConfig(text, inc, o, depth + 1);
           // As in OpenSSH, an Include inside a Host block applies only when that block matches, and
           // lines after the Include continue the enclosing block.
           for (const b of sub.blocks) blocks.push({ conditions: [...current.conditions, ...b.conditions], entries: [...b.entries] });
@@ -158,35 +164,124 @@ export function parseSshConfig(text: string, file = "<config>", o: ParseOptions 
   return { blocks };
 }
 
-function expandInclude(pattern: string, file: string, o: ParseOptions): string[] {
+/**
+ * The files an Include pattern names, as OpenSSH's glob(3) finds them: relative paths are in ~/.ssh
+ * (a user configuration), `*` `?` `[...]` in any path component, a leading dot only matched by a dot,
+ * case-sensitive, in lexical order. A path without wildcards is returned as is (it may not exist).
+ */
+function expandInclude(pattern: string, o: ParseOptions): string[] {
   const home = o.home ?? homedir();
-  let p = pattern.startsWith("~/") ? join(home, pattern.slice(2)) : pattern;
-  if (!isAbsolute(p)) p = resolve(dirname(file), p);
-  if (!/[*?]/.test(basename(p))) return [p];
-  const dir = dirname(p);
-  const re = globToRegExp(basename(p));
-  let names: string[];
-  try {
-    names = (o.listDir ?? ((d) => readdirSync(d)))(dir);
-  } catch {
-    return []; // like OpenSSH: a glob that matches nothing is not an error
+  let p = pattern === "~" ? home : pattern.startsWith("~/") ? join(home, pattern.slice(2)) : pattern;
+  if (!isAbsolute(p)) p = join(home, ".ssh", p);
+  if (!/[*?[]/.test(p)) return [p];
+  const list = o.listDir ?? ((d: string) => readdirSync(d));
+  let found = ["/"];
+  for (const part of p.split("/").filter(Boolean)) {
+    if (!/[*?[]/.test(part)) {
+      found = found.map((d) => join(d, part));
+      continue;
+    }
+    found = found.flatMap((d) => {
+      let names: string[];
+      try {
+        names = list(d);
+      } catch {
+        return []; // like OpenSSH: a glob that matches nothing is not an error
+      }
+      const hits = names.filter((n) => (!n.startsWith(".") || part.startsWith(".")) && wildcardMatch(n, part, true));
+      return hits.map((n) => join(d, n));
+    });
   }
-  return names.filter((n) => re.test(n)).sort().map((n) => join(dir, n));
+  return found.sort();
 }
 
-function globToRegExp(glob: string): RegExp {
-  let re = "^";
-  for (const ch of glob) {
-    if (ch === "*") re += ".*";
-    else if (ch === "?") re += ".";
-    else re += ch.replace(/[.+^${}()|[\]\\]/g, "\\$&");
+/**
+ * An included file's text, or undefined when OpenSSH would skip it: a path that does not exist (it
+ * "matched no files") and a directory (it reads as empty). Unreadable, or writable by others (which
+ * could redirect every connection), is refused as OpenSSH refuses it.
+ */
+function readInclude(path: string, at: string, o: ParseOptions): string | undefined {
+  const read = o.readFile ?? ((p: string) => readFileSync(p, "utf8"));
+  let text: string;
+  try {
+    text = read(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" || code === "ENOTDIR" || code === "EISDIR") return undefined;
+    throw new SshConfigError(`${at}: cannot read included file ${path}: ${code ?? (e as Error).message}`);
   }
-  return new RegExp(re + "$", "i");
+  // Injected readers (tests, callers with their own files) have no owner to check unless given a stat.
+  const stat = o.stat ?? (o.readFile ? undefined : statSync);
+  if (stat) checkOwnerAndMode(path, stat(path), at);
+  return text;
+}
+
+/** OpenSSH's rule for the config files it checks: owned by the user or root, not writable by others. */
+function checkOwnerAndMode(path: string, st: { readonly uid: number; readonly mode: number }, at: string): void {
+  const me = process.getuid?.() ?? 0;
+  if ((st.uid !== 0 && st.uid !== me) || (st.mode & 0o022) !== 0) {
+    throw new SshConfigError(
+      `${at}: bad owner or permissions on ${path} (it must be yours or root's and not writable by group or others)`,
+    );
+  }
+}
+
+/**
+ * Wildcard matching in O(name × pattern) time, never a regular expression: a pattern with many `*`
+ * (in a config or known_hosts file) made the regex backtrack for minutes. `?` is one character, `*`
+ * any run; with `classes`, `[abc]`, `[a-z]`, `[!x]` as in glob(3); else case-insensitive (host names).
+ */
+export function wildcardMatch(name: string, pattern: string, classes = false): boolean {
+  const n = classes ? name : name.toLowerCase();
+  const p = classes ? pattern : pattern.toLowerCase();
+  /** Index after the pattern item at `pi` when it matches `c`, else -1. */
+  const one = (pi: number, c: string): number => {
+    const t = p[pi]!;
+    if (t === "?") return pi + 1;
+    if (t === "[" && classes) {
+      let i = pi + 1;
+      const negate = p[i] === "!" || p[i] === "^";
+      if (negate) i++;
+      let hit = false;
+      // A `]` right after `[` or `[!` is a member, not the end.
+      for (let first = true; i < p.length && (first || p[i] !== "]"); i++, first = false) {
+        if (p[i + 1] === "-" && p[i + 2] !== undefined && p[i + 2] !== "]") {
+          if (c >= p[i]! && c <= p[i + 2]!) hit = true;
+          i += 2;
+        } else if (p[i] === c) hit = true;
+      }
+      if (i >= p.length) return t === c ? pi + 1 : -1; // no closing ]: a literal [
+      return hit !== negate ? i + 1 : -1;
+    }
+    return t === c ? pi + 1 : -1;
+  };
+  let ni = 0;
+  let pi = 0;
+  let starP = -1;
+  let starN = 0;
+  while (ni < n.length) {
+    if (pi < p.length && p[pi] === "*") {
+      starP = pi++;
+      starN = ni;
+      continue;
+    }
+    const next = pi < p.length ? one(pi, n[ni]!) : -1;
+    if (next >= 0) {
+      pi = next;
+      ni++;
+    } else if (starP >= 0) {
+      // Let the last `*` take one more character and retry from there.
+      pi = starP + 1;
+      ni = ++starN;
+    } else return false;
+  }
+  while (p[pi] === "*") pi++;
+  return pi === p.length;
 }
 
 /** OpenSSH pattern matching: `*` and `?` wildcards, case-insensitive for host names. */
 export function matchPattern(name: string, pattern: string): boolean {
-  return globToRegExp(pattern).test(name);
+  return wildcardMatch(name, pattern);
 }
 
 /** A Host line applies when some positive pattern matches and no negated one does. */
@@ -251,12 +346,15 @@ export function resolveSshHost(config: SshConfig, alias: string, o: ResolveOptio
   const get = (k: string) => first.get(k)?.args[0];
   const rawHostName = get("hostname");
   const hostname = rawHostName ? expandTokens(rawHostName, { h: alias, "%": "%" }, first.get("hostname")!) : alias;
+  const invalid = (k: string, why = "") => {
+    const e = first.get(k)!;
+    const name = { port: "Port", connecttimeout: "ConnectTimeout", identitiesonly: "IdentitiesOnly" }[k] ?? k;
+    return new SshConfigError(`${e.file}:${e.line}: invalid ${name} "${e.args[0]}"${why}`);
+  };
   const portRaw = get("port");
-  const port = portRaw === undefined ? 22 : Number(portRaw);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    const e = first.get("port")!;
-    throw new SshConfigError(`${e.file}:${e.line}: invalid Port "${portRaw}"`);
-  }
+  // Decimal digits only, as OpenSSH's a2port: Number() would take "0x16" or "1e3".
+  const port = portRaw === undefined ? 22 : /^\d{1,5}$/.test(portRaw) ? Number(portRaw) : Number.NaN;
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw invalid("port");
   const user = get("user");
   const tokens: Record<string, string> = { h: hostname, p: String(port), r: user ?? localUser, u: localUser, d: home, n: alias, l: "localhost", "%": "%" };
   const identityFiles: string[] = [];
@@ -267,8 +365,21 @@ export function resolveSshHost(config: SshConfig, alias: string, o: ResolveOptio
     else if (!isAbsolute(p)) p = join(home, p); // OpenSSH reads relative identity paths from the home directory
     if (!identityFiles.includes(p)) identityFiles.push(p);
   }
-  const jump = get("proxyjump");
+  const jumpEntry = first.get("proxyjump");
+  let proxyJump: JumpHost[] = [];
+  if (jumpEntry) {
+    try {
+      proxyJump = parseProxyJump(jumpEntry.args[0]!);
+    } catch (e) {
+      throw new SshConfigError(`${jumpEntry.file}:${jumpEntry.line}: ${(e as Error).message}`);
+    }
+  }
   const ct = get("connecttimeout");
+  if (ct !== undefined && !/^\d+$/.test(ct) && ct.toLowerCase() !== "none") {
+    throw invalid("connecttimeout", " (seconds)");
+  }
+  const only = (get("identitiesonly") ?? "no").toLowerCase();
+  if (only !== "yes" && only !== "no") throw invalid("identitiesonly", " (yes or no)");
   const ignored: string[] = [];
   for (const [k, e] of first) {
     const why = IGNORED_WITH_REASON[k];
@@ -281,8 +392,11 @@ export function resolveSshHost(config: SshConfig, alias: string, o: ResolveOptio
     port,
     ...(user ? { user } : {}),
     identityFiles,
-    identitiesOnly: (get("identitiesonly") ?? "no").toLowerCase() === "yes",
-    proxyJump: jump ? parseProxyJump(jump) : [],
+    identitiesOnly: only === "yes",
+    proxyJump,
+    ...(jumpEntry && proxyJump.length > 0
+      ? { proxyJumpAt: `${jumpEntry.file}:${jumpEntry.line} ProxyJump ${jumpEntry.args[0]}` }
+      : {}),
     ...(get("hostkeyalias") ? { hostKeyAlias: get("hostkeyalias")! } : {}),
     ...(ct && Number(ct) > 0 ? { connectTimeoutSec: Number(ct) } : {}),
     ignored,
@@ -305,7 +419,10 @@ function safeLocalUser(): string {
   }
 }
 
-/** Reads and parses a config file. A missing file is an error only when `required`. */
+/**
+ * Reads and parses a config file. A missing file is an error only when `required`; one that is not
+ * (the default ~/.ssh/config) must have a safe owner and mode, as ssh requires of it.
+ */
 export function loadSshConfig(path: string, required: boolean): SshConfig {
   let text: string;
   try {
@@ -314,5 +431,27 @@ export function loadSshConfig(path: string, required: boolean): SshConfig {
     if (!required && (e as NodeJS.ErrnoException).code === "ENOENT") return { blocks: [] };
     throw new SshConfigError(`cannot read ssh config ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
   }
+  if (!required) checkOwnerAndMode(path, statSync(path), path);
   return parseSshConfig(text, path);
+}
+
+/**
+ * Follows the ProxyJump chain of `name` as ssh does (a chain's first hop is reached through its own
+ * ProxyJump) and refuses a loop, naming it: connecting would recurse forever.
+ */
+export function checkProxyJumpLoop(name: string, resolve: (host: string) => SshHostConfig): void {
+  const path = [name];
+  const where: string[] = [];
+  const seen = new Set([name.toLowerCase()]);
+  let cfg = resolve(name);
+  while (cfg.proxyJump.length > 0) {
+    const next = cfg.proxyJump[0]!.host;
+    path.push(next);
+    where.push(cfg.proxyJumpAt ?? `ProxyJump of ${cfg.alias}`);
+    if (seen.has(next.toLowerCase())) {
+      throw new SshConfigError(`ProxyJump loop: ${path.join(" -> ")} (${where.join("; ")})`);
+    }
+    seen.add(next.toLowerCase());
+    cfg = resolve(next);
+  }
 }

@@ -7,7 +7,9 @@ import type { AuthMethod, Client, ClientChannel, ConnectConfig, SFTPWrapper, Ser
 import { shArgs } from "../src/core/quote.js";
 import { blobKeyType, fingerprint, knownHostName, type KnownHostsFile } from "./known-hosts.js";
 import { authorizedKeyScript } from "./scripts.js";
-import type { JumpHost, SshHostConfig } from "./ssh-config.js";
+import { HaGenError, UsageError } from "../src/core/errors.js";
+import { RemoteError } from "./remote-fs.js";
+import { checkProxyJumpLoop, type JumpHost, type SshHostConfig } from "./ssh-config.js";
 import {
   ConnectError,
   type Connection,
@@ -62,7 +64,10 @@ function ssh2(): typeof import("ssh2") {
   }
 }
 
-/** The part of ssh2-sftp-client 12 used here (its @types package describes 9: no `client`, no `lstat`). */
+/**
+ * The part of ssh2-sftp-client 12 used here, typed by hand: the package ships no types and
+ * @types/ssh2-sftp-client describes version 9 (no `client`, no `lstat`), so it is not a dependency.
+ */
 interface SftpClient {
   /** The ssh2 Client it connects; commands run over it too. */
   readonly client: Client;
@@ -159,9 +164,9 @@ class SshConnection implements Connection {
   private sftpCall<T>(what: string, call: () => Promise<T>): Promise<T> {
     return this.track<T>((res, rej) => {
       call().then(res, (e: Error & { code?: unknown }) => {
-        const err: Error & { code?: unknown } = new Error(`${this.node}: ${what}: ${e.message}`);
-        err.code = e.code;
-        rej(err);
+        // The node refused (permissions, no space...): a RemoteError; sftpCode tells "missing" apart.
+        const err = new RemoteError(this.node, `${this.node}: ${what}: ${e.message}`);
+        rej(Object.assign(err, { sftpCode: e.code }));
       });
     });
   }
@@ -232,7 +237,7 @@ class SshConnection implements Connection {
     } catch (e) {
       // The library reports SSH_FX_NO_SUCH_FILE, and the generic SSH_FX_FAILURE (a file as a
       // directory in the path, say), as ENOENT: both read as "missing", and installing fails later.
-      if ((e as { code?: unknown }).code === "ENOENT") return undefined;
+      if ((e as { sftpCode?: unknown }).sftpCode === "ENOENT") return undefined;
       throw e;
     }
   }
@@ -242,7 +247,7 @@ class SshConnection implements Connection {
       const data = await this.sftpCall(`cannot read ${path}`, () => this.sftp.get(path));
       return Buffer.isBuffer(data) ? data : Buffer.alloc(0);
     } catch (e) {
-      if ((e as { code?: unknown }).code === 2) return undefined; // SSH_FX_NO_SUCH_FILE
+      if ((e as { sftpCode?: unknown }).sftpCode === 2) return undefined; // SSH_FX_NO_SUCH_FILE
       throw e;
     }
   }
@@ -259,18 +264,38 @@ class SshConnection implements Connection {
   }
 }
 
-function readKey(path: string, warn: (m: string) => void): Buffer | undefined {
+/**
+ * A private key file, or undefined when it cannot be used. One the user named (`explicit`:
+ * --identity) must be usable, else a UsageError naming it: silently falling back to other keys
+ * would hide the mistake. Config and default keys that are missing are skipped quietly, as ssh
+ * does; one that exists but is unusable is skipped with a warning. Encrypted keys are only
+ * warned about: ssh-agent may hold them.
+ */
+function readKey(path: string, explicit: boolean, warn: (m: string) => void): Buffer | undefined {
+  const unusable = (why: string) => {
+    if (explicit) throw new UsageError(`identity file ${path} ${why}`);
+    warn(`skipping identity file ${path}: it ${why}`);
+    return undefined;
+  };
   let data: Buffer;
   try {
     data = readFileSync(path);
-  } catch {
-    return undefined;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") return explicit ? unusable("does not exist") : undefined;
+    return unusable(code === "EISDIR" ? "is a directory" : `cannot be read (${code ?? (e as Error).message})`);
   }
   const parsed = ssh2().utils.parseKey(data);
-  if (parsed instanceof Error) {
-    warn(`skipping identity ${path}: ${parsed.message} (load encrypted keys into ssh-agent)`);
-    return undefined;
+  const k = Array.isArray(parsed) ? parsed[0] : parsed;
+  if (k instanceof Error) {
+    if (/encrypted/i.test(k.message)) {
+      warn(`skipping identity file ${path}: it is encrypted (load it into ssh-agent)`);
+      return undefined;
+    }
+    return unusable(`is not a private key ssh can use (${k.message})`);
   }
+  // ssh2 would skip a public key without a word.
+  if (!k?.isPrivateKey()) return unusable("is a public key, not the private key");
   return data;
 }
 
@@ -283,6 +308,8 @@ export class SshTransport implements Transport {
 
   async connect(node: string): Promise<Connection> {
     const cfg = this.o.resolve(node);
+    // A mistake in the config is the user's to fix, not a network failure: refused before any attempt.
+    checkProxyJumpLoop(node, this.o.resolve);
     for (const w of cfg.ignored) this.o.onWarning?.(w);
     const user = cfg.user ?? this.o.defaultUser;
     const attempts = 1 + (this.o.connectRetries ?? 2);
@@ -293,6 +320,8 @@ export class SshTransport implements Transport {
         await this.open(node, cfg, user, this.viaChain(cfg.proxyJump), sftp);
         return new SshConnection(node, user, sftp);
       } catch (e) {
+        // Unusable input (an identity that is a directory...): reported as itself, never retried.
+        if (e instanceof HaGenError && !(e instanceof ConnectError)) throw e;
         lastErr = e;
         if (!(e instanceof ConnectError) || !e.retryable || i === attempts - 1) break;
         await new Promise((r) => setTimeout(r, 300 * 2 ** i));
@@ -359,14 +388,15 @@ export class SshTransport implements Transport {
     const warn = (m: string) => this.o.onWarning?.(m);
     const auth: AuthMethod[] = [];
     const tried = new Set<string>();
-    const keyFiles = [...(this.o.identityFiles ?? []), ...cfg.identityFiles];
+    const explicit = this.o.identityFiles ?? [];
+    const keyFiles = [...explicit, ...cfg.identityFiles];
     if (keyFiles.length === 0 && !cfg.identitiesOnly) {
       for (const k of DEFAULT_KEYS) keyFiles.push(join(homedir(), ".ssh", k));
     }
     for (const f of keyFiles) {
       if (tried.has(f)) continue;
       tried.add(f);
-      const key = readKey(f, warn);
+      const key = readKey(f, explicit.includes(f), warn);
       if (key) auth.push({ type: "publickey", username: user, key } as AuthMethod);
     }
     if (this.o.agent && !cfg.identitiesOnly) {
@@ -507,12 +537,16 @@ export class SshTransport implements Transport {
  * First contact: logs in with a password (from a prompt or an environment variable, never argv)
  * and appends `publicKey` to the login user's authorized_keys unless it is already there.
  */
-export async function installAuthorizedKey(conn: Connection, publicKey: string): Promise<"added" | "present"> {
+export async function installAuthorizedKey(
+  conn: Connection,
+  publicKey: string,
+  node = "the node",
+): Promise<"added" | "present"> {
   const key = publicKey.trim();
   if (!/^(ssh-|ecdsa-|sk-)[^\s]+ [A-Za-z0-9+/=]+/.test(key) || key.includes("\n")) {
-    throw new Error("not an OpenSSH public key (one line: type base64 [comment])");
+    throw new UsageError("not an OpenSSH public key (one line: type base64 [comment])");
   }
   const r = await conn.exec(shArgs(["sh", "-c", authorizedKeyScript()]), { stdin: `${key}\n`, timeoutMs: 30_000 });
-  if (r.code !== 0) throw new Error(`cannot update authorized_keys: ${r.stderr.trim()}`);
+  if (r.code !== 0) throw new RemoteError(node, `cannot update authorized_keys: ${r.stderr.trim()}`, r);
   return r.stdout.trim() === "present" ? "present" : "added";
 }

@@ -1,10 +1,11 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { deploy } from "../../deploy/deploy.js";
 import { recoverGalera } from "../../deploy/recover.js";
 import { GALERA_RECOVER_SCRIPT } from "../../src/core/galera-recovery.js";
 import { startSshdLab, type SshdLab } from "../helpers/deploy-sshd.js";
-import { labTransport, recorder } from "../helpers/deploy-fixtures.js";
+import { labTransport, recorder, scriptOn, step } from "../helpers/deploy-fixtures.js";
 
 /**
  * `recover galera` orchestration over real sshd: every controller reports (a stand-in
@@ -88,5 +89,37 @@ describe("recover galera", () => {
     expect(r.decision.reason).toContain("no report from controller03");
     expect(rec.of("galera-recovery")[0]!.reports[2]!.error).toContain("cannot read grastate.dat");
     expect(journal().length).toBe(before);
+  });
+
+  it("refuses, reading and changing nothing, while a deploy holds the controllers", async () => {
+    rmSync(join(shared, "broken.controller03"), { force: true });
+    seqnos([1, 2, 3]);
+    const before = journal().length;
+    const hold = step("hold", NODES, "parallel");
+    const running = deploy({
+      artifacts: scriptOn(hold, `until [ -e ${shared}/go ]; do sleep 0.05; done`),
+      plan: { steps: [hold] },
+      transport: await labTransport(lab),
+      root: join(roots, "{node}"),
+      rootSteps: true,
+      runId: "run-holding",
+    });
+    const probe = recorder();
+    // Wait (bounded) until the deploy holds the locks: a dry recovery then warns about it.
+    for (let i = 0; i < 200; i++) {
+      probe.events.length = 0;
+      await recoverGalera({ controllers: NODES, transport: await labTransport(lab), root: join(roots, "{node}"),
+        dryRun: true, onEvent: probe.sink });
+      if (probe.of("warning").some((w) => w.message.includes("run run-holding"))) break;
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    const { r, rec } = await recover();
+    expect(r.ok).toBe(false);
+    expect(r.decision.action).toBe("refuse");
+    expect(r.decision.reason).toMatch(/^deploy already running on controller01 \(run run-holding from /);
+    expect(rec.of("galera-recovery")).toEqual([]);
+    expect(journal().length).toBe(before);
+    writeFileSync(join(shared, "go"), "");
+    expect((await running).ok).toBe(true);
   });
 });

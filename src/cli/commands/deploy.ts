@@ -14,6 +14,8 @@ import {
   type DeployResult,
   type SshHostConfig,
 } from "../../../deploy/index.js";
+import { redactDeep } from "../../../deploy/deploy.js";
+import { Redactor } from "../../../deploy/redact.js";
 import type { Artifact, PlanStep } from "../../core/artifact.js";
 import { InputError, UsageError } from "../../core/errors.js";
 import { parseManifestJson, parsePlanJson, sha256 } from "../../core/formats.js";
@@ -252,7 +254,7 @@ function readInstallKey(path: string): string {
 
 /** Shared by deploy and recover: ssh config, known_hosts, the view, and the SSH transport options. */
 async function sshSetup(
-  input: Pick<Input, "addresses">,
+  input: Pick<Input, "addresses" | "secrets">,
   o: DeployCliOptions,
   n: Numbers,
   resume: (step: string) => string,
@@ -271,6 +273,9 @@ async function sshSetup(
   const viewOpts = { resumeCommand: resume };
   const liveV = live ? liveView(process.stdout, viewOpts) : undefined;
   const sink: (e: DeployEvent) => void = json ? jsonView(process.stdout) : liveV ? liveV.sink : plainView(process.stdout, viewOpts);
+  // deploy() redacts its own events; the transport's warnings reach the view directly.
+  const redactor = new Redactor(input.secrets);
+  const report = (e: DeployEvent) => sink(redactDeep(e, redactor));
 
   const common = {
     resolve: (n: string) => resolveHost(n),
@@ -282,10 +287,11 @@ async function sshSetup(
     connectTimeoutMs: n.connectTimeoutMs,
     connectRetries: n.connectRetries,
     agent: o.agent === false ? undefined : process.env.SSH_AUTH_SOCK,
-    onHostKeyAccepted: (name: string, keyType: string, fp: string) => sink({ type: "host-key-accepted", name, keyType, fingerprint: fp, recorded: !o.dryRun }),
-    onWarning: (message: string) => sink({ type: "warning", message }),
+    onHostKeyAccepted: (name: string, keyType: string, fp: string) =>
+      report({ type: "host-key-accepted", name, keyType, fingerprint: fp, recorded: !o.dryRun }),
+    onWarning: (message: string) => report({ type: "warning", message }),
   };
-  return { common, sink, liveV };
+  return { common, sink: report, liveV };
 }
 
 export async function runDeployCommand(spec: string, o: DeployCliOptions, argv: readonly string[]): Promise<number> {
@@ -298,19 +304,22 @@ export async function runDeployCommand(spec: string, o: DeployCliOptions, argv: 
   const resume = (step: string) => resumeCommand(argv, step, input.steps.map((x) => x.id));
   const { common, sink, liveV } = await sshSetup(input, o, n, resume);
 
+  let password: string | undefined;
   if (pubPath !== undefined && pub !== undefined) {
-    const password = await readPassword("SSH password for first contact: ");
+    password = await readPassword("SSH password for first contact: ");
     const pwTransport = new SshTransport({ ...common, identityFiles: [], agent: undefined, password });
     const nodes = list(o.nodes) ?? [...new Set(input.artifacts.map((a) => a.node))];
     for (const node of nodes) {
       try {
         const conn = await pwTransport.connect(node);
-        const r = await installAuthorizedKey(conn, pub);
+        const r = await installAuthorizedKey(conn, pub, node);
         await conn.close();
         sink({ type: "warning", message: `${node}: public key ${r === "added" ? "installed" : "already present"} in authorized_keys` });
       } catch (e) {
         await pwTransport.close();
-        throw new InputError(`${node}: installing the public key failed: ${(e as Error).message}`, 1);
+        // The password is redacted like a secret: an error message must never carry it.
+        const why = new Redactor([password]).redact((e as Error).message);
+        throw new InputError(`${node}: installing the public key failed: ${why}`, 1);
       }
     }
     await pwTransport.close();
@@ -327,7 +336,7 @@ export async function runDeployCommand(spec: string, o: DeployCliOptions, argv: 
       artifacts: input.artifacts,
       plan: { steps: input.steps },
       transport,
-      secrets: input.secrets,
+      secrets: password === undefined ? input.secrets : [...input.secrets, password],
       ...(o.root !== undefined ? { root: o.root } : {}),
       rootSteps: o.rootSteps ?? false,
       dryRun: o.dryRun ?? false,
