@@ -2,7 +2,7 @@ import type { GeneratorOutput } from "../src/core/artifact.js";
 import { fileFor } from "../src/core/artifact.js";
 import { GALERA_RECOVER_ID, REPORT_PREFIX, ZERO_UUID } from "../src/core/galera-recovery.js";
 import type { Cluster } from "../src/core/model.js";
-import { GALERA_PORT, HA_GEN_DIR, SECRETS_ENV } from "../src/core/os.js";
+import { CLUSTERCHECK_OS_USER, GALERA_PORT, HA_GEN_DIR, SECRETS_ENV } from "../src/core/os.js";
 import { cnf } from "../src/core/quote.js";
 import { secretEnvName } from "../src/core/secrets.js";
 import type { NodeSpec, OsTarget } from "../src/core/spec/schema.js";
@@ -27,7 +27,8 @@ import cnfTpl from "./templates/galera.cnf.njk";
  *   HAProxy can bind VIP:3306 on the same node; gmcast/IST listen on the node address;
  * - mysql_secure_installation's prompts become idempotent, replicated SQL (account statements:
  *   Galera does not replicate its direct mysql.* edits); the clustercheck account's password is
- *   kept in sync (CREATE USER IF NOT EXISTS + ALTER USER) instead of `GRANT … IDENTIFIED BY`;
+ *   kept in sync (CREATE USER IF NOT EXISTS + ALTER USER) instead of `GRANT … IDENTIFIED BY`,
+ *   and it holds USAGE only (the guide grants PROCESS; SHOW GLOBAL STATUS needs nothing);
  * - joins run one node at a time and wait until Synced; option-file changes restart nodes one
  *   at a time (rolling) instead of all at once;
  * - full-outage recovery picks the node with the highest seqno (galera-recover + the
@@ -48,7 +49,7 @@ export const ROOT_MY_CNF = "/root/.my.cnf";
 export const SECURE_SQL = `${HA_GEN_DIR}/galera-secure.sql`;
 /** What of SECURE_SQL is still to do, passwords compared as hashes (secret too). */
 export const SECURE_CHECK_SQL = `${HA_GEN_DIR}/galera-secure-check.sql`;
-/** Read by clustercheck as nobody: its group is the OS's nobody group. */
+/** Read by clustercheck as the clustercheck system user: group clustercheck, 0640. */
 export const CLUSTERCHECK_CNF = `${HA_GEN_DIR}/clustercheck.cnf`;
 export const DATADIR = "/var/lib/mysql";
 
@@ -219,7 +220,7 @@ export function galera(cluster: Cluster): GeneratorOutput {
       verifies: [
         "no anonymous accounts or test database",
         "root's and clustercheck's password hashes match the secrets; root logs in with /root/.my.cnf",
-        "the clustercheck account logs in with its option file, as nobody",
+        "the clustercheck account holds USAGE only and logs in with its option file, as its system user",
       ],
       body: (n) =>
         renderTemplate("galera-secure.sh", secureShTpl, {
@@ -228,6 +229,7 @@ export function galera(cluster: Cluster): GeneratorOutput {
           secureSql: SECURE_SQL,
           checkSql: SECURE_CHECK_SQL,
           clustercheckCnf: CLUSTERCHECK_CNF,
+          osUser: CLUSTERCHECK_OS_USER,
         }),
     }),
     stepScript({

@@ -1,5 +1,6 @@
 import type { GeneratorOutput } from "../src/core/artifact.js";
 import type { Cluster } from "../src/core/model.js";
+import { CLUSTERCHECK_OS_USER } from "../src/core/os.js";
 import type { NodeSpec, OsTarget } from "../src/core/spec/schema.js";
 import { stepScript } from "./common.js";
 import { renderTemplate } from "../src/core/template.js";
@@ -45,7 +46,8 @@ export function packagesFor(cluster: Cluster, node: NodeSpec): string[] {
 
 /**
  * OS preparation on every node (guide 四.3-4): SELinux and firewalld off, repositories, every
- * package later steps need, ha-gen's state directory. Fixes to the guide:
+ * package later steps need, ha-gen's state directory, the system users ha-gen's services run as
+ * (controllers: clustercheck, for xinetd). Fixes to the guide:
  * - EPEL from `rpm -Uvh https://dl.fedoraproject.org/...` (unpinned download) → the
  *   epel-release package from CentOS extras.
  * - openstack-utils installed from a CentOS 7 koji build URL (an EL7 package on EL8) → dropped;
@@ -66,7 +68,9 @@ export function prepare(cluster: Cluster): GeneratorOutput {
   const bodies = new Map<string, string>();
   const body = (node: NodeSpec): string => {
     const packages = packagesFor(cluster, node);
-    const key = packages.join(" ");
+    // Before any file owned by them is pushed (deploy waits for owners until this step is done).
+    const users = node.roles.includes("controller") ? [{ name: CLUSTERCHECK_OS_USER, comment: "Galera health check (ha-gen)" }] : [];
+    const key = [...packages, "|", ...users.map((u) => u.name)].join(" ");
     let b = bodies.get(key);
     if (b === undefined) {
       b = renderTemplate("prepare.sh", tpl, {
@@ -76,6 +80,8 @@ export function prepare(cluster: Cluster): GeneratorOutput {
         disableFirewalld: spec.prepare.disableFirewalld,
         centosMirror: spec.prepare.centosMirror === "as-installed" ? undefined : spec.prepare.centosMirror,
         packages,
+        users,
+        nologin: os.nologin,
       });
       bodies.set(key, b);
     }

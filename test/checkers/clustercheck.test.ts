@@ -180,8 +180,13 @@ step services
 grep -E '^[[:space:]]*galera-monitor' /etc/services
 step synced
 http
+step grants
+sql_root "SHOW GRANTS FOR 'clustercheck'@'localhost'" | sed -E "s/ IDENTIFIED BY PASSWORD '[^']*'//"
+step others-cannot-read
+runuser -u nobody -- cat ${CLUSTERCHECK_CNF} >/dev/null 2>&1 && echo "nobody READ" || echo "nobody refused"
+runuser -u clustercheck -- cat ${CLUSTERCHECK_CNF} >/dev/null 2>&1 && echo "clustercheck read" || echo "clustercheck REFUSED"
 step direct
-printf 'GET / HTTP/1.1\r\nHost: x\r\n\r\n' | runuser -u nobody -- ${CLUSTERCHECK_BIN} | head -n 1 | tr -d '\r'
+printf 'GET / HTTP/1.1\r\nHost: x\r\n\r\n' | runuser -u clustercheck -- ${CLUSTERCHECK_BIN} | head -n 1 | tr -d '\r'
 step desynced
 sql_root "SET GLOBAL wsrep_desync = ON"
 wait_state 2 || echo "state did not change"
@@ -227,6 +232,9 @@ http
     expect(head).toContain("Connection: close");
     const length = Number(/Content-Length: (\d+)/.exec(head!)![1]);
     expect(Buffer.byteLength(body!.replace(/\n$/, "") + "\r\n")).toBe(length);
+    // 200 above with an account that holds USAGE only (SHOW GLOBAL STATUS needs nothing more).
+    expect(section(out, "grants").trim()).toBe("GRANT USAGE ON *.* TO `clustercheck`@`localhost`");
+    expect(section(out, "others-cannot-read").trim().split("\n")).toEqual(["nobody refused", "clustercheck read"]);
     expect(section(out, "direct").trim()).toBe("HTTP/1.1 200 OK");
     expect(section(out, "desynced")).toMatch(/^HTTP\/1.1 503 Service Unavailable$/m);
     expect(section(out, "resynced")).toMatch(/^HTTP\/1.1 200 OK$/m);

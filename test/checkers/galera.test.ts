@@ -221,6 +221,11 @@ run_script 22-galera-secure
 step drift
 sql_root "ALTER USER 'clustercheck'@'localhost' IDENTIFIED BY 'drifted-password'"
 run_script 22-galera-secure
+step grant-drift
+sql_root "GRANT PROCESS ON *.* TO 'clustercheck'@'localhost'; GRANT SELECT ON mysql.* TO 'clustercheck'@'localhost'"
+run_script 22-galera-secure
+step grants
+sql_root "SHOW GRANTS FOR 'clustercheck'@'localhost'" | sed -E "s/ IDENTIFIED BY PASSWORD '[^']*'//"
 step accounts
 sql_root "SELECT CONCAT(User, '@', Host, ' ', IF(COALESCE(Password, '') = '' AND COALESCE(authentication_string, '') = '', 'nopass', 'pass')) FROM mysql.user ORDER BY 1"
 sql_root "SELECT CONCAT('db ', User, '@', Host, ' ', Db) FROM mysql.db WHERE User IN ('', 'PUBLIC')"
@@ -253,6 +258,11 @@ describe("step scripts, run for real in a sandbox", () => {
     const drift = section(out, "drift");
     expect(exitCode(drift, "22-galera-secure"), out).toBe(0);
     expect(changedLines(drift)).toHaveLength(1);
+    // A privilege granted to clustercheck (the guide's PROCESS) is found and revoked.
+    const grantDrift = section(out, "grant-drift");
+    expect(exitCode(grantDrift, "22-galera-secure"), out).toBe(0);
+    expect(changedLines(grantDrift)).toHaveLength(1);
+    expect(section(out, "grants").trim()).toBe("GRANT USAGE ON *.* TO `clustercheck`@`localhost`");
     const accounts = section(out, "accounts");
     expect(accounts).not.toMatch(/^@/m);
     expect(accounts).toContain("clustercheck@localhost pass");
@@ -273,7 +283,7 @@ step secure
 run_script 22-galera-secure
 step logins
 mysql --defaults-file=/root/.my.cnf -N -B -e 'SELECT CURRENT_USER()'
-runuser -u nobody -- mysql --defaults-extra-file=/etc/ha-gen/clustercheck.cnf -N -B -e 'SELECT CURRENT_USER()'
+runuser -u clustercheck -- mysql --defaults-extra-file=/etc/ha-gen/clustercheck.cnf -N -B -e 'SELECT CURRENT_USER()'
 `;
     const res = runSandbox({ os, nodeAddress: first.addresses.management, files: nodeArtifacts(r.artifacts, first.hostname), datadir: os === "centos8" ? base.passwordRoot : base.socketRoot, scenario });
     const out = res.stdout + res.stderr;

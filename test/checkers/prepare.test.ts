@@ -73,12 +73,17 @@ describe.concurrent("00-prepare run for real in a sandboxed copy of this machine
       setup: `rm -rf /usr/sbin/policy-rc.d /var/lib/ha-gen\nprintf 'chrony\\nrsyslog\\n' > ${PKG_STATE}`,
       script: SCRIPT,
       runs: 2,
-      inspect: `cat ${STUB_STATE}/calls; echo "policy-rc.d left: $([[ -e /usr/sbin/policy-rc.d ]] && echo yes || echo no)"; echo "state dir: $([[ -d /var/lib/ha-gen ]] && echo yes || echo no)"`,
+      inspect: `cat ${STUB_STATE}/calls; echo "policy-rc.d left: $([[ -e /usr/sbin/policy-rc.d ]] && echo yes || echo no)"; echo "state dir: $([[ -d /var/lib/ha-gen ]] && echo yes || echo no)"
+echo "user: $(getent passwd clustercheck | cut -d: -f1,6,7) group: $(id -gn clustercheck) system: $(( $(id -u clustercheck) < 1000 ))"`,
     });
     const [first, second] = res.runs;
     expect(first!.status, first!.stderr).toBe(0);
     const missing = PACKAGES.debian12.controller.filter((p) => p !== "chrony" && p !== "rsyslog");
-    expect(changedLines(first!)).toEqual(["ha-gen:changed created /var/lib/ha-gen", `ha-gen:changed installed ${missing.join(" ")}`]);
+    expect(changedLines(first!)).toEqual([
+      "ha-gen:changed created /var/lib/ha-gen",
+      `ha-gen:changed installed ${missing.join(" ")}`,
+      "ha-gen:changed created system user clustercheck",
+    ]);
     expect(second!.status, second!.stderr).toBe(0);
     expect(changedLines(second!)).toEqual([]);
     const apt = res.inspect.split("\n").filter((l) => l.startsWith("apt-get "));
@@ -88,6 +93,8 @@ describe.concurrent("00-prepare run for real in a sandboxed copy of this machine
     expect(apt[0]).toMatch(/policy-rc\.d=101$/);
     expect(res.inspect).toContain("policy-rc.d left: no");
     expect(res.inspect).toContain("state dir: yes");
+    // xinetd runs clustercheck as this user; its group alone reads the credentials.
+    expect(res.inspect).toContain("user: clustercheck:/nonexistent:/usr/sbin/nologin group: clustercheck system: 1");
   });
 
   it("centos8 controller: SELinux, firewalld, repositories (either id case), packages; then a rerun changes nothing", async () => {

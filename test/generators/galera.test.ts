@@ -105,7 +105,9 @@ describe.each(NAMES)("galera generator: %s", (name) => {
     expect(sql).toContain("DROP DATABASE IF EXISTS test;");
     expect(sql).toContain(`CREATE USER IF NOT EXISTS 'clustercheck'@'localhost' IDENTIFIED BY '${FAKE_SECRETS.clustercheck_pass}';`);
     expect(sql).toContain(`ALTER USER 'clustercheck'@'localhost' IDENTIFIED BY '${FAKE_SECRETS.clustercheck_pass}';`);
-    expect(sql).toContain("GRANT PROCESS ON *.* TO 'clustercheck'@'localhost';");
+    // USAGE only: the guide's PROCESS (and any grant of an earlier setup) is revoked.
+    expect(sql).toContain("REVOKE ALL PRIVILEGES, GRANT OPTION FROM 'clustercheck'@'localhost';");
+    expect(sql).not.toMatch(/\bGRANT (?!OPTION)/);
     // mysql_secure_installation edits mysql.* tables directly; Galera would not replicate that.
     expect(sql).not.toMatch(/\b(DELETE|UPDATE|INSERT)\b/i);
   });

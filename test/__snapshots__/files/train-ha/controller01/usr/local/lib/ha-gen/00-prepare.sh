@@ -123,10 +123,19 @@ if [[ -n "${missing[*]}" ]]; then
   changed "installed ${missing[*]}"
 fi
 
+# A system user for a service: no login, no home.
+if ! getent passwd clustercheck >/dev/null; then
+  if getent group clustercheck >/dev/null; then group_opt=(--gid clustercheck); else group_opt=(--user-group); fi
+  useradd --system "${group_opt[@]}" --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin \
+    --comment 'Galera health check (ha-gen)' clustercheck
+  changed 'created system user clustercheck'
+fi
+
 # Verify.
 for p in "${packages[@]}"; do
   installed "$p" || die "package $p is not installed"
 done
+getent passwd clustercheck >/dev/null || die 'system user clustercheck does not exist'
 if command -v getenforce >/dev/null 2>&1 && [[ "$(getenforce)" == "Enforcing" ]]; then
   die "SELinux is still enforcing"
 fi
