@@ -13,10 +13,6 @@ rmq() {
 command -v ss >/dev/null || die "ss (iproute2) is not installed: it verifies where epmd and Erlang listen"
 ADDRESS=10.15.253.227
 EPMD_DROPINS=(/etc/systemd/system/epmd.socket.d/50-ha-gen.conf /etc/systemd/system/epmd@.socket.d/50-ha-gen.conf)
-# wildcard_listeners PORT: the listeners on PORT bound to every address (0.0.0.0, [::], *).
-wildcard_listeners() {
-  ss -Hltn "sport = :$1" | awk '{ print $4 }' | grep -E '^(0\.0\.0\.0|\*|\[::\]|::|\[::ffff:0\.0\.0\.0\]):' || true
-}
 
 # epmd moves to the management address: the packaged socket unit, and an epmd an earlier
 # RabbitMQ started itself, listen on every address. Only when the drop-ins changed since they
