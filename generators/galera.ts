@@ -12,6 +12,7 @@ import bootstrapTpl from "./templates/galera-bootstrap.sh.njk";
 import functionsTpl from "./templates/galera-functions.sh.njk";
 import joinTpl from "./templates/galera-join.sh.njk";
 import recoverTpl from "./templates/galera-recover.sh.njk";
+import replicationTpl from "./templates/galera-replication.sh.njk";
 import secureCheckTpl from "./templates/galera-secure-check.sql.njk";
 import secureShTpl from "./templates/galera-secure.sh.njk";
 import secureSqlTpl from "./templates/galera-secure.sql.njk";
@@ -250,4 +251,43 @@ export function galera(cluster: Cluster): GeneratorOutput {
         }),
     }),
   );
+}
+
+/** The throwaway schema of 24-galera-replication (a plain SQL identifier: no quoting needed). */
+export const REPLICATION_SCHEMA = "ha_gen_replication_check";
+export const REPLICATION_STEP = "24-galera-replication";
+
+/**
+ * The guide's replication proof (五.2.6), after every controller joined and clustercheck answers:
+ * a row written on the first controller must be readable on every other one (bounded waits,
+ * causal reads), and the throwaway schema is removed by the last. Its own registry entry, so it
+ * runs after 23-clustercheck. Nothing with one controller: there is no other node to read on.
+ */
+export function galeraReplication(cluster: Cluster): GeneratorOutput {
+  const { controllers } = cluster;
+  const [first] = controllers;
+  if (!first || controllers.length < 2) return { artifacts: [], steps: [] };
+  if (!/^[a-z_]+$/.test(REPLICATION_SCHEMA)) throw new Error("internal: the replication schema must be a plain identifier");
+  const last = controllers[controllers.length - 1]!;
+  return stepScript({
+    family: FAMILY,
+    id: REPLICATION_STEP,
+    title: "Galera: prove replication (a throwaway row written on the first controller, read on every other)",
+    guideSection: "五.2.6 在controller01创建数据库,到另外两台节点上查看是否可以同步",
+    nodes: controllers,
+    mode: "serial",
+    verifies: [
+      `a row written in ${REPLICATION_SCHEMA} on ${first.hostname} is read on every other controller within 60 s`,
+      `the schema ${REPLICATION_SCHEMA} is removed afterwards`,
+    ],
+    body: (n) =>
+      renderTemplate("galera-replication.sh", replicationTpl, {
+        functions: galeraFunctions(cluster, n),
+        schema: REPLICATION_SCHEMA,
+        writer: first.hostname,
+        role: n === first ? "writer" : "reader",
+        last: n === last,
+        waitSeconds: 60,
+      }),
+  });
 }
