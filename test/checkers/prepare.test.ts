@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { scriptPath } from "../../generators/common.js";
-import { PACKAGES } from "../../generators/prepare.js";
+import { OPENSTACK_CONFIG, PACKAGES } from "../../generators/prepare.js";
 import { SCRIPT_LIB } from "../../src/core/os.js";
 import { requireTool, run } from "../helpers/checker.js";
 import { artifactAt, renderExample, type ExampleName } from "../helpers/examples.js";
@@ -62,7 +62,8 @@ esac`,
 
 function files(name: ExampleName, node: string) {
   const r = renderExample(name);
-  return [artifactAt(r, node, SCRIPT_LIB), artifactAt(r, node, SCRIPT)].map((a) => ({ path: a.path, content: a.content, mode: a.mode }));
+  // The openstack-config wrapper runs too: 00-prepare checks it answers, with this machine's crudini.
+  return [artifactAt(r, node, SCRIPT_LIB), artifactAt(r, node, SCRIPT), artifactAt(r, node, OPENSTACK_CONFIG)].map((a) => ({ path: a.path, content: a.content, mode: a.mode }));
 }
 
 describe.concurrent("00-prepare run for real in a sandboxed copy of this machine (package tools stubbed)", () => {
@@ -78,7 +79,8 @@ echo "user: $(getent passwd clustercheck | cut -d: -f1,6,7) group: $(id -gn clus
     });
     const [first, second] = res.runs;
     expect(first!.status, first!.stderr).toBe(0);
-    const missing = PACKAGES.debian12.controller.filter((p) => p !== "chrony" && p !== "rsyslog");
+    const all = [...new Set([...PACKAGES.debian12.controller, ...PACKAGES.debian12.every])];
+    const missing = all.filter((p) => p !== "chrony" && p !== "rsyslog");
     expect(changedLines(first!)).toEqual([
       "ha-gen:changed created /var/lib/ha-gen",
       `ha-gen:changed installed ${missing.join(" ")}`,
