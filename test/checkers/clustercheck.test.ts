@@ -166,8 +166,11 @@ describe("clustercheck and 23-clustercheck, run for real against MariaDB", () =>
     const os = spec.os ?? "centos8";
     const mysqld = os === "centos8" ? "/usr/libexec/mysqld" : "/usr/sbin/mariadbd";
     const scenario = String.raw`${HTTP}
-# Leftovers of a hand-edited /etc/services (guide 五.3.4): an old entry on another port.
+# Leftovers of a hand-edited /etc/services (guide 五.3.4): an old entry on another port. And
+# CentOS's entries for 9200, whose tcp one the guide comments out.
 printf 'galera-monitor  9300/tcp  # old hand edit\n#galera-monitor 9200/tcp\n' >> /etc/services
+printf 'wap-wsp         9200/tcp                # WAP connectionless session service\n' >> /etc/services
+printf 'wap-wsp         9200/udp                # WAP connectionless session service\n' >> /etc/services
 step steps1
 run_script 20-galera-bootstrap
 run_script 22-galera-secure
@@ -178,6 +181,9 @@ run_script 22-galera-secure
 run_script 23-clustercheck
 step services
 grep -E '^[[:space:]]*galera-monitor' /etc/services
+step port-name
+getent services 9200/tcp
+grep -E 'wap-wsp' /etc/services
 step synced
 http
 step grants
@@ -224,6 +230,13 @@ http
     for (const id of ["20-galera-bootstrap", "22-galera-secure", "23-clustercheck"]) expect(exitCode(steps2, id), out).toBe(0);
     expect(changedLines(steps2), out).toEqual([]);
     expect(section(out, "services").trim()).toBe(lineFor(spec));
+    // 9200/tcp is galera-monitor's now; wap-wsp's tcp entry commented out once, its udp one kept.
+    const portName = section(out, "port-name").trim().split("\n");
+    expect(portName[0]).toMatch(/^galera-monitor\s+9200\/tcp$/);
+    expect(portName.slice(1)).toEqual([
+      "#wap-wsp         9200/tcp                # WAP connectionless session service",
+      "wap-wsp         9200/udp                # WAP connectionless session service",
+    ]);
 
     const synced = section(out, "synced");
     const [head, body] = synced.split("\n\n");
