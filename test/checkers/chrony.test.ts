@@ -13,7 +13,8 @@ beforeAll(() => requireTool("chronyd", "chronyc", "unshare"));
 const NAMES: ExampleName[] = ["train-ha", "lab"];
 
 function chronyConfs(name: ExampleName) {
-  return renderExample(name).artifacts.filter((a) => a.path === "/etc/chrony.conf" || a.path === "/etc/chrony/chrony.conf");
+  const paths = ["/etc/chrony.conf", "/etc/chrony/chrony.conf"];
+  return renderExample(name).artifacts.filter((a) => paths.includes(a.path));
 }
 
 /** `chronyd -Q -t 1` with private /var/lib/chrony and /run: nothing leaves the namespace. */
@@ -21,7 +22,8 @@ function quickRun(conf: string) {
   const t = tempDir("ha-gen-chrony-");
   try {
     const f = t.write("chrony.conf", conf);
-    return isolated('mount -t tmpfs none /var/lib/chrony && mount -t tmpfs none /run && exec timeout 20 chronyd -Q -t 1 -f "$1"', [f]);
+    const script = ["mount -t tmpfs none /var/lib/chrony", "mount -t tmpfs none /run", 'exec timeout 20 chronyd -Q -t 1 -f "$1"'].join(" && ");
+    return isolated(script, [f]);
   } finally {
     t.cleanup();
   }
