@@ -22,7 +22,12 @@ function quickRun(conf: string) {
   const t = tempDir("ha-gen-chrony-");
   try {
     const f = t.write("chrony.conf", conf);
-    const script = ["mount -t tmpfs none /var/lib/chrony", "mount -t tmpfs none /run", 'exec timeout 20 chronyd -Q -t 1 -f "$1"'].join(" && ");
+    const steps = [
+      "mount -t tmpfs none /var/lib/chrony",
+      "mount -t tmpfs none /run",
+      'exec timeout 20 chronyd -Q -t 1 -f "$1"',
+    ];
+    const script = steps.join(" && ");
     return isolated(script, [f]);
   } finally {
     t.cleanup();
