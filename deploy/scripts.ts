@@ -36,7 +36,8 @@ export const ORIGINAL_SUFFIX = ".ha-gen-orig";
 
 /** remote-fs install: `bash -c SCRIPT NAME ROOT`, files on stdin. */
 export function installScript(tmpMark: string): string {
-  return renderTemplate("deploy/install.sh", installTpl, { tmpMark, marker: MARKER, origSuffix: ORIGINAL_SUFFIX, resolveIds: resolveIds() });
+  const context = { tmpMark, marker: MARKER, origSuffix: ORIGINAL_SUFFIX, resolveIds: resolveIds() };
+  return renderTemplate("deploy/install.sh", installTpl, context);
 }
 
 /** Run by the login user (not root): prints a new private staging directory. */

@@ -70,7 +70,13 @@ export function clustercheck(cluster: Cluster): GeneratorOutput {
     {
       artifacts: [
         ...sameOn(FAMILY, controllers, { path: CLUSTERCHECK_BIN, content: clustercheckScript(), mode: 0o755 }),
-        ...sameOn(FAMILY, controllers, { path: CLUSTERCHECK_CNF, content: clustercheckCnf(cluster), mode: 0o640, group: CLUSTERCHECK_OS_USER, secret: true }),
+        ...sameOn(FAMILY, controllers, {
+          path: CLUSTERCHECK_CNF,
+          content: clustercheckCnf(cluster),
+          mode: 0o640,
+          group: CLUSTERCHECK_OS_USER,
+          secret: true,
+        }),
         ...controllers.map((n) => fileFor(FAMILY, n.hostname, { path: XINETD_SERVICE, content: xinetdService(cluster, n) })),
       ],
       steps: [],

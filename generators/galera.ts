@@ -267,7 +267,9 @@ export function galeraReplication(cluster: Cluster): GeneratorOutput {
   const { controllers } = cluster;
   const [first] = controllers;
   if (!first || controllers.length < 2) return { artifacts: [], steps: [] };
-  if (!/^[a-z_]+$/.test(REPLICATION_SCHEMA)) throw new Error("internal: the replication schema must be a plain identifier");
+  if (!/^[a-z_]+$/.test(REPLICATION_SCHEMA)) {
+    throw new Error("internal: the replication schema must be a plain identifier");
+  }
   const last = controllers[controllers.length - 1]!;
   return stepScript({
     family: FAMILY,

@@ -78,7 +78,8 @@ export function prepare(cluster: Cluster): GeneratorOutput {
   const body = (node: NodeSpec): string => {
     const packages = packagesFor(cluster, node);
     // Before any file owned by them is pushed (deploy waits for owners until this step is done).
-    const users = node.roles.includes("controller") ? [{ name: CLUSTERCHECK_OS_USER, comment: "Galera health check (ha-gen)" }] : [];
+    const controller = node.roles.includes("controller");
+    const users = controller ? [{ name: CLUSTERCHECK_OS_USER, comment: "Galera health check (ha-gen)" }] : [];
     const key = [...packages, "|", ...users.map((u) => u.name)].join(" ");
     let b = bodies.get(key);
     if (b === undefined) {
@@ -98,7 +99,9 @@ export function prepare(cluster: Cluster): GeneratorOutput {
     return b;
   };
   const wrapper = renderTemplate("openstack-config.sh", openstackConfigTpl, { marker: MARKER });
-  const wrappers = cluster.nodes.map((n) => fileFor("prepare", n.hostname, { path: OPENSTACK_CONFIG, content: wrapper, mode: 0o755 }));
+  const wrappers = cluster.nodes.map((n) =>
+    fileFor("prepare", n.hostname, { path: OPENSTACK_CONFIG, content: wrapper, mode: 0o755 }),
+  );
   const step = stepScript({
     family: "prepare",
     id: "00-prepare",

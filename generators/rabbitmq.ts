@@ -98,7 +98,8 @@ export function rabbitmq(cluster: Cluster): GeneratorOutput {
       managementPort: r.managementPort,
       distPort: RABBITMQ_DIST_PORT,
     });
-    const epmd = renderTemplate("epmd-socket.conf", epmdTpl, { marker: MARKER, address: n.addresses.management, port: EPMD_PORT });
+    const epmdContext = { marker: MARKER, address: n.addresses.management, port: EPMD_PORT };
+    const epmd = renderTemplate("epmd-socket.conf", epmdTpl, epmdContext);
     return [
       ...os.epmdSocketUnits.map((u) => fileFor(family, n.hostname, { path: epmdDropIn(u), content: epmd })),
       fileFor(family, n.hostname, { path: RABBITMQ_ENV_CONF, content: env, group: owner }),
@@ -121,7 +122,8 @@ export function rabbitmq(cluster: Cluster): GeneratorOutput {
     verifies: [
       "rabbitmqctl await_startup succeeds for rabbit@<host>",
       `AMQP accepts connections on the node address, port ${r.port}`,
-      `epmd (${EPMD_PORT}) and the Erlang distribution (${RABBITMQ_DIST_PORT}) listen on the node address, on no wildcard address`,
+      `epmd (${EPMD_PORT}) and the Erlang distribution (${RABBITMQ_DIST_PORT}) listen on the node address,` +
+        " on no wildcard address",
       ...(r.managementPlugin ? [`the management listener accepts connections on port ${r.managementPort}`] : []),
     ],
     body: (n) =>

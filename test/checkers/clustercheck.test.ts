@@ -190,7 +190,8 @@ step grants
 sql_root "SHOW GRANTS FOR 'clustercheck'@'localhost'" | sed -E "s/ IDENTIFIED BY PASSWORD '[^']*'//"
 step others-cannot-read
 runuser -u nobody -- cat ${CLUSTERCHECK_CNF} >/dev/null 2>&1 && echo "nobody READ" || echo "nobody refused"
-runuser -u clustercheck -- cat ${CLUSTERCHECK_CNF} >/dev/null 2>&1 && echo "clustercheck read" || echo "clustercheck REFUSED"
+runuser -u clustercheck -- cat ${CLUSTERCHECK_CNF} >/dev/null 2>&1 \
+  && echo "clustercheck read" || echo "clustercheck REFUSED"
 step direct
 printf 'GET / HTTP/1.1\r\nHost: x\r\n\r\n' | runuser -u clustercheck -- ${CLUSTERCHECK_BIN} | head -n 1 | tr -d '\r'
 step desynced

@@ -384,8 +384,15 @@ describe("24-galera-replication, run for real in a sandbox (one MariaDB plays ev
   it.each(NAMES)("%s: written, read, removed; a rerun does the same; a missing row fails the reader", (name) => {
     const { r, first, os } = firstController(name);
     const [, mid, last] = controllers(name);
-    const script = (node: string) => r.artifacts.find((a) => a.node === node && a.path === scriptPath(REPLICATION_STEP))!;
-    const as = (node: string, id: string, edit: (s: string) => string = (s) => s) => ({ ...script(node), node: first.hostname, path: scriptPath(id), content: edit(script(node).content) });
+    const path = scriptPath(REPLICATION_STEP);
+    const script = (node: string) => r.artifacts.find((a) => a.node === node && a.path === path)!;
+    // NODE's script, installed on the sandbox's node under another step id.
+    const as = (node: string, id: string, edit: (s: string) => string = (s) => s) => ({
+      ...script(node),
+      node: first.hostname,
+      path: scriptPath(id),
+      content: edit(script(node).content),
+    });
     const files = [
       ...nodeArtifacts(r.artifacts, first.hostname),
       as(mid!.hostname, "reader-mid"),
@@ -408,7 +415,8 @@ done
 step missing
 run_script reader-impatient
 `;
-    const res = runSandbox({ os, nodeAddress: first.addresses.management, files, datadir: os === "centos8" ? base.passwordRoot : base.socketRoot, scenario });
+    const datadir = os === "centos8" ? base.passwordRoot : base.socketRoot;
+    const res = runSandbox({ os, nodeAddress: first.addresses.management, files, datadir, scenario });
     const out = res.stdout + res.stderr;
     for (const pass of ["pass1", "pass2"]) {
       const s = section(out, pass);
@@ -422,6 +430,7 @@ run_script reader-impatient
     }
     const missing = section(out, "missing");
     expect(exitCode(missing, "reader-impatient")).not.toBe(0);
-    expect(missing).toContain(`timed out after 3s waiting for: the probe row written on ${first.hostname} is readable here (replication)`);
+    const timedOut = `timed out after 3s waiting for: the probe row written on ${first.hostname} is readable here`;
+    expect(missing).toContain(`${timedOut} (replication)`);
   }, 240_000);
 });

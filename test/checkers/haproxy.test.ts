@@ -59,11 +59,17 @@ describe("stats auth as HAProxy parses it (haproxy running in an isolated namesp
 });
 
 describe("the stats socket at level operator (haproxy running in an isolated namespace)", () => {
-  const commands = ["show info", "show servers state galera_cluster", "disable server galera_cluster/controller02", "set server galera_cluster/controller02 state maint"];
+  const commands = [
+    "show info",
+    "show servers state galera_cluster",
+    "disable server galera_cluster/controller02",
+    "set server galera_cluster/controller02 state maint",
+  ];
   const answers = (cfg: string) => {
     const r = statsSocketAnswers(cfg, ["198.51.100.10", "198.51.100.11"], `${HAPROXY_CHROOT}/stats`, commands);
     expect(r.status, r.stderr).toBe(0);
-    return new Map(r.stdout.split(/^=== /m).filter(Boolean).map((b) => [b.slice(0, b.indexOf("\n")), b.slice(b.indexOf("\n") + 1)]));
+    const blocks = r.stdout.split(/^=== /m).filter(Boolean);
+    return new Map(blocks.map((b) => [b.slice(0, b.indexOf("\n")), b.slice(b.indexOf("\n") + 1)]));
   };
 
   it("answers show commands; refuses changing a server's state", () => {
@@ -76,7 +82,8 @@ describe("the stats socket at level operator (haproxy running in an isolated nam
   });
 
   it("broken sample: at level admin the same commands are obeyed (the check tells the levels apart)", () => {
-    const cfg = artifactAt(renderExample("lab"), "controller01", HAPROXY_CFG).content.replace("mode 600 level operator", "mode 600 level admin");
+    const operator = artifactAt(renderExample("lab"), "controller01", HAPROXY_CFG).content;
+    const cfg = operator.replace("mode 600 level operator", "mode 600 level admin");
     const a = answers(cfg);
     for (const c of commands.slice(2)) expect(a.get(c), c).not.toMatch(/Permission denied/);
   });

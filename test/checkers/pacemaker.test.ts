@@ -249,7 +249,13 @@ CONF`;
       script: scriptPath(PCSD_STEP),
       runs: 2,
       addresses: ["198.51.100.11"],
-      inspect: `${PCSD_LISTENERS}\ngrep PCSD_BIND_ADDR= /etc/default/pcsd\n${CHECK_PASSWORD}\ncat ${STUB_STATE}/calls | grep '^pcs' ; [[ -e /etc/corosync/corosync.conf ]] && echo "corosync.conf left" || echo "corosync.conf removed"`,
+      inspect: [
+        PCSD_LISTENERS,
+        "grep PCSD_BIND_ADDR= /etc/default/pcsd",
+        CHECK_PASSWORD,
+        `cat ${STUB_STATE}/calls | grep '^pcs'`,
+        '[[ -e /etc/corosync/corosync.conf ]] && echo "corosync.conf left" || echo "corosync.conf removed"',
+      ].join("\n"),
     });
     const [first, second] = res.runs;
     expect(first!.status, first!.stderr).toBe(0);
@@ -273,11 +279,18 @@ CONF`;
     expect(first!.stdout + first!.stderr).not.toContain("b\"c$d");
   });
 
-  it("a pcsd already running on every address (as after the package's boot) is restarted on the management address", async () => {
+  it("a pcsd already on every address (as after the package's boot) moves to the management address", async () => {
     const res = await sandbox({
       files: base,
       stubs: { systemctl: SYSTEMCTL_STUB, pcs: PCS_STUB },
-      setup: `${stubSetup("")}\nrm -f /etc/corosync/corosync.conf\n${STUB_STATE}/on-start-pcsd\nmkdir -p ${STUB_STATE}/systemd\ntouch ${STUB_STATE}/systemd/pcsd.active ${STUB_STATE}/systemd/pcsd.enabled\n${PCSD_LISTENERS} > ${STUB_STATE}/before`,
+      setup: [
+        stubSetup(""),
+        "rm -f /etc/corosync/corosync.conf",
+        `${STUB_STATE}/on-start-pcsd`,
+        `mkdir -p ${STUB_STATE}/systemd`,
+        `touch ${STUB_STATE}/systemd/pcsd.active ${STUB_STATE}/systemd/pcsd.enabled`,
+        `${PCSD_LISTENERS} > ${STUB_STATE}/before`,
+      ].join("\n"),
       script: scriptPath(PCSD_STEP),
       runs: 2,
       addresses: ["198.51.100.11"],

@@ -63,7 +63,8 @@ esac`,
 function files(name: ExampleName, node: string) {
   const r = renderExample(name);
   // The openstack-config wrapper runs too: 00-prepare checks it answers, with this machine's crudini.
-  return [artifactAt(r, node, SCRIPT_LIB), artifactAt(r, node, SCRIPT), artifactAt(r, node, OPENSTACK_CONFIG)].map((a) => ({ path: a.path, content: a.content, mode: a.mode }));
+  const all = [artifactAt(r, node, SCRIPT_LIB), artifactAt(r, node, SCRIPT), artifactAt(r, node, OPENSTACK_CONFIG)];
+  return all.map((a) => ({ path: a.path, content: a.content, mode: a.mode }));
 }
 
 describe.concurrent("00-prepare run for real in a sandboxed copy of this machine (package tools stubbed)", () => {
@@ -75,7 +76,8 @@ describe.concurrent("00-prepare run for real in a sandboxed copy of this machine
       script: SCRIPT,
       runs: 2,
       inspect: `cat ${STUB_STATE}/calls; echo "policy-rc.d left: $([[ -e /usr/sbin/policy-rc.d ]] && echo yes || echo no)"; echo "state dir: $([[ -d /var/lib/ha-gen ]] && echo yes || echo no)"
-echo "user: $(getent passwd clustercheck | cut -d: -f1,6,7) group: $(id -gn clustercheck) system: $(( $(id -u clustercheck) < 1000 ))"`,
+echo "user: $(getent passwd clustercheck | cut -d: -f1,6,7) group: $(id -gn clustercheck)" \
+  "system: $(( $(id -u clustercheck) < 1000 ))"`,
     });
     const [first, second] = res.runs;
     expect(first!.status, first!.stderr).toBe(0);

@@ -5,7 +5,14 @@ import { osProfile } from "../../src/core/os.js";
 import { renderCluster } from "../../src/render.js";
 import type { ClusterSpecInput } from "../../src/core/spec/schema.js";
 import type { Secrets } from "../../src/core/secrets.js";
-import { CLUSTERCHECK_CNF, REPLICATION_SCHEMA, REPLICATION_STEP, ROOT_MY_CNF, SECURE_CHECK_SQL, SECURE_SQL } from "../../generators/galera.js";
+import {
+  CLUSTERCHECK_CNF,
+  REPLICATION_SCHEMA,
+  REPLICATION_STEP,
+  ROOT_MY_CNF,
+  SECURE_CHECK_SQL,
+  SECURE_SQL,
+} from "../../generators/galera.js";
 import { MARKER } from "../../generators/common.js";
 import { FAKE_SECRETS } from "../fixtures/secrets.js";
 import { artifactAt, EXAMPLES, renderExample, type ExampleName } from "../helpers/examples.js";
@@ -243,7 +250,8 @@ describe("galera generator: spec settings and hostile values", () => {
     expect(artifactAt(r, "db-e", "/usr/local/lib/ha-gen/21-galera-join.sh").content).toContain("MIN_SIZE=5\n");
     expect(r.artifacts.some((a) => a.node === "compute1" && a.family === "galera")).toBe(false);
     // Replication: written on the first controller, read on the others in spec order, dropped by the last.
-    expect(r.plan.steps.find((s) => s.id === REPLICATION_STEP)).toMatchObject({ mode: "serial", nodes: ["db-c", "db-a", "db-b", "db-d", "db-e"] });
+    const replication = r.plan.steps.find((s) => s.id === REPLICATION_STEP);
+    expect(replication).toMatchObject({ mode: "serial", nodes: ["db-c", "db-a", "db-b", "db-d", "db-e"] });
     const rep = (n: string) => artifactAt(r, n, `/usr/local/lib/ha-gen/${REPLICATION_STEP}.sh`).content;
     expect(rep("db-c")).toContain(`INSERT INTO ${REPLICATION_SCHEMA}.probe VALUES ('db-c', UUID());`);
     for (const n of ["db-a", "db-b", "db-d"]) {
@@ -258,7 +266,8 @@ describe("galera generator: spec settings and hostile values", () => {
     const ids = r.plan.steps.map((s) => s.id);
     expect(ids.indexOf(REPLICATION_STEP)).toBe(ids.indexOf("23-clustercheck") + 1);
     expect(ids.indexOf(REPLICATION_STEP)).toBeLessThan(ids.indexOf("30-rabbitmq-start"));
-    const one = render({ ...EXAMPLES.lab, nodes: EXAMPLES.lab.nodes.slice(0, 1), safety: { allowUnsafeMemberCount: true } });
+    const nodes = EXAMPLES.lab.nodes.slice(0, 1);
+    const one = render({ ...EXAMPLES.lab, nodes, safety: { allowUnsafeMemberCount: true } });
     expect(one.plan.steps.map((s) => s.id)).not.toContain(REPLICATION_STEP);
     expect(one.artifacts.some((a) => a.path.endsWith(`/${REPLICATION_STEP}.sh`))).toBe(false);
   });

@@ -2,7 +2,13 @@ import { describe, expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
 import type { Artifact } from "../../src/core/artifact.js";
 import { renderCluster } from "../../src/render.js";
-import { epmdDropIn, ERLANG_COOKIE, RABBITMQ_CONF, RABBITMQ_ENV_CONF, RABBITMQ_PLUGINS } from "../../generators/rabbitmq.js";
+import {
+  epmdDropIn,
+  ERLANG_COOKIE,
+  RABBITMQ_CONF,
+  RABBITMQ_ENV_CONF,
+  RABBITMQ_PLUGINS,
+} from "../../generators/rabbitmq.js";
 import { FAKE_SECRETS } from "../fixtures/secrets.js";
 import { EXAMPLES, artifactAt, renderExample } from "../helpers/examples.js";
 
@@ -36,11 +42,13 @@ for (const name of ["train-ha", "lab"] as const) {
       const units = name === "lab" ? ["epmd.socket"] : ["epmd.socket", "epmd@.socket"];
       for (const n of controllers) {
         const ip = n.addresses.management;
-        expect(artifactAt(r, n.hostname, RABBITMQ_ENV_CONF).content).toMatch(new RegExp(`^ERL_EPMD_ADDRESS=${ip.replaceAll(".", "\\.")}$`, "m"));
+        const env = artifactAt(r, n.hostname, RABBITMQ_ENV_CONF).content;
+        expect(env.split("\n")).toContain(`ERL_EPMD_ADDRESS=${ip}`);
         const conf = artifactAt(r, n.hostname, RABBITMQ_CONF).content;
         expect(conf).toContain(`distribution.listener.interface = ${ip}\n`);
-        expect(conf).toContain("distribution.listener.port_range.min = 25672\ndistribution.listener.port_range.max = 25672\n");
-        const dropIns = r.artifacts.filter((a) => a.node === n.hostname && a.path.startsWith("/etc/systemd/system/epmd"));
+        expect(conf).toContain("distribution.listener.port_range.min = 25672\n");
+        expect(conf).toContain("distribution.listener.port_range.max = 25672\n");
+        const dropIns = r.artifacts.filter((a) => a.node === n.hostname && a.path.includes("/system/epmd"));
         expect(dropIns.map((a) => a.path)).toEqual(units.map(epmdDropIn));
         for (const d of dropIns) {
           // The packaged ListenStream is reset first, then only the node address and loopback.
@@ -52,9 +60,10 @@ for (const name of ["train-ha", "lab"] as const) {
         const start = script(r, n.hostname, "30-rabbitmq-start");
         expect(start).toContain(`EPMD_DROPINS=(${units.map(epmdDropIn).join(" ")})`);
         expect(start).toContain('if changed_since_applied epmd-socket "${EPMD_DROPINS[@]}"; then');
-        expect(start).toContain(`tcp_open ${ip} 4369`);
-        expect(start).toContain(`tcp_open ${ip} 25672`);
-        expect(start).toContain("for p in 4369 25672; do");
+        expect(start).toContain(`ADDRESS=${ip}\nEPMD_PORT=4369\nDIST_PORT=25672\n`);
+        expect(start).toContain('tcp_open "$ADDRESS" "$EPMD_PORT"');
+        expect(start).toContain('tcp_open "$ADDRESS" "$DIST_PORT"');
+        expect(start).toContain('for p in "$EPMD_PORT" "$DIST_PORT"; do');
       }
     });
 

@@ -63,7 +63,12 @@ head -n 1 <&3
  * socket (the path in the chroot), one connection each; returns the answers, separated by
  * `=== <command>` lines.
  */
-export function statsSocketAnswers(cfg: string, addresses: readonly string[], socket: string, commands: readonly string[]): RunResult {
+export function statsSocketAnswers(
+  cfg: string,
+  addresses: readonly string[],
+  socket: string,
+  commands: readonly string[],
+): RunResult {
   const t = tempDir("ha-gen-haproxy-sock-");
   try {
     const cfgPath = t.write("haproxy.cfg", cfg, 0o600);

@@ -131,7 +131,8 @@ pending() { root_sql < "$CHECK_SQL"; }
 
 # The clustercheck login, proven the way xinetd runs it: as its system user, with its option file.
 clustercheck_login_ok() {
-  runuser -u clustercheck -- mysql --defaults-extra-file="$CLUSTERCHECK_CNF" --connect-timeout=5 -N -B -e "SHOW GLOBAL STATUS LIKE 'wsrep_local_state'" >/dev/null 2>&1
+  runuser -u clustercheck -- mysql --defaults-extra-file="$CLUSTERCHECK_CNF" --connect-timeout=5 -N -B \
+    -e "SHOW GLOBAL STATUS LIKE 'wsrep_local_state'" >/dev/null 2>&1
 }
 
 if [[ "$(pending)" != 0 ]] || ! clustercheck_login_ok; then

@@ -126,7 +126,8 @@ fi
 
 # A system user for a service: no login, no home.
 if ! getent passwd clustercheck >/dev/null; then
-  if getent group clustercheck >/dev/null; then group_opt=(--gid clustercheck); else group_opt=(--user-group); fi
+  group_opt=(--user-group)
+  if getent group clustercheck >/dev/null; then group_opt=(--gid clustercheck); fi
   useradd --system "${group_opt[@]}" --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin \
     --comment 'Galera health check (ha-gen)' clustercheck
   changed 'created system user clustercheck'
