@@ -12,6 +12,8 @@ import type { Connection, ExecResult } from "./transport.js";
  *    directory, created 0600, then chown, chmod and rename(2) over the target. A dropped
  *    connection leaves at most a temporary file, which the next run's inspection removes; the
  *    target is always either the old or the new file.
+ *  - a file already there that ha-gen did not write (no ha-gen marker in it) is kept once as
+ *    `<file>.ha-gen-orig` before ha-gen's content (which carries the marker) first replaces it;
  *  - a login user other than root cannot write system directories: it uploads to a private
  *    `mktemp -d` staging directory (0700) and `sudo -n` copies each file to the temporary name
  *    beside the target (umask 077) before the same chown/chmod/rename.

@@ -1,4 +1,4 @@
-import type { GaleraBootstrapGuard, PacemakerClusterGuard } from "../src/core/artifact.js";
+import { MARKER, type GaleraBootstrapGuard, type PacemakerClusterGuard } from "../src/core/artifact.js";
 import { renderTemplate } from "../src/core/template.js";
 import authorizedKeyTpl from "./templates/authorized-key.sh.njk";
 import deployLockTpl from "./templates/deploy-lock.sh.njk";
@@ -32,9 +32,13 @@ export function inspectScript(tmpMark: string): string {
   return renderTemplate("deploy/inspect.sh", inspectTpl, { tmpMark, resolveIds: resolveIds() });
 }
 
+/** Suffix of the copy kept of a file ha-gen replaces without having written it. */
+export const ORIGINAL_SUFFIX = ".ha-gen-orig";
+
 /** remote-fs install: `bash -c SCRIPT NAME ROOT`, files on stdin. */
 export function installScript(tmpMark: string): string {
-  return renderTemplate("deploy/install.sh", installTpl, { tmpMark, resolveIds: resolveIds() });
+  const context = { tmpMark, marker: MARKER, origSuffix: ORIGINAL_SUFFIX, resolveIds: resolveIds() };
+  return renderTemplate("deploy/install.sh", installTpl, context);
 }
 
 /** Run by the login user (not root): prints a new private staging directory. */

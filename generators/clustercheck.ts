@@ -1,6 +1,7 @@
 import type { GeneratorOutput } from "../src/core/artifact.js";
 import { fileFor } from "../src/core/artifact.js";
 import type { Cluster } from "../src/core/model.js";
+import { CLUSTERCHECK_OS_USER } from "../src/core/os.js";
 import { cnf } from "../src/core/quote.js";
 import type { NodeSpec } from "../src/core/spec/schema.js";
 import { hashHeader, MARKER, merge, sameOn, stepScript } from "./common.js";
@@ -15,9 +16,10 @@ import xinetdTpl from "./templates/clustercheck-xinetd.njk";
  * run by xinetd. Fixes to the guide:
  * - ships /usr/local/bin/clustercheck instead of `wget`-ting an unpinned script from GitHub at
  *   install time and copying it into /usr/bin (a package-managed path), and keeps its password in
- *   a 0640 root:<nobody group> option file instead of inside the script;
- * - xinetd runs it as nobody (the guide: root), bound to the node address and reachable from the
- *   management network only (the guide: every address, from anywhere);
+ *   a 0640 root:clustercheck option file instead of inside the script;
+ * - xinetd runs it as the system user clustercheck (the guide: root; 00-prepare creates the
+ *   user), whose group alone can read the credentials, bound to the node address and reachable
+ *   from the management network only (the guide: every address, from anywhere);
  * - the /etc/services entry is one managed line, never duplicated (the guide hand-edits the file).
  */
 
@@ -33,7 +35,7 @@ export function servicesLine(cluster: Cluster): string {
 /** The clustercheck account's option file (read by clustercheck with --defaults-extra-file). */
 export function clustercheckCnf(cluster: Cluster): string {
   return (
-    hashHeader("MariaDB login of the Galera health check (" + CLUSTERCHECK_BIN + ", run as nobody).") +
+    hashHeader(`MariaDB login of the Galera health check (${CLUSTERCHECK_BIN}, run as ${CLUSTERCHECK_OS_USER}).`) +
     [
       "[client]",
       `user = ${cnf(cluster.spec.clustercheck.user)}`,
@@ -55,20 +57,26 @@ export function xinetdService(cluster: Cluster, node: NodeSpec): string {
     node: node.hostname,
     port: cluster.spec.clustercheck.port,
     address: node.addresses.management,
-    group: cluster.os.nobodyGroup,
+    user: CLUSTERCHECK_OS_USER,
     server: CLUSTERCHECK_BIN,
     network: cluster.management.cidr,
   });
 }
 
 export function clustercheck(cluster: Cluster): GeneratorOutput {
-  const { controllers, os } = cluster;
+  const { controllers } = cluster;
   const port = cluster.spec.clustercheck.port;
   return merge(
     {
       artifacts: [
         ...sameOn(FAMILY, controllers, { path: CLUSTERCHECK_BIN, content: clustercheckScript(), mode: 0o755 }),
-        ...sameOn(FAMILY, controllers, { path: CLUSTERCHECK_CNF, content: clustercheckCnf(cluster), mode: 0o640, group: os.nobodyGroup, secret: true }),
+        ...sameOn(FAMILY, controllers, {
+          path: CLUSTERCHECK_CNF,
+          content: clustercheckCnf(cluster),
+          mode: 0o640,
+          group: CLUSTERCHECK_OS_USER,
+          secret: true,
+        }),
         ...controllers.map((n) => fileFor(FAMILY, n.hostname, { path: XINETD_SERVICE, content: xinetdService(cluster, n) })),
       ],
       steps: [],

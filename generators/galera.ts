@@ -2,7 +2,7 @@ import type { GeneratorOutput } from "../src/core/artifact.js";
 import { fileFor } from "../src/core/artifact.js";
 import { GALERA_RECOVER_ID, REPORT_PREFIX, ZERO_UUID } from "../src/core/galera-recovery.js";
 import type { Cluster } from "../src/core/model.js";
-import { GALERA_PORT, HA_GEN_DIR, SECRETS_ENV } from "../src/core/os.js";
+import { CLUSTERCHECK_OS_USER, GALERA_PORT, HA_GEN_DIR, SECRETS_ENV } from "../src/core/os.js";
 import { cnf } from "../src/core/quote.js";
 import { secretEnvName } from "../src/core/secrets.js";
 import type { NodeSpec, OsTarget } from "../src/core/spec/schema.js";
@@ -12,6 +12,7 @@ import bootstrapTpl from "./templates/galera-bootstrap.sh.njk";
 import functionsTpl from "./templates/galera-functions.sh.njk";
 import joinTpl from "./templates/galera-join.sh.njk";
 import recoverTpl from "./templates/galera-recover.sh.njk";
+import replicationTpl from "./templates/galera-replication.sh.njk";
 import secureCheckTpl from "./templates/galera-secure-check.sql.njk";
 import secureShTpl from "./templates/galera-secure.sh.njk";
 import secureSqlTpl from "./templates/galera-secure.sql.njk";
@@ -27,7 +28,8 @@ import cnfTpl from "./templates/galera.cnf.njk";
  *   HAProxy can bind VIP:3306 on the same node; gmcast/IST listen on the node address;
  * - mysql_secure_installation's prompts become idempotent, replicated SQL (account statements:
  *   Galera does not replicate its direct mysql.* edits); the clustercheck account's password is
- *   kept in sync (CREATE USER IF NOT EXISTS + ALTER USER) instead of `GRANT … IDENTIFIED BY`;
+ *   kept in sync (CREATE USER IF NOT EXISTS + ALTER USER) instead of `GRANT … IDENTIFIED BY`,
+ *   and it holds USAGE only (the guide grants PROCESS; SHOW GLOBAL STATUS needs nothing);
  * - joins run one node at a time and wait until Synced; option-file changes restart nodes one
  *   at a time (rolling) instead of all at once;
  * - full-outage recovery picks the node with the highest seqno (galera-recover + the
@@ -48,7 +50,7 @@ export const ROOT_MY_CNF = "/root/.my.cnf";
 export const SECURE_SQL = `${HA_GEN_DIR}/galera-secure.sql`;
 /** What of SECURE_SQL is still to do, passwords compared as hashes (secret too). */
 export const SECURE_CHECK_SQL = `${HA_GEN_DIR}/galera-secure-check.sql`;
-/** Read by clustercheck as nobody: its group is the OS's nobody group. */
+/** Read by clustercheck as the clustercheck system user: group clustercheck, 0640. */
 export const CLUSTERCHECK_CNF = `${HA_GEN_DIR}/clustercheck.cnf`;
 export const DATADIR = "/var/lib/mysql";
 
@@ -219,7 +221,7 @@ export function galera(cluster: Cluster): GeneratorOutput {
       verifies: [
         "no anonymous accounts or test database",
         "root's and clustercheck's password hashes match the secrets; root logs in with /root/.my.cnf",
-        "the clustercheck account logs in with its option file, as nobody",
+        "the clustercheck account holds USAGE only and logs in with its option file, as its system user",
       ],
       body: (n) =>
         renderTemplate("galera-secure.sh", secureShTpl, {
@@ -228,6 +230,7 @@ export function galera(cluster: Cluster): GeneratorOutput {
           secureSql: SECURE_SQL,
           checkSql: SECURE_CHECK_SQL,
           clustercheckCnf: CLUSTERCHECK_CNF,
+          osUser: CLUSTERCHECK_OS_USER,
         }),
     }),
     stepScript({
@@ -248,4 +251,45 @@ export function galera(cluster: Cluster): GeneratorOutput {
         }),
     }),
   );
+}
+
+/** The throwaway schema of 24-galera-replication (a plain SQL identifier: no quoting needed). */
+export const REPLICATION_SCHEMA = "ha_gen_replication_check";
+export const REPLICATION_STEP = "24-galera-replication";
+
+/**
+ * The guide's replication proof (五.2.6), after every controller joined and clustercheck answers:
+ * a row written on the first controller must be readable on every other one (bounded waits,
+ * causal reads), and the throwaway schema is removed by the last. Its own registry entry, so it
+ * runs after 23-clustercheck. Nothing with one controller: there is no other node to read on.
+ */
+export function galeraReplication(cluster: Cluster): GeneratorOutput {
+  const { controllers } = cluster;
+  const [first] = controllers;
+  if (!first || controllers.length < 2) return { artifacts: [], steps: [] };
+  if (!/^[a-z_]+$/.test(REPLICATION_SCHEMA)) {
+    throw new Error("internal: the replication schema must be a plain identifier");
+  }
+  const last = controllers[controllers.length - 1]!;
+  return stepScript({
+    family: FAMILY,
+    id: REPLICATION_STEP,
+    title: "Galera: prove replication (a throwaway row written on the first controller, read on every other)",
+    guideSection: "五.2.6 在controller01创建数据库,到另外两台节点上查看是否可以同步",
+    nodes: controllers,
+    mode: "serial",
+    verifies: [
+      `a row written in ${REPLICATION_SCHEMA} on ${first.hostname} is read on every other controller within 60 s`,
+      `the schema ${REPLICATION_SCHEMA} is removed afterwards`,
+    ],
+    body: (n) =>
+      renderTemplate("galera-replication.sh", replicationTpl, {
+        functions: galeraFunctions(cluster, n),
+        schema: REPLICATION_SCHEMA,
+        writer: first.hostname,
+        role: n === first ? "writer" : "reader",
+        last: n === last,
+        waitSeconds: 60,
+      }),
+  });
 }

@@ -80,6 +80,9 @@ function renderHaproxyCfg(cluster: Cluster, nodeAddress: string, services: Retur
  * - `log 127.0.0.1 local0` needed rsyslog's UDP input open to the network → `log /dev/log local0`
  *   into the socket the rsyslog family creates inside the chroot.
  * - `pidfile` dropped: both packages' units pass `-p`.
+ * - The stats socket is root-only (mode 600) at level operator: ha-gen, its tests and the lab
+ *   never change a server's state through it (no `disable server`/`set server`), so admin is not
+ *   needed; the guide's socket had HAProxy's default level, user.
  * - `systemctl enable haproxy` while pacemaker also clones it (both start it) → disabled in systemd;
  *   pacemaker alone starts it, and a changed config reloads a running haproxy.
  */

@@ -1,6 +1,6 @@
 import type { GeneratorOutput } from "../src/core/artifact.js";
 import type { Cluster } from "../src/core/model.js";
-import { COROSYNC_CONF } from "../src/core/os.js";
+import { COROSYNC_CONF, PCSD_PORT } from "../src/core/os.js";
 import { UnquotableValueError } from "../src/core/quote.js";
 import { merge, scriptPath, stepScript } from "./common.js";
 import { haproxyCloneId } from "./haproxy.js";
@@ -103,6 +103,9 @@ function resourcesContext(cluster: Cluster) {
  *   the guide's own intent of HAProxy running everywhere → `vip with lb-haproxy-clone`; the order
  *   becomes `start lb-haproxy-clone then vip` (Optional); the guide's reverse constraints are
  *   removed from an existing CIB.
+ * - pcsd listened on every address (the guide opens its web UI on https://<node>:2224) → the
+ *   management address and loopback (PCSD_BIND_ADDR in the packaged environment file, one
+ *   managed line), verified with ss.
  * - Debian's packaged single-node corosync.conf blocks `pcs host auth`/`cluster setup` → removed
  *   with `pcs cluster destroy`, only when it names no other node than 127.0.0.1.
  */
@@ -116,12 +119,18 @@ export function pacemaker(cluster: Cluster): GeneratorOutput {
     guideSection: "八.2.1-2.2 启动pcs服务 / 修改集群管理员hacluster密码",
     nodes: cluster.controllers,
     mode: "parallel",
-    verifies: ["hacluster has the generated password", "pcsd is enabled and listens on port 2224 of the management address"],
+    verifies: [
+      "hacluster has the generated password",
+      `pcsd is enabled and listens on port ${PCSD_PORT} of the management address and loopback, on no wildcard address`,
+    ],
     body: (n) =>
       renderTemplate("pacemaker-pcsd.sh", pcsdTpl, {
         clusterName: spec.pacemaker.clusterName,
         address: n.addresses.management,
         corosyncConf: COROSYNC_CONF,
+        pcsdEnvFile: cluster.os.pcsdEnvFile,
+        bind: `${n.addresses.management},127.0.0.1`,
+        port: PCSD_PORT,
       }),
   });
   const setup = stepScript({

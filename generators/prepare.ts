@@ -1,9 +1,14 @@
-import type { GeneratorOutput } from "../src/core/artifact.js";
+import { fileFor, type GeneratorOutput } from "../src/core/artifact.js";
 import type { Cluster } from "../src/core/model.js";
+import { CLUSTERCHECK_OS_USER } from "../src/core/os.js";
 import type { NodeSpec, OsTarget } from "../src/core/spec/schema.js";
-import { stepScript } from "./common.js";
+import { MARKER, merge, stepScript } from "./common.js";
 import { renderTemplate } from "../src/core/template.js";
 import tpl from "./templates/prepare.sh.njk";
+import openstackConfigTpl from "./templates/openstack-config.sh.njk";
+
+/** openstack-utils' openstack-config, as a wrapper over crudini (the guide's later parts use it). */
+export const OPENSTACK_CONFIG = "/usr/local/bin/openstack-config";
 
 /** ha-gen's state directory on every node (stamps of applied configuration). */
 export const STATE_DIR = "/var/lib/ha-gen";
@@ -17,6 +22,9 @@ export const PACKAGES: Record<OsTarget, { controller: readonly string[]; every: 
   centos8: {
     controller: [
       "mariadb", "mariadb-server", "mariadb-server-galera", "galera", "xinetd", "rsync",
+      // The guide: it silences errors MariaDB logs after a restart (Debian's packages do not
+      // link it, so the debian12 list has none).
+      "libibverbs",
       "rabbitmq-server", "erlang", "memcached", "python3-memcached", "etcd",
       "pacemaker", "pcs", "corosync", "fence-agents-all", "resource-agents", "haproxy",
       "chrony", "rsyslog", "crudini", "python3-openstackclient", "python3-PyMySQL",
@@ -29,7 +37,8 @@ export const PACKAGES: Record<OsTarget, { controller: readonly string[]; every: 
       "rabbitmq-server", "etcd-server", "etcd-client", "memcached", "chrony", "rsyslog",
       "pacemaker", "pcs", "corosync", "resource-agents", "curl",
     ],
-    every: ["chrony"],
+    // crudini: under the openstack-config wrapper, as on CentOS.
+    every: ["chrony", "crudini"],
   },
 };
 
@@ -45,11 +54,13 @@ export function packagesFor(cluster: Cluster, node: NodeSpec): string[] {
 
 /**
  * OS preparation on every node (guide 四.3-4): SELinux and firewalld off, repositories, every
- * package later steps need, ha-gen's state directory. Fixes to the guide:
+ * package later steps need, ha-gen's state directory, the system users ha-gen's services run as
+ * (controllers: clustercheck, for xinetd). Fixes to the guide:
  * - EPEL from `rpm -Uvh https://dl.fedoraproject.org/...` (unpinned download) → the
  *   epel-release package from CentOS extras.
- * - openstack-utils installed from a CentOS 7 koji build URL (an EL7 package on EL8) → dropped;
- *   crudini, which it wraps, is installed.
+ * - openstack-utils installed from a CentOS 7 koji build URL (an EL7 package on EL8) → crudini,
+ *   which it wraps, and /usr/local/bin/openstack-config, a small wrapper over it with the same
+ *   --set/--get/--del command line, on every node.
  * - Packages installed one service at a time, mid-way through the guide → all up front, so the
  *   later steps only configure; skipped entirely when every package is already there.
  * - `sed s/SELINUX=enforcing/.../` missed `permissive` → any SELINUX= value becomes disabled.
@@ -66,7 +77,10 @@ export function prepare(cluster: Cluster): GeneratorOutput {
   const bodies = new Map<string, string>();
   const body = (node: NodeSpec): string => {
     const packages = packagesFor(cluster, node);
-    const key = packages.join(" ");
+    // Before any file owned by them is pushed (deploy waits for owners until this step is done).
+    const controller = node.roles.includes("controller");
+    const users = controller ? [{ name: CLUSTERCHECK_OS_USER, comment: "Galera health check (ha-gen)" }] : [];
+    const key = [...packages, "|", ...users.map((u) => u.name)].join(" ");
     let b = bodies.get(key);
     if (b === undefined) {
       b = renderTemplate("prepare.sh", tpl, {
@@ -76,12 +90,19 @@ export function prepare(cluster: Cluster): GeneratorOutput {
         disableFirewalld: spec.prepare.disableFirewalld,
         centosMirror: spec.prepare.centosMirror === "as-installed" ? undefined : spec.prepare.centosMirror,
         packages,
+        users,
+        nologin: os.nologin,
+        openstackConfig: OPENSTACK_CONFIG,
       });
       bodies.set(key, b);
     }
     return b;
   };
-  return stepScript({
+  const wrapper = renderTemplate("openstack-config.sh", openstackConfigTpl, { marker: MARKER });
+  const wrappers = cluster.nodes.map((n) =>
+    fileFor("prepare", n.hostname, { path: OPENSTACK_CONFIG, content: wrapper, mode: 0o755 }),
+  );
+  const step = stepScript({
     family: "prepare",
     id: "00-prepare",
     title: "OS preparation: SELinux, firewalld, repositories, packages",
@@ -92,7 +113,9 @@ export function prepare(cluster: Cluster): GeneratorOutput {
       "every package of the node's role is installed",
       ...(os.id === "centos8" && spec.prepare.disableSelinux ? ["SELinux is not enforcing"] : []),
       ...(spec.prepare.disableFirewalld ? ["firewalld is not running"] : []),
+      "openstack-config (over crudini) answers",
     ],
     body,
   });
+  return merge({ artifacts: wrappers, steps: [] }, step);
 }

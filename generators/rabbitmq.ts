@@ -1,5 +1,6 @@
 import { fileFor, type GeneratorOutput } from "../src/core/artifact.js";
 import type { Cluster } from "../src/core/model.js";
+import { EPMD_PORT, RABBITMQ_DIST_PORT } from "../src/core/os.js";
 import { sh, shArgs } from "../src/core/quote.js";
 import type { ClusterSpec } from "../src/core/spec/schema.js";
 import { hashHeader, MARKER, merge, sameOn, stepScript } from "./common.js";
@@ -8,6 +9,7 @@ import confTpl from "./templates/rabbitmq.conf.njk";
 import configureTpl from "./templates/rabbitmq-configure.sh.njk";
 import joinTpl from "./templates/rabbitmq-join.sh.njk";
 import startTpl from "./templates/rabbitmq-start.sh.njk";
+import epmdTpl from "./templates/epmd-socket.conf.njk";
 
 export const RABBITMQ_ENV_CONF = "/etc/rabbitmq/rabbitmq-env.conf";
 export const RABBITMQ_CONF = "/etc/rabbitmq/rabbitmq.conf";
@@ -16,6 +18,11 @@ export const ERLANG_COOKIE = "/var/lib/rabbitmq/.erlang.cookie";
 /** The CLI itself, not /usr/sbin's wrapper (same path in the CentOS 8 RPM and Debian 12's package). */
 export const RABBITMQCTL = "/usr/lib/rabbitmq/bin/rabbitmqctl";
 const RABBITMQ_HOME = "/var/lib/rabbitmq";
+
+/** The drop-in that binds one of epmd's packaged systemd socket units to the node's address. */
+export function epmdDropIn(unit: string): string {
+  return `/etc/systemd/system/${unit}.d/50-ha-gen.conf`;
+}
 
 /**
  * `rmq`: rabbitmqctl as the rabbitmq user with its home (and so its cookie). Debian's /usr/sbin
@@ -48,8 +55,14 @@ export function policyDefinitionJson(def: ClusterSpec["rabbitmq"]["policy"]["def
  *   (Erlang's auth module accepts either);
  * - the management plugin is enabled declaratively in enabled_plugins instead of rabbitmq-plugins;
  * - AMQP and the management UI listen on the node's management address (the guide: every
- *   interface). No loopback listener: the default `guest` account is limited to loopback
- *   connections, so without one it cannot log in at all;
+ *   interface). No loopback listener;
+ * - epmd (4369) and the Erlang distribution listener (25672, clustering and the CLI tools) listen
+ *   on the management address too (the guide's `netstat` shows 0.0.0.0:25672): ERL_EPMD_ADDRESS
+ *   in rabbitmq-env.conf for an epmd RabbitMQ starts itself, a drop-in for the packaged epmd
+ *   socket units (Debian's epmd.socket listens on [::]:4369), `distribution.listener.interface`
+ *   with the port fixed at 25672 in rabbitmq.conf (as kolla-ansible and RabbitMQ's networking
+ *   guide do). epmd adds loopback itself; the socket units get 127.0.0.1 for the same reason;
+ * - the default `guest` account (the guide's list_users still shows it) is deleted;
  * - cluster_partition_handling is set (the guide leaves `ignore`: a partition splits the cluster);
  * - the user's password goes to rabbitmqctl on stdin, not on the command line.
  */
@@ -72,7 +85,9 @@ export function rabbitmq(cluster: Cluster): GeneratorOutput {
     const env =
       hashHeader(`RabbitMQ environment for ${nodeName} (sourced by the RabbitMQ scripts and CLI tools).`) +
       `NODENAME=${sh(nodeName)}\n` +
-      (longNames ? "USE_LONGNAME=true\n" : "");
+      (longNames ? "USE_LONGNAME=true\n" : "") +
+      "# epmd on the management address (it adds loopback itself), when RabbitMQ or its CLI starts one.\n" +
+      `ERL_EPMD_ADDRESS=${sh(n.addresses.management)}\n`;
     const conf = renderTemplate("rabbitmq.conf", confTpl, {
       marker: MARKER,
       nodeName,
@@ -81,8 +96,12 @@ export function rabbitmq(cluster: Cluster): GeneratorOutput {
       partitionHandling: r.partitionHandling,
       management: r.managementPlugin,
       managementPort: r.managementPort,
+      distPort: RABBITMQ_DIST_PORT,
     });
+    const epmdContext = { marker: MARKER, address: n.addresses.management, port: EPMD_PORT };
+    const epmd = renderTemplate("epmd-socket.conf", epmdTpl, epmdContext);
     return [
+      ...os.epmdSocketUnits.map((u) => fileFor(family, n.hostname, { path: epmdDropIn(u), content: epmd })),
       fileFor(family, n.hostname, { path: RABBITMQ_ENV_CONF, content: env, group: owner }),
       fileFor(family, n.hostname, { path: RABBITMQ_CONF, content: conf, group: owner }),
     ];
@@ -103,6 +122,8 @@ export function rabbitmq(cluster: Cluster): GeneratorOutput {
     verifies: [
       "rabbitmqctl await_startup succeeds for rabbit@<host>",
       `AMQP accepts connections on the node address, port ${r.port}`,
+      `epmd (${EPMD_PORT}) and the Erlang distribution (${RABBITMQ_DIST_PORT}) listen on the node address,` +
+        " on no wildcard address",
       ...(r.managementPlugin ? [`the management listener accepts connections on port ${r.managementPort}`] : []),
     ],
     body: (n) =>
@@ -114,6 +135,9 @@ export function rabbitmq(cluster: Cluster): GeneratorOutput {
         port: String(r.port),
         management: r.managementPlugin,
         managementPort: String(r.managementPort),
+        epmdPort: String(EPMD_PORT),
+        distPort: String(RABBITMQ_DIST_PORT),
+        epmdDropIns: os.epmdSocketUnits.map(epmdDropIn),
       }),
   });
 
@@ -152,7 +176,11 @@ export function rabbitmq(cluster: Cluster): GeneratorOutput {
     guideSection: "六.2.7-2.8 创建rabbitmq管理员账号, 镜像队列的ha",
     nodes: [first],
     mode: "serial",
-    verifies: ["cluster_status lists every controller as running", `user ${r.user} authenticates with RABBIT_PASS`],
+    verifies: [
+      "cluster_status lists every controller as running",
+      `user ${r.user} authenticates with RABBIT_PASS`,
+      ...(r.user === "guest" ? [] : ["the default guest user does not exist"]),
+    ],
     body: renderTemplate("rabbitmq-configure.sh", configureTpl, {
       rmqFn: RMQ_FN,
       user: r.user,
@@ -166,6 +194,8 @@ export function rabbitmq(cluster: Cluster): GeneratorOutput {
       policyLine: [r.vhost, r.policy.name, r.policy.pattern, r.policy.applyTo, definition, "0"].join("\t"),
       members,
       runningWhat: `every controller runs in the RabbitMQ cluster (${members.join(", ")})`,
+      // Unless the spec names guest as the OpenStack user itself.
+      deleteGuest: r.user !== "guest",
     }),
   });
 

@@ -1,7 +1,7 @@
 import type { GeneratorOutput } from "../src/core/artifact.js";
 import type { Cluster } from "../src/core/model.js";
 import { chrony } from "./chrony.js";
-import { galera } from "./galera.js";
+import { galera, galeraReplication } from "./galera.js";
 import { clustercheck } from "./clustercheck.js";
 import { haproxy } from "./haproxy.js";
 import { pacemaker } from "./pacemaker.js";
@@ -36,6 +36,8 @@ export const GENERATORS: readonly Generator[] = [
   { id: "sysctl", generate: sysctl },
   { id: "galera", generate: galera },
   { id: "clustercheck", generate: clustercheck },
+  // After clustercheck: every controller has joined and answers 200 before replication is proven.
+  { id: "galera-replication", generate: galeraReplication },
   { id: "rabbitmq", generate: rabbitmq },
   { id: "memcached", generate: memcached },
   { id: "etcd", generate: etcd },

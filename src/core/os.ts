@@ -11,8 +11,17 @@ export interface OsProfile {
   readonly mysqlPidFile: string;
   /** `log-error` target; undefined leaves MariaDB's packaged default (journal on Debian). */
   readonly mysqlLogError: string | undefined;
-  /** Group that may read the clustercheck credentials (xinetd runs clustercheck as `nobody`). */
-  readonly nobodyGroup: string;
+  /** Where a login shell that refuses logins lives (system users ha-gen creates). */
+  readonly nologin: string;
+  /**
+   * epmd's systemd socket units as the packages ship them, each given a drop-in that binds it to
+   * the management address. Debian's erlang-base: epmd.socket on [::]:4369; Fedora's erlang (the
+   * CentOS 8 OpenStack repositories) also has the template epmd@.socket its rabbitmq-server unit
+   * pulls in as epmd@0.0.0.0.socket.
+   */
+  readonly epmdSocketUnits: readonly string[];
+  /** Environment file of the pcsd unit (PCSD_BIND_ADDR). */
+  readonly pcsdEnvFile: string;
   readonly memcachedConf: string;
   readonly memcachedUser: string;
   readonly etcdEnvFile: string;
@@ -31,7 +40,9 @@ const PROFILES: Record<OsTarget, OsProfile> = {
     mysqlSocket: "/var/lib/mysql/mysql.sock",
     mysqlPidFile: "/run/mariadb/mariadb.pid",
     mysqlLogError: "/var/log/mariadb/mariadb.log",
-    nobodyGroup: "nobody",
+    nologin: "/usr/sbin/nologin",
+    epmdSocketUnits: ["epmd.socket", "epmd@.socket"],
+    pcsdEnvFile: "/etc/sysconfig/pcsd",
     memcachedConf: "/etc/sysconfig/memcached",
     memcachedUser: "memcached",
     etcdEnvFile: "/etc/etcd/etcd.conf",
@@ -49,7 +60,9 @@ const PROFILES: Record<OsTarget, OsProfile> = {
     mysqlSocket: "/run/mysqld/mysqld.sock",
     mysqlPidFile: "/run/mysqld/mysqld.pid",
     mysqlLogError: undefined,
-    nobodyGroup: "nogroup",
+    nologin: "/usr/sbin/nologin",
+    epmdSocketUnits: ["epmd.socket"],
+    pcsdEnvFile: "/etc/default/pcsd",
     memcachedConf: "/etc/memcached.conf",
     memcachedUser: "memcache",
     etcdEnvFile: "/etc/default/etcd",
@@ -70,7 +83,18 @@ export const SECRETS_ENV = "/etc/ha-gen/secrets.env";
 /** Step scripts and their shared library. */
 export const SCRIPT_DIR = "/usr/local/lib/ha-gen";
 export const SCRIPT_LIB = "/usr/local/lib/ha-gen/lib.sh";
+/**
+ * The system user xinetd runs clustercheck as; its group alone may read the clustercheck
+ * credentials. Created by 00-prepare, before the credentials file is pushed with that group.
+ */
+export const CLUSTERCHECK_OS_USER = "clustercheck";
 /** Galera group communication (fixed; validation reserves it). */
 export const GALERA_PORT = 4567;
+/** epmd, the Erlang port mapper RabbitMQ's nodes and CLI tools find each other through. */
+export const EPMD_PORT = 4369;
+/** RabbitMQ's Erlang distribution listener (clustering, CLI tools); fixed, validation reserves it. */
+export const RABBITMQ_DIST_PORT = 25672;
+/** pcsd, pcs's daemon (node authentication, cluster setup, web UI). */
+export const PCSD_PORT = 2224;
 /** Written by `pcs cluster setup`; the same path on every target. */
 export const COROSYNC_CONF = "/etc/corosync/corosync.conf";

@@ -166,8 +166,11 @@ describe("clustercheck and 23-clustercheck, run for real against MariaDB", () =>
     const os = spec.os ?? "centos8";
     const mysqld = os === "centos8" ? "/usr/libexec/mysqld" : "/usr/sbin/mariadbd";
     const scenario = String.raw`${HTTP}
-# Leftovers of a hand-edited /etc/services (guide 五.3.4): an old entry on another port.
+# Leftovers of a hand-edited /etc/services (guide 五.3.4): an old entry on another port. And
+# CentOS's entries for 9200, whose tcp one the guide comments out.
 printf 'galera-monitor  9300/tcp  # old hand edit\n#galera-monitor 9200/tcp\n' >> /etc/services
+printf 'wap-wsp         9200/tcp                # WAP connectionless session service\n' >> /etc/services
+printf 'wap-wsp         9200/udp                # WAP connectionless session service\n' >> /etc/services
 step steps1
 run_script 20-galera-bootstrap
 run_script 22-galera-secure
@@ -178,10 +181,19 @@ run_script 22-galera-secure
 run_script 23-clustercheck
 step services
 grep -E '^[[:space:]]*galera-monitor' /etc/services
+step port-name
+getent services 9200/tcp
+grep -E 'wap-wsp' /etc/services
 step synced
 http
+step grants
+sql_root "SHOW GRANTS FOR 'clustercheck'@'localhost'" | sed -E "s/ IDENTIFIED BY PASSWORD '[^']*'//"
+step others-cannot-read
+runuser -u nobody -- cat ${CLUSTERCHECK_CNF} >/dev/null 2>&1 && echo "nobody READ" || echo "nobody refused"
+runuser -u clustercheck -- cat ${CLUSTERCHECK_CNF} >/dev/null 2>&1 \
+  && echo "clustercheck read" || echo "clustercheck REFUSED"
 step direct
-printf 'GET / HTTP/1.1\r\nHost: x\r\n\r\n' | runuser -u nobody -- ${CLUSTERCHECK_BIN} | head -n 1 | tr -d '\r'
+printf 'GET / HTTP/1.1\r\nHost: x\r\n\r\n' | runuser -u clustercheck -- ${CLUSTERCHECK_BIN} | head -n 1 | tr -d '\r'
 step desynced
 sql_root "SET GLOBAL wsrep_desync = ON"
 wait_state 2 || echo "state did not change"
@@ -219,6 +231,13 @@ http
     for (const id of ["20-galera-bootstrap", "22-galera-secure", "23-clustercheck"]) expect(exitCode(steps2, id), out).toBe(0);
     expect(changedLines(steps2), out).toEqual([]);
     expect(section(out, "services").trim()).toBe(lineFor(spec));
+    // 9200/tcp is galera-monitor's now; wap-wsp's tcp entry commented out once, its udp one kept.
+    const portName = section(out, "port-name").trim().split("\n");
+    expect(portName[0]).toMatch(/^galera-monitor\s+9200\/tcp$/);
+    expect(portName.slice(1)).toEqual([
+      "#wap-wsp         9200/tcp                # WAP connectionless session service",
+      "wap-wsp         9200/udp                # WAP connectionless session service",
+    ]);
 
     const synced = section(out, "synced");
     const [head, body] = synced.split("\n\n");
@@ -227,6 +246,9 @@ http
     expect(head).toContain("Connection: close");
     const length = Number(/Content-Length: (\d+)/.exec(head!)![1]);
     expect(Buffer.byteLength(body!.replace(/\n$/, "") + "\r\n")).toBe(length);
+    // 200 above with an account that holds USAGE only (SHOW GLOBAL STATUS needs nothing more).
+    expect(section(out, "grants").trim()).toBe("GRANT USAGE ON *.* TO `clustercheck`@`localhost`");
+    expect(section(out, "others-cannot-read").trim().split("\n")).toEqual(["nobody refused", "clustercheck read"]);
     expect(section(out, "direct").trim()).toBe("HTTP/1.1 200 OK");
     expect(section(out, "desynced")).toMatch(/^HTTP\/1.1 503 Service Unavailable$/m);
     expect(section(out, "resynced")).toMatch(/^HTTP\/1.1 200 OK$/m);

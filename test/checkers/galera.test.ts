@@ -3,7 +3,8 @@ import { chooseBootstrapNode, parseRecoveryReport } from "../../src/core/galera-
 import { osProfile } from "../../src/core/os.js";
 import { renderCluster } from "../../src/render.js";
 import type { Secrets } from "../../src/core/secrets.js";
-import { ROOT_MY_CNF } from "../../generators/galera.js";
+import { REPLICATION_SCHEMA, REPLICATION_STEP, ROOT_MY_CNF } from "../../generators/galera.js";
+import { scriptPath } from "../../generators/common.js";
 import { FAKE_SECRETS } from "../fixtures/secrets.js";
 import { isolated, requireTool, run, tempDir } from "../helpers/checker.js";
 import { EXAMPLES, renderExample, type ExampleName } from "../helpers/examples.js";
@@ -221,6 +222,11 @@ run_script 22-galera-secure
 step drift
 sql_root "ALTER USER 'clustercheck'@'localhost' IDENTIFIED BY 'drifted-password'"
 run_script 22-galera-secure
+step grant-drift
+sql_root "GRANT PROCESS ON *.* TO 'clustercheck'@'localhost'; GRANT SELECT ON mysql.* TO 'clustercheck'@'localhost'"
+run_script 22-galera-secure
+step grants
+sql_root "SHOW GRANTS FOR 'clustercheck'@'localhost'" | sed -E "s/ IDENTIFIED BY PASSWORD '[^']*'//"
 step accounts
 sql_root "SELECT CONCAT(User, '@', Host, ' ', IF(COALESCE(Password, '') = '' AND COALESCE(authentication_string, '') = '', 'nopass', 'pass')) FROM mysql.user ORDER BY 1"
 sql_root "SELECT CONCAT('db ', User, '@', Host, ' ', Db) FROM mysql.db WHERE User IN ('', 'PUBLIC')"
@@ -253,6 +259,11 @@ describe("step scripts, run for real in a sandbox", () => {
     const drift = section(out, "drift");
     expect(exitCode(drift, "22-galera-secure"), out).toBe(0);
     expect(changedLines(drift)).toHaveLength(1);
+    // A privilege granted to clustercheck (the guide's PROCESS) is found and revoked.
+    const grantDrift = section(out, "grant-drift");
+    expect(exitCode(grantDrift, "22-galera-secure"), out).toBe(0);
+    expect(changedLines(grantDrift)).toHaveLength(1);
+    expect(section(out, "grants").trim()).toBe("GRANT USAGE ON *.* TO `clustercheck`@`localhost`");
     const accounts = section(out, "accounts");
     expect(accounts).not.toMatch(/^@/m);
     expect(accounts).toContain("clustercheck@localhost pass");
@@ -273,7 +284,7 @@ step secure
 run_script 22-galera-secure
 step logins
 mysql --defaults-file=/root/.my.cnf -N -B -e 'SELECT CURRENT_USER()'
-runuser -u nobody -- mysql --defaults-extra-file=/etc/ha-gen/clustercheck.cnf -N -B -e 'SELECT CURRENT_USER()'
+runuser -u clustercheck -- mysql --defaults-extra-file=/etc/ha-gen/clustercheck.cnf -N -B -e 'SELECT CURRENT_USER()'
 `;
     const res = runSandbox({ os, nodeAddress: first.addresses.management, files: nodeArtifacts(r.artifacts, first.hostname), datadir: os === "centos8" ? base.passwordRoot : base.socketRoot, scenario });
     const out = res.stdout + res.stderr;
@@ -365,3 +376,61 @@ run_script galera-recover frobnicate
   }, 90_000);
 });
 
+
+describe("24-galera-replication, run for real in a sandbox (one MariaDB plays every controller)", () => {
+  // The writer's, a middle reader's and the last reader's scripts run in turn against the same
+  // Galera node: the SQL, the causal read, the cleanup and the reruns are real; that the row
+  // travels between machines is what the container lab's deploy proves.
+  it.each(NAMES)("%s: written, read, removed; a rerun does the same; a missing row fails the reader", (name) => {
+    const { r, first, os } = firstController(name);
+    const [, mid, last] = controllers(name);
+    const path = scriptPath(REPLICATION_STEP);
+    const script = (node: string) => r.artifacts.find((a) => a.node === node && a.path === path)!;
+    // NODE's script, installed on the sandbox's node under another step id.
+    const as = (node: string, id: string, edit: (s: string) => string = (s) => s) => ({
+      ...script(node),
+      node: first.hostname,
+      path: scriptPath(id),
+      content: edit(script(node).content),
+    });
+    const files = [
+      ...nodeArtifacts(r.artifacts, first.hostname),
+      as(mid!.hostname, "reader-mid"),
+      as(last!.hostname, "reader-last"),
+      // Broken sample: a reader with a 3 s bound instead of 60, run when no row was written.
+      as(last!.hostname, "reader-impatient", (s) => s.replace(/^wait_until 60 /m, "wait_until 3 ")),
+    ];
+    const schema = REPLICATION_SCHEMA;
+    const scenario = String.raw`
+run_script 20-galera-bootstrap >/dev/null
+run_script 22-galera-secure >/dev/null
+for pass in 1 2; do
+  step "pass$pass"
+  run_script ${REPLICATION_STEP}
+  sql_root "SELECT writer FROM ${schema}.probe"
+  run_script reader-mid
+  run_script reader-last
+  sql_root "SHOW DATABASES LIKE '${schema}'" | sed 's/^/left: /'
+done
+step missing
+run_script reader-impatient
+`;
+    const datadir = os === "centos8" ? base.passwordRoot : base.socketRoot;
+    const res = runSandbox({ os, nodeAddress: first.addresses.management, files, datadir, scenario });
+    const out = res.stdout + res.stderr;
+    for (const pass of ["pass1", "pass2"]) {
+      const s = section(out, pass);
+      for (const id of [REPLICATION_STEP, "reader-mid", "reader-last"]) expect(exitCode(s, id), out).toBe(0);
+      expect(s).toMatch(new RegExp(`^${first.hostname}$`, "m"));
+      expect(s).toContain(`read the probe row in ${schema}.probe written on ${first.hostname}: replication works`);
+      expect(s).toContain(`removed the throwaway schema ${schema}`);
+      expect(s).not.toContain("left: ");
+      // A verification, not a change: a rerun of the whole rollout still reports nothing changed.
+      expect(changedLines(s)).toEqual([]);
+    }
+    const missing = section(out, "missing");
+    expect(exitCode(missing, "reader-impatient")).not.toBe(0);
+    const timedOut = `timed out after 3s waiting for: the probe row written on ${first.hostname} is readable here`;
+    expect(missing).toContain(`${timedOut} (replication)`);
+  }, 240_000);
+});

@@ -1,11 +1,11 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { scriptPath } from "../../generators/common.js";
-import { HAPROXY_CFG } from "../../generators/haproxy.js";
+import { HAPROXY_CFG, HAPROXY_CHROOT } from "../../generators/haproxy.js";
 import { renderCluster } from "../../src/render.js";
 import { FAKE_SECRETS } from "../fixtures/secrets.js";
 import { requireTool, run } from "../helpers/checker.js";
 import { EXAMPLES as SPECS, artifactAt, renderExample, type ExampleName } from "../helpers/examples.js";
-import { checkHaproxyCfg, statsStatus } from "../helpers/haproxy-check.js";
+import { checkHaproxyCfg, statsSocketAnswers, statsStatus } from "../helpers/haproxy-check.js";
 import { changedLines, sandbox, STUB_STATE, SYSTEMCTL_STUB } from "../helpers/pacemaker-sandbox.js";
 import { SCRIPT_LIB } from "../../src/core/os.js";
 
@@ -55,6 +55,37 @@ describe("stats auth as HAProxy parses it (haproxy running in an isolated namesp
     expect(ok.stdout, ok.stderr).toMatch(/^HTTP\/1\.[01] 200/);
     const wrong = statsStatus(cfg, addrs, "198.51.100.10:1080", "admin", "p#ss");
     expect(wrong.stdout, wrong.stderr).toMatch(/^HTTP\/1\.[01] 401/);
+  });
+});
+
+describe("the stats socket at level operator (haproxy running in an isolated namespace)", () => {
+  const commands = [
+    "show info",
+    "show servers state galera_cluster",
+    "disable server galera_cluster/controller02",
+    "set server galera_cluster/controller02 state maint",
+  ];
+  const answers = (cfg: string) => {
+    const r = statsSocketAnswers(cfg, ["198.51.100.10", "198.51.100.11"], `${HAPROXY_CHROOT}/stats`, commands);
+    expect(r.status, r.stderr).toBe(0);
+    const blocks = r.stdout.split(/^=== /m).filter(Boolean);
+    return new Map(blocks.map((b) => [b.slice(0, b.indexOf("\n")), b.slice(b.indexOf("\n") + 1)]));
+  };
+
+  it("answers show commands; refuses changing a server's state", () => {
+    const cfg = artifactAt(renderExample("lab"), "controller01", HAPROXY_CFG).content;
+    expect(cfg).toContain(`stats socket ${HAPROXY_CHROOT}/stats mode 600 level operator\n`);
+    const a = answers(cfg);
+    expect(a.get("show info")).toMatch(/^Name: HAProxy$/m);
+    expect(a.get("show servers state galera_cluster")).toMatch(/galera_cluster \d+ controller02 /);
+    for (const c of commands.slice(2)) expect(a.get(c), c).toMatch(/Permission denied/);
+  });
+
+  it("broken sample: at level admin the same commands are obeyed (the check tells the levels apart)", () => {
+    const operator = artifactAt(renderExample("lab"), "controller01", HAPROXY_CFG).content;
+    const cfg = operator.replace("mode 600 level operator", "mode 600 level admin");
+    const a = answers(cfg);
+    for (const c of commands.slice(2)) expect(a.get(c), c).not.toMatch(/Permission denied/);
   });
 });
 

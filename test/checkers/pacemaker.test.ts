@@ -198,12 +198,19 @@ describe("pacemaker step scripts: bash -n and shellcheck", () => {
   });
 });
 
-/** pcsd stand-in: the systemctl stub's start hook listens on the node's port 2224 (for at most a minute). */
+/**
+ * The real pcsd, started by the systemctl stub's start hook with the environment file its unit
+ * reads (a restart stops the previous one first); it runs for at most a minute.
+ */
 const PCSD_HOOK = `#!/bin/bash
-timeout 60 python3 -c 'import socket, sys
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind((sys.argv[1], 2224)); s.listen(16)
-while True: s.accept()[0].close()' "$(cat ${STUB_STATE}/address)" >/dev/null 2>&1 &
-echo $! > ${STUB_STATE}/pcsd.pid`;
+if kill "$(cat ${STUB_STATE}/pcsd.pid 2>/dev/null)" 2>/dev/null; then
+  for i in $(seq 1 50); do ss -Hltn "sport = :2224" | grep -q . || break; sleep 0.1; done
+fi
+( set -a; . /etc/default/pcsd; set +a; exec timeout 60 /usr/sbin/pcsd ) >>/var/log/pcsd-stub.log 2>&1 &
+echo $! > ${STUB_STATE}/pcsd.pid
+for i in $(seq 1 100); do ss -Hltn "sport = :2224" | grep -q . && break; sleep 0.1; done`;
+/** Where pcsd listens, one address a line, sorted. */
+const PCSD_LISTENERS = `echo "listeners: $(ss -Hltn 'sport = :2224' | awk '{ print $4 }' | sort | paste -sd' ')"`;
 const PCS_STUB = `echo "pcs $*" >> ${STUB_STATE}/calls
 if [[ "$1 $2" == "cluster destroy" ]]; then rm -f /etc/corosync/corosync.conf; fi`;
 /** Checks, in the sandbox, that hacluster's stored hash matches the password in secrets.env. */
@@ -242,16 +249,27 @@ CONF`;
       script: scriptPath(PCSD_STEP),
       runs: 2,
       addresses: ["198.51.100.11"],
-      inspect: `${CHECK_PASSWORD}\ncat ${STUB_STATE}/calls | grep '^pcs' ; [[ -e /etc/corosync/corosync.conf ]] && echo "corosync.conf left" || echo "corosync.conf removed"`,
+      inspect: [
+        PCSD_LISTENERS,
+        "grep PCSD_BIND_ADDR= /etc/default/pcsd",
+        CHECK_PASSWORD,
+        `cat ${STUB_STATE}/calls | grep '^pcs'`,
+        '[[ -e /etc/corosync/corosync.conf ]] && echo "corosync.conf left" || echo "corosync.conf removed"',
+      ].join("\n"),
     });
     const [first, second] = res.runs;
     expect(first!.status, first!.stderr).toBe(0);
     expect(changedLines(first!)).toEqual([
       "ha-gen:changed set the password of hacluster",
       "ha-gen:changed removed the packaged single-node corosync configuration (pcs cluster destroy)",
+      'ha-gen:changed set PCSD_BIND_ADDR="198.51.100.11,127.0.0.1" in /etc/default/pcsd',
       "ha-gen:changed enabled pcsd",
       "ha-gen:changed started pcsd",
     ]);
+    // The real pcsd, from the edited environment file: the management address and loopback only.
+    expect(res.inspect).toContain("listeners: 127.0.0.1:2224 198.51.100.11:2224\n");
+    // The packaged file's other lines stay; its commented example too.
+    expect(res.inspect).toContain(`#PCSD_BIND_ADDR='::'\nPCSD_BIND_ADDR="198.51.100.11,127.0.0.1"\n`);
     expect(second!.status, second!.stderr).toBe(0);
     expect(changedLines(second!)).toEqual([]);
     expect(res.inspect).toContain("password ok");
@@ -259,6 +277,34 @@ CONF`;
     expect(res.inspect.split("\n").filter((l) => l.startsWith("pcs "))).toEqual(["pcs cluster destroy"]);
     // The password never reaches a log line.
     expect(first!.stdout + first!.stderr).not.toContain("b\"c$d");
+  });
+
+  it("a pcsd already on every address (as after the package's boot) moves to the management address", async () => {
+    const res = await sandbox({
+      files: base,
+      stubs: { systemctl: SYSTEMCTL_STUB, pcs: PCS_STUB },
+      setup: [
+        stubSetup(""),
+        "rm -f /etc/corosync/corosync.conf",
+        `${STUB_STATE}/on-start-pcsd`,
+        `mkdir -p ${STUB_STATE}/systemd`,
+        `touch ${STUB_STATE}/systemd/pcsd.active ${STUB_STATE}/systemd/pcsd.enabled`,
+        `${PCSD_LISTENERS} > ${STUB_STATE}/before`,
+      ].join("\n"),
+      script: scriptPath(PCSD_STEP),
+      runs: 2,
+      addresses: ["198.51.100.11"],
+      inspect: `cat ${STUB_STATE}/before\n${PCSD_LISTENERS}\nkill "$(cat ${STUB_STATE}/pcsd.pid)"`,
+    });
+    const [first, second] = res.runs;
+    expect(first!.status, first!.stderr).toBe(0);
+    expect(changedLines(first!)).toContain("ha-gen:changed restarted pcsd (bind address changed)");
+    expect(second!.status, second!.stderr).toBe(0);
+    expect(changedLines(second!)).toEqual([]);
+    const [before, after] = res.inspect.trim().split("\n");
+    // Before: the packaged default, every address (the step's check would have failed on it).
+    expect(before).toBe("listeners: 0.0.0.0:2224 [::]:2224");
+    expect(after).toBe("listeners: 127.0.0.1:2224 198.51.100.11:2224");
   });
 
   it("a node of another cluster stops the step and keeps its corosync.conf", async () => {

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { scriptPath } from "../../generators/common.js";
-import { PACKAGES } from "../../generators/prepare.js";
+import { OPENSTACK_CONFIG, PACKAGES } from "../../generators/prepare.js";
 import { SCRIPT_LIB } from "../../src/core/os.js";
 import { requireTool, run } from "../helpers/checker.js";
 import { artifactAt, renderExample, type ExampleName } from "../helpers/examples.js";
@@ -62,7 +62,9 @@ esac`,
 
 function files(name: ExampleName, node: string) {
   const r = renderExample(name);
-  return [artifactAt(r, node, SCRIPT_LIB), artifactAt(r, node, SCRIPT)].map((a) => ({ path: a.path, content: a.content, mode: a.mode }));
+  // The openstack-config wrapper runs too: 00-prepare checks it answers, with this machine's crudini.
+  const all = [artifactAt(r, node, SCRIPT_LIB), artifactAt(r, node, SCRIPT), artifactAt(r, node, OPENSTACK_CONFIG)];
+  return all.map((a) => ({ path: a.path, content: a.content, mode: a.mode }));
 }
 
 describe.concurrent("00-prepare run for real in a sandboxed copy of this machine (package tools stubbed)", () => {
@@ -73,12 +75,19 @@ describe.concurrent("00-prepare run for real in a sandboxed copy of this machine
       setup: `rm -rf /usr/sbin/policy-rc.d /var/lib/ha-gen\nprintf 'chrony\\nrsyslog\\n' > ${PKG_STATE}`,
       script: SCRIPT,
       runs: 2,
-      inspect: `cat ${STUB_STATE}/calls; echo "policy-rc.d left: $([[ -e /usr/sbin/policy-rc.d ]] && echo yes || echo no)"; echo "state dir: $([[ -d /var/lib/ha-gen ]] && echo yes || echo no)"`,
+      inspect: `cat ${STUB_STATE}/calls; echo "policy-rc.d left: $([[ -e /usr/sbin/policy-rc.d ]] && echo yes || echo no)"; echo "state dir: $([[ -d /var/lib/ha-gen ]] && echo yes || echo no)"
+echo "user: $(getent passwd clustercheck | cut -d: -f1,6,7) group: $(id -gn clustercheck)" \
+  "system: $(( $(id -u clustercheck) < 1000 ))"`,
     });
     const [first, second] = res.runs;
     expect(first!.status, first!.stderr).toBe(0);
-    const missing = PACKAGES.debian12.controller.filter((p) => p !== "chrony" && p !== "rsyslog");
-    expect(changedLines(first!)).toEqual(["ha-gen:changed created /var/lib/ha-gen", `ha-gen:changed installed ${missing.join(" ")}`]);
+    const all = [...new Set([...PACKAGES.debian12.controller, ...PACKAGES.debian12.every])];
+    const missing = all.filter((p) => p !== "chrony" && p !== "rsyslog");
+    expect(changedLines(first!)).toEqual([
+      "ha-gen:changed created /var/lib/ha-gen",
+      `ha-gen:changed installed ${missing.join(" ")}`,
+      "ha-gen:changed created system user clustercheck",
+    ]);
     expect(second!.status, second!.stderr).toBe(0);
     expect(changedLines(second!)).toEqual([]);
     const apt = res.inspect.split("\n").filter((l) => l.startsWith("apt-get "));
@@ -88,6 +97,8 @@ describe.concurrent("00-prepare run for real in a sandboxed copy of this machine
     expect(apt[0]).toMatch(/policy-rc\.d=101$/);
     expect(res.inspect).toContain("policy-rc.d left: no");
     expect(res.inspect).toContain("state dir: yes");
+    // xinetd runs clustercheck as this user; its group alone reads the credentials.
+    expect(res.inspect).toContain("user: clustercheck:/nonexistent:/usr/sbin/nologin group: clustercheck system: 1");
   });
 
   it("centos8 controller: SELinux, firewalld, repositories (either id case), packages; then a rerun changes nothing", async () => {

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Artifact } from "../../src/core/artifact.js";
 import { renderCluster } from "../../src/render.js";
-import { RABBITMQ_CONF, RABBITMQCTL } from "../../generators/rabbitmq.js";
-import { requireTool, tempDir } from "../helpers/checker.js";
+import { epmdDropIn, RABBITMQ_CONF, RABBITMQ_ENV_CONF, RABBITMQCTL } from "../../generators/rabbitmq.js";
+import { requireTool, run, tempDir } from "../helpers/checker.js";
 import { labNodes, netlabAsync, parseSections, shellcheckScripts, stageArtifacts } from "../helpers/etcd-netlab.js";
 import { EXAMPLES, renderExample, type ExampleName } from "../helpers/examples.js";
 import { FAKE_SECRETS } from "../fixtures/secrets.js";
@@ -26,12 +26,15 @@ beforeAll(() => requireTool("unshare", "nsenter", "ip", "runuser", "ss", RABBITM
 function bootScript(nodes: { name: string; addr: string; manifest: string }[], dir: string): string {
   const start = nodes
     .map(
-      (n) => `netlab_node ${n.name} ${n.addr} "netlab_root ${dir}/${n.name}-root && netlab_install ${n.manifest} && cd /var/lib/rabbitmq && exec runuser -u rabbitmq -- env HOME=/var/lib/rabbitmq /usr/lib/rabbitmq/bin/rabbitmq-server >${dir}/${n.name}.log 2>&1"`,
+      (n) => `netlab_node ${n.name} ${n.addr} "netlab_root ${dir}/${n.name}-root && netlab_install ${n.manifest} && touch /etc/.netlab-installed && cd /var/lib/rabbitmq && exec runuser -u rabbitmq -- env HOME=/var/lib/rabbitmq /usr/lib/rabbitmq/bin/rabbitmq-server >${dir}/${n.name}.log 2>&1"`,
     )
     .join("\n");
   const wait = nodes
     .map(
       (n) => `start=$SECONDS
+# The CLI only once the node's files are in place: run before rabbitmq-env.conf, it would start
+# an epmd of its own without ERL_EPMD_ADDRESS.
+until netlab_exec ${n.name} test -e /etc/.netlab-installed; do sleep 0.05; done
 until netlab_exec ${n.name} ${CTL} -q -t 10 await_startup >/dev/null 2>&1; do
   if ! netlab_alive ${n.name}; then echo "=== boot-failed ${n.name}"; tail -n 300 ${dir}/${n.name}.log; exit 3; fi
   if (( SECONDS - start > 150 )); then echo "=== boot-timeout ${n.name}"; tail -n 300 ${dir}/${n.name}.log; exit 4; fi
@@ -63,6 +66,13 @@ function expectBooted(sections: Map<string, string>, r: ReturnType<typeof render
     expect(listen).toContain(`${n.ip}:5672`);
     expect(listen).toContain(`${n.ip}:15672`);
     expect(listen.filter((l) => /^(0\.0\.0\.0|\[::\]|\*):(5672|15672)$/.test(l))).toEqual([]);
+    // epmd and the Erlang distribution: on the management address (epmd also on loopback), never
+    // on a wildcard address.
+    expect(listen, JSON.stringify(listen)).toContain(`${n.ip}:4369`);
+    expect(listen).toContain(`${n.ip}:25672`);
+    const epmd = listen.filter((l) => l.endsWith(":4369")).sort();
+    expect(epmd).toEqual([`${n.ip}:4369`, "127.0.0.1:4369", "[::1]:4369"].sort());
+    expect(listen.filter((l) => l.endsWith(":25672"))).toEqual([`${n.ip}:25672`]);
     const status = JSON.parse(sections.get(`status ${n.name}`)!) as { active_plugins: string[]; data_directory: string };
     expect(status.active_plugins).toContain("rabbitmq_management");
     // NODENAME from rabbitmq-env.conf: the node is rabbit@<host>, also for the CLI.
@@ -110,6 +120,7 @@ for pass in 1 2; do
 done
 echo "=== cluster"; netlab_exec controller03 ${CTL} -q -s cluster_status --formatter json
 echo "=== policies"; netlab_exec controller02 ${CTL} -q -s list_policies -p /
+echo "=== users"; netlab_exec controller02 ${CTL} -q -s list_users
 echo "=== auth"; printf '%s\\n' "$1" | netlab_exec controller03 ${CTL} -q authenticate_user openstack 2>&1 && echo AUTH-OK
 echo "=== broken"; rc=0; netlab_exec controller01 bash ${tmp.dir}/32-broken.sh 2>&1 || rc=$?; echo "rc=$rc"
 `;
@@ -122,6 +133,8 @@ echo "=== broken"; rc=0; netlab_exec controller01 bash ${tmp.dir}/32-broken.sh 2
     expect(sec.get("join1 controller03")).toContain("ha-gen:changed joined rabbit@controller03");
     const configure1 = sec.get("configure1")!;
     expect(configure1).toContain("ha-gen:changed created RabbitMQ user openstack");
+    expect(configure1).toContain("ha-gen:changed deleted RabbitMQ's default guest user");
+    expect(sec.get("users")!.split("\n").map((l) => l.split("\t")[0])).toEqual(["openstack"]);
     expect(configure1).toContain("ha-gen:changed set RabbitMQ policy ha-all on vhost /");
     expect(configure1).not.toContain(FAKE_SECRETS.rabbit_pass);
     for (const key of ["join2 controller02", "join2 controller03", "configure2"]) {
@@ -141,6 +154,26 @@ echo "=== broken"; rc=0; netlab_exec controller01 bash ${tmp.dir}/32-broken.sh 2
     expect(brokenOut).toMatch(/rc=[1-9]/);
     expect(brokenOut).toContain("Validation failed");
   }, 420_000);
+
+  it.concurrent("without the bindings, epmd and the distribution listen on every address (seen)", async () => {
+    const tmp = newDir();
+    const r = renderExample("lab");
+    const node = labNodes(EXAMPLES.lab)[0]!;
+    const files = r.artifacts
+      .filter((a) => a.node === node.name && FAMILIES.has(a.family))
+      .map((a) => {
+        const unbound = /^distribution\.listener\..*\n/gm;
+        if (a.path === RABBITMQ_CONF) return { ...a, content: a.content.replace(unbound, "") };
+        if (a.path === RABBITMQ_ENV_CONF) return { ...a, content: a.content.replace(/^ERL_EPMD_ADDRESS=.*\n/m, "") };
+        return a;
+      });
+    const manifest = stageArtifacts(tmp.dir, "unbound", files);
+    const res = await netlabAsync(bootScript([{ ...node, manifest }], tmp.dir), [], 200_000);
+    const sec = parseSections(res.stdout);
+    expect(res.status, res.stdout.slice(-3000) + res.stderr.slice(-2000)).toBe(0);
+    const listen = sec.get(`listen ${node.name}`)!.split("\n");
+    expect(listen.filter((l) => /^(0\.0\.0\.0|\[::\]|\*):(4369|25672)$/.test(l)).length).toBeGreaterThan(0);
+  }, 300_000);
 
   it.concurrent("a broken rabbitmq.conf keeps the broker from booting (same check)", async () => {
     const tmp = newDir();
@@ -175,5 +208,39 @@ describe("RabbitMQ step scripts pass bash -n and shellcheck", () => {
     const script = r.artifacts.find((a) => a.path.endsWith("/31-rabbitmq-join.sh"))!;
     const broken = { ...script, content: script.content.replace('in_list disk_nodes "$first"', "in_list disk_nodes $frist") };
     expect(shellcheckScripts([broken]).join("\n")).toMatch(/SC2154|SC2086/);
+  });
+});
+
+describe("epmd socket drop-ins: systemd-analyze verify with Debian's epmd units", () => {
+  /** Debian's epmd.socket and epmd.service with `dropIn` as its drop-in; stderr of verify and its exit status. */
+  function verify(dropIn: string): { status: number | null; stderr: string } {
+    const t = tempDir("ha-gen-epmd-");
+    try {
+      for (const u of ["epmd.socket", "epmd.service"]) t.write(u, readFileSync(`/lib/systemd/system/${u}`, "utf8"));
+      t.write("epmd.socket.d/50-ha-gen.conf", dropIn);
+      const r = run("systemd-analyze", ["verify", "--man=no", "--recursive-errors=no", join(t.dir, "epmd.socket")], {
+        env: { ...process.env, SYSTEMD_UNIT_PATH: `${t.dir}:` },
+      });
+      return { status: r.status, stderr: r.stderr };
+    } finally {
+      t.cleanup();
+    }
+  }
+
+  for (const name of ["train-ha", "lab"] as const) {
+    it(`${name}: every controller's drop-in is accepted`, () => {
+      requireTool("systemd-analyze");
+      const r = renderExample(name);
+      const dropIns = r.artifacts.filter((a) => a.path === epmdDropIn("epmd.socket"));
+      expect(dropIns).toHaveLength(3);
+      for (const a of dropIns) expect(verify(a.content), a.node).toEqual({ status: 0, stderr: "" });
+    });
+  }
+
+  it("rejects a broken sample (misspelled key)", () => {
+    const a = renderExample("lab").artifacts.find((x) => x.path === epmdDropIn("epmd.socket"))!;
+    const v = verify(a.content.replace("FreeBind=", "FreeBinde="));
+    expect(v.status).not.toBe(0);
+    expect(v.stderr).toContain("Unknown key 'FreeBinde'");
   });
 });

@@ -6,6 +6,10 @@ import { parse as parseYaml } from "yaml";
 import type { DeployEvent } from "../../deploy/events.js";
 import labSpecInput from "../../examples/lab/cluster.ts";
 import { clusterSpecSchema, type ClusterSpec } from "../../src/core/spec/schema.js";
+import { HAPROXY_CHROOT } from "../../generators/haproxy.js";
+import { REPLICATION_SCHEMA, REPLICATION_STEP } from "../../generators/galera.js";
+import { OPENSTACK_CONFIG } from "../../generators/prepare.js";
+import { EPMD_PORT, PCSD_PORT, RABBITMQ_DIST_PORT } from "../../src/core/os.js";
 import {
   backendStatus,
   clusterStamps,
@@ -13,7 +17,9 @@ import {
   etcdHealthy,
   galeraStatus,
   galeraSynced,
+  haproxySocket,
   haproxyStats,
+  listeners,
   memcachedVersion,
   nodeSql,
   rabbitStatus,
@@ -49,6 +55,8 @@ const spec: ClusterSpec = clusterSpecSchema.parse(labSpecInput);
 const f = new Figures();
 let image: ImageInfo;
 let deployed = false;
+/** Events of the first deploy (which steps ran where). */
+let firstDeploy: HaGenRun | undefined;
 /** Test-only database account for SQL through the VIP (the product creates none reachable from outside). */
 const e2eUser: DbUser = { user: "e2e", password: randomBytes(12).toString("hex") };
 
@@ -190,6 +198,7 @@ describe.sequential("container lab: ha-gen deploy of examples/lab", () => {
     rmSync(SECRETS, { force: true });
     const knownBefore = readFileSync(KNOWN_HOSTS, "utf8");
     const r = await f.time("deploy (from nothing)", () => haGen("deploy-1", deployArgs()));
+    firstDeploy = r;
     expect(r.result.status, explain(r)).toBe(0);
     expect(r.runEnd?.ok, explain(r)).toBe(true);
     // No trust on first use: every key was already in the harness's known_hosts, nothing added.
@@ -296,6 +305,80 @@ describe.sequential("container lab: ha-gen deploy of examples/lab", () => {
         expect(s.started[`${spec.pacemaker.haproxyResource}-clone`]?.sort(), JSON.stringify(s.started)).toEqual(names);
         expect(vipHolders(nodeAddresses)).toEqual(s.started[spec.pacemaker.vipResource]);
       });
+    });
+
+    it("replication: a write on the first node was read on every other one; the schema is gone", async () => {
+      requireDeployed();
+      const ran = firstDeploy!.events.filter(
+        (e): e is Extract<DeployEvent, { type: "node-step-end" }> =>
+          e.type === "node-step-end" && e.step === REPLICATION_STEP,
+      );
+      expect(ran.map((e) => [e.node, e.code])).toEqual(NODES.map((n) => [n.name, 0]));
+      for (const n of NODES) {
+        expect(nodeSql(n.name, `SHOW DATABASES LIKE '${REPLICATION_SCHEMA}'`).trim(), n.name).toBe("");
+      }
+    });
+
+    it("least exposure: epmd, Erlang distribution and pcsd on the node address (and loopback) only", async () => {
+      requireDeployed();
+      await f.time("check: bindings", () => {
+        for (const n of NODES) {
+          const epmd = listeners(n.name, EPMD_PORT);
+          expect(epmd, `${n.name} epmd`).toContain(`${n.ip}:${EPMD_PORT}`);
+          const loopback = [`127.0.0.1:${EPMD_PORT}`, `[::1]:${EPMD_PORT}`];
+          const elsewhere = epmd.filter((a) => a !== `${n.ip}:${EPMD_PORT}` && !loopback.includes(a));
+          expect(elsewhere, `${n.name} epmd`).toEqual([]);
+          expect(listeners(n.name, RABBITMQ_DIST_PORT), `${n.name} 25672`).toEqual([`${n.ip}:${RABBITMQ_DIST_PORT}`]);
+          const pcsd = [`127.0.0.1:${PCSD_PORT}`, `${n.ip}:${PCSD_PORT}`].sort();
+          expect(listeners(n.name, PCSD_PORT), `${n.name} pcsd`).toEqual(pcsd);
+          expect(listeners(n.name, spec.rabbitmq.port), `${n.name} AMQP`).toEqual([`${n.ip}:${spec.rabbitmq.port}`]);
+        }
+      });
+    });
+
+    it("least privilege: no RabbitMQ guest, clustercheck USAGE only as its own user, socket at operator", async () => {
+      requireDeployed();
+      const users = ssh(NODES[0]!.name, "rabbitmqctl -q list_users", { timeoutMs: 120_000 }).stdout;
+      expect(users.split("\n").map((l) => l.split(/\s+/)[0]).filter(Boolean)).not.toContain("guest");
+      for (const n of NODES) {
+        const user = spec.clustercheck.user;
+        const grants = nodeSql(n.name, `SHOW GRANTS FOR '${user}'@'localhost'`).trim();
+        const usage = `GRANT USAGE ON *.* TO \`${user}\`@\`localhost\``;
+        expect(grants.replace(/ IDENTIFIED BY PASSWORD '[^']*'/, ""), n.name).toBe(usage);
+        const files = "stat -c '%U:%G %a' /etc/ha-gen/clustercheck.cnf\ngrep -E '^\\s*user' /etc/xinetd.d/galera-monitor";
+        const owner = ssh(n.name, files).stdout.trim().split("\n").map((l) => l.trim().replace(/\s+/g, " "));
+        expect(owner, n.name).toEqual(["root:clustercheck 640", "user = clustercheck"]);
+      }
+      const socket = `${HAPROXY_CHROOT}/stats`;
+      const holder = NODES.find((n) => ssh(n.name, `test -S ${socket}`, { allowFail: true }).status === 0)!;
+      expect(holder, "a node runs haproxy").toBeDefined();
+      expect(haproxySocket(holder.name, socket, "show info")).toMatch(/^Name: HAProxy$/m);
+      const disable = `disable server ${facts.galeraProxy}/${NODES[1]!.name}`;
+      expect(haproxySocket(holder.name, socket, disable)).toMatch(/Permission denied/);
+    });
+
+    it("the distribution's files ha-gen replaced were kept as .ha-gen-orig; openstack-config works", async () => {
+      requireDeployed();
+      for (const n of NODES) {
+        // The image's own haproxy.cfg and hosts, replaced by ha-gen's on the first deploy.
+        const kept = ssh(
+          n.name,
+          `for f in /etc/haproxy/haproxy.cfg /etc/hosts; do
+  if [[ -f $f.ha-gen-orig ]] && ! grep -q 'generated by ha-gen' "$f.ha-gen-orig"; then echo "kept $f"; fi
+done`,
+        ).stdout;
+        expect(kept.trim().split("\n"), n.name).toEqual(["kept /etc/haproxy/haproxy.cfg", "kept /etc/hosts"]);
+        const oc = ssh(
+          n.name,
+          [
+            "f=$(mktemp)",
+            `${OPENSTACK_CONFIG} --set "$f" DEFAULT debug true`,
+            `${OPENSTACK_CONFIG} --get "$f" DEFAULT debug`,
+            'rm -f "$f"',
+          ].join("\n"),
+        ).stdout;
+        expect(oc.trim(), n.name).toBe("true");
+      }
     });
 
     it("haproxy stats on the VIP: generated credentials accepted, wrong ones rejected", async () => {

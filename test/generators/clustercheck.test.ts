@@ -39,8 +39,9 @@ describe.each(["train-ha", "lab"] as ExampleName[])("clustercheck generator: %s"
     expect(attrs.get("port")).toBe("9200");
     expect(attrs.get("bind")).toBe(addr);
     expect(attrs.get("only_from")!.split(/\s+/)).toEqual([mgmt, "127.0.0.1"]);
-    expect(attrs.get("user")).toBe("nobody");
-    expect(attrs.get("group")).toBe(os.nobodyGroup);
+    // Its own system user (00-prepare creates it), not the guide's root nor a shared nobody.
+    expect(attrs.get("user")).toBe("clustercheck");
+    expect(attrs.get("group")).toBe("clustercheck");
     expect(attrs.get("type")).toBe("UNLISTED");
     expect(attrs.get("server")).toBe(CLUSTERCHECK_BIN);
     expect(attrs.get("disable")).toBe("no");
@@ -49,7 +50,7 @@ describe.each(["train-ha", "lab"] as ExampleName[])("clustercheck generator: %s"
     expect(attrs.has("groups")).toBe(false);
   });
 
-  it("ships our own clustercheck and its credentials readable by the nobody group only", () => {
+  it("ships our own clustercheck and its credentials readable by the clustercheck group only", () => {
     for (const c of controllers) {
       const bin = artifactAt(r, c.hostname, CLUSTERCHECK_BIN);
       expect(bin).toMatchObject({ mode: 0o755, secret: false });
@@ -58,7 +59,7 @@ describe.each(["train-ha", "lab"] as ExampleName[])("clustercheck generator: %s"
       expect(bin.content).toContain("--defaults-extra-file=\"$CREDENTIALS\"");
       expect(bin.content).not.toMatch(/wget|curl|github/i);
       const cred = artifactAt(r, c.hostname, CLUSTERCHECK_CNF);
-      expect(cred).toMatchObject({ mode: 0o640, owner: "root", group: os.nobodyGroup, secret: true });
+      expect(cred).toMatchObject({ mode: 0o640, owner: "root", group: "clustercheck", secret: true });
       const g = parseCnf(cred.content);
       expect(cnfValue(g, "client", "user")).toBe("clustercheck");
       expect(cnfValue(g, "client", "password")).toBe(FAKE_SECRETS.clustercheck_pass);

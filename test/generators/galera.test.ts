@@ -5,7 +5,14 @@ import { osProfile } from "../../src/core/os.js";
 import { renderCluster } from "../../src/render.js";
 import type { ClusterSpecInput } from "../../src/core/spec/schema.js";
 import type { Secrets } from "../../src/core/secrets.js";
-import { CLUSTERCHECK_CNF, ROOT_MY_CNF, SECURE_CHECK_SQL, SECURE_SQL } from "../../generators/galera.js";
+import {
+  CLUSTERCHECK_CNF,
+  REPLICATION_SCHEMA,
+  REPLICATION_STEP,
+  ROOT_MY_CNF,
+  SECURE_CHECK_SQL,
+  SECURE_SQL,
+} from "../../generators/galera.js";
 import { MARKER } from "../../generators/common.js";
 import { FAKE_SECRETS } from "../fixtures/secrets.js";
 import { artifactAt, EXAMPLES, renderExample, type ExampleName } from "../helpers/examples.js";
@@ -105,7 +112,9 @@ describe.each(NAMES)("galera generator: %s", (name) => {
     expect(sql).toContain("DROP DATABASE IF EXISTS test;");
     expect(sql).toContain(`CREATE USER IF NOT EXISTS 'clustercheck'@'localhost' IDENTIFIED BY '${FAKE_SECRETS.clustercheck_pass}';`);
     expect(sql).toContain(`ALTER USER 'clustercheck'@'localhost' IDENTIFIED BY '${FAKE_SECRETS.clustercheck_pass}';`);
-    expect(sql).toContain("GRANT PROCESS ON *.* TO 'clustercheck'@'localhost';");
+    // USAGE only: the guide's PROCESS (and any grant of an earlier setup) is revoked.
+    expect(sql).toContain("REVOKE ALL PRIVILEGES, GRANT OPTION FROM 'clustercheck'@'localhost';");
+    expect(sql).not.toMatch(/\bGRANT (?!OPTION)/);
     // mysql_secure_installation edits mysql.* tables directly; Galera would not replicate that.
     expect(sql).not.toMatch(/\b(DELETE|UPDATE|INSERT)\b/i);
   });
@@ -240,5 +249,26 @@ describe("galera generator: spec settings and hostile values", () => {
     expect(r.plan.steps.find((s) => s.id === "21-galera-join")!.nodes).toEqual(["db-a", "db-b", "db-d", "db-e"]);
     expect(artifactAt(r, "db-e", "/usr/local/lib/ha-gen/21-galera-join.sh").content).toContain("MIN_SIZE=5\n");
     expect(r.artifacts.some((a) => a.node === "compute1" && a.family === "galera")).toBe(false);
+    // Replication: written on the first controller, read on the others in spec order, dropped by the last.
+    const replication = r.plan.steps.find((s) => s.id === REPLICATION_STEP);
+    expect(replication).toMatchObject({ mode: "serial", nodes: ["db-c", "db-a", "db-b", "db-d", "db-e"] });
+    const rep = (n: string) => artifactAt(r, n, `/usr/local/lib/ha-gen/${REPLICATION_STEP}.sh`).content;
+    expect(rep("db-c")).toContain(`INSERT INTO ${REPLICATION_SCHEMA}.probe VALUES ('db-c', UUID());`);
+    for (const n of ["db-a", "db-b", "db-d"]) {
+      expect(rep(n)).toContain("SET SESSION wsrep_sync_wait = 1;");
+      expect(rep(n)).not.toContain("DROP DATABASE");
+    }
+    expect(rep("db-e")).toContain(`DROP DATABASE ${REPLICATION_SCHEMA};`);
+  });
+
+  it("proves replication after clustercheck, on every controller one at a time; not with one controller", () => {
+    const r = renderExample("lab");
+    const ids = r.plan.steps.map((s) => s.id);
+    expect(ids.indexOf(REPLICATION_STEP)).toBe(ids.indexOf("23-clustercheck") + 1);
+    expect(ids.indexOf(REPLICATION_STEP)).toBeLessThan(ids.indexOf("30-rabbitmq-start"));
+    const nodes = EXAMPLES.lab.nodes.slice(0, 1);
+    const one = render({ ...EXAMPLES.lab, nodes, safety: { allowUnsafeMemberCount: true } });
+    expect(one.plan.steps.map((s) => s.id)).not.toContain(REPLICATION_STEP);
+    expect(one.artifacts.some((a) => a.path.endsWith(`/${REPLICATION_STEP}.sh`))).toBe(false);
   });
 });

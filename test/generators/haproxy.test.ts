@@ -41,6 +41,13 @@ describe("haproxy.cfg", () => {
       }
     });
 
+    it(`${name}: the stats socket is root-only at level operator (ha-gen changes no server through it)`, () => {
+      for (const a of r.artifacts.filter((x) => x.path === HAPROXY_CFG)) {
+        const sockets = a.content.split("\n").filter((l) => /^\s*stats socket /.test(l));
+        expect(sockets.map((l) => l.trim())).toEqual([`stats socket ${HAPROXY_CHROOT}/stats mode 600 level operator`]);
+      }
+    });
+
     it(`${name}: every service on the VIP with one server per controller, at the backend port`, () => {
       const cfg = artifactAt(r, ctl[0]!.hostname, HAPROXY_CFG).content;
       const ls = listeners(cfg);

@@ -12,6 +12,17 @@ describe("pacemaker steps", () => {
     const ctl = SPECS[name].nodes.filter((n) => n.roles.includes("controller")).map((n) => n.hostname);
     const spec = SPECS[name];
 
+    it(`${name}: pcsd bound to each controller's management address and loopback, in its OS's environment file`, () => {
+      const envFile = name === "lab" ? "/etc/default/pcsd" : "/etc/sysconfig/pcsd";
+      for (const n of spec.nodes.filter((x) => x.roles.includes("controller"))) {
+        const s = artifactAt(r, n.hostname, scriptPath(PCSD_STEP)).content;
+        expect(s).toContain(`pcsd_env=${envFile}\n`);
+        expect(s).toContain(`bind_line='PCSD_BIND_ADDR="${n.addresses.management},127.0.0.1"'\n`);
+        expect(s).toContain('wild=$(wildcard_listeners "$pcsd_port")');
+        expect(s).toContain("systemctl restart pcsd");
+      }
+    });
+
     it(`${name}: pcsd on every controller in parallel, then cluster and resources on the first`, () => {
       const ids = r.plan.steps.map((s) => s.id);
       const at = (id: string) => r.plan.steps.find((s) => s.id === id)!;
@@ -63,7 +74,7 @@ describe("pacemaker steps", () => {
       const s = artifactAt(r, ctl[0]!, scriptPath(PCSD_STEP)).content;
       expect(s).toMatch(/if \[\[ "\$addresses" == "127\.0\.0\.1" \]\]; then\n\s+pcs cluster destroy < \/dev\/null/);
       expect(s).toContain('die "this node belongs to another corosync cluster');
-      expect(s).toContain(`wait_until 60 "pcsd listens on $address:2224"`);
+      expect(s).toContain('wait_until 60 "pcsd listens on ${address}:${pcsd_port}" tcp_open "$address" "$pcsd_port"');
     });
   }
 

@@ -43,9 +43,13 @@ describe("00-prepare", () => {
       const got = packages(artifactAt(r, n.hostname, SCRIPT).content);
       if (n.roles.includes("controller")) {
         for (const p of [...PACKAGES.centos8.controller, ...PACKAGES.centos8.every]) expect(got).toContain(p);
-        for (const p of ["pcs", "pacemaker", "haproxy", "mariadb-server-galera", "rabbitmq-server", "etcd", "memcached", "xinetd", "rsyslog"]) expect(got).toContain(p);
+        const services = ["pcs", "pacemaker", "haproxy", "mariadb-server-galera", "rabbitmq-server", "etcd"];
+        services.push("memcached");
+        for (const p of [...services, "xinetd", "rsyslog", "libibverbs"]) expect(got).toContain(p);
       } else {
         expect(got).toEqual(["chrony", "python3-openstackclient", "crudini"]);
+        // The guide's libibverbs is for MariaDB/Galera: controllers only.
+        expect(got).not.toContain("libibverbs");
       }
       expect(new Set(got).size).toBe(got.length);
     }

@@ -2,7 +2,13 @@ import { describe, expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
 import type { Artifact } from "../../src/core/artifact.js";
 import { renderCluster } from "../../src/render.js";
-import { ERLANG_COOKIE, RABBITMQ_CONF, RABBITMQ_ENV_CONF, RABBITMQ_PLUGINS } from "../../generators/rabbitmq.js";
+import {
+  epmdDropIn,
+  ERLANG_COOKIE,
+  RABBITMQ_CONF,
+  RABBITMQ_ENV_CONF,
+  RABBITMQ_PLUGINS,
+} from "../../generators/rabbitmq.js";
 import { FAKE_SECRETS } from "../fixtures/secrets.js";
 import { EXAMPLES, artifactAt, renderExample } from "../helpers/examples.js";
 
@@ -30,6 +36,41 @@ for (const name of ["train-ha", "lab"] as const) {
         expect(conf).toContain("cluster_partition_handling = pause_minority\n");
         expect(conf).not.toMatch(/0\.0\.0\.0|::/);
       }
+    });
+
+    it("binds epmd and the Erlang distribution to the management address: env, rabbitmq.conf, socket units", () => {
+      const units = name === "lab" ? ["epmd.socket"] : ["epmd.socket", "epmd@.socket"];
+      for (const n of controllers) {
+        const ip = n.addresses.management;
+        const env = artifactAt(r, n.hostname, RABBITMQ_ENV_CONF).content;
+        expect(env.split("\n")).toContain(`ERL_EPMD_ADDRESS=${ip}`);
+        const conf = artifactAt(r, n.hostname, RABBITMQ_CONF).content;
+        expect(conf).toContain(`distribution.listener.interface = ${ip}\n`);
+        expect(conf).toContain("distribution.listener.port_range.min = 25672\n");
+        expect(conf).toContain("distribution.listener.port_range.max = 25672\n");
+        const dropIns = r.artifacts.filter((a) => a.node === n.hostname && a.path.includes("/system/epmd"));
+        expect(dropIns.map((a) => a.path)).toEqual(units.map(epmdDropIn));
+        for (const d of dropIns) {
+          // The packaged ListenStream is reset first, then only the node address and loopback.
+          const listen = d.content.split("\n").filter((l) => l.startsWith("ListenStream="));
+          expect(listen).toEqual(["ListenStream=", `ListenStream=${ip}:4369`, "ListenStream=127.0.0.1:4369"]);
+          expect(d.content).toContain("[Socket]\n");
+          expect(d.content).toContain("FreeBind=true\n");
+        }
+        const start = script(r, n.hostname, "30-rabbitmq-start");
+        expect(start).toContain(`EPMD_DROPINS=(${units.map(epmdDropIn).join(" ")})`);
+        expect(start).toContain('if changed_since_applied epmd-socket "${EPMD_DROPINS[@]}"; then');
+        expect(start).toContain(`ADDRESS=${ip}\nEPMD_PORT=4369\nDIST_PORT=25672\n`);
+        expect(start).toContain('tcp_open "$ADDRESS" "$EPMD_PORT"');
+        expect(start).toContain('tcp_open "$ADDRESS" "$DIST_PORT"');
+        expect(start).toContain('for p in "$EPMD_PORT" "$DIST_PORT"; do');
+      }
+    });
+
+    it("deletes the default guest user on the first controller", () => {
+      const conf = script(r, controllers[0]!.hostname, "32-rabbitmq-configure");
+      expect(conf).toContain("rmq -q delete_user guest\n");
+      expect(conf).toContain(`die "RabbitMQ's default guest user still exists"`);
     });
 
     it("puts nothing of RabbitMQ on nodes that are not controllers", () => {
@@ -98,6 +139,11 @@ for (const name of ["train-ha", "lab"] as const) {
 }
 
 describe("rabbitmq options", () => {
+  it("keeps guest when the spec names it as the OpenStack user", () => {
+    const r = variant((s) => (s.rabbitmq = { user: "guest" }));
+    expect(script(r, "controller01", "32-rabbitmq-configure")).not.toContain("delete_user");
+  });
+
   it("joins RAM nodes only when asked, and checks the matching node list", () => {
     const r = variant((s) => (s.rabbitmq = { ramNodes: true }));
     const join = script(r, "controller02", "31-rabbitmq-join");

@@ -11,7 +11,8 @@ import { requireTool, run, tempDir, type RunResult } from "./checker.js";
  * generated files sit at their real paths. MariaDB and xinetd are Debian's real programs; only
  * systemctl and galera_new_cluster are stand-ins (plain processes instead of systemd units).
  * The centos8 target is emulated on Debian's binaries: /etc/my.cnf including /etc/my.cnf.d,
- * /usr/libexec/mysqld and /usr/lib64/galera/ pointing at Debian's files, group "nobody".
+ * /usr/libexec/mysqld and /usr/lib64/galera/ pointing at Debian's files, group "nobody". The
+ * clustercheck system user is added as 00-prepare would.
  */
 
 /** Families whose files a controller needs to run the Galera steps. */
@@ -80,6 +81,9 @@ ip addr add "$NODE_IP/32" dev lo
 echo "mysql:x:\${MYSQL_UID}:\${MYSQL_UID}:MariaDB:/var/lib/mysql:/usr/sbin/nologin" >> /etc/passwd
 echo "mysql:x:\${MYSQL_UID}:" >> /etc/group
 getent group nobody >/dev/null || echo "nobody:x:65534:" >> /etc/group
+# What 00-prepare creates on a controller: xinetd runs clustercheck as this user.
+echo "clustercheck:x:928:928:Galera health check:/nonexistent:/usr/sbin/nologin" >> /etc/passwd
+echo "clustercheck:x:928:" >> /etc/group
 
 if [[ "$OS" == centos8 ]]; then
   ov /usr/libexec
@@ -104,7 +108,7 @@ done < "$SB/manifest.tsv"
 if [[ -n "$DATADIR_SRC" ]]; then
   cp -a "$DATADIR_SRC" /var/lib/mysql
   chown -R mysql: /var/lib/mysql
-  # As the packages ship it: clients (clustercheck as nobody) reach the socket in it on CentOS.
+  # As the packages ship it: clients (clustercheck as its own user) reach the socket in it on CentOS.
   chmod 0755 /var/lib/mysql
 fi
 

@@ -57,3 +57,47 @@ head -n 1 <&3
     t.cleanup();
   }
 }
+
+/**
+ * Runs HAProxy with the configuration as statsStatus does and sends each command to its stats
+ * socket (the path in the chroot), one connection each; returns the answers, separated by
+ * `=== <command>` lines.
+ */
+export function statsSocketAnswers(
+  cfg: string,
+  addresses: readonly string[],
+  socket: string,
+  commands: readonly string[],
+): RunResult {
+  const t = tempDir("ha-gen-haproxy-sock-");
+  try {
+    const cfgPath = t.write("haproxy.cfg", cfg, 0o600);
+    const script = `set -euo pipefail
+cfg=$1 sock=$2 n=$3
+shift 3
+addrs=("\${@:1:n}")
+shift "$n"
+ip link set lo up
+for a in "\${addrs[@]}"; do ip addr add "$a/32" dev lo; done
+mount -t tmpfs -o mode=0755 none /var/lib/haproxy
+haproxy -db -f "$cfg" >/dev/null 2>&1 &
+pid=$!
+trap 'kill "$pid" 2>/dev/null || true' EXIT
+for _ in $(seq 1 50); do [[ -S "$sock" ]] && break; sleep 0.1; done
+for c in "$@"; do
+  printf '=== %s\\n' "$c"
+  python3 -c 'import socket, sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(sys.argv[2].encode() + b"\\n")
+out = b""
+while True:
+    d = s.recv(65536)
+    if not d: break
+    out += d
+sys.stdout.write(out.decode())' "$sock" "$c"
+done
+`;
+    return isolated(script, [cfgPath, socket, String(addresses.length), ...addresses, ...commands]);
+  } finally {
+    t.cleanup();
+  }
+}

@@ -137,3 +137,15 @@ mysql -N -B -e "SHOW GLOBAL STATUS LIKE 'wsrep_cluster_conf_id'" | tr '\\t' ' '`
   ).stdout;
   return Object.fromEntries(out.trim().split("\n").map((l) => [l.slice(0, l.indexOf(" ")), l.slice(l.indexOf(" ") + 1)]));
 }
+
+/** Local addresses of the TCP listeners on `port` on a node (`ss` over SSH), sorted. */
+export function listeners(node: string, port: number): string[] {
+  const out = ssh(node, `ss -Hltn 'sport = :${port}' | awk '{ print $4 }'`, { timeoutMs: 30_000 }).stdout;
+  return out.trim().split("\n").filter(Boolean).sort();
+}
+
+/** Answer of the HAProxy stats socket on a node to one command (socat is baked into the image). */
+export function haproxySocket(node: string, socket: string, command: string): string {
+  const script = `printf '%s\\n' '${command}' | socat stdio ${socket}`;
+  return ssh(node, script, { timeoutMs: 30_000, allowFail: true }).stdout;
+}

@@ -67,8 +67,8 @@ export const IMAGE_PACKAGES: readonly string[] = [
   "mariadb-server", "mariadb-client", "galera-4", "rsync", "lsof", "socat", "xinetd", "haproxy",
   "rabbitmq-server", "etcd-server", "etcd-client", "memcached", "chrony", "rsyslog",
   "pacemaker", "pacemaker-cli-utils", "pcs", "corosync", "resource-agents",
-  // what step scripts and checks call
-  "curl", "ca-certificates", "iproute2", "iputils-ping", "netcat-openbsd", "procps", "psmisc", "kmod",
+  // what step scripts and checks call (crudini: under the guide's openstack-config)
+  "crudini", "curl", "ca-certificates", "iproute2", "iputils-ping", "netcat-openbsd", "procps", "psmisc", "kmod",
   "python3", "less", "vim-tiny",
   // the node itself: booted by nspawn, reached over SSH/SFTP
   "systemd", "systemd-sysv", "dbus", "openssh-server", "openssh-sftp-server", "openssh-client",

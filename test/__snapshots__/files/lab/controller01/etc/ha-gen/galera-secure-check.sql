@@ -2,6 +2,8 @@
 -- What 22-galera-secure still has to do: prints 0 when the secure installation and the
 -- clustercheck account are in place and both passwords match the secrets.
 SET NAMES utf8mb4;
+-- The account as information_schema names it: 'user'@'localhost'.
+SET @clustercheck = CONCAT(CHAR(39), 'clustercheck', CHAR(39), '@', CHAR(39), 'localhost', CHAR(39));
 SELECT
   (SELECT COUNT(*) FROM mysql.user WHERE User = '')
   + (SELECT COUNT(*) FROM mysql.db WHERE User IN ('', 'PUBLIC') AND Db IN ('test', 'test\\_%'))
@@ -11,6 +13,11 @@ SELECT
   + (SELECT COUNT(*) FROM mysql.global_priv WHERE User = 'root' AND Host = 'localhost'
        AND JSON_SEARCH(Priv, 'one', 'unix_socket') IS NULL)
   + (SELECT COUNT(*) = 0 FROM mysql.user WHERE User = 'clustercheck' AND Host = 'localhost'
-       AND Process_priv = 'Y'
        AND PASSWORD('fake-clustercheck-pass-0123456789') IN (COALESCE(Password, ''), COALESCE(authentication_string, '')))
+  -- The clustercheck account holds nothing but USAGE, anywhere.
+  + (SELECT COUNT(*) FROM information_schema.USER_PRIVILEGES WHERE GRANTEE = @clustercheck
+       AND (PRIVILEGE_TYPE <> 'USAGE' OR IS_GRANTABLE = 'YES'))
+  + (SELECT COUNT(*) FROM information_schema.SCHEMA_PRIVILEGES WHERE GRANTEE = @clustercheck)
+  + (SELECT COUNT(*) FROM information_schema.TABLE_PRIVILEGES WHERE GRANTEE = @clustercheck)
+  + (SELECT COUNT(*) FROM information_schema.COLUMN_PRIVILEGES WHERE GRANTEE = @clustercheck)
   AS pending;

@@ -33,4 +33,6 @@ ALTER USER 'root'@'localhost' IDENTIFIED VIA unix_socket OR mysql_native_passwor
 CREATE USER IF NOT EXISTS 'clustercheck'@'localhost' IDENTIFIED BY 'fake-clustercheck-pass-0123456789';
 -- Keeps the password in sync when the secret changed.
 ALTER USER 'clustercheck'@'localhost' IDENTIFIED BY 'fake-clustercheck-pass-0123456789';
-GRANT PROCESS ON *.* TO 'clustercheck'@'localhost';
+-- USAGE only: SHOW GLOBAL STATUS needs no privilege (the guide grants PROCESS, which shows every
+-- session's statements). Revoking also removes a PROCESS grant of an earlier setup.
+REVOKE ALL PRIVILEGES, GRANT OPTION FROM 'clustercheck'@'localhost';

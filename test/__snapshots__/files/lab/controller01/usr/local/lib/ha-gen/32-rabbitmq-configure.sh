@@ -68,3 +68,15 @@ all_running() {
 wait_until 180 'every controller runs in the RabbitMQ cluster (rabbit@controller01, rabbit@controller02, rabbit@controller03)' all_running
 password | rmq -q authenticate_user "$user" >/dev/null 2>&1 || die "RabbitMQ user ${user} does not authenticate with RABBIT_PASS"
 log 'RabbitMQ user openstack authenticates; policy ha-all is in place'
+
+# RabbitMQ's default administrator guest/guest (the guide's list_users still shows it). Limited to
+# loopback connections by default, but any local process knows its password.
+users=$(rmq -q -s list_users)
+if cut -f1 <<<"$users" | grep -Fxq guest; then
+  rmq -q delete_user guest
+  changed "deleted RabbitMQ's default guest user"
+fi
+users=$(rmq -q -s list_users)
+if cut -f1 <<<"$users" | grep -Fxq guest; then
+  die "RabbitMQ's default guest user still exists"
+fi

@@ -43,9 +43,39 @@ if [[ -f "$corosync_conf" && "$(awk '$1 == "cluster_name:" { print $2; exit }' "
   fi
 fi
 
+# pcsd listens on every address unless told (the guide's web UI: https://<any node address>:2224):
+# the management address, and loopback, where pcs run by a non-root user asks the local pcsd.
+# One managed line in the packaged environment file; its other settings stay.
+command -v ss >/dev/null || die "ss (iproute2) is not installed: it verifies where pcsd listens"
+pcsd_env=/etc/default/pcsd
+pcsd_port=2224
+bind_line='PCSD_BIND_ADDR="198.51.100.12,127.0.0.1"'
+[[ -f "$pcsd_env" ]] || install -m 0644 /dev/null "$pcsd_env"
+tmp=$(mktemp "${pcsd_env%/*}/.pcsd.ha-gen.XXXXXX")
+trap 'rm -f "$tmp"' EXIT
+BIND_LINE="$bind_line" awk '
+  BEGIN { line = ENVIRON["BIND_LINE"] }
+  /^[[:space:]]*PCSD_BIND_ADDR=/ { if (!done) print line; done = 1; next }
+  { print }
+  END { if (!done) print line }
+' "$pcsd_env" > "$tmp"
+bind_changed=0
+if ! cmp -s "$tmp" "$pcsd_env"; then
+  chmod --reference="$pcsd_env" "$tmp"
+  chown --reference="$pcsd_env" "$tmp"
+  mv -f "$tmp" "$pcsd_env"
+  changed "set ${bind_line} in ${pcsd_env}"
+  bind_changed=1
+fi
+
 ensure_enabled pcsd
 if ! systemctl is-active --quiet pcsd; then
   systemctl start pcsd
   changed "started pcsd"
+elif (( bind_changed )); then
+  systemctl restart pcsd
+  changed "restarted pcsd (bind address changed)"
 fi
-wait_until 60 "pcsd listens on $address:2224" tcp_open "$address" 2224
+wait_until 60 "pcsd listens on ${address}:${pcsd_port}" tcp_open "$address" "$pcsd_port"
+wild=$(wildcard_listeners "$pcsd_port")
+[[ -z "$wild" ]] || die "pcsd still listens on every address (${wild//$'\n'/ }), not only on ${address}"

@@ -36,6 +36,12 @@ tcp_open() {
   timeout 3 bash -c 'exec 3<>"/dev/tcp/$1/$2"' _ "$1" "$2" 2>/dev/null
 }
 
+# wildcard_listeners PORT: the TCP listeners on PORT bound to every address (0.0.0.0, [::], *), one
+# a line; empty when there is none. For the services ha-gen binds to one address.
+wildcard_listeners() {
+  ss -Hltn "sport = :$1" | awk '{ print $4 }' | grep -E '^(0\.0\.0\.0|\*|\[::\]|::|\[::ffff:0\.0\.0\.0\]):' || true
+}
+
 # Digest of the given files' contents; a stamp records it after the files were applied.
 files_digest() {
   sha256sum -- "$@" | sha256sum | cut -d' ' -f1

@@ -108,6 +108,11 @@ fi
 for p in "${packages[@]}"; do
   installed "$p" || die "package $p is not installed"
 done
+# The guide's openstack-config command, a wrapper over crudini.
+if ! out=$(/usr/local/bin/openstack-config --get /dev/null 2>&1); then
+  printf '%s\n' "$out" >&2
+  die '/usr/local/bin/openstack-config does not run (is crudini installed?)'
+fi
 if command -v getenforce >/dev/null 2>&1 && [[ "$(getenforce)" == "Enforcing" ]]; then
   die "SELinux is still enforcing"
 fi

@@ -129,9 +129,10 @@ wait_until 120 "MariaDB answers as root" server_answers
 # (compared as hashes in SQL, so no password is passed to a process).
 pending() { root_sql < "$CHECK_SQL"; }
 
-# The clustercheck login, proven the way xinetd runs it: as nobody, with its option file.
+# The clustercheck login, proven the way xinetd runs it: as its system user, with its option file.
 clustercheck_login_ok() {
-  runuser -u nobody -- mysql --defaults-extra-file="$CLUSTERCHECK_CNF" --connect-timeout=5 -N -B -e "SHOW GLOBAL STATUS LIKE 'wsrep_local_state'" >/dev/null 2>&1
+  runuser -u clustercheck -- mysql --defaults-extra-file="$CLUSTERCHECK_CNF" --connect-timeout=5 -N -B \
+    -e "SHOW GLOBAL STATUS LIKE 'wsrep_local_state'" >/dev/null 2>&1
 }
 
 if [[ "$(pending)" != 0 ]] || ! clustercheck_login_ok; then

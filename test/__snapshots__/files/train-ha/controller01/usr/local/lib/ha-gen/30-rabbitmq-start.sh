@@ -10,9 +10,41 @@ rmq() {
   (cd /var/lib/rabbitmq && runuser -u rabbitmq -- env HOME=/var/lib/rabbitmq /usr/lib/rabbitmq/bin/rabbitmqctl "$@")
 }
 
+command -v ss >/dev/null || die "ss (iproute2) is not installed: it verifies where epmd and Erlang listen"
+ADDRESS=10.15.253.163
+EPMD_PORT=4369
+DIST_PORT=25672
+EPMD_DROPINS=(/etc/systemd/system/epmd.socket.d/50-ha-gen.conf /etc/systemd/system/epmd@.socket.d/50-ha-gen.conf)
+
+# epmd moves to the management address: the packaged socket unit, and an epmd an earlier
+# RabbitMQ started itself, listen on every address. Only when the drop-ins changed since they
+# were last applied, so a rerun stops nothing.
+if changed_since_applied epmd-socket "${EPMD_DROPINS[@]}"; then
+  systemctl daemon-reload
+  if systemctl is-active --quiet rabbitmq-server; then
+    systemctl stop rabbitmq-server
+    changed "stopped rabbitmq-server to rebind epmd"
+  fi
+  # Every epmd unit: sockets and the service holding their old sockets (Fedora's rabbitmq-server
+  # pulls in the instance epmd@0.0.0.0.socket). They start again with rabbitmq-server (Wants=).
+  systemctl stop 'epmd*.socket' 'epmd*.service' || log "stopping the epmd units failed; the check below decides"
+  # An epmd started outside systemd; it exits only while no Erlang node is registered with it.
+  if [[ -n "$(wildcard_listeners "$EPMD_PORT")" ]]; then
+    epmd -kill >/dev/null 2>&1 || true
+  fi
+  changed "rebound epmd to ${ADDRESS} and 127.0.0.1"
+  mark_applied epmd-socket "${EPMD_DROPINS[@]}"
+fi
+
 ensure_enabled rabbitmq-server
 restart_if_changed rabbitmq-server rabbitmq /etc/rabbitmq/rabbitmq-env.conf /etc/rabbitmq/rabbitmq.conf /etc/rabbitmq/enabled_plugins /var/lib/rabbitmq/.erlang.cookie
 # The unit reports started before the broker has booted; await_startup waits for the app itself.
 wait_until 300 'RabbitMQ node rabbit@controller01 has booted' rmq -q -t 30 await_startup
 wait_until 60 'AMQP listener on 10.15.253.163:5672' tcp_open 10.15.253.163 5672
 wait_until 60 'management listener on 10.15.253.163:15672' tcp_open 10.15.253.163 15672
+wait_until 60 "epmd on ${ADDRESS}:${EPMD_PORT}" tcp_open "$ADDRESS" "$EPMD_PORT"
+wait_until 60 "Erlang distribution on ${ADDRESS}:${DIST_PORT}" tcp_open "$ADDRESS" "$DIST_PORT"
+for p in "$EPMD_PORT" "$DIST_PORT"; do
+  wild=$(wildcard_listeners "$p")
+  [[ -z "$wild" ]] || die "port ${p} still listens on every address (${wild//$'\n'/ }): not only on ${ADDRESS}"
+done

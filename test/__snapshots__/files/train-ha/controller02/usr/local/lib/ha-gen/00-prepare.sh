@@ -97,6 +97,7 @@ packages=(
   galera
   xinetd
   rsync
+  libibverbs
   rabbitmq-server
   erlang
   memcached
@@ -123,10 +124,25 @@ if [[ -n "${missing[*]}" ]]; then
   changed "installed ${missing[*]}"
 fi
 
+# A system user for a service: no login, no home.
+if ! getent passwd clustercheck >/dev/null; then
+  group_opt=(--user-group)
+  if getent group clustercheck >/dev/null; then group_opt=(--gid clustercheck); fi
+  useradd --system "${group_opt[@]}" --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin \
+    --comment 'Galera health check (ha-gen)' clustercheck
+  changed 'created system user clustercheck'
+fi
+
 # Verify.
 for p in "${packages[@]}"; do
   installed "$p" || die "package $p is not installed"
 done
+getent passwd clustercheck >/dev/null || die 'system user clustercheck does not exist'
+# The guide's openstack-config command, a wrapper over crudini.
+if ! out=$(/usr/local/bin/openstack-config --get /dev/null 2>&1); then
+  printf '%s\n' "$out" >&2
+  die '/usr/local/bin/openstack-config does not run (is crudini installed?)'
+fi
 if command -v getenforce >/dev/null 2>&1 && [[ "$(getenforce)" == "Enforcing" ]]; then
   die "SELinux is still enforcing"
 fi
