@@ -119,7 +119,7 @@ export function unifiedDiff(before: string | undefined, after: string, label: st
     i = end;
     start = end;
   }
-  return out.join("\n") + "\n";
+  return `${out.join("\n")}\n`;
 }
 
 function range(start: number, count: number): string {

@@ -53,8 +53,7 @@ export class LineRedactor {
 
   push(chunk: string): void {
     this.pending += chunk;
-    let nl: number;
-    while ((nl = this.pending.indexOf("\n")) >= 0) {
+    for (let nl = this.pending.indexOf("\n"); nl >= 0; nl = this.pending.indexOf("\n")) {
       this.emit(this.r.redact(this.pending.slice(0, nl)));
       this.pending = this.pending.slice(nl + 1);
     }

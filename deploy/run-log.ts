@@ -37,13 +37,13 @@ export class RunLog {
   }
 
   event(e: DeployEvent): void {
-    this.events.write(this.redactor.redact(JSON.stringify({ t: new Date().toISOString(), ...e })) + "\n");
+    this.events.write(`${this.redactor.redact(JSON.stringify({ t: new Date().toISOString(), ...e }))}\n`);
   }
 
   /** Free-form lines for a node's push log. */
   push(node: string, lines: readonly string[]): void {
     const s = this.open(join(this.nodeDir(node), "push.log"));
-    for (const l of lines) s.write(this.redactor.redact(l) + "\n");
+    for (const l of lines) s.write(`${this.redactor.redact(l)}\n`);
     s.end();
   }
 
@@ -56,7 +56,7 @@ export class RunLog {
       line: (stream, l) => s.write(`${stream}| ${this.redactor.redact(l)}\n`),
       end: (code, extra) => {
         const ms = Date.now() - started;
-        s.write(`--- end ---\nexit:    ${code === null ? "none (killed, timed out or disconnected)" : code}\nduration: ${(ms / 1000).toFixed(2)}s\n${extra ? this.redactor.redact(extra) + "\n" : ""}`);
+        s.write(`--- end ---\nexit:    ${code === null ? "none (killed, timed out or disconnected)" : code}\nduration: ${(ms / 1000).toFixed(2)}s\n${extra ? `${this.redactor.redact(extra)}\n` : ""}`);
         s.end();
       },
     };

@@ -119,7 +119,8 @@ class SshConnection implements Connection {
     readonly user: string,
     private readonly sftp: SftpClient,
   ) {
-    const client = (this.client = sftp.client);
+    this.client = sftp.client;
+    const client = this.client;
     const lost = (why: string) => {
       this.closed = true;
       const err = new ConnectError(node, `${node}: connection lost (${why})`, false);

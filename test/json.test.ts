@@ -38,7 +38,7 @@ describe("parseJsonStrict", () => {
 
   it(`refuses nesting deeper than ${MAX_JSON_DEPTH} levels, without a stack overflow (regression: 6000 deep)`, () => {
     const arrays = (n: number) => "[".repeat(n) + "]".repeat(n);
-    const objects = (n: number) => '{"a":'.repeat(n) + "1" + "}".repeat(n);
+    const objects = (n: number) => `${'{"a":'.repeat(n)}1${"}".repeat(n)}`;
     expect(() => parseJsonStrict(arrays(MAX_JSON_DEPTH))).not.toThrow();
     expect(() => parseJsonStrict(objects(MAX_JSON_DEPTH))).not.toThrow();
     const where = `line 1, column ${MAX_JSON_DEPTH + 1}`;

@@ -99,7 +99,7 @@ export function parseCommandLine(program: CommandSpec, argv: readonly string[]):
   const help = helpText(cmd, chain);
   const usage = (message: string): Outcome => ({ kind: "usage", message, help });
   const specs = [...(cmd.options ?? []), HELP];
-  let parsed;
+  let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({
       args: rest,

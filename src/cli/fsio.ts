@@ -1,4 +1,5 @@
 import {
+  type Stats,
   chmodSync,
   closeSync,
   fchmodSync,
@@ -70,7 +71,7 @@ export function writeTreeAtomic(outDir: string, artifacts: readonly Artifact[], 
   const files = new Map<string, TreeFile>();
   for (const a of artifacts) files.set(join(a.node, a.path), { path: join(a.node, a.path), content: a.content, mode: a.mode });
   for (const f of extra) files.set(join(f.path), f);
-  let st;
+  let st: Stats | undefined;
   try {
     st = lstatSync(target);
   } catch (e) {
@@ -115,7 +116,7 @@ function ownedFiles(outDir: string): Set<string> {
  */
 export function assertReplaceable(outDir: string): void {
   const target = resolve(outDir);
-  let st;
+  let st: Stats;
   try {
     st = lstatSync(target);
   } catch (e) {

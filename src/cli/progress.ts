@@ -109,12 +109,12 @@ function describeNodes(nodes: readonly string[], mode: "serial" | "parallel"): s
 }
 
 export function jsonView(out: Out): (e: DeployEvent) => void {
-  return (e) => out.write(JSON.stringify(e) + "\n");
+  return (e) => out.write(`${JSON.stringify(e)}\n`);
 }
 
 export function plainView(out: Out, o: ViewOptions = {}): (e: DeployEvent) => void {
   return (e) => {
-    for (const l of formatEvent(e, o)) out.write(l + "\n");
+    for (const l of formatEvent(e, o)) out.write(`${l}\n`);
   };
 }
 
@@ -134,7 +134,7 @@ export function liveView(out: Out & { columns?: number }, o: ViewOptions = {}): 
     const now = Date.now();
     const lines = [...active.values()].map((a) => `${frames[frame % frames.length]} ${a.label}  ${sec(now - a.since)}`.slice(0, width));
     frame++;
-    for (const l of lines) out.write(l + "\n");
+    for (const l of lines) out.write(`${l}\n`);
     drawn = lines.length;
   };
   const sink = (e: DeployEvent) => {
@@ -147,7 +147,10 @@ export function liveView(out: Out & { columns?: number }, o: ViewOptions = {}): 
         active.delete(`c:${e.node}`);
         break;
       case "error":
-        if (e.node) active.delete(`c:${e.node}`), active.delete(`p:${e.node}`);
+        if (e.node) {
+          active.delete(`c:${e.node}`);
+          active.delete(`p:${e.node}`);
+        }
         break;
       case "push-start":
         active.set(`p:${e.node}`, { label: `${e.node}: pushing ${e.files} file(s)`, since: Date.now() });
@@ -163,7 +166,7 @@ export function liveView(out: Out & { columns?: number }, o: ViewOptions = {}): 
         break;
       default:
     }
-    for (const l of formatEvent(e, o)) out.write(l + "\n");
+    for (const l of formatEvent(e, o)) out.write(`${l}\n`);
     if (e.type === "run-end") {
       active.clear();
       stop();

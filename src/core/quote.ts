@@ -49,7 +49,7 @@ export function sql(value: string): string {
       default: out += ch;
     }
   }
-  return out + "'";
+  return `${out}'`;
 }
 
 /**
@@ -112,7 +112,7 @@ export function xinetd(value: string | number): string {
 /** One token in a line-oriented config where only plain words are valid (chrony, hosts, sysctl, rsyslog paths). */
 export function word(value: string | number, format: string): string {
   const v = String(value);
-  if (!/^[A-Za-z0-9_@%+:,./\[\]-]+$/.test(v)) throw new UnquotableValueError(format, `"${v}" is not a plain token`);
+  if (!/^[A-Za-z0-9_@%+:,./[\]-]+$/.test(v)) throw new UnquotableValueError(format, `"${v}" is not a plain token`);
   return v;
 }
 

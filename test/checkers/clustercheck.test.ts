@@ -245,7 +245,7 @@ http
     expect(head).toContain("Content-Type: text/plain");
     expect(head).toContain("Connection: close");
     const length = Number(/Content-Length: (\d+)/.exec(head!)![1]);
-    expect(Buffer.byteLength(body!.replace(/\n$/, "") + "\r\n")).toBe(length);
+    expect(Buffer.byteLength(`${body!.replace(/\n$/, "")}\r\n`)).toBe(length);
     // 200 above with an account that holds USAGE only (SHOW GLOBAL STATUS needs nothing more).
     expect(section(out, "grants").trim()).toBe("GRANT USAGE ON *.* TO `clustercheck`@`localhost`");
     expect(section(out, "others-cannot-read").trim().split("\n")).toEqual(["nobody refused", "clustercheck read"]);

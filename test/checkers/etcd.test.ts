@@ -66,7 +66,7 @@ function etcdFiles(r: ReturnType<typeof renderExample>) {
 
 function expectHealthy(sec: Map<string, string>, r: ReturnType<typeof renderExample>, name: ExampleName) {
   const nodes = labNodes(EXAMPLES[name]);
-  expect(sec.has("timeout"), sec.get("log " + nodes[0]!.name)).toBe(false);
+  expect(sec.has("timeout"), sec.get(`log ${nodes[0]!.name}`)).toBe(false);
   expect(sec.get("health")).not.toContain("HEALTH-FAILED");
   for (const n of nodes) {
     expect(sec.get("health")).toContain(`http://${n.ip}:2379 is healthy`);

@@ -37,7 +37,7 @@ describe("haproxy.cfg against haproxy -c (isolated, warnings fail)", () => {
   it("broken sample: a warning alone fails the check (http-check without option httpchk)", () => {
     const r = renderExample("lab");
     const a = artifactAt(r, "controller01", HAPROXY_CFG);
-    const broken = a.content.replace(/(listen galera_cluster[\s\S]*?)    option httpchk\n/, "$1");
+    const broken = a.content.replace(/(listen galera_cluster[\s\S]*?) {4}option httpchk\n/, "$1");
     expect(broken).not.toBe(a.content);
     const c = checkHaproxyCfg(broken, artifactAt(r, "controller01", "/etc/hosts").content);
     expect(c.result.status).toBe(0);

@@ -176,7 +176,7 @@ chmod +x ${STUB_STATE}/on-install-centos-release-openstack-train
     expect(second!.status, second!.stderr).toBe(0);
     expect(changedLines(second!)).toEqual([]);
     expect(res.inspect).toBe(
-      [
+      `${[
         "[baseos]",
         "name=CentOS Linux $releasever - BaseOS",
         "#mirrorlist=http://mirrorlist.centos.org/?release=$releasever&arch=$basearch&repo=BaseOS&infra=$infra",
@@ -189,7 +189,7 @@ chmod +x ${STUB_STATE}/on-install-centos-release-openstack-train
         "gpgcheck=1",
         "enabled=1",
         ...epel.trimEnd().split("\n"),
-      ].join("\n") + "\n",
+      ].join("\n")}\n`,
     );
   });
 

@@ -89,7 +89,9 @@ describe("RabbitMQ artifacts boot real brokers (RabbitMQ 3.10.8)", () => {
     dirs.push(d);
     return d;
   };
-  afterAll(() => dirs.forEach((d) => d.cleanup()));
+  afterAll(() => {
+    for (const d of dirs) d.cleanup();
+  });
 
   it.concurrent("train-ha: every controller's configuration boots a broker listening on its management address", async () => {
     const tmp = newDir();

@@ -114,7 +114,7 @@ describe("host keys", () => {
       // Later tests use the lab's known_hosts: record the new key there.
       const s = lab.instance("k2");
       const lines = readFileSync(lab.knownHosts, "utf8").split("\n").filter((l) => l && !l.startsWith(`[${s.host}]:${s.port} `));
-      writeFileSync(lab.knownHosts, [...lines, `[${s.host}]:${s.port} ${s.hostKeyPub}`].join("\n") + "\n");
+      writeFileSync(lab.knownHosts, `${[...lines, `[${s.host}]:${s.port} ${s.hostKeyPub}`].join("\n")}\n`);
     }
   });
 

@@ -93,7 +93,7 @@ describe("deploy push over real sshd", () => {
     // Someone loosened the secret's mode by hand: ha-gen puts it back without rewriting it.
     const { chmodSync } = await import("node:fs");
     chmodSync(secret, 0o644);
-    const next = tree("v1").map((a) => (a.node === "n2" && a.path === "/etc/hosts" ? { ...a, content: a.content + "# v2\n" } : a));
+    const next = tree("v1").map((a) => (a.node === "n2" && a.path === "/etc/hosts" ? { ...a, content: `${a.content}# v2\n` } : a));
     const { result } = await run(next);
     expect(result.ok).toBe(true);
     expect(result.changes.get("n2")!.map((c) => [c.path, c.action])).toEqual([

@@ -50,7 +50,9 @@ afterAll(async () => {
 });
 
 function seqnos(values: number[]): void {
-  NODES.forEach((n, i) => writeFileSync(join(shared, `seqno.${n}`), String(values[i])));
+  NODES.forEach((n, i) => {
+    writeFileSync(join(shared, `seqno.${n}`), String(values[i]));
+  });
 }
 
 const recover = async (dryRun = false) => {

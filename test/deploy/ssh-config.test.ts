@@ -22,7 +22,7 @@ const resolve = (text: string, host: string, files: Record<string, string> = {})
         if (!(p in files)) throw Object.assign(new Error(`ENOENT ${p}`), { code: "ENOENT" });
         return files[p]!;
       },
-      listDir: (d) => Object.keys(files).filter((f) => f.startsWith(d + "/")).map((f) => f.slice(d.length + 1)),
+      listDir: (d) => Object.keys(files).filter((f) => f.startsWith(`${d}/`)).map((f) => f.slice(d.length + 1)),
     }),
     host,
     { home: HOME, localUser: "op" },

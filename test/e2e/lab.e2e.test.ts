@@ -481,7 +481,7 @@ done`,
       }, 250),
     );
     const failoverMs = Date.now() - t0;
-    f.notes["failover"] = `VIP holder ${holder.name} crashed; SQL through the VIP answered from ${servedBy} after ${(failoverMs / 1000).toFixed(1)} s`;
+    f.notes.failover = `VIP holder ${holder.name} crashed; SQL through the VIP answered from ${servedBy} after ${(failoverMs / 1000).toFixed(1)} s`;
     expect(failoverMs, "VIP back within 20 s").toBeLessThan(20_000);
     expect(countThroughVip("failover"), "rows committed before the crash").toBe(200);
     f.sample("one node down");

@@ -70,7 +70,7 @@ for (const name of ["train-ha", "lab"] as const) {
       expect(s).toContain("systemctl start --no-block etcd");
       expect(s).toContain("systemctl restart --no-block etcd");
       expect(s).toContain(`ETCDCTL_API=3 etcdctl --endpoints=${endpoints} --dial-timeout=2s --command-timeout=5s endpoint health`);
-      expect(s).toMatch(/changed_since_applied etcd-unit "\$unit"; then\n  systemctl daemon-reload/);
+      expect(s).toMatch(/changed_since_applied etcd-unit "\$unit"; then\n {2}systemctl daemon-reload/);
       const code = s.split("\n").filter((l) => !/^\s*#/.test(l)).join("\n");
       expect(code).not.toMatch(/cluster-health|rm -rf|systemctl start etcd\b/);
       for (const n of controllers) expect(s).toContain(`, started, ${n.hostname}, http://${n.addresses.management}:2380,`);

@@ -106,7 +106,7 @@ export function stageArtifacts(dir: string, node: string, artifacts: readonly Ar
     return [src, a.path, a.mode.toString(8), a.owner, a.group].join("\t");
   });
   const manifest = join(dir, `${node}.manifest`);
-  writeFileSync(manifest, lines.join("\n") + "\n");
+  writeFileSync(manifest, `${lines.join("\n")}\n`);
   return manifest;
 }
 

@@ -213,7 +213,7 @@ export function runSandbox(o: SandboxOptions): RunResult {
       writeFileSync(p, a.content);
       manifest.push([a.path, a.mode.toString(8), a.owner, a.group].join("\t"));
     }
-    writeFileSync(join(t.dir, "manifest.tsv"), manifest.join("\n") + "\n");
+    writeFileSync(join(t.dir, "manifest.tsv"), `${manifest.join("\n")}\n`);
     writeFileSync(join(t.dir, "setup.sh"), SETUP.replaceAll("\\${", "${").replaceAll("${MYSQL_UID}", String(MYSQL_UID)));
     writeFileSync(join(t.dir, "scenario.sh"), o.scenario);
     return run(

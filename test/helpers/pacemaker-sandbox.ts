@@ -45,12 +45,12 @@ export async function sandbox(o: SandboxOptions): Promise<SandboxResult> {
       t.write(`files/${i}`, f.content, f.mode ?? 0o644);
     });
     const manifest = o.files.map((f, i) => `${i}\t${(f.mode ?? 0o644).toString(8)}\t${f.path}`).join("\n");
-    t.write("manifest", manifest + "\n");
+    t.write("manifest", `${manifest}\n`);
     for (const [name, body] of Object.entries(o.stubs)) t.write(`stubs/${name}`, `#!/bin/bash\n${body}\n`, 0o755);
     t.write("setup.sh", o.setup ?? ":\n");
     t.write("inspect.sh", o.inspect ?? ":\n");
     t.write("out/.keep", "");
-    t.write("env", Object.entries(o.env ?? {}).map(([k, v]) => `${k}=${v}`).join("\n") + "\n");
+    t.write("env", `${Object.entries(o.env ?? {}).map(([k, v]) => `${k}=${v}`).join("\n")}\n`);
     const driver = `set -euo pipefail
 w=$1 script=$2 runs=$3
 shift 3

@@ -33,16 +33,19 @@ export function stringFields(schema: z.ZodType = clusterSpecSchema): StringField
     const d = defOf(t);
     switch (d.type) {
       case "optional": case "default": case "prefault": case "nullable":
-        return walk(d.innerType, path);
+        walk(d.innerType, path);
+        return;
       case "object":
         for (const [k, v] of Object.entries(d.shape as Record<string, unknown>)) walk(v, [...path, k]);
         return;
       case "array":
-        return walk(d.element, [...path, 0]);
+        walk(d.element, [...path, 0]);
+        return;
       case "record":
         if (acceptsString(d.keyType)) out.push({ path, isKey: true });
-        return walk(d.valueType, [...path, ANY_KEY]);
-      case "union":
+        walk(d.valueType, [...path, ANY_KEY]);
+        return;
+      case "union": {
         // Object options would need their own walk; none exists yet, so refuse to guess.
         const scalar = ["string", "enum", "literal", "number", "boolean"];
         if ((d.options as unknown[]).some((o) => !scalar.includes(defOf(o).type))) {
@@ -50,6 +53,7 @@ export function stringFields(schema: z.ZodType = clusterSpecSchema): StringField
         }
         if (acceptsString(t)) out.push({ path, isKey: false });
         return;
+      }
       case "string": case "enum":
         out.push({ path, isKey: false });
         return;

@@ -88,7 +88,7 @@ const mutation: fc.Arbitrary<Mutation> = fc.oneof(
 );
 
 function apply(spec: Json, muts: readonly Mutation[]): Json {
-  let s = structuredClone(spec) as { [k: string]: Json };
+  const s = structuredClone(spec) as { [k: string]: Json };
   for (const m of muts) {
     if (m.kind === "upper-case-host") {
       // The hostname only: references to it elsewhere keep their case (DNS names ignore case).

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { renderCluster } from "../../src/render.js";
-import { checkSecret, SECRET_KEYS, type SecretKey, type Secrets } from "../../src/core/secrets.js";
+import { checkSecret, SECRET_KEYS, type SecretKey, } from "../../src/core/secrets.js";
 import { clusterSpecSchema } from "../../src/core/spec/schema.js";
 import { validateSpec } from "../../src/core/spec/validate.js";
 import { formatIssue, type SpecIssue } from "../../src/core/spec/issues.js";
@@ -113,7 +113,9 @@ describe("every string field of the schema", () => {
           throw new Error(`${field.name} = ${show(value)} (${os}) validated but did not render: ${String(e)}`);
         }
       };
-      fixedVariants(valid).forEach((value, i) => check(value, i % 2 === 0 ? "centos8" : "debian12"));
+      fixedVariants(valid).forEach((value, i) => {
+        check(value, i % 2 === 0 ? "centos8" : "debian12");
+      });
       fc.assert(fc.property(hostileFor(valid), fc.constantFrom("centos8", "debian12"), check), { numRuns: 100 });
     });
   }

@@ -72,7 +72,7 @@ function systemdRead(fileBody: string): { values: Map<string, Buffer>; stderr: s
 function readBoth(values: readonly string[], quote: (v: string | number) => string = envValue): void {
   const acc = quoteAll("envValue", values, quote);
   if (acc.length === 0) return;
-  const body = acc.map((a, i) => `HAGEN_${i}=${a.quoted}`).join("\n") + "\n";
+  const body = `${acc.map((a, i) => `HAGEN_${i}=${a.quoted}`).join("\n")}\n`;
 
   const t = tempDir("ha-gen-quote-env-");
   try {

@@ -40,7 +40,7 @@ async function checkRsyslog(values: readonly string[], fileNames: readonly strin
       `action(type="omfile" file=${rainer(out)} template="hagen_json")`,
       ...names.map((n) => `action(type="omfile" file=${quote(join(files, n.value))} template="hagen_json")`),
     ].join("\n");
-    const confPath = t.write("rsyslog.conf", conf + "\n");
+    const confPath = t.write("rsyslog.conf", `${conf}\n`);
     const check = run("rsyslogd", ["-N1", "-f", confPath]);
     if (check.status !== 0 || /error/i.test(check.stdout + check.stderr)) throw new Error(`rsyslogd -N1 rejected the config: ${check.stdout}${check.stderr}\n${conf}`);
 

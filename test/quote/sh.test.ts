@@ -40,7 +40,7 @@ function sourceEnvFile(shell: (typeof SHELLS)[number], values: readonly string[]
   if (acc.length === 0) return;
   const t = tempDir("ha-gen-quote-sh-");
   try {
-    const file = t.write("env", acc.map((a, i) => `V_${i}=${a.quoted}`).join("\n") + "\n", 0o600);
+    const file = t.write("env", `${acc.map((a, i) => `V_${i}=${a.quoted}`).join("\n")}\n`, 0o600);
     const strict = shell === "bash" ? "set -euo pipefail" : "set -eu";
     const script = `${strict}\n. ${sh(file)}\nprintf '%s\\0' ${acc.map((_, i) => `"$V_${i}"`).join(" ")}\n`;
     const r = runBytes(shell, ["-s"], { input: script });

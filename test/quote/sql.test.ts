@@ -26,7 +26,7 @@ const hex = (v: string) => Buffer.from(v, "utf8").toString("hex").toUpperCase();
 function selectHex(values: readonly string[], quote: (v: string) => string = sql): void {
   const acc = quoteAll("sql", values, quote);
   if (acc.length === 0) return;
-  const r = db.sql(acc.map((a) => `SELECT HEX(${a.quoted});`).join("\n") + "\n");
+  const r = db.sql(`${acc.map((a) => `SELECT HEX(${a.quoted});`).join("\n")}\n`);
   mustSucceed("mariadb SELECT HEX(...)", r);
   const lines = r.stdout.toString("utf8").split("\n");
   expect(lines.pop()).toBe("");
@@ -45,7 +45,7 @@ function loginWith(passwords: readonly string[], quotePassword: (v: string) => s
   if (usable.length === 0) return;
   const users = usable.map(() => `hagen_u${userSeq++}`);
   const create = usable.map((p, i) => `CREATE USER ${sql(users[i]!)}@'localhost' IDENTIFIED BY ${sql(p)};`).join("\n");
-  mustSucceed("CREATE USER", db.sql(create + "\n"));
+  mustSucceed("CREATE USER", db.sql(`${create}\n`));
   const t = tempDir("ha-gen-quote-login-");
   try {
     usable.forEach((p, i) => {

@@ -85,7 +85,9 @@ galera: { maxConections: 10 }
       (s) => s.nodes.push({ hostname: "c4", roles: ["controller"], addresses: { management: "10.15.253.14" } }),
       ["nodes: 4 controller(s): Galera, etcd, RabbitMQ and pacemaker need an odd number of at least 3 members to keep quorum when one fails; set safety.allowUnsafeMemberCount: true to accept the risk"],
     ],
-    ["no controller", (s) => s.nodes.forEach((n) => (n.roles = ["compute"])), ["nodes: 3 node(s) given, but none has the role controller (Galera, RabbitMQ, etcd, pacemaker and HAProxy run on controllers)"]],
+    ["no controller", (s) => {
+        for (const n of s.nodes) n.roles = ["compute"];
+      }, ["nodes: 3 node(s) given, but none has the role controller (Galera, RabbitMQ, etcd, pacemaker and HAProxy run on controllers)"]],
     ["clashing VIP ports", (s) => Object.assign(s, { haproxy: { stats: { port: 3306 } } }), ["haproxy.services[1].port: 3306 is already bound on the VIP by haproxy.stats.port", "haproxy.stats.port: 3306 is also galera.port"]],
     ["check port without HTTP check", (s) => Object.assign(s, { haproxy: { services: [{ name: "db", port: 3306, mode: "tcp", checkPort: 9200 }] } }), ["haproxy.services[0].checkPort: 9200 needs httpCheck: true (a TCP check on the check port keeps a desynced node in rotation)"]],
     ["Galera check port that is not clustercheck's", (s) => Object.assign(s, { clustercheck: { port: 9201 } }), ["haproxy.services[1].checkPort: 9200 differs from clustercheck.port 9201: HAProxy would check a port nothing listens on"]],

@@ -138,7 +138,7 @@ export async function ensureImage(opts: { rebuild?: boolean } = {}): Promise<Ima
 
   writeFileSync(
     join(build, "etc/apt/sources.list"),
-    [`deb ${main} ${SUITE} main`, `deb ${main} ${SUITE}-updates main`, ...(security ? [`deb ${security} ${SUITE}-security main`] : [])].join("\n") + "\n",
+    `${[`deb ${main} ${SUITE} main`, `deb ${main} ${SUITE}-updates main`, ...(security ? [`deb ${security} ${SUITE}-security main`] : [])].join("\n")}\n`,
   );
   // Maintainer scripts must not start daemons during the bake (a started etcd/rabbit/corosync
   // would leave single-node state behind).
@@ -197,7 +197,7 @@ dpkg-query -W -f='\${Package}\\t\${Version}\\n'
     versions,
     sizeMiB: dirSizeMiB(build),
   };
-  writeFileSync(join(build, MANIFEST), JSON.stringify(manifest, null, 2) + "\n");
+  writeFileSync(join(build, MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
   rmSync(dir, { recursive: true, force: true });
   renameSync(build, dir);
   pruneImages(key);

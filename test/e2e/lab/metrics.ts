@@ -108,8 +108,8 @@ export class Figures {
   save(): string {
     mkdirSync(STATE_DIR, { recursive: true });
     const f = join(STATE_DIR, "figures.json");
-    writeFileSync(f, JSON.stringify({ at: new Date().toISOString(), timings: this.timings, memory: this.memory, peak: this.peak, notes: this.notes }, null, 2) + "\n");
-    writeFileSync(join(STATE_DIR, "figures.txt"), this.report() + "\n");
+    writeFileSync(f, `${JSON.stringify({ at: new Date().toISOString(), timings: this.timings, memory: this.memory, peak: this.peak, notes: this.notes }, null, 2)}\n`);
+    writeFileSync(join(STATE_DIR, "figures.txt"), `${this.report()}\n`);
     return f;
   }
 }

@@ -53,7 +53,7 @@ export function makeNodes(image: string): void {
     chmodSync(join(r, "root/.ssh"), 0o700);
     writeFileSync(join(r, "root/.ssh/authorized_keys"), pub, { mode: 0o600 });
   }
-  writeFileSync(KNOWN_HOSTS, known.join("\n") + "\n", { mode: 0o600 });
+  writeFileSync(KNOWN_HOSTS, `${known.join("\n")}\n`, { mode: 0o600 });
   writeSshConfig();
 }
 
