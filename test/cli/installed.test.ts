@@ -63,4 +63,44 @@ describe("installed package", () => {
     expect(r.stdout).toBe("function function\n");
     expect(existsSync(join(app, "node_modules/ha-gen/dist/index.d.ts"))).toBe(true);
   });
+
+  it("rendering never loads SSH code; the rollout API is the subpath ha-gen/deploy", () => {
+    // A second app whose ssh2 packages throw when loaded: rendering must not touch them.
+    const poisoned = mkdtempSync(join(tmpdir(), "ha-gen-no-ssh-"));
+    try {
+      mkdirSync(join(poisoned, "node_modules"));
+      symlinkSync(join(app, "node_modules/ha-gen"), join(poisoned, "node_modules/ha-gen"));
+      for (const d of ["zod", "yaml", "jiti"]) symlinkSync(join(app, "node_modules", d), join(poisoned, "node_modules", d));
+      for (const d of ["ssh2", "ssh2-sftp-client"]) {
+        mkdirSync(join(poisoned, "node_modules", d));
+        writeFileSync(join(poisoned, "node_modules", d, "package.json"), JSON.stringify({ name: d, main: "index.js" }));
+        writeFileSync(join(poisoned, "node_modules", d, "index.js"), `throw new Error("${d} was loaded");\n`);
+      }
+      const render =
+        'import { renderCluster, SECRET_KEYS } from "ha-gen"; import spec from "ha-gen/package.json" with { type: "json" };' +
+        "console.log(typeof renderCluster, SECRET_KEYS.length > 0, spec.name);";
+      const r = spawnSync(process.execPath, ["--input-type=module", "-e", render], { cwd: poisoned, encoding: "utf8" });
+      expect(r.stderr).toBe("");
+      expect(r.stdout).toBe("function true ha-gen\n");
+      // And no file the entry loads mentions them (ssh2 is loaded lazily, so a run alone would not show it).
+      const dist = join(app, "node_modules/ha-gen/dist");
+      const seen = new Set<string>();
+      const visit = (f: string) => {
+        if (seen.has(f)) return;
+        seen.add(f);
+        const text = readFileSync(join(dist, f), "utf8");
+        expect(text, f).not.toMatch(/ssh2/);
+        for (const m of text.matchAll(/from\s*"\.\/([^"]+)"/g)) visit(m[1]!);
+      };
+      visit("index.js");
+      expect(seen.size).toBeGreaterThan(1);
+      expect(readFileSync(join(dist, "deploy.js"), "utf8")).toMatch(/ssh2-sftp-client/);
+      const rollout = 'import { deploy, SshTransport } from "ha-gen/deploy"; console.log(typeof deploy, typeof SshTransport);';
+      const d = spawnSync(process.execPath, ["--input-type=module", "-e", rollout], { cwd: app, encoding: "utf8" });
+      expect(d.stderr).toBe("");
+      expect(d.stdout).toBe("function function\n");
+    } finally {
+      rmSync(poisoned, { recursive: true, force: true });
+    }
+  });
 });
