@@ -58,6 +58,7 @@ function resourcesContext(cluster: Cluster) {
     vipAddress: cluster.vip.address,
     vipOptions: vipParams.map(([k, v]) => `${k}=${v}`),
     vipMonitor: `interval=${pm.vipMonitorInterval}`,
+    haproxyMonitor: [`interval=${pm.haproxyMonitorInterval}`, `timeout=${pm.haproxyMonitorTimeout}`],
     haproxy: res,
     clone,
     controllers: cluster.controllers.map((c) => c.hostname),
@@ -73,6 +74,11 @@ function resourcesContext(cluster: Cluster) {
       ],
       haproxy: prim(res),
       haproxyAgent: `${prim(res)}[@class="systemd"][@type="haproxy"]`,
+      // Exactly one monitor, with the wanted interval and timeout (pcs update replaces them all).
+      haproxyMonitor:
+        `${prim(res)}/operations[count(op[@name="monitor"]) = 1]/op[@name="monitor"]` +
+        `[@interval=${L(pm.haproxyMonitorInterval)}][@timeout=${L(pm.haproxyMonitorTimeout)}]`,
+      haproxyMonitors: `${prim(res)}/operations/op[@name="monitor"]`,
       haproxyCloned: `//clone[@id=${L(clone)}]/primitive[@id=${L(res)}]`,
       haproxyNested: `//*[self::group or self::clone or self::master or self::bundle]/primitive[@id=${L(res)}]`,
       colocation: `//rsc_colocation[@rsc=${L(vip)}][@with-rsc=${L(clone)}][@score="INFINITY"]`,
@@ -103,6 +109,9 @@ function resourcesContext(cluster: Cluster) {
  *   the guide's own intent of HAProxy running everywhere → `vip with lb-haproxy-clone`; the order
  *   becomes `start lb-haproxy-clone then vip` (Optional); the guide's reverse constraints are
  *   removed from an existing CIB.
+ * - The HAProxy clone kept pcs's default monitor for systemd agents (60s), so a dead HAProxy kept
+ *   the VIP for up to a minute → `op monitor interval=5s timeout=20s` (spec), also set on an
+ *   existing clone.
  * - Debian's packaged single-node corosync.conf blocks `pcs host auth`/`cluster setup` → removed
  *   with `pcs cluster destroy`, only when it names no other node than 127.0.0.1.
  */

@@ -11,6 +11,16 @@ import { changes, crmVerifyOk, primitiveParams, runOffline, simulate, validateIp
 
 const EXAMPLES: ExampleName[] = ["train-ha", "lab"];
 
+/** interval and timeout of every monitor op of the primitive `id` in a CIB. */
+function monitorOps(cib: string, id: string): { interval?: string; timeout?: string }[] {
+  const start = cib.indexOf(`<primitive id="${id}"`);
+  const block = start < 0 ? "" : cib.slice(start, cib.indexOf("</primitive>", start));
+  return [...block.matchAll(/<op [^>]*name="monitor"[^>]*>/g)].map(([op]) => ({
+    interval: /interval="([^"]*)"/.exec(op)?.[1],
+    timeout: /timeout="([^"]*)"/.exec(op)?.[1],
+  }));
+}
+
 function inputs(name: ExampleName) {
   const r = renderExample(name);
   const first = r.plan.steps.find((s) => s.id === RESOURCES_STEP)!.nodes[0]!;
@@ -100,6 +110,8 @@ describe("pacemaker scripts against pcs, crm_verify and corosync (offline, isola
       expect(out.cib).toMatch(/<rsc_order first="lb-haproxy-clone" then="vip" kind="Optional"/);
       expect(out.cib).toMatch(/name="cluster-recheck-interval" value="5min"/);
       expect(out.cib).toMatch(/name="no-quorum-policy" value="stop"/);
+      // A dead HAProxy is noticed within seconds, not pcs's default minute.
+      expect(monitorOps(out.cib, "lb-haproxy")).toEqual([{ interval: "5s", timeout: "20s" }]);
     });
 
     it(`${name}: pcs cluster setup accepts the generated arguments and corosync -t the result`, () => {
@@ -136,6 +148,9 @@ describe("pacemaker scripts against pcs, crm_verify and corosync (offline, isola
     expect(out.cib).not.toContain('rsc="lb-haproxy-clone" with-rsc="vip"');
     expect(out.cib).not.toContain('first="vip" then="lb-haproxy-clone"');
     expect(primitiveParams(out.cib, "vip")).toEqual({ cidr_netmask: "12", ip: "10.15.253.88", nic: "ens192" });
+    // The guide's clone monitored every 60s: replaced, not added beside it.
+    expect(c).toContain("updated the monitor of lb-haproxy");
+    expect(monitorOps(out.cib, "lb-haproxy")).toEqual([{ interval: "5s", timeout: "20s" }]);
     expect(crmVerifyOk(out.crmVerify), `${out.crmVerify?.stdout}${out.crmVerify?.stderr}`).toBe(true);
     expect(changes(out.rerun)).toEqual([]);
   });

@@ -234,6 +234,13 @@ const pacemaker = z.strictObject({
   vipMonitorInterval: duration.default("30s"),
   /** pcs names its clone `<haproxyResource>-clone`. */
   haproxyResource: resourceId.default("lb-haproxy"),
+  /**
+   * Monitor of the HAProxy clone. The guide leaves pcs's default for systemd agents (60s): a dead
+   * HAProxy went unnoticed for up to a minute while the VIP pointed at it. The timeout covers a
+   * systemd busy starting other units.
+   */
+  haproxyMonitorInterval: duration.default("5s"),
+  haproxyMonitorTimeout: duration.default("20s"),
 }).superRefine((p, ctx) => {
   if (p.vipResource === p.haproxyResource || p.vipResource === `${p.haproxyResource}-clone`) {
     ctx.addIssue({ code: "custom", path: ["vipResource"], input: p.vipResource, message: `clashes with haproxyResource ${p.haproxyResource} (or its clone ${p.haproxyResource}-clone)` });
