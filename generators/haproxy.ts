@@ -25,8 +25,9 @@ function service(cluster: Cluster, s: HaproxyService) {
     `inter ${hq(s.check.inter)}`,
     `rise ${hq(s.check.rise)}`,
     `fall ${hq(s.check.fall)}`,
-    // Clients of a writer marked down are cut so they reconnect to the new one at once.
-    ...(s.activeBackup ? ["on-marked-down shutdown-sessions"] : []),
+    // Clients of a writer marked down are cut so they reconnect to the new one at once; when the
+    // writer is back, the sessions still on a backup are cut too: one writer, also after failback.
+    ...(s.activeBackup ? ["on-marked-down shutdown-sessions", "on-marked-up shutdown-backup-sessions"] : []),
   ].join(" ");
   return {
     name: s.name,
@@ -74,7 +75,12 @@ function renderHaproxyCfg(cluster: Cluster, nodeAddress: string, services: Retur
  * - Galera checked with a plain TCP connect to 3306, which keeps a desynced or donor node in
  *   rotation → `option httpchk` to clustercheck (port from the spec) with
  *   `http-check expect status 200`, first controller active, the others `backup`,
- *   `on-marked-down shutdown-sessions`.
+ *   `on-marked-down shutdown-sessions`, and `on-marked-up shutdown-backup-sessions`: without it
+ *   the sessions opened on a backup while the writer was down stay there after it is back, and
+ *   two nodes take writes (certification conflicts, deadlock errors). Chosen over TripleO's
+ *   stick table (`stick on dst`): that keeps the backup as writer after failback, so the writer
+ *   would no longer be known ahead (the wsrep_sst_donor preference relies on it), and each
+ *   HAProxy's table is its own unless `peers` are configured.
  * - `option tcplog` inside HTTP listeners (HAProxy warns and ignores it) and `option httplog` in the
  *   defaults of TCP listeners → `tcplog` for mode tcp, `httplog` for mode http, per listener.
  * - `log 127.0.0.1 local0` needed rsyslog's UDP input open to the network → `log /dev/log local0`

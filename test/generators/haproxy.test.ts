@@ -77,7 +77,8 @@ describe("haproxy.cfg", () => {
       expect(g).toContain("mode tcp");
       expect(g).toContain("option httpchk");
       expect(g).toContain("http-check expect status 200");
-      expect(g).toContain("default-server port 9200 inter 1s rise 2 fall 2 on-marked-down shutdown-sessions");
+      const failover = "on-marked-down shutdown-sessions on-marked-up shutdown-backup-sessions";
+      expect(g).toContain(`default-server port 9200 inter 1s rise 2 fall 2 ${failover}`);
       const servers = g.filter((l) => l.startsWith("server "));
       expect(servers[0]).not.toMatch(/\bbackup\b/);
       for (const s of servers.slice(1)) expect(s).toMatch(/ backup$/);
@@ -144,7 +145,12 @@ describe("haproxy.cfg", () => {
     expect(ls.get("api")).toEqual(expect.arrayContaining(["bind 198.51.100.10:8080", "balance leastconn", "option httpchk", "timeout client 2m", "default-server inter 3s rise 3 fall 4", "server controller03 198.51.100.13:18080 check"]));
     expect(ls.get("api")).not.toContain("option tcpka");
     expect(ls.get("api")).not.toContain("http-check expect status 200");
-    expect(ls.get("db")).toEqual(expect.arrayContaining(["default-server port 9201 inter 2000 rise 2 fall 5 on-marked-down shutdown-sessions", "server controller02 198.51.100.12:3307 check backup"]));
+    expect(ls.get("db")).toEqual(
+      expect.arrayContaining([
+        "default-server port 9201 inter 2000 rise 2 fall 5 on-marked-down shutdown-sessions on-marked-up shutdown-backup-sessions",
+        "server controller02 198.51.100.12:3307 check backup",
+      ]),
+    );
     expect(cfg).toMatch(/^ {4}maxconn 123$/m);
   });
 });
