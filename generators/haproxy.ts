@@ -42,6 +42,7 @@ function service(cluster: Cluster, s: HaproxyService) {
     expect200: s.httpCheck && s.checkPort !== undefined,
     timeoutClient: s.timeoutClient,
     timeoutServer: s.timeoutServer,
+    timeoutTunnel: s.timeoutTunnel,
     activeBackup: s.activeBackup,
     defaultServer,
     servers: cluster.controllers.map((c, i) => ({
@@ -83,6 +84,9 @@ function renderHaproxyCfg(cluster: Cluster, nodeAddress: string, services: Retur
  *   HAProxy's table is its own unless `peers` are configured.
  * - `option tcplog` inside HTTP listeners (HAProxy warns and ignores it) and `option httplog` in the
  *   defaults of TCP listeners → `tcplog` for mode tcp, `httplog` for mode http, per listener.
+ * - Galera behind the 1m client/server timeouts of the defaults: idle pooled connections were cut
+ *   ("MySQL server has gone away") → 90m on the Galera listener (spec defaults), above oslo.db's
+ *   1h connection_recycle_time; noVNC's websockets → `timeout tunnel 1h`.
  * - `log 127.0.0.1 local0` needed rsyslog's UDP input open to the network → `log /dev/log local0`
  *   into the socket the rsyslog family creates inside the chroot.
  * - `pidfile` dropped: both packages' units pass `-p`.

@@ -79,10 +79,22 @@ describe("haproxy.cfg", () => {
       expect(g).toContain("http-check expect status 200");
       const failover = "on-marked-down shutdown-sessions on-marked-up shutdown-backup-sessions";
       expect(g).toContain(`default-server port 9200 inter 1s rise 2 fall 2 ${failover}`);
+      // Pooled connections idle up to oslo.db's recycle time (1h): HAProxy must not cut them first.
+      // `option tcpka` is clitcpka and srvtcpka: keepalives on both sides.
+      expect(g).toEqual(expect.arrayContaining(["timeout client 90m", "timeout server 90m", "option tcpka"]));
       const servers = g.filter((l) => l.startsWith("server "));
       expect(servers[0]).not.toMatch(/\bbackup\b/);
       for (const s of servers.slice(1)) expect(s).toMatch(/ backup$/);
       expect(servers).toHaveLength(ctl.length);
+    });
+
+    it(`${name}: noVNC's websockets get a tunnel timeout; listeners without their own keep the 1m defaults`, () => {
+      const ls = listeners(artifactAt(r, ctl[0]!.hostname, HAPROXY_CFG).content);
+      expect(ls.get("nova_vncproxy_cluster")).toContain("timeout tunnel 1h");
+      expect([...ls].filter(([, lines]) => lines.some((l) => l.startsWith("timeout tunnel"))).map(([n]) => n)).toEqual([
+        "nova_vncproxy_cluster",
+      ]);
+      expect(ls.get("keystone_public_cluster")!.some((l) => l.startsWith("timeout "))).toBe(false);
     });
 
     it(`${name}: stats on the VIP and the node's own address with the generated password, never 0.0.0.0 or admin:admin`, () => {
@@ -134,7 +146,7 @@ describe("haproxy.cfg", () => {
         stats: { port: 8404, user: "ops", realm: "Lab stats" },
         services: [
           { name: "api", port: 8080, backendPort: 18080, mode: "http" as const, balance: "leastconn" as const, httpCheck: true, tcpKeepalive: false, timeoutClient: "2m", check: { inter: "3s", rise: 3, fall: 4 } },
-          { name: "db", port: 3307, mode: "tcp" as const, httpCheck: true, checkPort: 9201, activeBackup: true },
+          { name: "db", port: 3307, mode: "tcp" as const, httpCheck: true, checkPort: 9201, activeBackup: true, timeoutTunnel: "2h" },
         ],
       },
     };
@@ -144,6 +156,8 @@ describe("haproxy.cfg", () => {
     expect(ls.get("stats")).toEqual(expect.arrayContaining(["bind 198.51.100.10:8404", "bind 198.51.100.12:8404", `stats auth ops:${FAKE_SECRETS.haproxy_stats_pass}`, "stats realm Lab\\ stats"]));
     expect(ls.get("api")).toEqual(expect.arrayContaining(["bind 198.51.100.10:8080", "balance leastconn", "option httpchk", "timeout client 2m", "default-server inter 3s rise 3 fall 4", "server controller03 198.51.100.13:18080 check"]));
     expect(ls.get("api")).not.toContain("option tcpka");
+    expect(ls.get("db")).toContain("timeout tunnel 2h");
+    expect(ls.get("db")!.some((l) => l.startsWith("timeout client"))).toBe(false);
     expect(ls.get("api")).not.toContain("http-check expect status 200");
     expect(ls.get("db")).toEqual(
       expect.arrayContaining([

@@ -270,19 +270,27 @@ export const haproxyService = z.strictObject({
   activeBackup: z.boolean().default(false),
   timeoutClient: haproxyDuration.optional(),
   timeoutServer: haproxyDuration.optional(),
+  /** Idle limit once the connection is a tunnel (a websocket after its upgrade); replaces client/server. */
+  timeoutTunnel: haproxyDuration.optional(),
   check,
 });
 
 const DEFAULT_SERVICES: z.input<typeof haproxyService>[] = [
   { name: "dashboard_cluster", port: 80, httpCheck: true },
-  { name: "galera_cluster", port: 3306, mode: "tcp", httpCheck: true, checkPort: 9200, activeBackup: true, tcpKeepalive: true, check: { inter: "1s", rise: 2, fall: 2 } },
+  // 90m (TripleO): longer than oslo.db's connection_recycle_time (3600 s), so HAProxy never cuts a
+  // pooled connection before the service recycles it; the guide's 1m defaults did.
+  {
+    name: "galera_cluster", port: 3306, mode: "tcp", httpCheck: true, checkPort: 9200, activeBackup: true,
+    tcpKeepalive: true, timeoutClient: "90m", timeoutServer: "90m", check: { inter: "1s", rise: 2, fall: 2 },
+  },
   { name: "rabbitmq_cluster", port: 5673, backendPort: 5672, mode: "tcp", balance: "roundrobin", timeoutClient: "3h", timeoutServer: "3h", check: { inter: "10s", rise: 2, fall: 5 } },
   { name: "glance_api_cluster", port: 9292, httpCheck: true, timeoutClient: "3h", timeoutServer: "3h" },
   { name: "keystone_public_cluster", port: 5000, httpCheck: true },
   { name: "nova_compute_api_cluster", port: 8774, httpCheck: true },
   { name: "nova_placement_cluster", port: 8778 },
   { name: "nova_metadata_api_cluster", port: 8775 },
-  { name: "nova_vncproxy_cluster", port: 6080 },
+  // noVNC consoles are websockets, idle while someone reads the screen: 1h as kolla.
+  { name: "nova_vncproxy_cluster", port: 6080, timeoutTunnel: "1h" },
   { name: "neutron_api_cluster", port: 9696, httpCheck: true },
   { name: "cinder_api_cluster", port: 8776, httpCheck: true },
 ];
