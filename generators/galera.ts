@@ -148,6 +148,7 @@ export function galeraFunctions(cluster: Cluster, node: NodeSpec): string {
     rootMyCnf: ROOT_MY_CNF,
     provider: cluster.os.galeraProvider,
     size: cluster.controllers.length,
+    maxConnections: cluster.spec.galera.maxConnections,
     peers: cluster.controllers.filter((c) => c !== node).map((c) => c.addresses.management),
     galeraPort: GALERA_PORT,
     freshRoot: flavour(cluster).rootUnixSocket ? "unix_socket" : "empty password",

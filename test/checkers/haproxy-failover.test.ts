@@ -1,5 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { HAPROXY_CFG } from "../../generators/haproxy.js";
+import { renderCluster } from "../../src/render.js";
+import { FAKE_SECRETS } from "../fixtures/secrets.js";
 import { requireTool } from "../helpers/checker.js";
 import { EXAMPLES, artifactAt, renderExample } from "../helpers/examples.js";
 import { checkHaproxyCfg } from "../helpers/haproxy-check.js";
@@ -72,5 +74,33 @@ describe("galera_cluster failback: one writer, also after the writer comes back"
     const res = runHaproxyLab({ cfg: broken, vip, controllers, up: ["controller02", "controller03"], scenario: FAILBACK });
     expect(res.stdout, res.stderr).toContain("writer after failback: controller01");
     expect(res.stdout, res.stderr).toContain("the backup's session: open");
+  }, 60_000);
+});
+
+const FULL = String.raw`
+queued=()
+greeted=()
+for fd in $(seq 10 29); do open_client "$fd"; done
+for fd in $(seq 10 29); do
+  if [[ "$(greeting "$fd" 1)" == none ]]; then queued+=("$fd"); else greeted+=("$fd"); fi
+done
+echo "served: \${#greeted[@]}, waiting in HAProxy's queue: \${#queued[@]}"
+eval "exec \${greeted[0]}<&- \${greeted[1]}<&-"
+late=0
+for fd in "\${queued[@]}"; do [[ "$(greeting "$fd" 1)" != none ]] && late=$((late + 1)); done
+echo "served once two others left: $late"
+`.replaceAll("\\${", "${");
+
+describe("galera_cluster when the writer is full: HAProxy queues, MariaDB keeps room", () => {
+  it("galera.maxConnections 32: 16 sessions reach the writer, the rest wait in HAProxy's queue", () => {
+    const spec = { ...EXAMPLES.lab, galera: { ...EXAMPLES.lab.galera, maxConnections: 32 } };
+    const cfg = artifactAt(renderCluster(spec, FAKE_SECRETS), "controller01", HAPROXY_CFG).content;
+    expect(galeraListener(cfg)).toContain("maxconn 32");
+    const up = controllers.map((c) => c.name);
+    const res = runHaproxyLab({ cfg, vip, controllers, up, scenario: FULL });
+    expect(res.stdout.trim().split("\n"), res.stderr).toEqual([
+      "served: 16, waiting in HAProxy's queue: 4",
+      "served once two others left: 2",
+    ]);
   }, 60_000);
 });

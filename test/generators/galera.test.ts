@@ -64,7 +64,8 @@ describe.each(NAMES)("galera generator: %s", (name) => {
     expect(cnfValue(g, "galera", "wsrep_sst_method")).toBe("rsync");
     expect(cnfValue(g, "galera", "wsrep_sync_wait")).toBe("0");
     expect(cnfValue(g, "galera", "wsrep_sst_auth")).toBeUndefined();
-    expect(cnfValue(g, "mysqld", "max_connections")).toBe("1000");
+    // Not the guide's 1000: one writer takes every service's pool (HAProxy's listener follows it).
+    expect(cnfValue(g, "mysqld", "max_connections")).toBe("4096");
     expect(cnfValue(g, "mysqld", "port")).toBe("3306");
     expect(cnfValue(g, "mysqld", "datadir")).toBe("/var/lib/mysql");
     expect(cnfValue(g, "mysqld", "socket")).toBe(os.mysqlSocket);
@@ -182,12 +183,13 @@ describe("galera generator: spec settings and hostile values", () => {
   it("takes every galera setting from the spec", () => {
     const r = render({
       ...EXAMPLES.lab,
-      galera: { clusterName: "prod_db", port: 3307, maxConnections: 4096, wsrepSlaveThreads: 8, innodbBufferPoolSize: "2G", innodbFlushLogAtTrxCommit: 1, wsrepSyncWait: 1 },
+      galera: { clusterName: "prod_db", port: 3307, maxConnections: 2000, wsrepSlaveThreads: 8, innodbBufferPoolSize: "2G", innodbFlushLogAtTrxCommit: 1, wsrepSyncWait: 1 },
     });
     const g = parseCnf(artifactAt(r, "controller02", "/etc/mysql/mariadb.conf.d/60-galera.cnf").content);
     expect(cnfValue(g, "galera", "wsrep_cluster_name")).toBe("prod_db");
     expect(cnfValue(g, "mysqld", "port")).toBe("3307");
-    expect(cnfValue(g, "mysqld", "max_connections")).toBe("4096");
+    expect(cnfValue(g, "mysqld", "max_connections")).toBe("2000");
+    expect(artifactAt(r, "controller02", "/usr/local/lib/ha-gen/21-galera-join.sh").content).toContain("GALERA_MAX_CONNECTIONS=2000\n");
     expect(cnfValue(g, "galera", "wsrep_slave_threads")).toBe("8");
     expect(cnfValue(g, "galera", "innodb_buffer_pool_size")).toBe("2G");
     expect(cnfValue(g, "galera", "innodb_flush_log_at_trx_commit")).toBe("1");

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { scriptPath } from "../../generators/common.js";
 import { HAPROXY_CFG, HAPROXY_CHROOT, HAPROXY_LOG_SOCKET } from "../../generators/haproxy.js";
 import { renderCluster } from "../../src/render.js";
+import { SpecError } from "../../src/index.js";
 import { FAKE_SECRETS } from "../fixtures/secrets.js";
 import { EXAMPLES as SPECS, artifactAt, renderExample, type ExampleName } from "../helpers/examples.js";
 
@@ -78,7 +79,7 @@ describe("haproxy.cfg", () => {
       expect(g).toContain("option httpchk");
       expect(g).toContain("http-check expect status 200");
       const failover = "on-marked-down shutdown-sessions on-marked-up shutdown-backup-sessions";
-      expect(g).toContain(`default-server port 9200 inter 1s rise 2 fall 2 ${failover}`);
+      expect(g).toContain(`default-server port 9200 inter 1s rise 2 fall 2 maxconn 4080 ${failover}`);
       // Pooled connections idle up to oslo.db's recycle time (1h): HAProxy must not cut them first.
       // `option tcpka` is clitcpka and srvtcpka: keepalives on both sides.
       expect(g).toEqual(expect.arrayContaining(["timeout client 90m", "timeout server 90m", "option tcpka"]));
@@ -131,6 +132,34 @@ describe("haproxy.cfg", () => {
       expect(ids.indexOf("51-haproxy")).toBeLessThan(ids.indexOf("62-pacemaker-resources"));
     });
   }
+
+  it("the Galera listener's limits derive from galera.maxConnections alone, with 16 kept free for MariaDB", () => {
+    const limits = (maxConnections?: number, maxconn?: number) => {
+      const spec = { ...SPECS.lab, galera: { maxConnections }, haproxy: { maxconn } };
+      const cfg = artifactAt(renderCluster(spec, FAKE_SECRETS), "controller01", HAPROXY_CFG).content;
+      const g = listeners(cfg).get("galera_cluster")!;
+      return {
+        global: /^global\n[\s\S]*?^ {4}maxconn (\d+)$/m.exec(cfg)?.[1],
+        defaults: /^defaults\n[\s\S]*?^ {4}maxconn (\d+)$/m.exec(cfg)?.[1],
+        listener: g.find((l) => l.startsWith("maxconn ")),
+        server: / maxconn (\d+)/.exec(g.find((l) => l.startsWith("default-server "))!)?.[1],
+        others: [...listeners(cfg)].filter(([n, ls]) => n !== "galera_cluster" && ls.some((l) => /maxconn/.test(l))),
+      };
+    };
+    // Defaults: MariaDB 4096, HAProxy's other listeners 4000 each as the guide.
+    expect(limits()).toEqual({ global: "8096", defaults: "4000", listener: "maxconn 4096", server: "4080", others: [] });
+    expect(limits(1000, 2000)).toEqual({ global: "3000", defaults: "2000", listener: "maxconn 1000", server: "984", others: [] });
+    // The one setting is validated so the servers always get some: at least 32 (16 for HAProxy).
+    const refused = (() => {
+      try {
+        limits(31);
+      } catch (e) {
+        return e instanceof SpecError ? e.errors.map((i) => i.path) : e;
+      }
+    })();
+    expect(refused).toEqual(["galera.maxConnections"]);
+    expect(limits(32).server).toBe("16");
+  });
 
   it("the stats password is escaped for HAProxy (#, backslash) and the realm's space too", () => {
     const r = renderCluster(SPECS.lab, { ...FAKE_SECRETS, haproxy_stats_pass: "a#b\\c:d" });

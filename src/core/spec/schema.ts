@@ -117,7 +117,11 @@ const sizeBytes = (v: string) => BigInt(v.replace(/[KMG]$/, "")) * (UNIT_BYTES[v
 const galera = z.strictObject({
   clusterName: name.default("mariadb_galera_cluster"),
   port: port.default(3306),
-  maxConnections: z.int().min(10).max(100000).default(1000),
+  /**
+   * The guide's 1000 is too few for one writer that holds every service's connection pool: 4096 as
+   * TripleO. HAProxy's Galera listener is derived from it (generators/haproxy.ts), 16 kept free.
+   */
+  maxConnections: z.int().min(32).max(100000).default(4096),
   wsrepSlaveThreads: z.int().min(1).max(512).default(4),
   innodbBufferPoolSize: z
     .string()
