@@ -30,6 +30,8 @@ import cnfTpl from "./templates/galera.cnf.njk";
  *   kept in sync (CREATE USER IF NOT EXISTS + ALTER USER) instead of `GRANT … IDENTIFIED BY`;
  * - joins run one node at a time and wait until Synced; option-file changes restart nodes one
  *   at a time (rolling) instead of all at once;
+ * - state transfers may pick the writer as donor (rsync SST blocks it) → wsrep_sst_donor lists
+ *   the backups, the writer only as the fallback (trailing comma);
  * - full-outage recovery picks the node with the highest seqno (galera-recover + the
  *   `ha-gen recover galera` command) instead of deleting grastate.dat / forcing
  *   safe_to_bootstrap: 1 on every node, which can lose committed transactions; a crashed node's
@@ -75,6 +77,17 @@ export function flavour(cluster: Cluster): MariaDbFlavour {
   return FLAVOUR[cluster.os.id];
 }
 
+/**
+ * wsrep_sst_donor of `node`: the controllers HAProxy sends no writes to (all but the first),
+ * itself excluded; the trailing comma lets any node donate when none of them can. A donor blocks
+ * (rsync) or slows (mariabackup) while it copies, so the writer donates only as the last resort,
+ * and prefers the others when it rejoins itself. Undefined when no such controller exists.
+ */
+export function sstDonors(cluster: Cluster, node: NodeSpec): string | undefined {
+  const backups = cluster.controllers.slice(1).filter((c) => c !== node);
+  return backups.length > 0 ? `${backups.map((c) => c.hostname).join(",")},` : undefined;
+}
+
 /** The Galera option file of one controller. */
 export function galeraCnf(cluster: Cluster, node: NodeSpec): string {
   const { spec, os } = cluster;
@@ -100,6 +113,7 @@ export function galeraCnf(cluster: Cluster, node: NodeSpec): string {
     flushLogAtTrxCommit: g.innodbFlushLogAtTrxCommit,
     bufferPoolSize: g.innodbBufferPoolSize,
     sstMethod: g.sstMethod,
+    sstDonors: sstDonors(cluster, node) ?? "",
     // The donor's mariabackup logs in as the mysql OS user over unix_socket: no password here.
     sstAuth: mariabackup ? "mysql:" : "",
     syncWait: g.wsrepSyncWait,

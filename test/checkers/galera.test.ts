@@ -75,6 +75,9 @@ describe("option files: mariadbd --help --verbose", () => {
     expect(values.get("innodb-autoinc-lock-mode")).toBe("2");
     expect(values.get("binlog-format")).toBe("ROW");
     expect(values.get("max-connections")).toBe("4096");
+    // The backups, never the writer controller01, with the fallback comma.
+    const donors = { controller01: "controller02,controller03,", controller02: "controller03,", controller03: "controller02," };
+    expect(values.get("wsrep-sst-donor")).toBe(donors[a.node as keyof typeof donors]);
   });
 
   it("accepts the mariabackup variants of both targets", () => {

@@ -64,6 +64,10 @@ describe.each(NAMES)("galera generator: %s", (name) => {
     expect(cnfValue(g, "galera", "wsrep_sst_method")).toBe("rsync");
     expect(cnfValue(g, "galera", "wsrep_sync_wait")).toBe("0");
     expect(cnfValue(g, "galera", "wsrep_sst_auth")).toBeUndefined();
+    // Donors: the backups other than this node, the writer (first controller) never named; the
+    // trailing comma falls back to any node.
+    const backups = controllers.slice(1).map((c) => c.hostname).filter((h) => h !== host);
+    expect(cnfValue(g, "galera", "wsrep_sst_donor")).toBe(`${backups.join(",")},`);
     // Not the guide's 1000: one writer takes every service's pool (HAProxy's listener follows it).
     expect(cnfValue(g, "mysqld", "max_connections")).toBe("4096");
     expect(cnfValue(g, "mysqld", "port")).toBe("3306");
@@ -196,6 +200,17 @@ describe("galera generator: spec settings and hostile values", () => {
     expect(cnfValue(g, "galera", "wsrep_sync_wait")).toBe("1");
   });
 
+  it("no donor preference where no backup is left to prefer", () => {
+    const nodes = (n: number) => EXAMPLES.lab.nodes.slice(0, n);
+    const donor = (n: number, host: string) => {
+      const r = render({ ...EXAMPLES.lab, nodes: nodes(n), safety: { allowUnsafeMemberCount: true } });
+      return cnfValue(parseCnf(artifactAt(r, host, "/etc/mysql/mariadb.conf.d/60-galera.cnf").content), "galera", "wsrep_sst_donor");
+    };
+    expect(donor(1, "controller01")).toBeUndefined();
+    expect(donor(2, "controller01")).toBe("controller02,");
+    expect(donor(2, "controller02")).toBeUndefined();
+  });
+
   it("mariabackup SST: unix_socket account, no password in the option file, plugin loaded on 10.3", () => {
     for (const base of [EXAMPLES.lab, EXAMPLES["train-ha"]]) {
       const r = render({ ...base, galera: { sstMethod: "mariabackup" } });
@@ -241,6 +256,9 @@ describe("galera generator: spec settings and hostile values", () => {
     expect(r.plan.steps.find((s) => s.id === "20-galera-bootstrap")!.nodes).toEqual(["db-c"]);
     expect(r.plan.steps.find((s) => s.id === "21-galera-join")!.nodes).toEqual(["db-a", "db-b", "db-d", "db-e"]);
     expect(artifactAt(r, "db-e", "/usr/local/lib/ha-gen/21-galera-join.sh").content).toContain("MIN_SIZE=5\n");
+    const donors = (h: string) => cnfValue(parseCnf(artifactAt(r, h, "/etc/mysql/mariadb.conf.d/60-galera.cnf").content), "galera", "wsrep_sst_donor");
+    expect(donors("db-c")).toBe("db-a,db-b,db-d,db-e,");
+    expect(donors("db-b")).toBe("db-a,db-d,db-e,");
     expect(r.artifacts.some((a) => a.node === "compute1" && a.family === "galera")).toBe(false);
   });
 });
