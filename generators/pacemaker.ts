@@ -121,6 +121,8 @@ export function pacemaker(cluster: Cluster): GeneratorOutput {
   const pcsd = stepScript({
     family: "pacemaker",
     id: PCSD_STEP,
+    // pcs and corosync know each node by its hostname: check it before any of them runs.
+    requireHostname: true,
     title: "pcsd and the hacluster password on every controller",
     guideSection: "八.2.1-2.2 启动pcs服务 / 修改集群管理员hacluster密码",
     nodes: cluster.controllers,

@@ -237,7 +237,9 @@ describe.concurrent("60-pcsd run for real in a sandboxed copy of this machine (s
     const a = artifactAt(r, "controller01", path);
     return { path: a.path, content: a.content, mode: a.mode };
   };
-  const base = [pick(SCRIPT_LIB), pick(SECRETS_ENV), pick(scriptPath(PCSD_STEP))];
+  // The node's hostname and /etc/hosts as 00-prepare leaves them (the step checks them first).
+  const base = [pick(SCRIPT_LIB), pick(SECRETS_ENV), pick(scriptPath(PCSD_STEP)), pick("/etc/hosts")];
+  const hostname = "echo controller01";
   const stubSetup = (corosync: string) => `printf '%s\\n' 198.51.100.11 > ${STUB_STATE}/address
 cat > ${STUB_STATE}/on-start-pcsd <<'HOOK'
 ${PCSD_HOOK}
@@ -252,7 +254,7 @@ CONF`;
     const packaged = "totem {\n\tversion: 2\n\tcluster_name: debian\n}\nnodelist {\n\tnode {\n\t\tname: node1\n\t\tnodeid: 1\n\t\tring0_addr: 127.0.0.1\n\t}\n}";
     const res = await sandbox({
       files: base,
-      stubs: { systemctl: SYSTEMCTL_STUB, pcs: PCS_STUB },
+      stubs: { systemctl: SYSTEMCTL_STUB, pcs: PCS_STUB, hostname },
       setup: stubSetup(packaged),
       script: scriptPath(PCSD_STEP),
       runs: 2,
@@ -280,7 +282,7 @@ CONF`;
     const foreign = "totem {\n\tcluster_name: payroll\n}\nnodelist {\n\tnode {\n\t\tring0_addr: 10.1.1.1\n\t}\n\tnode {\n\t\tring0_addr: 10.1.1.2\n\t}\n}";
     const res = await sandbox({
       files: base,
-      stubs: { systemctl: SYSTEMCTL_STUB, pcs: PCS_STUB },
+      stubs: { systemctl: SYSTEMCTL_STUB, pcs: PCS_STUB, hostname },
       setup: stubSetup(foreign),
       script: scriptPath(PCSD_STEP),
       runs: 1,
