@@ -31,6 +31,11 @@ export function clusterProperties(cluster: Cluster): string[] {
   return Object.entries(cluster.spec.pacemaker.properties).map(([k, v]) => `${k}=${String(v)}`);
 }
 
+/** Corosync gets a second knet link on the vlan network when every controller has an address there. */
+export function secondLink(cluster: Cluster): boolean {
+  return cluster.spec.networks.vlan !== undefined && cluster.controllers.every((c) => c.addresses.vlan !== undefined);
+}
+
 /** Constraint ids ha-gen owns (explicit, so reruns and reviews find them). */
 export function constraintIds(cluster: Cluster): { colocation: string; order: string } {
   const { vipResource } = cluster.spec.pacemaker;
@@ -112,6 +117,8 @@ function resourcesContext(cluster: Cluster) {
  * - The HAProxy clone kept pcs's default monitor for systemd agents (60s), so a dead HAProxy kept
  *   the VIP for up to a minute → `op monitor interval=5s timeout=20s` (spec), also set on an
  *   existing clone.
+ * - one corosync ring on the management network → a second knet link on the vlan network when
+ *   every controller has an address there (an existing cluster's links are left; a warning says so).
  * - Debian's packaged single-node corosync.conf blocks `pcs host auth`/`cluster setup` → removed
  *   with `pcs cluster destroy`, only when it names no other node than 127.0.0.1.
  */
@@ -152,7 +159,12 @@ export function pacemaker(cluster: Cluster): GeneratorOutput {
       scriptName: `${CLUSTER_STEP}.sh`,
       clusterName: spec.pacemaker.clusterName,
       corosyncConf: COROSYNC_CONF,
-      controllers: cluster.controllers.map((c) => ({ name: c.hostname, address: c.addresses.management })),
+      controllers: cluster.controllers.map((c) => ({
+        name: c.hostname,
+        address: c.addresses.management,
+        vlan: c.addresses.vlan,
+      })),
+      secondLink: secondLink(cluster),
       waitSeconds: START_WAIT,
     }),
   });

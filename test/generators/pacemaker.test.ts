@@ -42,6 +42,13 @@ describe("pacemaker steps", () => {
       expect(s).toContain('pcs cluster setup "$cluster_name" "${nodes[@]}" --start --enable --wait=300');
       expect(s).toMatch(/if \[\[ -f "\$corosync_conf" && "\$\(conf_cluster_name\)" == "\$cluster_name" \]\]; then\n\s+# Never re-create/);
       expect(s).toContain("partition with quorum");
+      // Every controller has a vlan address in train-ha: corosync's second knet link runs there.
+      if (name === "train-ha") {
+        expect(s).toContain(`link1_addresses=( ${nodes.map((n) => n.addresses.vlan).join(" ")} )`);
+        expect(s).toContain('nodes+=("${controllers[$i]}" "addr=${addresses[$i]}" "addr=${link1_addresses[$i]}")');
+      } else {
+        expect(s).not.toContain("link1_addresses");
+      }
     });
 
     it(`${name}: properties, VIP and clone as the spec says, VIP colocated with the clone`, () => {
@@ -93,6 +100,13 @@ describe("pacemaker steps", () => {
     expect(res).toContain("id=colocation-api_vip-with-lb-clone");
     expect(artifactAt(r, "controller02", scriptPath(PCSD_STEP)).content).toContain("cluster_name=lab.ha_2\n");
     expect(artifactAt(r, "controller01", scriptPath(CLUSTER_STEP)).content).toContain("cluster_name=lab.ha_2\n");
+  });
+
+  it("no second corosync link unless every controller has a vlan address", () => {
+    const spec = structuredClone(SPECS["train-ha"]) as typeof SPECS["train-ha"] & { nodes: { addresses: { vlan?: string } }[] };
+    delete spec.nodes[1]!.addresses.vlan;
+    const s = artifactAt(renderCluster(spec, FAKE_SECRETS), "controller01", scriptPath(CLUSTER_STEP)).content;
+    expect(s).not.toContain("link1_addresses");
   });
 
   it("resource ids pcs would refuse, or that clash, are spec errors", () => {

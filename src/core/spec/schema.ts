@@ -310,9 +310,9 @@ const haproxy = z.strictObject({
 }).prefault({});
 
 const ntp = z.strictObject({
-  /** Upstream servers; empty: the time server serves from its own clock (an isolated cluster). */
+  /** Upstream servers of the controllers; empty: they agree on one controller's clock (orphan mode). */
   upstream: z.array(hostnameOrIpv4).default(["ntp1.aliyun.com"]),
-  /** Hostname of the node that serves time to the others; defaults to the first controller. */
+  /** Deprecated, ignored (validation warns): every controller serves time to the cluster. */
   server: hostname.optional(),
 }).prefault({});
 
