@@ -73,7 +73,9 @@ describe("10-chrony scripts: bash -n and shellcheck", () => {
 const CHRONYC = `echo "chronyc $*" >> ${STUB_STATE}/calls
 [[ "$1" == -n ]] && shift
 case "$1" in
-  tracking) printf 'Reference ID    : %s ()\\nStratum         : 3\\nLeap status     : Normal\\n' "$(cat ${STUB_STATE}/refid)" ;;
+  tracking)
+    printf 'Reference ID    : %s ()\\n' "$(cat ${STUB_STATE}/refid)"
+    printf 'Stratum         : 3\\nLeap status     : Normal\\n' ;;
   sources)
     printf 'MS Name/IP address         Stratum Poll Reach LastRx Last sample\\n'
     printf '===============================================================================\\n'
@@ -82,7 +84,10 @@ case "$1" in
   *) echo "chronyc stub: unsupported $*" >&2; exit 1 ;;
 esac`;
 /** systemctl as the shared stub, but `show -p ConditionResult` reads STUB_STATE/condition (default yes). */
-const SYSTEMCTL = SYSTEMCTL_STUB.replace("show) echo yes ;;", `show) cat ${STUB_STATE}/condition 2>/dev/null || echo yes ;;`);
+const SYSTEMCTL = SYSTEMCTL_STUB.replace(
+  "show) echo yes ;;",
+  `show) cat ${STUB_STATE}/condition 2>/dev/null || echo yes ;;`,
+);
 
 interface State {
   readonly refid: string;
@@ -122,7 +127,9 @@ describe.concurrent("10-chrony's wait, against a fake chronyc in a sandbox", () 
   it("a synchronised node with a selected source passes after one waitsync of 60 tries x 1 s", async () => {
     const { run: r, waitsync } = await runStep("train-ha", "compute01", {
       refid: "0A0FFDA3",
-      sources: "^* 10.15.253.163   3   6   377   12   +20us[ +25us] +/-  14ms\n^+ 10.15.253.195   3   6   377   11   +31us[ +31us] +/-  15ms",
+      sources:
+        "^* 10.15.253.163   3   6   377   12   +20us[ +25us] +/-  14ms\n" +
+        "^+ 10.15.253.195   3   6   377   11   +31us[ +31us] +/-  15ms",
       synced: true,
     });
     expect(r.status, r.stderr).toBe(0);
@@ -132,25 +139,41 @@ describe.concurrent("10-chrony's wait, against a fake chronyc in a sandbox", () 
   });
 
   it("a node that selects no source fails with the sources it saw", async () => {
-    const { run: r } = await runStep("train-ha", "compute01", { refid: "00000000", sources: "^? 10.15.253.163   0   6     0     -     +0ns[   +0ns] +/-    0ns", synced: false });
+    const { run: r } = await runStep("train-ha", "compute01", {
+      refid: "00000000",
+      sources: "^? 10.15.253.163   0   6     0     -     +0ns[   +0ns] +/-    0ns",
+      synced: false,
+    });
     expect(r.status).not.toBe(0);
     expect(r.stderr).toContain("chronyd selected no time source within 60s (sources above)");
     expect(r.stderr).toContain("^? 10.15.253.163");
   });
 
   it("waitsync passing is not enough: no selected source (no ^* or =* line) fails", async () => {
-    const { run: r } = await runStep("lab", "controller02", { refid: "C633640B", sources: "=+ 198.51.100.11  10   6   377   12   +20us[ +25us] +/-  14ms", synced: true });
+    const { run: r } = await runStep("lab", "controller02", {
+      refid: "C633640B",
+      sources: "=+ 198.51.100.11  10   6   377   12   +20us[ +25us] +/-  14ms",
+      synced: true,
+    });
     expect(r.status).not.toBe(0);
     expect(r.stderr).toContain("chronyd selected no time source");
   });
 
   it("a controller following another controller passes", async () => {
-    const { run: r } = await runStep("lab", "controller02", { refid: "C633640B", sources: `^* ${CONTROLLER}  10   6   377   12   +20us[ +25us] +/-  14ms`, synced: true });
+    const { run: r } = await runStep("lab", "controller02", {
+      refid: "C633640B",
+      sources: `^* ${CONTROLLER}  10   6   377   12   +20us[ +25us] +/-  14ms`,
+      synced: true,
+    });
     expect(r.status, r.stderr).toBe(0);
   });
 
   it("orphan mode: the controller left on its own clock (LOCAL, 7F7F0101) passes once the wait ran out", async () => {
-    const { run: r, waitsync } = await runStep("lab", "controller01", { refid: "7F7F0101", sources: "=? 198.51.100.12  10   6   377   12   +20us[ +25us] +/-  14ms", synced: false });
+    const { run: r, waitsync } = await runStep("lab", "controller01", {
+      refid: "7F7F0101",
+      sources: "=? 198.51.100.12  10   6   377   12   +20us[ +25us] +/-  14ms",
+      synced: false,
+    });
     expect(r.status, r.stderr).toBe(0);
     expect(waitsync).toBe("chronyc waitsync 60 0 0 1");
     expect(r.stderr).toContain("this controller serves the cluster's time from its own clock (orphan mode)");
@@ -163,10 +186,17 @@ describe.concurrent("10-chrony's wait, against a fake chronyc in a sandbox", () 
   });
 
   it("a container, where chrony's unit is skipped (no CAP_SYS_TIME): no wait, the host keeps time", async () => {
-    const { run: r, waitsync } = await runStep("lab", "controller03", { refid: "00000000", sources: "", synced: false, condition: "no" });
+    const { run: r, waitsync } = await runStep("lab", "controller03", {
+      refid: "00000000",
+      sources: "",
+      synced: false,
+      condition: "no",
+    });
     expect(r.status, r.stderr).toBe(0);
     expect(waitsync).toBe("");
-    expect(r.stderr).toContain("chrony is skipped on this node (its unit conditions are not met, as in a container): the host keeps time");
+    expect(r.stderr).toContain(
+      "chrony is skipped on this node (its unit conditions are not met, as in a container): the host keeps time",
+    );
   });
 });
 
@@ -180,7 +210,10 @@ describe("10-chrony against real chronyd daemons (orphan mode, no upstream)", ()
   it("every node's step passes: one controller serves its own clock, the others and compute01 follow", async () => {
     const spec = {
       ...EXAMPLES.lab,
-      nodes: [...EXAMPLES.lab.nodes, { hostname: "compute01", roles: ["compute" as const], addresses: { management: "198.51.100.21" } }],
+      nodes: [
+        ...EXAMPLES.lab.nodes,
+        { hostname: "compute01", roles: ["compute" as const], addresses: { management: "198.51.100.21" } },
+      ],
       safety: { allowUnsafeMemberCount: false },
     };
     const r = renderCluster(spec, FAKE_SECRETS);
@@ -189,22 +222,40 @@ describe("10-chrony against real chronyd daemons (orphan mode, no upstream)", ()
       const nodes = spec.nodes.map((n) => ({
         name: n.hostname,
         addr: `${n.addresses.management}/24`,
-        manifest: stageArtifacts(t.dir, n.hostname, r.artifacts.filter((a) => a.node === n.hostname && (a.family === "chrony" || a.family === "common"))),
+        manifest: stageArtifacts(
+          t.dir,
+          n.hostname,
+          r.artifacts.filter((a) => a.node === n.hostname && (a.family === "chrony" || a.family === "common")),
+        ),
       }));
-      const stub = t.write("systemctl", "#!/bin/bash\n# chronyd already runs (started by the test)\ncase \"$1\" in show) echo yes ;; *) exit 0 ;; esac\n", 0o755);
+      const stub = t.write(
+        "systemctl",
+        '#!/bin/bash\n# chronyd already runs (started by the test)\ncase "$1" in show) echo yes ;; *) exit 0 ;; esac\n',
+        0o755,
+      );
       const script = [
         ...nodes.map(
           (n) =>
-            `netlab_node ${n.name} ${n.addr} "netlab_root ${t.dir}/${n.name}-root && netlab_install ${n.manifest} && mount -t tmpfs none /run && install -m 0755 ${stub} /usr/local/sbin/systemctl && exec chronyd -x -d -f /etc/chrony/chrony.conf >${t.dir}/${n.name}.log 2>&1"`,
+            `netlab_node ${n.name} ${n.addr} "netlab_root ${t.dir}/${n.name}-root && netlab_install ${n.manifest}` +
+            ` && mount -t tmpfs none /run && install -m 0755 ${stub} /usr/local/sbin/systemctl` +
+            ` && exec chronyd -x -d -f /etc/chrony/chrony.conf >${t.dir}/${n.name}.log 2>&1"`,
         ),
         "sleep 1",
-        ...nodes.map((n) => `( netlab_exec ${n.name} bash ${STEP} >${t.dir}/${n.name}.step 2>&1; echo $? >${t.dir}/${n.name}.rc ) &`),
-        "wait_steps() { local n; for n in " + nodes.map((n) => n.name).join(" ") + "; do until [[ -s " + t.dir + "/$n.rc ]]; do sleep 0.5; done; done; }",
+        ...nodes.map(
+          (n) =>
+            `( netlab_exec ${n.name} bash ${STEP} >${t.dir}/${n.name}.step 2>&1; echo $? >${t.dir}/${n.name}.rc ) &`,
+        ),
+        "wait_steps() { local n; for n in " +
+          nodes.map((n) => n.name).join(" ") +
+          "; do until [[ -s " +
+          t.dir +
+          "/$n.rc ]]; do sleep 0.5; done; done; }",
         "wait_steps",
         ...nodes.map(
           (n) =>
             `echo "=== step ${n.name}"; cat ${t.dir}/${n.name}.step; echo "rc=$(cat ${t.dir}/${n.name}.rc)"\n` +
-            `echo "=== tracking ${n.name}"; netlab_exec ${n.name} chronyc -n tracking | sed -n 's/^Reference ID *: \\([0-9A-F]*\\).*/\\1/p'\n` +
+            `echo "=== tracking ${n.name}"; netlab_exec ${n.name} chronyc -n tracking |` +
+            ` sed -n 's/^Reference ID *: \\([0-9A-F]*\\).*/\\1/p'\n` +
             `echo "=== sources ${n.name}"; netlab_exec ${n.name} chronyc -n sources | grep -E '^[=^#]'`,
         ),
       ].join("\n");
@@ -217,7 +268,8 @@ describe("10-chrony against real chronyd daemons (orphan mode, no upstream)", ()
       expect(leaders, out).toHaveLength(1);
       expect(s.get(`step ${leaders[0]}`)).toContain("serves the cluster's time from its own clock (orphan mode)");
       const leaderIp = spec.nodes.find((n) => n.hostname === leaders[0])!.addresses.management;
-      for (const c of controllers.filter((x) => x !== leaders[0])) expect(s.get(`sources ${c}`), out).toContain(`^* ${leaderIp} `);
+      for (const c of controllers.filter((x) => x !== leaders[0]))
+        expect(s.get(`sources ${c}`), out).toContain(`^* ${leaderIp} `);
       expect(s.get("sources compute01"), out).toMatch(/^\^\* 198\.51\.100\.1[123] /m);
     } finally {
       t.cleanup();

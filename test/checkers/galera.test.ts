@@ -76,7 +76,11 @@ describe("option files: mariadbd --help --verbose", () => {
     expect(values.get("binlog-format")).toBe("ROW");
     expect(values.get("max-connections")).toBe("4096");
     // The backups, never the writer controller01, with the fallback comma.
-    const donors = { controller01: "controller02,controller03,", controller02: "controller03,", controller03: "controller02," };
+    const donors = {
+      controller01: "controller02,controller03,",
+      controller02: "controller03,",
+      controller03: "controller02,",
+    };
     expect(values.get("wsrep-sst-donor")).toBe(donors[a.node as keyof typeof donors]);
   });
 

@@ -21,7 +21,10 @@ const vip = EXAMPLES.lab.vip.address;
 /** The lab's galera_cluster listener block (comments dropped). */
 function galeraListener(cfg: string): string[] {
   const block = /^listen galera_cluster\n([\s\S]*?)(?=^\S|$(?![\s\S]))/m.exec(cfg)?.[1] ?? "";
-  return block.split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("#"));
+  return block
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith("#"));
 }
 
 // Polls until a new client is greeted by $1 (at most 10 s); prints who greeted the last one.
@@ -53,7 +56,9 @@ describe("galera_cluster failback: one writer, also after the writer comes back"
   const cfg = artifactAt(r, "controller01", HAPROXY_CFG).content;
 
   it("the rendered configuration is accepted and cuts the backup's sessions when the writer is marked up", () => {
-    expect(galeraListener(cfg).find((l) => l.startsWith("default-server "))).toMatch(/ on-marked-up shutdown-backup-sessions\b/);
+    expect(galeraListener(cfg).find((l) => l.startsWith("default-server "))).toMatch(
+      / on-marked-up shutdown-backup-sessions\b/,
+    );
     const c = checkHaproxyCfg(cfg, artifactAt(r, "controller01", "/etc/hosts").content);
     expect(c.ok, c.result.stdout + c.result.stderr).toBe(true);
   });
@@ -71,7 +76,13 @@ describe("galera_cluster failback: one writer, also after the writer comes back"
   it("broken sample: without on-marked-up the backup keeps its session: two writers", () => {
     const broken = cfg.replace(" on-marked-up shutdown-backup-sessions", "");
     expect(broken).not.toBe(cfg);
-    const res = runHaproxyLab({ cfg: broken, vip, controllers, up: ["controller02", "controller03"], scenario: FAILBACK });
+    const res = runHaproxyLab({
+      cfg: broken,
+      vip,
+      controllers,
+      up: ["controller02", "controller03"],
+      scenario: FAILBACK,
+    });
     expect(res.stdout, res.stderr).toContain("writer after failback: controller01");
     expect(res.stdout, res.stderr).toContain("the backup's session: open");
   }, 60_000);

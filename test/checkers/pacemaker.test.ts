@@ -119,7 +119,9 @@ describe("pacemaker scripts against pcs, crm_verify and corosync (offline, isola
       expect(out.setup?.status, out.setup?.stderr).toBe(0);
       expect(out.corosyncConf).toContain(`cluster_name: ${i.clusterName}`);
       for (const n of SPECS[name].nodes.filter((x) => x.roles.includes("controller"))) {
-        expect(out.corosyncConf).toMatch(new RegExp(`ring0_addr: ${n.addresses.management.replaceAll(".", "\\.")}\\s+(ring1_addr: \\S+\\s+)?name: ${n.hostname}\\s`));
+        const ring0 = n.addresses.management.replaceAll(".", "\\.");
+        const entry = `ring0_addr: ${ring0}\\s+(ring1_addr: \\S+\\s+)?name: ${n.hostname}\\s`;
+        expect(out.corosyncConf).toMatch(new RegExp(entry));
         // With a vlan network (train-ha), knet's second link runs over it.
         const link1 = n.addresses.vlan ? `ring1_addr: ${n.addresses.vlan}\n` : "ring1_addr";
         if (n.addresses.vlan) expect(out.corosyncConf).toContain(link1);

@@ -253,14 +253,18 @@ printf 'centos-release-openstack-train\\nyum-utils\\nepel-release\\n' > ${PKG_ST
     const r = renderExample("lab");
     const loopback = `127.0.1.1 controller02\n${artifactAt(r, "controller02", "/etc/hosts").content}`;
     const bad = await sandbox({
-      files: [...files("lab", "controller02").filter((f) => f.path !== "/etc/hosts"), { path: "/etc/hosts", content: loopback }],
+      files: [
+        ...files("lab", "controller02").filter((f) => f.path !== "/etc/hosts"),
+        { path: "/etc/hosts", content: loopback },
+      ],
       stubs: DEBIAN_STUBS,
       setup: `printf '%s\\n' ${PACKAGES.debian12.controller.join(" ")} > ${PKG_STATE}`,
       script: SCRIPT,
       runs: 1,
     });
     expect(bad.runs[0]!.status).not.toBe(0);
-    expect(bad.runs[0]!.stderr).toContain("controller02 resolves to 127.0.1.1, not to its management address 198.51.100.12");
+    const why = "controller02 resolves to 127.0.1.1, not to its management address 198.51.100.12";
+    expect(bad.runs[0]!.stderr).toContain(why);
   });
 
   it("the RabbitMQ and pacemaker steps refuse to run on a node not named as in the spec", async () => {

@@ -23,7 +23,10 @@ describe("chrony: one clock, every controller a source", () => {
         const d = directives(artifactAt(r, c.hostname, os.chronyConf).content);
         // The other controllers as servers (client mode): symmetric peers are slow to agree.
         const others = controllers.filter((o) => o !== c).map((o) => `server ${o.addresses.management} iburst`);
-        expect(d.filter((l) => /^(server|peer|pool) /.test(l))).toEqual([...upstream.map((u) => `server ${u} iburst`), ...others]);
+        expect(d.filter((l) => /^(server|peer|pool) /.test(l))).toEqual([
+          ...upstream.map((u) => `server ${u} iburst`),
+          ...others,
+        ]);
         expect(d).toContain(`allow ${spec.networks.management.cidr}`);
         expect(d).toContain("local stratum 10 orphan");
       }
@@ -32,7 +35,9 @@ describe("chrony: one clock, every controller a source", () => {
     it(`${name}: every other node follows every controller, serves no one, has no local clock`, () => {
       for (const n of spec.nodes.filter((x) => !x.roles.includes("controller"))) {
         const d = directives(artifactAt(r, n.hostname, os.chronyConf).content);
-        expect(d.filter((l) => /^(server|peer|pool) /.test(l))).toEqual(controllers.map((c) => `server ${c.addresses.management} iburst`));
+        expect(d.filter((l) => /^(server|peer|pool) /.test(l))).toEqual(
+          controllers.map((c) => `server ${c.addresses.management} iburst`),
+        );
         expect(d.some((l) => /^(allow|local|peer) /.test(l))).toBe(false);
       }
     });
@@ -54,7 +59,9 @@ describe("chrony: one clock, every controller a source", () => {
     const spec = { ...SPECS["train-ha"], ntp: { upstream: ["ntp1.aliyun.com"], server: "compute02" } };
     const v = validateSpec(spec);
     expect(v.ok).toBe(true);
-    expect(v.warnings.map((w) => `${w.path}: ${w.message}`)).toContain("ntp.server: is no longer used: every controller serves time (remove the setting)");
+    expect(v.warnings.map((w) => `${w.path}: ${w.message}`)).toContain(
+      "ntp.server: is no longer used: every controller serves time (remove the setting)",
+    );
     const a = renderCluster(spec, FAKE_SECRETS).artifacts;
     expect(a).toEqual(renderExample("train-ha").artifacts);
   });

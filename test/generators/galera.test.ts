@@ -187,13 +187,17 @@ describe("galera generator: spec settings and hostile values", () => {
   it("takes every galera setting from the spec", () => {
     const r = render({
       ...EXAMPLES.lab,
-      galera: { clusterName: "prod_db", port: 3307, maxConnections: 2000, wsrepSlaveThreads: 8, innodbBufferPoolSize: "2G", innodbFlushLogAtTrxCommit: 1, wsrepSyncWait: 1 },
+      galera: {
+        clusterName: "prod_db", port: 3307, maxConnections: 2000, wsrepSlaveThreads: 8, innodbBufferPoolSize: "2G",
+        innodbFlushLogAtTrxCommit: 1, wsrepSyncWait: 1,
+      },
     });
     const g = parseCnf(artifactAt(r, "controller02", "/etc/mysql/mariadb.conf.d/60-galera.cnf").content);
     expect(cnfValue(g, "galera", "wsrep_cluster_name")).toBe("prod_db");
     expect(cnfValue(g, "mysqld", "port")).toBe("3307");
     expect(cnfValue(g, "mysqld", "max_connections")).toBe("2000");
-    expect(artifactAt(r, "controller02", "/usr/local/lib/ha-gen/21-galera-join.sh").content).toContain("GALERA_MAX_CONNECTIONS=2000\n");
+    const join = artifactAt(r, "controller02", "/usr/local/lib/ha-gen/21-galera-join.sh").content;
+    expect(join).toContain("GALERA_MAX_CONNECTIONS=2000\n");
     expect(cnfValue(g, "galera", "wsrep_slave_threads")).toBe("8");
     expect(cnfValue(g, "galera", "innodb_buffer_pool_size")).toBe("2G");
     expect(cnfValue(g, "galera", "innodb_flush_log_at_trx_commit")).toBe("1");
@@ -204,7 +208,8 @@ describe("galera generator: spec settings and hostile values", () => {
     const nodes = (n: number) => EXAMPLES.lab.nodes.slice(0, n);
     const donor = (n: number, host: string) => {
       const r = render({ ...EXAMPLES.lab, nodes: nodes(n), safety: { allowUnsafeMemberCount: true } });
-      return cnfValue(parseCnf(artifactAt(r, host, "/etc/mysql/mariadb.conf.d/60-galera.cnf").content), "galera", "wsrep_sst_donor");
+      const cnf = artifactAt(r, host, "/etc/mysql/mariadb.conf.d/60-galera.cnf").content;
+      return cnfValue(parseCnf(cnf), "galera", "wsrep_sst_donor");
     };
     expect(donor(1, "controller01")).toBeUndefined();
     expect(donor(2, "controller01")).toBe("controller02,");
@@ -256,7 +261,8 @@ describe("galera generator: spec settings and hostile values", () => {
     expect(r.plan.steps.find((s) => s.id === "20-galera-bootstrap")!.nodes).toEqual(["db-c"]);
     expect(r.plan.steps.find((s) => s.id === "21-galera-join")!.nodes).toEqual(["db-a", "db-b", "db-d", "db-e"]);
     expect(artifactAt(r, "db-e", "/usr/local/lib/ha-gen/21-galera-join.sh").content).toContain("MIN_SIZE=5\n");
-    const donors = (h: string) => cnfValue(parseCnf(artifactAt(r, h, "/etc/mysql/mariadb.conf.d/60-galera.cnf").content), "galera", "wsrep_sst_donor");
+    const cnfOf = (h: string) => parseCnf(artifactAt(r, h, "/etc/mysql/mariadb.conf.d/60-galera.cnf").content);
+    const donors = (h: string) => cnfValue(cnfOf(h), "galera", "wsrep_sst_donor");
     expect(donors("db-c")).toBe("db-a,db-b,db-d,db-e,");
     expect(donors("db-b")).toBe("db-a,db-d,db-e,");
     expect(r.artifacts.some((a) => a.node === "compute1" && a.family === "galera")).toBe(false);

@@ -147,8 +147,11 @@ describe("haproxy.cfg", () => {
       };
     };
     // Defaults: MariaDB 4096, HAProxy's other listeners 4000 each as the guide.
-    expect(limits()).toEqual({ global: "8096", defaults: "4000", listener: "maxconn 4096", server: "4080", others: [] });
-    expect(limits(1000, 2000)).toEqual({ global: "3000", defaults: "2000", listener: "maxconn 1000", server: "984", others: [] });
+    const none: unknown[] = [];
+    const lab = { global: "8096", defaults: "4000", listener: "maxconn 4096", server: "4080", others: none };
+    expect(limits()).toEqual(lab);
+    const small = { global: "3000", defaults: "2000", listener: "maxconn 1000", server: "984", others: none };
+    expect(limits(1000, 2000)).toEqual(small);
     // The one setting is validated so the servers always get some: at least 32 (16 for HAProxy).
     const refused = (() => {
       try {
@@ -175,7 +178,10 @@ describe("haproxy.cfg", () => {
         stats: { port: 8404, user: "ops", realm: "Lab stats" },
         services: [
           { name: "api", port: 8080, backendPort: 18080, mode: "http" as const, balance: "leastconn" as const, httpCheck: true, tcpKeepalive: false, timeoutClient: "2m", check: { inter: "3s", rise: 3, fall: 4 } },
-          { name: "db", port: 3307, mode: "tcp" as const, httpCheck: true, checkPort: 9201, activeBackup: true, timeoutTunnel: "2h" },
+          {
+            name: "db", port: 3307, mode: "tcp" as const, httpCheck: true, checkPort: 9201, activeBackup: true,
+            timeoutTunnel: "2h",
+          },
         ],
       },
     };
@@ -190,7 +196,8 @@ describe("haproxy.cfg", () => {
     expect(ls.get("api")).not.toContain("http-check expect status 200");
     expect(ls.get("db")).toEqual(
       expect.arrayContaining([
-        "default-server port 9201 inter 2000 rise 2 fall 5 on-marked-down shutdown-sessions on-marked-up shutdown-backup-sessions",
+        "default-server port 9201 inter 2000 rise 2 fall 5 " +
+          "on-marked-down shutdown-sessions on-marked-up shutdown-backup-sessions",
         "server controller02 198.51.100.12:3307 check backup",
       ]),
     );

@@ -103,7 +103,8 @@ describe("pacemaker steps", () => {
   });
 
   it("no second corosync link unless every controller has a vlan address", () => {
-    const spec = structuredClone(SPECS["train-ha"]) as typeof SPECS["train-ha"] & { nodes: { addresses: { vlan?: string } }[] };
+    type Spec = (typeof SPECS)["train-ha"] & { nodes: { addresses: { vlan?: string } }[] };
+    const spec = structuredClone(SPECS["train-ha"]) as Spec;
     delete spec.nodes[1]!.addresses.vlan;
     const s = artifactAt(renderCluster(spec, FAKE_SECRETS), "controller01", scriptPath(CLUSTER_STEP)).content;
     expect(s).not.toContain("link1_addresses");

@@ -89,7 +89,10 @@ open_client() { eval "exec $1<>/dev/tcp/$VIP/3306"; }
 # greeting FD [SECONDS]: the backend's name on FD, or "none" when nothing came within SECONDS.
 greeting() { local l; if read -r -t "\${2:-3}" l <&"$1"; then echo "$l"; else echo none; fi; }
 # closed FD SECONDS: "closed" when the peer closes FD within SECONDS, else "open".
-closed() { local l; if read -r -t "$2" l <&"$1"; then echo "data"; elif (( $? > 128 )); then echo open; else echo closed; fi; }
+closed() {
+  local l
+  if read -r -t "$2" l <&"$1"; then echo data; elif (( $? > 128 )); then echo open; else echo closed; fi
+}
 set +e
 . "$STATE/scenario.sh"
 `;
@@ -104,7 +107,9 @@ export function runHaproxyLab(o: HaproxyLabOptions): RunResult {
     t.write("state/scenario.sh", o.scenario);
     for (const name of o.up) t.write(`state/${name}.up`, "");
     const backends = o.controllers.map((c) => `${c.name}=${c.address}`);
-    const r = isolated(DRIVER.replaceAll("\\${", "${"), [cfg, state, py, o.vip, ...backends], { timeout: o.timeoutMs ?? 60_000 });
+    const r = isolated(DRIVER.replaceAll("\\${", "${"), [cfg, state, py, o.vip, ...backends], {
+      timeout: o.timeoutMs ?? 60_000,
+    });
     const logPath = `${state}/haproxy.log`;
     const log = existsSync(logPath) ? readFileSync(logPath, "utf8") : "(HAProxy never started)";
     return { ...r, stderr: `${r.stderr}\n--- haproxy ---\n${log}` };
