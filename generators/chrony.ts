@@ -1,32 +1,48 @@
-import { merge, sameOn, stepScript, MARKER } from "./common.js";
-import type { GeneratorOutput } from "../src/core/artifact.js";
+import { fileFor, type GeneratorOutput } from "../src/core/artifact.js";
 import type { Cluster } from "../src/core/model.js";
-import { sh } from "../src/core/quote.js";
+import type { NodeSpec } from "../src/core/spec/schema.js";
 import { renderTemplate } from "../src/core/template.js";
+import { MARKER, merge, stepScript } from "./common.js";
 import tpl from "./templates/chrony.conf.njk";
+import stepTpl from "./templates/chrony-step.sh.njk";
+
+/** Tries of `chronyc waitsync`, one second apart: how long the step waits for synchronisation. */
+export const SYNC_TRIES = 60;
 
 /**
- * chrony: one node (the first controller unless the spec says otherwise) follows the upstream
- * servers and serves the management network; every other node follows it. The guide's
- * `allow 10.15.253.163/12` is written as the management network (chronyd ignores host bits, so it
- * is the same network). The packaged keyfile and leapsectz lines stay, as in the guide's in-place
- * edit. The step waits for `chronyc tracking` and prints `chronyc sources` (the guide's check).
+ * chrony (guide 四.2). Fixes to the guide:
+ * - one time server (controller01) that every other node follows: when it is down, nothing keeps
+ *   the cluster on one clock → every controller serves time: the upstream servers plus the other
+ *   controllers (as servers: symmetric `peer`s were measured to stay apart for over a minute) and
+ *   `local stratum 10 orphan`, so they agree with each other when no upstream answers; every
+ *   other node follows all controllers. `ntp.server` is no longer used.
+ * - `allow 10.15.253.163/12` (a host address with a prefix) → the management network.
+ * - the guide only looks at `chronyc sources` → the step waits for synchronisation (`chronyc
+ *   waitsync`, bounded) and fails unless a source is selected (or, on a controller, orphan mode's
+ *   local clock); where the unit is skipped (a container without CAP_SYS_TIME) it does not wait.
  */
 export function chrony(cluster: Cluster): GeneratorOutput {
-  const { os, spec, ntpServer } = cluster;
+  const { os, spec, controllers } = cluster;
   const driftfile = os.id === "debian12" ? "/var/lib/chrony/chrony.drift" : "/var/lib/chrony/drift";
-  // The packaged file's keyfile (NTP authentication keys) and leap-second table, which the guide
-  // keeps by editing chrony.conf in place.
+  // The packaged file's keyfile (NTP authentication keys), which the guide keeps by editing
+  // chrony.conf in place.
   const keyfile = os.id === "debian12" ? "/etc/chrony/chrony.keys" : "/etc/chrony.keys";
-  const common = { marker: MARKER, driftfile, keyfile };
-  const serverContext = { ...common, isServer: true, upstream: spec.ntp.upstream, allow: cluster.management.cidr };
-  const server = renderTemplate("chrony.conf", tpl, serverContext);
-  const client = renderTemplate("chrony.conf", tpl, { ...common, isServer: false, server: ntpServer.hostname });
-  const clients = cluster.nodes.filter((n) => n !== ntpServer);
-  const svc = sh(os.chronyService);
-  const conf = sh(os.chronyConf);
+  const host = (n: NodeSpec) => ({ name: n.hostname, address: n.addresses.management });
+  const isController = (n: NodeSpec) => controllers.includes(n);
+  const conf = (n: NodeSpec) =>
+    renderTemplate("chrony.conf", tpl, {
+      marker: MARKER,
+      isController: isController(n),
+      upstream: spec.ntp.upstream,
+      peers: controllers.filter((c) => c !== n).map(host),
+      servers: controllers.map(host),
+      allow: cluster.management.cidr,
+      driftfile,
+      keyfile,
+    });
+  const artifacts = cluster.nodes.map((n) => fileFor("chrony", n.hostname, { path: os.chronyConf, content: conf(n) }));
   return merge(
-    { artifacts: [...sameOn("chrony", [ntpServer], { path: os.chronyConf, content: server }), ...sameOn("chrony", clients, { path: os.chronyConf, content: client })], steps: [] },
+    { artifacts, steps: [] },
     stepScript({
       family: "chrony",
       id: "10-chrony",
@@ -35,22 +51,17 @@ export function chrony(cluster: Cluster): GeneratorOutput {
       nodes: cluster.nodes,
       mode: "parallel",
       verifies: [
-        "chronyd runs with the generated configuration and answers chronyc tracking",
-        "chronyc sources is shown (the guide's check)",
+        "chronyd runs with the generated configuration and answers chronyc",
+        `synchronised within ${SYNC_TRIES} s: a selected source, or on a controller its own clock in orphan mode`,
       ],
-      body: `ensure_enabled ${svc}
-# chrony.service is skipped where the node may not set the clock (a container without
-# CAP_SYS_TIME): the host's clock is then authoritative and there is nothing to run.
-systemctl start ${svc} || true
-if [[ "$(systemctl show -p ConditionResult --value ${svc})" == "no" ]]; then
-  log "${os.chronyService} is skipped on this node (its unit conditions are not met); the host keeps time"
-  exit 0
-fi
-restart_if_changed ${svc} chrony ${conf}
-wait_until 30 "chronyd answers" chronyc -n tracking
-# The guide's check: the sources and their state, for the deploy log.
-chronyc -n sources >&2 || true
-`,
+      body: (n) =>
+        renderTemplate("chrony-step.sh", stepTpl, {
+          service: os.chronyService,
+          conf: os.chronyConf,
+          tries: SYNC_TRIES,
+          orphanOk: isController(n) ? 1 : 0,
+          hasUpstream: isController(n) && spec.ntp.upstream.length > 0,
+        }),
     }),
   );
 }

@@ -9,6 +9,7 @@ import {
 } from "../src/core/artifact.js";
 import type { Cluster } from "../src/core/model.js";
 import { SCRIPT_DIR, SCRIPT_LIB, SECRETS_ENV } from "../src/core/os.js";
+import { sh } from "../src/core/quote.js";
 import type { NodeSpec } from "../src/core/spec/schema.js";
 import { renderTemplate } from "../src/core/template.js";
 import libSh from "./templates/lib.sh.njk";
@@ -34,6 +35,8 @@ export interface ScriptOptions {
   /** Scripts that are run on demand (recovery) rather than as a rollout step. */
   readonly onDemand?: boolean;
   readonly guard?: StepGuard;
+  /** Fail first unless the node's hostname is the spec's and resolves to its management address. */
+  readonly requireHostname?: boolean;
 }
 
 export function scriptPath(id: string): string {
@@ -43,14 +46,20 @@ export function scriptPath(id: string): string {
 const PRELUDE = (title: string) =>
   `#!/usr/bin/env bash\n# ${MARKER}\n# ${title}\nset -euo pipefail\n# shellcheck source=/dev/null\n. ${SCRIPT_LIB}\n\n`;
 
+/** `require_hostname` (lib.sh) for `node`, as a script line. */
+export function requireHostnameLine(node: NodeSpec): string {
+  return `require_hostname ${sh(node.hostname)} ${sh(node.addresses.management)}\n`;
+}
+
 /** A step script on every node of the step, plus its plan entry. */
 export function stepScript(o: ScriptOptions): GeneratorOutput {
   const path = scriptPath(o.id);
-  const shared = typeof o.body === "string" ? PRELUDE(o.title) + o.body : undefined;
+  const head = (n: NodeSpec) => PRELUDE(o.title) + (o.requireHostname ? requireHostnameLine(n) : "");
+  const shared = typeof o.body === "string" && !o.requireHostname ? PRELUDE(o.title) + o.body : undefined;
   const artifacts = o.nodes.map((n) =>
     fileFor(o.family, n.hostname, {
       path,
-      content: shared ?? PRELUDE(o.title) + (o.body as (node: NodeSpec) => string)(n),
+      content: shared ?? head(n) + (typeof o.body === "string" ? o.body : o.body(n)),
       mode: 0o755,
     }),
   );

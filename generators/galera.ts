@@ -32,6 +32,8 @@ import cnfTpl from "./templates/galera.cnf.njk";
  *   and it holds USAGE only (the guide grants PROCESS; SHOW GLOBAL STATUS needs nothing);
  * - joins run one node at a time and wait until Synced; option-file changes restart nodes one
  *   at a time (rolling) instead of all at once;
+ * - state transfers may pick the writer as donor (rsync SST blocks it) → wsrep_sst_donor lists
+ *   the backups, the writer only as the fallback (trailing comma);
  * - full-outage recovery picks the node with the highest seqno (galera-recover + the
  *   `ha-gen recover galera` command) instead of deleting grastate.dat / forcing
  *   safe_to_bootstrap: 1 on every node, which can lose committed transactions; a crashed node's
@@ -77,6 +79,17 @@ export function flavour(cluster: Cluster): MariaDbFlavour {
   return FLAVOUR[cluster.os.id];
 }
 
+/**
+ * wsrep_sst_donor of `node`: the controllers HAProxy sends no writes to (all but the first),
+ * itself excluded; the trailing comma lets any node donate when none of them can. A donor blocks
+ * (rsync) or slows (mariabackup) while it copies, so the writer donates only as the last resort,
+ * and prefers the others when it rejoins itself. Undefined when no such controller exists.
+ */
+export function sstDonors(cluster: Cluster, node: NodeSpec): string | undefined {
+  const backups = cluster.controllers.slice(1).filter((c) => c !== node);
+  return backups.length > 0 ? `${backups.map((c) => c.hostname).join(",")},` : undefined;
+}
+
 /** The Galera option file of one controller. */
 export function galeraCnf(cluster: Cluster, node: NodeSpec): string {
   const { spec, os } = cluster;
@@ -102,6 +115,7 @@ export function galeraCnf(cluster: Cluster, node: NodeSpec): string {
     flushLogAtTrxCommit: g.innodbFlushLogAtTrxCommit,
     bufferPoolSize: g.innodbBufferPoolSize,
     sstMethod: g.sstMethod,
+    sstDonors: sstDonors(cluster, node) ?? "",
     // The donor's mariabackup logs in as the mysql OS user over unix_socket: no password here.
     sstAuth: mariabackup ? "mysql:" : "",
     syncWait: g.wsrepSyncWait,
@@ -150,6 +164,7 @@ export function galeraFunctions(cluster: Cluster, node: NodeSpec): string {
     rootMyCnf: ROOT_MY_CNF,
     provider: cluster.os.galeraProvider,
     size: cluster.controllers.length,
+    maxConnections: cluster.spec.galera.maxConnections,
     peers: cluster.controllers.filter((c) => c !== node).map((c) => c.addresses.management),
     galeraPort: GALERA_PORT,
     freshRoot: flavour(cluster).rootUnixSocket ? "unix_socket" : "empty password",

@@ -17,16 +17,41 @@ export function haproxyCloneId(cluster: Cluster): string {
   return `${cluster.spec.pacemaker.haproxyResource}-clone`;
 }
 
+/**
+ * Connections MariaDB keeps free of HAProxy's traffic: the clustercheck of every HAProxy (which
+ * must keep answering when the writer is full, or HAProxy fails over and the backup fills up
+ * next), ha-gen's and the operator's root sessions, an SST donor's and monitoring's.
+ */
+export const GALERA_HEADROOM = 16;
+
+/** The listener in front of MariaDB (validation's rule too): its limits follow max_connections. */
+export function isGaleraService(cluster: Cluster, s: HaproxyService): boolean {
+  return (s.backendPort ?? s.port) === cluster.spec.galera.port;
+}
+
+/**
+ * Connection limits of the Galera listener, from galera.maxConnections alone: HAProxy opens at
+ * most `server` connections to a MariaDB node and queues the rest (`timeout queue`); the listener
+ * accepts up to max_connections, so that queue exists.
+ */
+export function galeraMaxconn(cluster: Cluster): { listener: number; server: number } {
+  const max = cluster.spec.galera.maxConnections;
+  return { listener: max, server: max - GALERA_HEADROOM };
+}
+
 function service(cluster: Cluster, s: HaproxyService) {
   const backendPort = s.backendPort ?? s.port;
+  const galera = isGaleraService(cluster, s) ? galeraMaxconn(cluster) : undefined;
   // Pre-quoted words: every value goes through hq().
   const defaultServer = [
     ...(s.checkPort !== undefined ? [`port ${hq(s.checkPort)}`] : []),
     `inter ${hq(s.check.inter)}`,
     `rise ${hq(s.check.rise)}`,
     `fall ${hq(s.check.fall)}`,
-    // Clients of a writer marked down are cut so they reconnect to the new one at once.
-    ...(s.activeBackup ? ["on-marked-down shutdown-sessions"] : []),
+    ...(galera ? [`maxconn ${hq(galera.server)}`] : []),
+    // Clients of a writer marked down are cut so they reconnect to the new one at once; when the
+    // writer is back, the sessions still on a backup are cut too: one writer, also after failback.
+    ...(s.activeBackup ? ["on-marked-down shutdown-sessions", "on-marked-up shutdown-backup-sessions"] : []),
   ].join(" ");
   return {
     name: s.name,
@@ -41,6 +66,8 @@ function service(cluster: Cluster, s: HaproxyService) {
     expect200: s.httpCheck && s.checkPort !== undefined,
     timeoutClient: s.timeoutClient,
     timeoutServer: s.timeoutServer,
+    timeoutTunnel: s.timeoutTunnel,
+    maxconn: galera?.listener,
     activeBackup: s.activeBackup,
     defaultServer,
     servers: cluster.controllers.map((c, i) => ({
@@ -60,6 +87,8 @@ function renderHaproxyCfg(cluster: Cluster, nodeAddress: string, services: Retur
     chroot: HAPROXY_CHROOT,
     logSocket: HAPROXY_LOG_SOCKET,
     maxconn: spec.haproxy.maxconn,
+    // The Galera listener has a budget of its own: an API flood cannot starve the database, nor the reverse.
+    globalMaxconn: spec.haproxy.maxconn + services.reduce((sum, s) => sum + (s.maxconn ?? 0), 0),
     statsBinds: [`${cluster.vip.address}:${spec.haproxy.stats.port}`, `${nodeAddress}:${spec.haproxy.stats.port}`],
     stats: { realm: spec.haproxy.stats.realm, auth: `${spec.haproxy.stats.user}:${cluster.secrets.haproxy_stats_pass}` },
     services,
@@ -74,9 +103,21 @@ function renderHaproxyCfg(cluster: Cluster, nodeAddress: string, services: Retur
  * - Galera checked with a plain TCP connect to 3306, which keeps a desynced or donor node in
  *   rotation → `option httpchk` to clustercheck (port from the spec) with
  *   `http-check expect status 200`, first controller active, the others `backup`,
- *   `on-marked-down shutdown-sessions`.
+ *   `on-marked-down shutdown-sessions`, and `on-marked-up shutdown-backup-sessions`: without it
+ *   the sessions opened on a backup while the writer was down stay there after it is back, and
+ *   two nodes take writes (certification conflicts, deadlock errors). Chosen over TripleO's
+ *   stick table (`stick on dst`): that keeps the backup as writer after failback, so the writer
+ *   would no longer be known ahead (the wsrep_sst_donor preference relies on it), and each
+ *   HAProxy's table is its own unless `peers` are configured.
  * - `option tcplog` inside HTTP listeners (HAProxy warns and ignores it) and `option httplog` in the
  *   defaults of TCP listeners → `tcplog` for mode tcp, `httplog` for mode http, per listener.
+ * - Galera behind the 1m client/server timeouts of the defaults: idle pooled connections were cut
+ *   ("MySQL server has gone away") → 90m on the Galera listener (spec defaults), above oslo.db's
+ *   1h connection_recycle_time; noVNC's websockets → `timeout tunnel 1h`.
+ * - `maxconn 4000` everywhere while MariaDB took 1000: a full writer answered "Too many
+ *   connections", clustercheck too, so HAProxy failed over and the backup filled up next → the
+ *   Galera listener's limits derive from galera.maxConnections (default 4096) with 16 kept free
+ *   (server maxconn; HAProxy queues the rest), and it has its own share of the global maxconn.
  * - `log 127.0.0.1 local0` needed rsyslog's UDP input open to the network → `log /dev/log local0`
  *   into the socket the rsyslog family creates inside the chroot.
  * - `pidfile` dropped: both packages' units pass `-p`.

@@ -31,6 +31,11 @@ export function clusterProperties(cluster: Cluster): string[] {
   return Object.entries(cluster.spec.pacemaker.properties).map(([k, v]) => `${k}=${String(v)}`);
 }
 
+/** Corosync gets a second knet link on the vlan network when every controller has an address there. */
+export function secondLink(cluster: Cluster): boolean {
+  return cluster.spec.networks.vlan !== undefined && cluster.controllers.every((c) => c.addresses.vlan !== undefined);
+}
+
 /** Constraint ids ha-gen owns (explicit, so reruns and reviews find them). */
 export function constraintIds(cluster: Cluster): { colocation: string; order: string } {
   const { vipResource } = cluster.spec.pacemaker;
@@ -58,6 +63,7 @@ function resourcesContext(cluster: Cluster) {
     vipAddress: cluster.vip.address,
     vipOptions: vipParams.map(([k, v]) => `${k}=${v}`),
     vipMonitor: `interval=${pm.vipMonitorInterval}`,
+    haproxyMonitor: [`interval=${pm.haproxyMonitorInterval}`, `timeout=${pm.haproxyMonitorTimeout}`],
     haproxy: res,
     clone,
     controllers: cluster.controllers.map((c) => c.hostname),
@@ -73,6 +79,11 @@ function resourcesContext(cluster: Cluster) {
       ],
       haproxy: prim(res),
       haproxyAgent: `${prim(res)}[@class="systemd"][@type="haproxy"]`,
+      // Exactly one monitor, with the wanted interval and timeout (pcs update replaces them all).
+      haproxyMonitor:
+        `${prim(res)}/operations[count(op[@name="monitor"]) = 1]/op[@name="monitor"]` +
+        `[@interval=${L(pm.haproxyMonitorInterval)}][@timeout=${L(pm.haproxyMonitorTimeout)}]`,
+      haproxyMonitors: `${prim(res)}/operations/op[@name="monitor"]`,
       haproxyCloned: `//clone[@id=${L(clone)}]/primitive[@id=${L(res)}]`,
       haproxyNested: `//*[self::group or self::clone or self::master or self::bundle]/primitive[@id=${L(res)}]`,
       colocation: `//rsc_colocation[@rsc=${L(vip)}][@with-rsc=${L(clone)}][@score="INFINITY"]`,
@@ -106,6 +117,11 @@ function resourcesContext(cluster: Cluster) {
  * - pcsd listened on every address (the guide opens its web UI on https://<node>:2224) → the
  *   management address and loopback (PCSD_BIND_ADDR in the packaged environment file, one
  *   managed line), verified with ss.
+ * - The HAProxy clone kept pcs's default monitor for systemd agents (60s), so a dead HAProxy kept
+ *   the VIP for up to a minute → `op monitor interval=5s timeout=20s` (spec), also set on an
+ *   existing clone.
+ * - one corosync ring on the management network → a second knet link on the vlan network when
+ *   every controller has an address there (an existing cluster's links are left; a warning says so).
  * - Debian's packaged single-node corosync.conf blocks `pcs host auth`/`cluster setup` → removed
  *   with `pcs cluster destroy`, only when it names no other node than 127.0.0.1.
  */
@@ -115,6 +131,8 @@ export function pacemaker(cluster: Cluster): GeneratorOutput {
   const pcsd = stepScript({
     family: "pacemaker",
     id: PCSD_STEP,
+    // pcs and corosync know each node by its hostname: check it before any of them runs.
+    requireHostname: true,
     title: "pcsd and the hacluster password on every controller",
     guideSection: "八.2.1-2.2 启动pcs服务 / 修改集群管理员hacluster密码",
     nodes: cluster.controllers,
@@ -150,7 +168,12 @@ export function pacemaker(cluster: Cluster): GeneratorOutput {
       scriptName: `${CLUSTER_STEP}.sh`,
       clusterName: spec.pacemaker.clusterName,
       corosyncConf: COROSYNC_CONF,
-      controllers: cluster.controllers.map((c) => ({ name: c.hostname, address: c.addresses.management })),
+      controllers: cluster.controllers.map((c) => ({
+        name: c.hostname,
+        address: c.addresses.management,
+        vlan: c.addresses.vlan,
+      })),
+      secondLink: secondLink(cluster),
       waitSeconds: START_WAIT,
     }),
   });

@@ -68,35 +68,30 @@ export function packagesFor(cluster: Cluster, node: NodeSpec): string[] {
  *   present in /etc/yum.repos.d is found case-insensitively.
  * - CentOS 8 is end-of-life and mirror.centos.org/mirrorlist.centos.org no longer serve it → every
  *   CentOS-*.repo (also those the release packages add) points at the vault or a site mirror.
+ * - Hostnames are set by hand in the guide, or never → each node gets the spec's hostname
+ *   (hostnamectl, only when it differs), verified to resolve to its management address.
  * - Debian: package scripts would start corosync, etcd, RabbitMQ with packaged defaults → a
  *   temporary policy-rc.d keeps them stopped; the files ha-gen pushed win over the packaged
  *   ones (--force-confold).
  */
 export function prepare(cluster: Cluster): GeneratorOutput {
   const { spec, os } = cluster;
-  const bodies = new Map<string, string>();
   const body = (node: NodeSpec): string => {
-    const packages = packagesFor(cluster, node);
     // Before any file owned by them is pushed (deploy waits for owners until this step is done).
     const controller = node.roles.includes("controller");
     const users = controller ? [{ name: CLUSTERCHECK_OS_USER, comment: "Galera health check (ha-gen)" }] : [];
-    const key = [...packages, "|", ...users.map((u) => u.name)].join(" ");
-    let b = bodies.get(key);
-    if (b === undefined) {
-      b = renderTemplate("prepare.sh", tpl, {
-        os: os.id,
-        stateDir: STATE_DIR,
-        disableSelinux: spec.prepare.disableSelinux,
-        disableFirewalld: spec.prepare.disableFirewalld,
-        centosMirror: spec.prepare.centosMirror === "as-installed" ? undefined : spec.prepare.centosMirror,
-        packages,
-        users,
-        nologin: os.nologin,
-        openstackConfig: OPENSTACK_CONFIG,
-      });
-      bodies.set(key, b);
-    }
-    return b;
+    return renderTemplate("prepare.sh", tpl, {
+      os: os.id,
+      stateDir: STATE_DIR,
+      node: { name: node.hostname, address: node.addresses.management },
+      disableSelinux: spec.prepare.disableSelinux,
+      disableFirewalld: spec.prepare.disableFirewalld,
+      centosMirror: spec.prepare.centosMirror === "as-installed" ? undefined : spec.prepare.centosMirror,
+      packages: packagesFor(cluster, node),
+      users,
+      nologin: os.nologin,
+      openstackConfig: OPENSTACK_CONFIG,
+    });
   };
   const wrapper = renderTemplate("openstack-config.sh", openstackConfigTpl, { marker: MARKER });
   const wrappers = cluster.nodes.map((n) =>
@@ -105,11 +100,12 @@ export function prepare(cluster: Cluster): GeneratorOutput {
   const step = stepScript({
     family: "prepare",
     id: "00-prepare",
-    title: "OS preparation: SELinux, firewalld, repositories, packages",
+    title: "OS preparation: hostname, SELinux, firewalld, repositories, packages",
     guideSection: "四.3-4 内核参数、selinux、iptables / 下载Train版的软件包",
     nodes: cluster.nodes,
     mode: "parallel",
     verifies: [
+      "the hostname is the spec's and resolves to the management address",
       "every package of the node's role is installed",
       ...(os.id === "centos8" && spec.prepare.disableSelinux ? ["SELinux is not enforcing"] : []),
       ...(spec.prepare.disableFirewalld ? ["firewalld is not running"] : []),

@@ -115,6 +115,8 @@ export function rabbitmq(cluster: Cluster): GeneratorOutput {
   const start = stepScript({
     family,
     id: "30-rabbitmq-start",
+    // The broker is rabbit@<the spec's hostname>: the host must be that name (set by 00-prepare).
+    requireHostname: true,
     title: "RabbitMQ: start every broker with the generated configuration and cookie",
     guideSection: "六.2.1-2.4 启动rabbitmq服务, 分发.erlang.cookie",
     nodes: controllers,

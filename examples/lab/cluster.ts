@@ -16,8 +16,8 @@ export default defineCluster({
     { hostname: "controller03", roles: ["controller"], addresses: { management: "198.51.100.13" } },
   ],
   vip: { address: "198.51.100.10" },
-  // The lab has no uplink: the first controller serves time from its own clock.
-  ntp: { upstream: [], server: "controller01" },
+  // The lab has no uplink: the controllers agree on one of their own clocks (orphan mode).
+  ntp: { upstream: [] },
   // A container lab has no memory to spare for the guide's 1 GiB buffer pool per node.
   galera: { innodbBufferPoolSize: "128M" },
 });

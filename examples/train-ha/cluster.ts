@@ -25,7 +25,7 @@ export default defineCluster({
     { hostname: "cephnode03", roles: ["ceph"], addresses: { management: "10.15.253.225", vlan: "172.31.253.225" } },
   ],
   vip: { address: "10.15.253.88" },
-  ntp: { upstream: ["ntp1.aliyun.com"], server: "controller01" },
+  ntp: { upstream: ["ntp1.aliyun.com"] },
   pacemaker: { clusterName: "openstack-cluster-01" },
   etcd: { token: "etcd-cluster-01" },
 });

@@ -14,6 +14,7 @@ export interface Cluster {
   readonly nodes: readonly NodeSpec[];
   /** Controllers in spec order; the first one bootstraps Galera, RabbitMQ and pacemaker. */
   readonly controllers: readonly NodeSpec[];
+  /** @deprecated ntp.server's node (default: the first controller); unused, every controller serves time. */
   readonly ntpServer: NodeSpec;
   readonly management: Ipv4Net;
   readonly vip: { readonly address: string; readonly prefix: number };

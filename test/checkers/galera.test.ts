@@ -75,6 +75,14 @@ describe("option files: mariadbd --help --verbose", () => {
     expect(values.get("wsrep-provider-options")).toBe(`gmcast.listen_addr=tcp://${addr}:4567; ist.recv_addr=${addr}`);
     expect(values.get("innodb-autoinc-lock-mode")).toBe("2");
     expect(values.get("binlog-format")).toBe("ROW");
+    expect(values.get("max-connections")).toBe("4096");
+    // The backups, never the writer controller01, with the fallback comma.
+    const donors = {
+      controller01: "controller02,controller03,",
+      controller02: "controller03,",
+      controller03: "controller02,",
+    };
+    expect(values.get("wsrep-sst-donor")).toBe(donors[a.node as keyof typeof donors]);
   });
 
   it("accepts the mariabackup variants of both targets", () => {
@@ -233,6 +241,9 @@ sql_root "SELECT CONCAT('db ', User, '@', Host, ' ', Db) FROM mysql.db WHERE Use
 sql_root "SHOW DATABASES LIKE 'test'"
 step root-login
 mysql --defaults-file=/root/.my.cnf -N -B -e 'SELECT CURRENT_USER()'
+step max-connections
+sql_root "SET GLOBAL max_connections = 100"
+run_script 20-galera-bootstrap
 `;
 
 describe("step scripts, run for real in a sandbox", () => {
@@ -274,6 +285,10 @@ describe("step scripts, run for real in a sandbox", () => {
     if (os === "debian12") expect(accounts).not.toContain("db PUBLIC");
     expect(accounts).not.toMatch(/^test$/m);
     expect(section(out, "root-login").trim()).toBe("root@localhost");
+    // HAProxy is sized for the spec's max_connections: a server running with fewer is an error.
+    const max = section(out, "max-connections");
+    expect(exitCode(max, "20-galera-bootstrap")).not.toBe(0);
+    expect(max).toContain("MariaDB runs with max_connections 100, not 4096");
   }, 240_000);
 
   it.each(NAMES)("%s: hostile passwords survive SQL and option-file quoting", (name) => {

@@ -11,6 +11,16 @@ import { changes, crmVerifyOk, primitiveParams, runOffline, simulate, validateIp
 
 const EXAMPLES: ExampleName[] = ["train-ha", "lab"];
 
+/** interval and timeout of every monitor op of the primitive `id` in a CIB. */
+function monitorOps(cib: string, id: string): { interval?: string; timeout?: string }[] {
+  const start = cib.indexOf(`<primitive id="${id}"`);
+  const block = start < 0 ? "" : cib.slice(start, cib.indexOf("</primitive>", start));
+  return [...block.matchAll(/<op [^>]*name="monitor"[^>]*>/g)].map(([op]) => ({
+    interval: /interval="([^"]*)"/.exec(op)?.[1],
+    timeout: /timeout="([^"]*)"/.exec(op)?.[1],
+  }));
+}
+
 function inputs(name: ExampleName) {
   const r = renderExample(name);
   const first = r.plan.steps.find((s) => s.id === RESOURCES_STEP)!.nodes[0]!;
@@ -100,6 +110,8 @@ describe("pacemaker scripts against pcs, crm_verify and corosync (offline, isola
       expect(out.cib).toMatch(/<rsc_order first="lb-haproxy-clone" then="vip" kind="Optional"/);
       expect(out.cib).toMatch(/name="cluster-recheck-interval" value="5min"/);
       expect(out.cib).toMatch(/name="no-quorum-policy" value="stop"/);
+      // A dead HAProxy is noticed within seconds, not pcs's default minute.
+      expect(monitorOps(out.cib, "lb-haproxy")).toEqual([{ interval: "5s", timeout: "20s" }]);
     });
 
     it(`${name}: pcs cluster setup accepts the generated arguments and corosync -t the result`, () => {
@@ -107,7 +119,13 @@ describe("pacemaker scripts against pcs, crm_verify and corosync (offline, isola
       expect(out.setup?.status, out.setup?.stderr).toBe(0);
       expect(out.corosyncConf).toContain(`cluster_name: ${i.clusterName}`);
       for (const n of SPECS[name].nodes.filter((x) => x.roles.includes("controller"))) {
-        expect(out.corosyncConf).toMatch(new RegExp(`ring0_addr: ${n.addresses.management.replaceAll(".", "\\.")}\\s+name: ${n.hostname}\\s`));
+        const ring0 = n.addresses.management.replaceAll(".", "\\.");
+        const entry = `ring0_addr: ${ring0}\\s+(ring1_addr: \\S+\\s+)?name: ${n.hostname}\\s`;
+        expect(out.corosyncConf).toMatch(new RegExp(entry));
+        // With a vlan network (train-ha), knet's second link runs over it.
+        const link1 = n.addresses.vlan ? `ring1_addr: ${n.addresses.vlan}\n` : "ring1_addr";
+        if (n.addresses.vlan) expect(out.corosyncConf).toContain(link1);
+        else expect(out.corosyncConf).not.toContain(link1);
       }
       expect(out.corosyncTest?.status, `${out.corosyncTest?.stdout}${out.corosyncTest?.stderr}`).toBe(0);
     });
@@ -136,6 +154,9 @@ describe("pacemaker scripts against pcs, crm_verify and corosync (offline, isola
     expect(out.cib).not.toContain('rsc="lb-haproxy-clone" with-rsc="vip"');
     expect(out.cib).not.toContain('first="vip" then="lb-haproxy-clone"');
     expect(primitiveParams(out.cib, "vip")).toEqual({ cidr_netmask: "12", ip: "10.15.253.88", nic: "ens192" });
+    // The guide's clone monitored every 60s: replaced, not added beside it.
+    expect(c).toContain("updated the monitor of lb-haproxy");
+    expect(monitorOps(out.cib, "lb-haproxy")).toEqual([{ interval: "5s", timeout: "20s" }]);
     expect(crmVerifyOk(out.crmVerify), `${out.crmVerify?.stdout}${out.crmVerify?.stderr}`).toBe(true);
     expect(changes(out.rerun)).toEqual([]);
   });
@@ -229,7 +250,9 @@ describe.concurrent("60-pcsd run for real in a sandboxed copy of this machine (s
     const a = artifactAt(r, "controller01", path);
     return { path: a.path, content: a.content, mode: a.mode };
   };
-  const base = [pick(SCRIPT_LIB), pick(SECRETS_ENV), pick(scriptPath(PCSD_STEP))];
+  // The node's hostname and /etc/hosts as 00-prepare leaves them (the step checks them first).
+  const base = [pick(SCRIPT_LIB), pick(SECRETS_ENV), pick(scriptPath(PCSD_STEP)), pick("/etc/hosts")];
+  const hostname = "echo controller01";
   const stubSetup = (corosync: string) => `printf '%s\\n' 198.51.100.11 > ${STUB_STATE}/address
 cat > ${STUB_STATE}/on-start-pcsd <<'HOOK'
 ${PCSD_HOOK}
@@ -244,7 +267,7 @@ CONF`;
     const packaged = "totem {\n\tversion: 2\n\tcluster_name: debian\n}\nnodelist {\n\tnode {\n\t\tname: node1\n\t\tnodeid: 1\n\t\tring0_addr: 127.0.0.1\n\t}\n}";
     const res = await sandbox({
       files: base,
-      stubs: { systemctl: SYSTEMCTL_STUB, pcs: PCS_STUB },
+      stubs: { systemctl: SYSTEMCTL_STUB, pcs: PCS_STUB, hostname },
       setup: stubSetup(packaged),
       script: scriptPath(PCSD_STEP),
       runs: 2,
@@ -311,7 +334,7 @@ CONF`;
     const foreign = "totem {\n\tcluster_name: payroll\n}\nnodelist {\n\tnode {\n\t\tring0_addr: 10.1.1.1\n\t}\n\tnode {\n\t\tring0_addr: 10.1.1.2\n\t}\n}";
     const res = await sandbox({
       files: base,
-      stubs: { systemctl: SYSTEMCTL_STUB, pcs: PCS_STUB },
+      stubs: { systemctl: SYSTEMCTL_STUB, pcs: PCS_STUB, hostname },
       setup: stubSetup(foreign),
       script: scriptPath(PCSD_STEP),
       runs: 1,

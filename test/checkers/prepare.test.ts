@@ -15,7 +15,8 @@ describe("00-prepare scripts: bash -n and shellcheck", () => {
     it(`${name}: every distinct prepare script parses and is shellcheck-clean`, () => {
       const r = renderExample(name);
       const bodies = new Set(r.artifacts.filter((a) => a.path === SCRIPT).map((a) => a.content));
-      expect(bodies.size).toBe(name === "train-ha" ? 2 : 1);
+      // One per node: each sets its own hostname.
+      expect(bodies.size).toBe(name === "train-ha" ? 9 : 3);
       for (const s of bodies) {
         expect(run("bash", ["-n"], { input: s }).status).toBe(0);
         const sc = run("shellcheck", ["-s", "bash", "-"], { input: s });
@@ -31,7 +32,16 @@ describe("00-prepare scripts: bash -n and shellcheck", () => {
 
 /** Stubs: package state in STUB_STATE/installed (one name a line), calls logged to STUB_STATE/calls. */
 const PKG_STATE = `${STUB_STATE}/installed`;
+/** The kernel's hostname is STUB_STATE/hostname (the sandbox shares this machine's); hostnamectl sets both. */
+const HOSTNAME_STUBS = {
+  hostname: `cat ${STUB_STATE}/hostname 2>/dev/null || echo localhost`,
+  hostnamectl: `echo "hostnamectl $*" >> ${STUB_STATE}/calls
+[[ "$1" == set-hostname && -n "$2" ]] || exit 1
+printf '%s\\n' "$2" > ${STUB_STATE}/hostname
+printf '%s\\n' "$2" > /etc/hostname`,
+};
 const DEBIAN_STUBS = {
+  ...HOSTNAME_STUBS,
   systemctl: SYSTEMCTL_STUB,
   "dpkg-query": `p=\${!#}
 grep -qxF -- "$p" ${PKG_STATE} 2>/dev/null || exit 1
@@ -45,6 +55,7 @@ done
 exit 0`,
 };
 const CENTOS_STUBS = {
+  ...HOSTNAME_STUBS,
   systemctl: SYSTEMCTL_STUB,
   rpm: `grep -qxF -- "\${!#}" ${PKG_STATE} 2>/dev/null`,
   dnf: `echo "dnf $*" >> ${STUB_STATE}/calls
@@ -60,11 +71,16 @@ esac`,
   setenforce: `echo "setenforce $*" >> ${STUB_STATE}/calls; [[ $1 == 0 ]] && echo Permissive > ${STUB_STATE}/selinux`,
 };
 
-function files(name: ExampleName, node: string) {
+/** The node's scripts and /etc/hosts; its hostname already set unless `hostname` says otherwise. */
+function files(name: ExampleName, node: string, hostname = node) {
   const r = renderExample(name);
   // The openstack-config wrapper runs too: 00-prepare checks it answers, with this machine's crudini.
-  const all = [artifactAt(r, node, SCRIPT_LIB), artifactAt(r, node, SCRIPT), artifactAt(r, node, OPENSTACK_CONFIG)];
-  return all.map((a) => ({ path: a.path, content: a.content, mode: a.mode }));
+  const own = [SCRIPT_LIB, SCRIPT, "/etc/hosts", OPENSTACK_CONFIG].map((p) => artifactAt(r, node, p));
+  return [
+    ...own.map((a) => ({ path: a.path, content: a.content, mode: a.mode })),
+    { path: `${STUB_STATE}/hostname`, content: `${hostname}\n` },
+    { path: "/etc/hostname", content: `${hostname}\n` },
+  ];
 }
 
 describe.concurrent("00-prepare run for real in a sandboxed copy of this machine (package tools stubbed)", () => {
@@ -225,5 +241,55 @@ printf 'centos-release-openstack-train\\nyum-utils\\nepel-release\\n' > ${PKG_ST
     expect(changedLines(res.runs[0]!)).toEqual(["ha-gen:changed created /var/lib/ha-gen", "ha-gen:changed installed chrony python3-openstackclient crudini"]);
     const dnf = res.inspect.split("\n").filter((l) => l.startsWith("dnf "));
     expect(dnf).toEqual(["dnf -q repolist --enabled", "dnf install -y chrony python3-openstackclient crudini"]);
+  });
+
+  it("sets the spec's hostname once (kernel and /etc/hostname), and stops on a 127.0.1.1 line for it", async () => {
+    const res = await sandbox({
+      files: files("lab", "controller02", "localhost"),
+      stubs: DEBIAN_STUBS,
+      setup: `rm -rf /usr/sbin/policy-rc.d\nprintf '%s\\n' ${PACKAGES.debian12.controller.join(" ")} > ${PKG_STATE}`,
+      script: SCRIPT,
+      runs: 2,
+      inspect: `grep hostnamectl ${STUB_STATE}/calls; cat /etc/hostname`,
+    });
+    const [first, second] = res.runs;
+    expect(first!.status, first!.stderr).toBe(0);
+    expect(changedLines(first!)).toContain("ha-gen:changed set the hostname to controller02");
+    expect(second!.status, second!.stderr).toBe(0);
+    expect(changedLines(second!)).toEqual([]);
+    expect(res.inspect.trim().split("\n")).toEqual(["hostnamectl set-hostname controller02", "controller02"]);
+
+    // As Debian's installer leaves it: the node's own name on a loopback line before ha-gen's.
+    const r = renderExample("lab");
+    const loopback = `127.0.1.1 controller02\n${artifactAt(r, "controller02", "/etc/hosts").content}`;
+    const bad = await sandbox({
+      files: [
+        ...files("lab", "controller02").filter((f) => f.path !== "/etc/hosts"),
+        { path: "/etc/hosts", content: loopback },
+      ],
+      stubs: DEBIAN_STUBS,
+      setup: `printf '%s\\n' ${PACKAGES.debian12.controller.join(" ")} > ${PKG_STATE}`,
+      script: SCRIPT,
+      runs: 1,
+    });
+    expect(bad.runs[0]!.status).not.toBe(0);
+    const why = "controller02 resolves to 127.0.1.1, not to its management address 198.51.100.12";
+    expect(bad.runs[0]!.stderr).toContain(why);
+  });
+
+  it("the RabbitMQ and pacemaker steps refuse to run on a node not named as in the spec", async () => {
+    const r = renderExample("lab");
+    const step = artifactAt(r, "controller03", scriptPath("60-pcsd"));
+    const res = await sandbox({
+      files: [...files("lab", "controller03", "node-7f3a"), { path: step.path, content: step.content, mode: 0o755 }],
+      stubs: { ...DEBIAN_STUBS, pcs: `echo "pcs $*" >> ${STUB_STATE}/calls` },
+      script: step.path,
+      runs: 1,
+      inspect: `cat ${STUB_STATE}/calls 2>/dev/null || true`,
+    });
+    expect(res.runs[0]!.status).not.toBe(0);
+    expect(res.runs[0]!.stderr).toContain("this node's hostname is node-7f3a, but the spec names it controller03");
+    // Nothing ran before the check.
+    expect(res.inspect.trim()).toBe("");
   });
 });

@@ -71,7 +71,12 @@ describe.each(NAMES)("galera generator: %s", (name) => {
     expect(cnfValue(g, "galera", "wsrep_sst_method")).toBe("rsync");
     expect(cnfValue(g, "galera", "wsrep_sync_wait")).toBe("0");
     expect(cnfValue(g, "galera", "wsrep_sst_auth")).toBeUndefined();
-    expect(cnfValue(g, "mysqld", "max_connections")).toBe("1000");
+    // Donors: the backups other than this node, the writer (first controller) never named; the
+    // trailing comma falls back to any node.
+    const backups = controllers.slice(1).map((c) => c.hostname).filter((h) => h !== host);
+    expect(cnfValue(g, "galera", "wsrep_sst_donor")).toBe(`${backups.join(",")},`);
+    // Not the guide's 1000: one writer takes every service's pool (HAProxy's listener follows it).
+    expect(cnfValue(g, "mysqld", "max_connections")).toBe("4096");
     expect(cnfValue(g, "mysqld", "port")).toBe("3306");
     expect(cnfValue(g, "mysqld", "datadir")).toBe("/var/lib/mysql");
     expect(cnfValue(g, "mysqld", "socket")).toBe(os.mysqlSocket);
@@ -191,16 +196,33 @@ describe("galera generator: spec settings and hostile values", () => {
   it("takes every galera setting from the spec", () => {
     const r = render({
       ...EXAMPLES.lab,
-      galera: { clusterName: "prod_db", port: 3307, maxConnections: 4096, wsrepSlaveThreads: 8, innodbBufferPoolSize: "2G", innodbFlushLogAtTrxCommit: 1, wsrepSyncWait: 1 },
+      galera: {
+        clusterName: "prod_db", port: 3307, maxConnections: 2000, wsrepSlaveThreads: 8, innodbBufferPoolSize: "2G",
+        innodbFlushLogAtTrxCommit: 1, wsrepSyncWait: 1,
+      },
     });
     const g = parseCnf(artifactAt(r, "controller02", "/etc/mysql/mariadb.conf.d/60-galera.cnf").content);
     expect(cnfValue(g, "galera", "wsrep_cluster_name")).toBe("prod_db");
     expect(cnfValue(g, "mysqld", "port")).toBe("3307");
-    expect(cnfValue(g, "mysqld", "max_connections")).toBe("4096");
+    expect(cnfValue(g, "mysqld", "max_connections")).toBe("2000");
+    const join = artifactAt(r, "controller02", "/usr/local/lib/ha-gen/21-galera-join.sh").content;
+    expect(join).toContain("GALERA_MAX_CONNECTIONS=2000\n");
     expect(cnfValue(g, "galera", "wsrep_slave_threads")).toBe("8");
     expect(cnfValue(g, "galera", "innodb_buffer_pool_size")).toBe("2G");
     expect(cnfValue(g, "galera", "innodb_flush_log_at_trx_commit")).toBe("1");
     expect(cnfValue(g, "galera", "wsrep_sync_wait")).toBe("1");
+  });
+
+  it("no donor preference where no backup is left to prefer", () => {
+    const nodes = (n: number) => EXAMPLES.lab.nodes.slice(0, n);
+    const donor = (n: number, host: string) => {
+      const r = render({ ...EXAMPLES.lab, nodes: nodes(n), safety: { allowUnsafeMemberCount: true } });
+      const cnf = artifactAt(r, host, "/etc/mysql/mariadb.conf.d/60-galera.cnf").content;
+      return cnfValue(parseCnf(cnf), "galera", "wsrep_sst_donor");
+    };
+    expect(donor(1, "controller01")).toBeUndefined();
+    expect(donor(2, "controller01")).toBe("controller02,");
+    expect(donor(2, "controller02")).toBeUndefined();
   });
 
   it("mariabackup SST: unix_socket account, no password in the option file, plugin loaded on 10.3", () => {
@@ -248,6 +270,10 @@ describe("galera generator: spec settings and hostile values", () => {
     expect(r.plan.steps.find((s) => s.id === "20-galera-bootstrap")!.nodes).toEqual(["db-c"]);
     expect(r.plan.steps.find((s) => s.id === "21-galera-join")!.nodes).toEqual(["db-a", "db-b", "db-d", "db-e"]);
     expect(artifactAt(r, "db-e", "/usr/local/lib/ha-gen/21-galera-join.sh").content).toContain("MIN_SIZE=5\n");
+    const cnfOf = (h: string) => parseCnf(artifactAt(r, h, "/etc/mysql/mariadb.conf.d/60-galera.cnf").content);
+    const donors = (h: string) => cnfValue(cnfOf(h), "galera", "wsrep_sst_donor");
+    expect(donors("db-c")).toBe("db-a,db-b,db-d,db-e,");
+    expect(donors("db-b")).toBe("db-a,db-d,db-e,");
     expect(r.artifacts.some((a) => a.node === "compute1" && a.family === "galera")).toBe(false);
     // Replication: written on the first controller, read on the others in spec order, dropped by the last.
     const replication = r.plan.steps.find((s) => s.id === REPLICATION_STEP);

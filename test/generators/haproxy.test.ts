@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { scriptPath } from "../../generators/common.js";
 import { HAPROXY_CFG, HAPROXY_CHROOT, HAPROXY_LOG_SOCKET } from "../../generators/haproxy.js";
 import { renderCluster } from "../../src/render.js";
+import { SpecError } from "../../src/index.js";
 import { FAKE_SECRETS } from "../fixtures/secrets.js";
 import { EXAMPLES as SPECS, artifactAt, renderExample, type ExampleName } from "../helpers/examples.js";
 
@@ -84,11 +85,24 @@ describe("haproxy.cfg", () => {
       expect(g).toContain("mode tcp");
       expect(g).toContain("option httpchk");
       expect(g).toContain("http-check expect status 200");
-      expect(g).toContain("default-server port 9200 inter 1s rise 2 fall 2 on-marked-down shutdown-sessions");
+      const failover = "on-marked-down shutdown-sessions on-marked-up shutdown-backup-sessions";
+      expect(g).toContain(`default-server port 9200 inter 1s rise 2 fall 2 maxconn 4080 ${failover}`);
+      // Pooled connections idle up to oslo.db's recycle time (1h): HAProxy must not cut them first.
+      // `option tcpka` is clitcpka and srvtcpka: keepalives on both sides.
+      expect(g).toEqual(expect.arrayContaining(["timeout client 90m", "timeout server 90m", "option tcpka"]));
       const servers = g.filter((l) => l.startsWith("server "));
       expect(servers[0]).not.toMatch(/\bbackup\b/);
       for (const s of servers.slice(1)) expect(s).toMatch(/ backup$/);
       expect(servers).toHaveLength(ctl.length);
+    });
+
+    it(`${name}: noVNC's websockets get a tunnel timeout; listeners without their own keep the 1m defaults`, () => {
+      const ls = listeners(artifactAt(r, ctl[0]!.hostname, HAPROXY_CFG).content);
+      expect(ls.get("nova_vncproxy_cluster")).toContain("timeout tunnel 1h");
+      expect([...ls].filter(([, lines]) => lines.some((l) => l.startsWith("timeout tunnel"))).map(([n]) => n)).toEqual([
+        "nova_vncproxy_cluster",
+      ]);
+      expect(ls.get("keystone_public_cluster")!.some((l) => l.startsWith("timeout "))).toBe(false);
     });
 
     it(`${name}: stats on the VIP and the node's own address with the generated password, never 0.0.0.0 or admin:admin`, () => {
@@ -126,6 +140,37 @@ describe("haproxy.cfg", () => {
     });
   }
 
+  it("the Galera listener's limits derive from galera.maxConnections alone, with 16 kept free for MariaDB", () => {
+    const limits = (maxConnections?: number, maxconn?: number) => {
+      const spec = { ...SPECS.lab, galera: { maxConnections }, haproxy: { maxconn } };
+      const cfg = artifactAt(renderCluster(spec, FAKE_SECRETS), "controller01", HAPROXY_CFG).content;
+      const g = listeners(cfg).get("galera_cluster")!;
+      return {
+        global: /^global\n[\s\S]*?^ {4}maxconn (\d+)$/m.exec(cfg)?.[1],
+        defaults: /^defaults\n[\s\S]*?^ {4}maxconn (\d+)$/m.exec(cfg)?.[1],
+        listener: g.find((l) => l.startsWith("maxconn ")),
+        server: / maxconn (\d+)/.exec(g.find((l) => l.startsWith("default-server "))!)?.[1],
+        others: [...listeners(cfg)].filter(([n, ls]) => n !== "galera_cluster" && ls.some((l) => /maxconn/.test(l))),
+      };
+    };
+    // Defaults: MariaDB 4096, HAProxy's other listeners 4000 each as the guide.
+    const none: unknown[] = [];
+    const lab = { global: "8096", defaults: "4000", listener: "maxconn 4096", server: "4080", others: none };
+    expect(limits()).toEqual(lab);
+    const small = { global: "3000", defaults: "2000", listener: "maxconn 1000", server: "984", others: none };
+    expect(limits(1000, 2000)).toEqual(small);
+    // The one setting is validated so the servers always get some: at least 32 (16 for HAProxy).
+    const refused = (() => {
+      try {
+        limits(31);
+      } catch (e) {
+        return e instanceof SpecError ? e.errors.map((i) => i.path) : e;
+      }
+    })();
+    expect(refused).toEqual(["galera.maxConnections"]);
+    expect(limits(32).server).toBe("16");
+  });
+
   it("the stats password is escaped for HAProxy (#, backslash) and the realm's space too", () => {
     const r = renderCluster(SPECS.lab, { ...FAKE_SECRETS, haproxy_stats_pass: "a#b\\c:d" });
     const cfg = artifactAt(r, "controller01", HAPROXY_CFG).content;
@@ -140,7 +185,10 @@ describe("haproxy.cfg", () => {
         stats: { port: 8404, user: "ops", realm: "Lab stats" },
         services: [
           { name: "api", port: 8080, backendPort: 18080, mode: "http" as const, balance: "leastconn" as const, httpCheck: true, tcpKeepalive: false, timeoutClient: "2m", check: { inter: "3s", rise: 3, fall: 4 } },
-          { name: "db", port: 3307, mode: "tcp" as const, httpCheck: true, checkPort: 9201, activeBackup: true },
+          {
+            name: "db", port: 3307, mode: "tcp" as const, httpCheck: true, checkPort: 9201, activeBackup: true,
+            timeoutTunnel: "2h",
+          },
         ],
       },
     };
@@ -150,8 +198,16 @@ describe("haproxy.cfg", () => {
     expect(ls.get("stats")).toEqual(expect.arrayContaining(["bind 198.51.100.10:8404", "bind 198.51.100.12:8404", `stats auth ops:${FAKE_SECRETS.haproxy_stats_pass}`, "stats realm Lab\\ stats"]));
     expect(ls.get("api")).toEqual(expect.arrayContaining(["bind 198.51.100.10:8080", "balance leastconn", "option httpchk", "timeout client 2m", "default-server inter 3s rise 3 fall 4", "server controller03 198.51.100.13:18080 check"]));
     expect(ls.get("api")).not.toContain("option tcpka");
+    expect(ls.get("db")).toContain("timeout tunnel 2h");
+    expect(ls.get("db")!.some((l) => l.startsWith("timeout client"))).toBe(false);
     expect(ls.get("api")).not.toContain("http-check expect status 200");
-    expect(ls.get("db")).toEqual(expect.arrayContaining(["default-server port 9201 inter 2000 rise 2 fall 5 on-marked-down shutdown-sessions", "server controller02 198.51.100.12:3307 check backup"]));
+    expect(ls.get("db")).toEqual(
+      expect.arrayContaining([
+        "default-server port 9201 inter 2000 rise 2 fall 5 " +
+          "on-marked-down shutdown-sessions on-marked-up shutdown-backup-sessions",
+        "server controller02 198.51.100.12:3307 check backup",
+      ]),
+    );
     expect(cfg).toMatch(/^ {4}maxconn 123$/m);
   });
 });

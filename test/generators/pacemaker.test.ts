@@ -53,6 +53,13 @@ describe("pacemaker steps", () => {
       expect(s).toContain('pcs cluster setup "$cluster_name" "${nodes[@]}" --start --enable --wait=300');
       expect(s).toMatch(/if \[\[ -f "\$corosync_conf" && "\$\(conf_cluster_name\)" == "\$cluster_name" \]\]; then\n\s+# Never re-create/);
       expect(s).toContain("partition with quorum");
+      // Every controller has a vlan address in train-ha: corosync's second knet link runs there.
+      if (name === "train-ha") {
+        expect(s).toContain(`link1_addresses=( ${nodes.map((n) => n.addresses.vlan).join(" ")} )`);
+        expect(s).toContain('nodes+=("${controllers[$i]}" "addr=${addresses[$i]}" "addr=${link1_addresses[$i]}")');
+      } else {
+        expect(s).not.toContain("link1_addresses");
+      }
     });
 
     it(`${name}: properties, VIP and clone as the spec says, VIP colocated with the clone`, () => {
@@ -61,7 +68,12 @@ describe("pacemaker steps", () => {
       const prefix = name === "lab" ? 24 : 12;
       const nic = spec.networks.management.interface;
       expect(s).toContain(`vip_agent_options=( ip=${spec.vip.address} cidr_netmask=${prefix} nic=${nic} op monitor interval=30s)`);
-      expect(s).toContain('pcs_f resource create "$haproxy" systemd:haproxy clone "${force[@]}"');
+      expect(s).toContain("haproxy_monitor=( interval=5s timeout=20s )");
+      const create = 'pcs_f resource create "$haproxy" systemd:haproxy op monitor "${haproxy_monitor[@]}" clone';
+      expect(s).toContain(`${create} "\${force[@]}"`);
+      // An existing clone with another monitor (the guide's pcs default, 60s) gets this one instead.
+      expect(s).toContain('pcs_f resource op remove "$id"');
+      expect(s).toContain('pcs_f resource op add "$haproxy" monitor "${haproxy_monitor[@]}"');
       expect(s).toContain('pcs_f constraint colocation add "$vip" with "$clone" INFINITY id=colocation-vip-with-lb-haproxy-clone');
       expect(s).toContain('pcs_f constraint order start "$clone" "then" "$vip" kind=Optional id=order-lb-haproxy-clone-then-vip');
       expect(s).not.toMatch(/colocation add "\$clone" with "\$vip"/);
@@ -81,7 +93,11 @@ describe("pacemaker steps", () => {
   it("spec settings reach the scripts: names, properties, interval", () => {
     const spec = {
       ...SPECS.lab,
-      pacemaker: { clusterName: "lab.ha_2", vipResource: "api_vip", haproxyResource: "lb", vipMonitorInterval: "10s", properties: { "no-quorum-policy": "freeze" as const, "cluster-recheck-interval": "3min" } },
+      pacemaker: {
+        clusterName: "lab.ha_2", vipResource: "api_vip", haproxyResource: "lb", vipMonitorInterval: "10s",
+        haproxyMonitorInterval: "3s", haproxyMonitorTimeout: "1min",
+        properties: { "no-quorum-policy": "freeze" as const, "cluster-recheck-interval": "3min" },
+      },
     };
     const r = renderCluster(spec, FAKE_SECRETS);
     const res = artifactAt(r, "controller01", scriptPath(RESOURCES_STEP)).content;
@@ -90,9 +106,19 @@ describe("pacemaker steps", () => {
     expect(res).toContain("cluster-recheck-interval=3min");
     expect(res).toContain("no-quorum-policy=freeze");
     expect(res).toContain("op monitor interval=10s)");
+    expect(res).toContain("haproxy_monitor=( interval=3s timeout=1min )");
+    expect(res).toContain(`[@interval="3s"][@timeout="1min"]`);
     expect(res).toContain("id=colocation-api_vip-with-lb-clone");
     expect(artifactAt(r, "controller02", scriptPath(PCSD_STEP)).content).toContain("cluster_name=lab.ha_2\n");
     expect(artifactAt(r, "controller01", scriptPath(CLUSTER_STEP)).content).toContain("cluster_name=lab.ha_2\n");
+  });
+
+  it("no second corosync link unless every controller has a vlan address", () => {
+    type Spec = (typeof SPECS)["train-ha"] & { nodes: { addresses: { vlan?: string } }[] };
+    const spec = structuredClone(SPECS["train-ha"]) as Spec;
+    delete spec.nodes[1]!.addresses.vlan;
+    const s = artifactAt(renderCluster(spec, FAKE_SECRETS), "controller01", scriptPath(CLUSTER_STEP)).content;
+    expect(s).not.toContain("link1_addresses");
   });
 
   it("resource ids pcs would refuse, or that clash, are spec errors", () => {

@@ -74,15 +74,52 @@ describe("00-prepare", () => {
     expect(s).toContain("exit 101");
     expect(s).toContain("dpkg-query -W");
     for (const never of ["setenforce", "getenforce", "selinux", "dnf ", "rpm "]) expect(s).not.toContain(never);
-    // Same body on every controller: computed once.
-    const bodies = new Set(r.artifacts.filter((a) => a.path === SCRIPT).map((a) => a.content));
+    // Same body on every controller but for the node's own name and address.
+    const bodies = new Set(
+      r.artifacts
+        .filter((a) => a.path === SCRIPT)
+        .map((a) => a.content.replaceAll(a.node, "NODE").replace(/require_hostname "\$node_name" \S+/, "ADDRESS")),
+    );
     expect(bodies.size).toBe(1);
   });
 
   it("creates the state directory and verifies before exiting", () => {
     const s = artifactAt(renderExample("lab"), "controller01", SCRIPT).content;
     expect(s).toContain("install -d -m 0755 /var/lib/ha-gen");
-    expect(s).toMatch(/# Verify\.\nfor p in "\$\{packages\[@\]\}"; do\n\s+installed "\$p" \|\| die/);
+    expect(s).toContain('# Verify.\nrequire_hostname "$node_name" 198.51.100.11\nfor p in "${packages[@]}"; do\n');
+    expect(s).toMatch(/for p in "\$\{packages\[@\]\}"; do\n\s+installed "\$p" \|\| die/);
+  });
+
+  it("sets each node's hostname from the spec, only when it differs, before anything else", () => {
+    const r = renderExample("train-ha");
+    for (const n of SPECS["train-ha"].nodes) {
+      const s = artifactAt(r, n.hostname, SCRIPT).content;
+      expect(s).toContain(`node_name=${n.hostname}\n`);
+      const differs = '"$(hostname)" != "$node_name" || "$(cat /etc/hostname 2>/dev/null || true)" != "$node_name"';
+      expect(s).toContain(`if [[ ${differs} ]]`);
+      expect(s).toMatch(/ != "\$node_name" \]\]; then\n\s+hostnamectl set-hostname "\$node_name"/);
+      expect(s).toContain(`require_hostname "$node_name" ${n.addresses.management}\n`);
+      expect(s.indexOf("hostnamectl")).toBeLessThan(s.indexOf("packages=("));
+    }
+    // /etc/hosts (ha-gen's whole file) has no loopback line naming a node: require_hostname can pass.
+    const hosts = artifactAt(r, "controller01", "/etc/hosts").content;
+    expect(hosts).not.toMatch(/^127\.0\.1\.1/m);
+    for (const n of SPECS["train-ha"].nodes) {
+      expect(hosts).toMatch(new RegExp(`^${n.addresses.management.replaceAll(".", "\\.")} +${n.hostname}$`, "m"));
+    }
+  });
+
+  it("checks the hostname first in the RabbitMQ and pacemaker steps of every controller", () => {
+    const r = renderExample("lab");
+    for (const id of ["30-rabbitmq-start", "60-pcsd"]) {
+      for (const n of SPECS.lab.nodes) {
+        const s = artifactAt(r, n.hostname, scriptPath(id)).content;
+        const check = `require_hostname ${n.hostname} ${n.addresses.management}\n`;
+        expect(s).toContain(`. /usr/local/lib/ha-gen/lib.sh\n\n${check}`);
+      }
+    }
+    const lib = artifactAt(r, "controller01", "/usr/local/lib/ha-gen/lib.sh").content;
+    expect(lib).toContain("require_hostname() {");
   });
 
   it("follows spec.prepare: extra packages on every node, SELinux and firewalld left alone when asked", () => {

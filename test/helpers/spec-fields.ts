@@ -94,6 +94,7 @@ export function fullSpec(): Record<string, any> {
         httpCheck: true,
         timeoutClient: "1m",
         timeoutServer: "1m",
+        timeoutTunnel: "1h",
         check: { inter: "2s" },
       },
       { name: "galera_cluster", port: 3306, mode: "tcp", httpCheck: true, checkPort: 9200, activeBackup: true },

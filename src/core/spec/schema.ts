@@ -117,7 +117,11 @@ const sizeBytes = (v: string) => BigInt(v.replace(/[KMG]$/, "")) * (UNIT_BYTES[v
 const galera = z.strictObject({
   clusterName: name.default("mariadb_galera_cluster"),
   port: port.default(3306),
-  maxConnections: z.int().min(10).max(100000).default(1000),
+  /**
+   * The guide's 1000 is too few for one writer that holds every service's connection pool: 4096 as
+   * TripleO. HAProxy's Galera listener is derived from it (generators/haproxy.ts), 16 kept free.
+   */
+  maxConnections: z.int().min(32).max(100000).default(4096),
   wsrepSlaveThreads: z.int().min(1).max(512).default(4),
   innodbBufferPoolSize: z
     .string()
@@ -234,6 +238,13 @@ const pacemaker = z.strictObject({
   vipMonitorInterval: duration.default("30s"),
   /** pcs names its clone `<haproxyResource>-clone`. */
   haproxyResource: resourceId.default("lb-haproxy"),
+  /**
+   * Monitor of the HAProxy clone. The guide leaves pcs's default for systemd agents (60s): a dead
+   * HAProxy went unnoticed for up to a minute while the VIP pointed at it. The timeout covers a
+   * systemd busy starting other units.
+   */
+  haproxyMonitorInterval: duration.default("5s"),
+  haproxyMonitorTimeout: duration.default("20s"),
 }).superRefine((p, ctx) => {
   if (p.vipResource === p.haproxyResource || p.vipResource === `${p.haproxyResource}-clone`) {
     ctx.addIssue({ code: "custom", path: ["vipResource"], input: p.vipResource, message: `clashes with haproxyResource ${p.haproxyResource} (or its clone ${p.haproxyResource}-clone)` });
@@ -263,19 +274,27 @@ export const haproxyService = z.strictObject({
   activeBackup: z.boolean().default(false),
   timeoutClient: haproxyDuration.optional(),
   timeoutServer: haproxyDuration.optional(),
+  /** Idle limit once the connection is a tunnel (a websocket after its upgrade); replaces client/server. */
+  timeoutTunnel: haproxyDuration.optional(),
   check,
 });
 
 const DEFAULT_SERVICES: z.input<typeof haproxyService>[] = [
   { name: "dashboard_cluster", port: 80, httpCheck: true },
-  { name: "galera_cluster", port: 3306, mode: "tcp", httpCheck: true, checkPort: 9200, activeBackup: true, tcpKeepalive: true, check: { inter: "1s", rise: 2, fall: 2 } },
+  // 90m (TripleO): longer than oslo.db's connection_recycle_time (3600 s), so HAProxy never cuts a
+  // pooled connection before the service recycles it; the guide's 1m defaults did.
+  {
+    name: "galera_cluster", port: 3306, mode: "tcp", httpCheck: true, checkPort: 9200, activeBackup: true,
+    tcpKeepalive: true, timeoutClient: "90m", timeoutServer: "90m", check: { inter: "1s", rise: 2, fall: 2 },
+  },
   { name: "rabbitmq_cluster", port: 5673, backendPort: 5672, mode: "tcp", balance: "roundrobin", timeoutClient: "3h", timeoutServer: "3h", check: { inter: "10s", rise: 2, fall: 5 } },
   { name: "glance_api_cluster", port: 9292, httpCheck: true, timeoutClient: "3h", timeoutServer: "3h" },
   { name: "keystone_public_cluster", port: 5000, httpCheck: true },
   { name: "nova_compute_api_cluster", port: 8774, httpCheck: true },
   { name: "nova_placement_cluster", port: 8778 },
   { name: "nova_metadata_api_cluster", port: 8775 },
-  { name: "nova_vncproxy_cluster", port: 6080 },
+  // noVNC consoles are websockets, idle while someone reads the screen: 1h as kolla.
+  { name: "nova_vncproxy_cluster", port: 6080, timeoutTunnel: "1h" },
   { name: "neutron_api_cluster", port: 9696, httpCheck: true },
   { name: "cinder_api_cluster", port: 8776, httpCheck: true },
 ];
@@ -291,9 +310,9 @@ const haproxy = z.strictObject({
 }).prefault({});
 
 const ntp = z.strictObject({
-  /** Upstream servers; empty: the time server serves from its own clock (an isolated cluster). */
+  /** Upstream servers of the controllers; empty: they agree on one controller's clock (orphan mode). */
   upstream: z.array(hostnameOrIpv4).default(["ntp1.aliyun.com"]),
-  /** Hostname of the node that serves time to the others; defaults to the first controller. */
+  /** Deprecated, ignored (validation warns): every controller serves time to the cluster. */
   server: hostname.optional(),
 }).prefault({});
 

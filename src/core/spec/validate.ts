@@ -224,6 +224,8 @@ function semantic(spec: ClusterSpec, out: Issues, sound: Soundness): void {
   // Needs every node's hostname: the server may be the node whose other parts are broken.
   if (spec.ntp.server !== undefined && ok("ntp.server") && allNamed && !hostSeen.has(spec.ntp.server)) {
     err("ntp.server", spec.ntp.server, "is not the hostname of a node");
+  } else if (spec.ntp.server !== undefined && ok("ntp.server") && allNamed) {
+    warn("ntp.server", spec.ntp.server, "is no longer used: every controller serves time (remove the setting)");
   }
 
   // Ports bound on the VIP must not clash.

@@ -5,6 +5,7 @@ set -euo pipefail
 # shellcheck source=/dev/null
 . /usr/local/lib/ha-gen/lib.sh
 
+require_hostname controller01 198.51.100.11
 cluster_name=openstack-cluster-01
 address=198.51.100.11
 corosync_conf=/etc/corosync/corosync.conf

@@ -22,6 +22,7 @@ vip=vip
 vip_address=198.51.100.10
 vip_agent_options=( ip=198.51.100.10 cidr_netmask=24 nic=eth0 op monitor interval=30s)
 haproxy=lb-haproxy
+haproxy_monitor=( interval=5s timeout=20s )
 clone=lb-haproxy-clone
 controllers=( controller01 controller02 controller03 )
 properties=( pe-warn-series-max=1000 pe-input-series-max=1000 pe-error-series-max=1000 cluster-recheck-interval=5min stonith-enabled=false no-quorum-policy=stop )
@@ -31,6 +32,8 @@ x_vip_agent='//primitive[@id="vip"][@class="ocf"][@provider="heartbeat"][@type="
 x_vip_wanted=( '//primitive[@id="vip"]/instance_attributes/nvpair[@name="ip"][@value="198.51.100.10"]' '//primitive[@id="vip"]/instance_attributes/nvpair[@name="cidr_netmask"][@value="24"]' '//primitive[@id="vip"]/instance_attributes/nvpair[@name="nic"][@value="eth0"]' '//primitive[@id="vip"]/operations/op[@name="monitor"][@interval="30s"]' )
 x_haproxy='//primitive[@id="lb-haproxy"]'
 x_haproxy_agent='//primitive[@id="lb-haproxy"][@class="systemd"][@type="haproxy"]'
+x_haproxy_monitor='//primitive[@id="lb-haproxy"]/operations[count(op[@name="monitor"]) = 1]/op[@name="monitor"][@interval="5s"][@timeout="20s"]'
+x_haproxy_monitors='//primitive[@id="lb-haproxy"]/operations/op[@name="monitor"]'
 x_haproxy_cloned='//clone[@id="lb-haproxy-clone"]/primitive[@id="lb-haproxy"]'
 x_haproxy_nested='//*[self::group or self::clone or self::master or self::bundle]/primitive[@id="lb-haproxy"]'
 x_colocation='//rsc_colocation[@rsc="vip"][@with-rsc="lb-haproxy-clone"][@score="INFINITY"]'
@@ -60,6 +63,11 @@ has() { CIB_file="$cib" cibadmin --query --xpath "$1" >/dev/null 2>&1; }
 ids_of() {
   { CIB_file="$cib" cibadmin --query --xpath "$1" 2>/dev/null || true; } |
     sed -n 's/^[[:space:]]*<rsc_[a-z]*[[:space:]].*[[:space:]]id="\([^"]*\)".*/\1/p'
+}
+# op_ids XPATH: ids of the operations matching XPATH, one per line.
+op_ids() {
+  { CIB_file="$cib" cibadmin --query --xpath "$1" 2>/dev/null || true; } |
+    sed -n '/^[[:space:]]*<op[[:space:]]/s/.*[[:space:]]id="\([^"]*\)".*/\1/p'
 }
 pcs_f() {
   pcs -f "$cib" "$@" >&2
@@ -109,8 +117,18 @@ if has "$x_haproxy"; then
     pcs_f resource clone "$haproxy"
     changed "cloned $haproxy"
   fi
+  if ! has "$x_haproxy_monitor"; then
+    # Replace every monitor (the guide's clone has pcs's default, 60s). `op add` needs no agent
+    # metadata, which `resource update` reads (systemd's, over D-Bus).
+    mapfile -t monitors < <(op_ids "$x_haproxy_monitors")
+    for id in "${monitors[@]}"; do
+      pcs_f resource op remove "$id"
+    done
+    pcs_f resource op add "$haproxy" monitor "${haproxy_monitor[@]}"
+    changed "updated the monitor of $haproxy to ${haproxy_monitor[*]}"
+  fi
 else
-  pcs_f resource create "$haproxy" systemd:haproxy clone "${force[@]}"
+  pcs_f resource create "$haproxy" systemd:haproxy op monitor "${haproxy_monitor[@]}" clone "${force[@]}"
   changed "created resource $clone"
 fi
 

@@ -5,6 +5,7 @@ set -euo pipefail
 # shellcheck source=/dev/null
 . /usr/local/lib/ha-gen/lib.sh
 
+require_hostname controller02 198.51.100.12
 cluster_name=openstack-cluster-01
 address=198.51.100.12
 corosync_conf=/etc/corosync/corosync.conf

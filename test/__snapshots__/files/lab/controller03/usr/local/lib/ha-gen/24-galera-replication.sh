@@ -19,6 +19,8 @@ set -euo pipefail
   # Server binary (for --wsrep-recover) and its process name.
   MYSQLD=/usr/sbin/mariadbd
   MYSQLD_PROCESS=mariadbd
+  # max_connections of the option file: HAProxy's Galera listener is sized from it.
+  GALERA_MAX_CONNECTIONS=4096
   # The other controllers' management addresses (Galera group communication, port 4567).
   GALERA_PEERS=(198.51.100.11 198.51.100.12)
 }
@@ -69,6 +71,16 @@ grastate_value() {
 }
 
 mariadb_active() { systemctl is-active --quiet mariadb; }
+
+# require_max_connections: the server runs with the max_connections HAProxy was sized for. MariaDB
+# lowers it by itself when its open-files limit is too small for it.
+require_max_connections() {
+  local max
+  max=$(root_sql -e 'SELECT @@GLOBAL.max_connections' 2>/dev/null || true)
+  [[ "$max" == "$GALERA_MAX_CONNECTIONS" ]] && return 0
+  die "MariaDB runs with max_connections ${max:-?}, not $GALERA_MAX_CONNECTIONS as HAProxy's Galera" \
+    "listener is sized for: raise LimitNOFILE of mariadb.service"
+}
 
 # require_tools TOOL...: fail early instead of timing out where a package is missing.
 require_tools() {

@@ -5,6 +5,7 @@ set -euo pipefail
 # shellcheck source=/dev/null
 . /usr/local/lib/ha-gen/lib.sh
 
+require_hostname controller03 198.51.100.13
 # rabbitmqctl as the rabbitmq user, argv passed through untouched (see generators/rabbitmq.ts).
 rmq() {
   (cd /var/lib/rabbitmq && runuser -u rabbitmq -- env HOME=/var/lib/rabbitmq /usr/lib/rabbitmq/bin/rabbitmqctl "$@")

@@ -5,6 +5,7 @@ set -euo pipefail
 # shellcheck source=/dev/null
 . /usr/local/lib/ha-gen/lib.sh
 
+require_hostname controller03 198.51.100.13
 cluster_name=openstack-cluster-01
 address=198.51.100.13
 corosync_conf=/etc/corosync/corosync.conf

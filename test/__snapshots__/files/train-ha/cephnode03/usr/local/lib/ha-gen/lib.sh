@@ -100,3 +100,16 @@ ensure_disabled() {
     fi
   done
 }
+
+# require_hostname NAME ADDRESS: this node is NAME, as corosync, pacemaker and RabbitMQ name it,
+# and NAME resolves to ADDRESS (not to a loopback line such as `127.0.1.1 NAME`).
+require_hostname() {
+  local now resolved
+  now=$(hostname)
+  [[ "$now" == "$1" ]] ||
+    die "this node's hostname is ${now}, but the spec names it $1:" \
+      "run 00-prepare (it sets the hostname), or correct the spec"
+  resolved=$(getent hosts "$1" | awk 'NR == 1 { print $1 }')
+  [[ "$resolved" == "$2" ]] ||
+    die "$1 resolves to ${resolved:-nothing}, not to its management address $2: check /etc/hosts (a 127.0.1.1 line?)"
+}

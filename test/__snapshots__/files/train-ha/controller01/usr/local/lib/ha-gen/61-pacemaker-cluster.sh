@@ -12,10 +12,12 @@ cluster_name=openstack-cluster-01
 corosync_conf=/etc/corosync/corosync.conf
 controllers=( controller01 controller02 controller03 )
 addresses=( 10.15.253.163 10.15.253.195 10.15.253.227 )
+# A second knet link, on the vlan network: membership survives the loss of either network.
+link1_addresses=( 172.31.253.163 172.31.253.195 172.31.253.227 )
 # Nodes with their corosync (knet) addresses: names never resolve to 127.0.1.1 or another NIC.
 nodes=()
 for i in "${!controllers[@]}"; do
-  nodes+=("${controllers[$i]}" "addr=${addresses[$i]}")
+  nodes+=("${controllers[$i]}" "addr=${addresses[$i]}" "addr=${link1_addresses[$i]}")
 done
 
 if [[ "${1:-}" == "--corosync-conf" && -n "${2:-}" ]]; then
@@ -35,6 +37,10 @@ if [[ -f "$corosync_conf" && "$(conf_cluster_name)" == "$cluster_name" ]]; then
       die "$n is not a node of the existing cluster $cluster_name: add it with pcs cluster node add (ha-gen does not change the membership of a cluster)"
   done
   log "cluster $cluster_name exists"
+  if (( $(grep -cE '^[[:space:]]*ring1_addr:' "$corosync_conf" || true) < 3 )); then
+    log "WARNING: cluster $cluster_name has no second link on the vlan network; ha-gen does not change" \
+      "the links of an existing cluster: add it with pcs cluster link add"
+  fi
   if ! crm_mon -1 >/dev/null 2>&1; then
     pcs cluster start --all --wait=300 >&2
     changed "started cluster $cluster_name"

@@ -5,15 +5,60 @@ set -euo pipefail
 # shellcheck source=/dev/null
 . /usr/local/lib/ha-gen/lib.sh
 
-ensure_enabled chronyd
+svc=chronyd
+conf=/etc/chrony.conf
+# Seconds (one waitsync try each) to wait for synchronisation.
+SYNC_TRIES=60
+# A controller may end up serving its own clock (orphan mode): that counts as synchronised.
+ORPHAN_OK=1
+
+# Output is read whole before grep -q: with pipefail, chronyc killed by SIGPIPE once grep -q has
+# found its line would fail the check.
+# selected_source: chronyd follows a source: a `^*` (server) or `=*` (peer) line in its sources.
+selected_source() {
+  local out
+  out=$(chronyc -n sources 2>/dev/null) || return 1
+  grep -qE '^[\^=]\*' <<< "$out"
+}
+# local_reference: chronyd serves its own clock (orphan mode): its reference ID is 7F7F0101.
+local_reference() {
+  local out
+  out=$(chronyc -n tracking 2>/dev/null) || return 1
+  grep -qE '^Reference ID[[:space:]]*:[[:space:]]*7F7F0101' <<< "$out"
+}
+
+# wait_for_sync: chronyc waitsync, SYNC_TRIES tries 1 s apart, then a selected source. waitsync
+# never counts the local reference: on the controller that orphan mode leaves serving its own
+# clock (no upstream or peer is better) the wait runs out, then the local reference counts.
+wait_for_sync() {
+  if chronyc waitsync "$SYNC_TRIES" 0 0 1 >/dev/null && selected_source; then
+    return 0
+  fi
+  if (( ORPHAN_OK )) && local_reference; then
+    log "no upstream server or peer selected after ${SYNC_TRIES}s:" \
+      "this controller serves the cluster's time from its own clock (orphan mode)"
+    return 0
+  fi
+  return 1
+}
+
+ensure_enabled "$svc"
 # chrony.service is skipped where the node may not set the clock (a container without
-# CAP_SYS_TIME): the host's clock is then authoritative and there is nothing to run.
-systemctl start chronyd || true
-if [[ "$(systemctl show -p ConditionResult --value chronyd)" == "no" ]]; then
-  log "chronyd is skipped on this node (its unit conditions are not met); the host keeps time"
+# CAP_SYS_TIME): the host's clock is then authoritative; there is nothing to run or wait for.
+systemctl start "$svc" || true
+if [[ "$(systemctl show -p ConditionResult --value "$svc")" == "no" ]]; then
+  log "$svc is skipped on this node (its unit conditions are not met, as in a container): the host keeps time"
   exit 0
 fi
-restart_if_changed chronyd chrony /etc/chrony.conf
+restart_if_changed "$svc" chrony "$conf"
 wait_until 30 "chronyd answers" chronyc -n tracking
+# Fatal, not a warning: a node off the cluster's clock breaks Keystone tokens and confuses every
+# log; the later steps must not start on it.
+if ! wait_for_sync; then
+  chronyc -n sources >&2 || true
+  die "chronyd selected no time source within ${SYNC_TRIES}s (sources above): check that the" \
+    "controllers and the upstream servers answer NTP (UDP 123) from this node"
+fi
+log "chronyd is synchronised"
 # The guide's check: the sources and their state, for the deploy log.
 chronyc -n sources >&2 || true

@@ -5,6 +5,7 @@ set -euo pipefail
 # shellcheck source=/dev/null
 . /usr/local/lib/ha-gen/lib.sh
 
+require_hostname controller03 10.15.253.227
 cluster_name=openstack-cluster-01
 address=10.15.253.227
 corosync_conf=/etc/corosync/corosync.conf
