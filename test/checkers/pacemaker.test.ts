@@ -305,7 +305,7 @@ CONF`;
   it("a pcsd already on every address (as after the package's boot) moves to the management address", async () => {
     const res = await sandbox({
       files: base,
-      stubs: { systemctl: SYSTEMCTL_STUB, pcs: PCS_STUB },
+      stubs: { systemctl: SYSTEMCTL_STUB, pcs: PCS_STUB, hostname },
       setup: [
         stubSetup(""),
         "rm -f /etc/corosync/corosync.conf",

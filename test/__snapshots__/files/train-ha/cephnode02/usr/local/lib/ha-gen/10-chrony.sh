@@ -42,15 +42,15 @@ wait_for_sync() {
   return 1
 }
 
-ensure_enabled "$svc"
+ensure_enabled chronyd
 # chrony.service is skipped where the node may not set the clock (a container without
 # CAP_SYS_TIME): the host's clock is then authoritative; there is nothing to run or wait for.
-systemctl start "$svc" || true
+systemctl start chronyd || true
 if [[ "$(systemctl show -p ConditionResult --value "$svc")" == "no" ]]; then
   log "$svc is skipped on this node (its unit conditions are not met, as in a container): the host keeps time"
   exit 0
 fi
-restart_if_changed "$svc" chrony "$conf"
+restart_if_changed chronyd chrony "$conf"
 wait_until 30 "chronyd answers" chronyc -n tracking
 # Fatal, not a warning: a node off the cluster's clock breaks Keystone tokens and confuses every
 # log; the later steps must not start on it.
