@@ -51,7 +51,8 @@ export default defineConfig([
     noExternal: ["nunjucks", "zod", "yaml"],
     // yaml is CommonJS and requires node:process; an ES module has no require of its own.
     banner: {
-      js: 'import { createRequire as __createRequire } from "node:module";\n' +
+      js:
+        'import { createRequire as __createRequire } from "node:module";\n' +
         "const require = __createRequire(import.meta.url);",
     },
     clean: true,

@@ -16,7 +16,13 @@ const njk = {
 export default defineConfig({
   plugins: [njk],
   // Examples import "ha-gen" as users do; tests resolve it to the sources.
-  resolve: { alias: { "ha-gen/deploy": new URL("./deploy/index.ts", import.meta.url).pathname, "ha-gen/define": new URL("./src/core/define.ts", import.meta.url).pathname, "ha-gen": new URL("./src/index.ts", import.meta.url).pathname } },
+  resolve: {
+    alias: {
+      "ha-gen/deploy": new URL("./deploy/index.ts", import.meta.url).pathname,
+      "ha-gen/define": new URL("./src/core/define.ts", import.meta.url).pathname,
+      "ha-gen": new URL("./src/index.ts", import.meta.url).pathname,
+    },
+  },
   test: {
     include: ["test/**/*.test.ts"],
     setupFiles: ["test/setup/env.ts", "test/setup/fast-check.ts"],

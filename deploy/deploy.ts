@@ -93,7 +93,6 @@ export interface DeployResult {
   readonly resumeFrom?: string;
 }
 
-
 const sha256 = (b: Buffer) => createHash("sha256").update(b).digest("hex");
 /** The `step` of a failure to take the deploy lock. */
 const LOCK = "lock";

@@ -36,19 +36,67 @@ export type DeployEvent =
       readonly reason: string;
       readonly dryRun: boolean;
     }
-  | { readonly type: "run-start"; readonly runId: string; readonly dryRun: boolean; readonly nodes: readonly string[]; readonly steps: readonly string[]; readonly push: boolean; readonly logDir?: string }
+  | {
+      readonly type: "run-start";
+      readonly runId: string;
+      readonly dryRun: boolean;
+      readonly nodes: readonly string[];
+      readonly steps: readonly string[];
+      readonly push: boolean;
+      readonly logDir?: string;
+    }
   | { readonly type: "connect-start"; readonly node: string }
   | { readonly type: "connect-end"; readonly node: string; readonly ms: number }
-  | { readonly type: "host-key-accepted"; readonly name: string; readonly keyType: string; readonly fingerprint: string; readonly recorded: boolean }
+  | {
+      readonly type: "host-key-accepted";
+      readonly name: string;
+      readonly keyType: string;
+      readonly fingerprint: string;
+      readonly recorded: boolean;
+    }
   | { readonly type: "warning"; readonly message: string }
   | { readonly type: "push-start"; readonly node: string; readonly files: number }
-  | { readonly type: "push-end"; readonly node: string; readonly changed: readonly FileChange[]; readonly unchanged: number; readonly ms: number; readonly dryRun: boolean }
+  | {
+      readonly type: "push-end";
+      readonly node: string;
+      readonly changed: readonly FileChange[];
+      readonly unchanged: number;
+      readonly ms: number;
+      readonly dryRun: boolean;
+    }
   | { readonly type: "step-skip"; readonly step: string; readonly node?: string; readonly reason: string }
-  | { readonly type: "step-start"; readonly step: string; readonly title: string; readonly nodes: readonly string[]; readonly mode: "serial" | "parallel" }
-  | { readonly type: "step-would-run"; readonly step: string; readonly title: string; readonly nodes: readonly string[]; readonly mode: "serial" | "parallel" }
+  | {
+      readonly type: "step-start";
+      readonly step: string;
+      readonly title: string;
+      readonly nodes: readonly string[];
+      readonly mode: "serial" | "parallel";
+    }
+  | {
+      readonly type: "step-would-run";
+      readonly step: string;
+      readonly title: string;
+      readonly nodes: readonly string[];
+      readonly mode: "serial" | "parallel";
+    }
   | { readonly type: "node-step-start"; readonly step: string; readonly node: string; readonly command: string }
-  | { readonly type: "node-step-end"; readonly step: string; readonly node: string; readonly code: number | null; readonly ms: number; readonly changes: readonly string[]; readonly tail?: string; readonly timedOut?: boolean }
-  | { readonly type: "step-end"; readonly step: string; readonly ok: boolean; readonly ms: number; readonly changed: boolean }
+  | {
+      readonly type: "node-step-end";
+      readonly step: string;
+      readonly node: string;
+      readonly code: number | null;
+      readonly ms: number;
+      readonly changes: readonly string[];
+      readonly tail?: string;
+      readonly timedOut?: boolean;
+    }
+  | {
+      readonly type: "step-end";
+      readonly step: string;
+      readonly ok: boolean;
+      readonly ms: number;
+      readonly changed: boolean;
+    }
   | { readonly type: "error"; readonly node?: string; readonly step?: string; readonly message: string }
   | {
       readonly type: "run-end";
@@ -59,7 +107,13 @@ export type DeployEvent =
       readonly filesUnchanged: number;
       readonly stepsRun: number;
       readonly stepsChanged: number;
-      readonly failed?: { readonly step: string; readonly node?: string; readonly code?: number | null; readonly message: string; readonly tail?: string };
+      readonly failed?: {
+        readonly step: string;
+        readonly node?: string;
+        readonly code?: number | null;
+        readonly message: string;
+        readonly tail?: string;
+      };
       readonly resumeFrom?: string;
     };
 

@@ -86,13 +86,19 @@ export function fingerprint(blob: Buffer): string {
  */
 export function checkHostKey(lines: readonly KnownHostLine[], name: string, blob: Buffer): HostKeyVerdict {
   const matching = lines.filter((l) => l.marker !== "cert-authority" && hostFieldMatches(l.hosts, name));
-  const revoked = lines.find((l) => l.marker === "revoked" && l.key.equals(blob) && (l.hosts === "*" || hostFieldMatches(l.hosts, name)));
+  const revoked = lines.find(
+    (l) => l.marker === "revoked" && l.key.equals(blob) && (l.hosts === "*" || hostFieldMatches(l.hosts, name)),
+  );
   if (revoked) return { status: "revoked", line: revoked.line };
   const same = matching.find((l) => !l.marker && l.key.equals(blob));
   if (same) return { status: "known", line: same.line };
   const others = matching.filter((l) => !l.marker);
   if (others.length === 0) return { status: "unknown" };
-  return { status: "changed", lines: others.map((l) => l.line), expected: others.map((l) => `${l.keyType} ${fingerprint(l.key)}`) };
+  return {
+    status: "changed",
+    lines: others.map((l) => l.line),
+    expected: others.map((l) => `${l.keyType} ${fingerprint(l.key)}`),
+  };
 }
 
 /** Key types recorded for `name`, so the client can ask the server for one of those first. */

@@ -75,7 +75,15 @@ export async function acquireLock(
 ): Promise<LockAttempt> {
   const me = localIdentity();
   const cmd = asRoot(conn, [
-    "bash", "-c", deployLockScript(), "ha-gen-lock", "hold", lockPath(o.root), o.runId, me.host, me.user,
+    "bash",
+    "-c",
+    deployLockScript(),
+    "ha-gen-lock",
+    "hold",
+    lockPath(o.root),
+    o.runId,
+    me.host,
+    me.user,
   ]);
   let out = "";
   let released = false;

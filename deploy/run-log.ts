@@ -51,12 +51,16 @@ export class RunLog {
   step(node: string, index: number, step: string, command: string): StepLog {
     const s = this.open(join(this.nodeDir(node), `${String(index + 1).padStart(2, "0")}-${safe(step)}.log`));
     const started = Date.now();
-    s.write(`step:    ${step}\nnode:    ${node}\ncommand: ${this.redactor.redact(command)}\nstarted: ${new Date(started).toISOString()}\n--- output (out| stdout, err| stderr) ---\n`);
+    s.write(
+      `step:    ${step}\nnode:    ${node}\ncommand: ${this.redactor.redact(command)}\nstarted: ${new Date(started).toISOString()}\n--- output (out| stdout, err| stderr) ---\n`,
+    );
     return {
       line: (stream, l) => s.write(`${stream}| ${this.redactor.redact(l)}\n`),
       end: (code, extra) => {
         const ms = Date.now() - started;
-        s.write(`--- end ---\nexit:    ${code === null ? "none (killed, timed out or disconnected)" : code}\nduration: ${(ms / 1000).toFixed(2)}s\n${extra ? `${this.redactor.redact(extra)}\n` : ""}`);
+        s.write(
+          `--- end ---\nexit:    ${code === null ? "none (killed, timed out or disconnected)" : code}\nduration: ${(ms / 1000).toFixed(2)}s\n${extra ? `${this.redactor.redact(extra)}\n` : ""}`,
+        );
         s.end();
       },
     };

@@ -28,13 +28,15 @@ export interface Selection {
 export function selectRun(steps: readonly PlanStep[], allNodes: readonly string[], o: SelectOptions): Selection {
   const ids = steps.map((s) => s.id);
   const known = (id: string) => {
-    if (!ids.includes(id)) throw new UsageError(`unknown step "${id}"; the plan's steps are: ${[PUSH, ...ids].join(", ")}`);
+    if (!ids.includes(id))
+      throw new UsageError(`unknown step "${id}"; the plan's steps are: ${[PUSH, ...ids].join(", ")}`);
   };
   if (o.from !== undefined && o.only !== undefined) throw new UsageError("use either --from or --only, not both");
   let nodeFilter: Set<string> | undefined;
   if (o.nodes !== undefined) {
     if (o.nodes.length === 0) throw new UsageError("--nodes needs at least one node");
-    for (const n of o.nodes) if (!allNodes.includes(n)) throw new UsageError(`unknown node "${n}"; nodes: ${allNodes.join(", ")}`);
+    for (const n of o.nodes)
+      if (!allNodes.includes(n)) throw new UsageError(`unknown node "${n}"; nodes: ${allNodes.join(", ")}`);
     nodeFilter = new Set(o.nodes);
   }
   let push = true;
@@ -54,9 +56,13 @@ export function selectRun(steps: readonly PlanStep[], allNodes: readonly string[
   const notes: string[] = [];
   if (o.root && !o.rootSteps && chosen.length > 0) {
     if (o.only !== undefined || o.from !== undefined) {
-      throw new UsageError("with --root, steps do not run (they would change this system, not the tree under --root); use --only push, or add --root-steps for scripts that honour HA_GEN_ROOT");
+      throw new UsageError(
+        "with --root, steps do not run (they would change this system, not the tree under --root); use --only push, or add --root-steps for scripts that honour HA_GEN_ROOT",
+      );
     }
-    notes.push(`--root: files only; ${chosen.length} step(s) not run (add --root-steps to run scripts that honour HA_GEN_ROOT)`);
+    notes.push(
+      `--root: files only; ${chosen.length} step(s) not run (add --root-steps to run scripts that honour HA_GEN_ROOT)`,
+    );
     chosen = [];
   }
   const narrowed: PlanStep[] = [];

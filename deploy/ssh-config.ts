@@ -141,7 +141,9 @@ export function parseSshConfig(text: string, file = "<config>", o: ParseOptions 
         blocks.push({ conditions: [], entries: [] });
         return;
       }
-      throw new SshConfigError(`${file}:${lineNo}: "Match ${args.join(" ")}" is not supported by ha-gen; use Host blocks`);
+      throw new SshConfigError(
+        `${file}:${lineNo}: "Match ${args.join(" ")}" is not supported by ha-gen; use Host blocks`,
+      );
     }
     if (keyword === "include") {
       const current = blocks[blocks.length - 1]!;
@@ -152,7 +154,8 @@ export function parseSshConfig(text: string, file = "<config>", o: ParseOptions 
           const sub = parseSshConfig(text, inc, o, depth + 1);
           // As in OpenSSH, an Include inside a Host block applies only when that block matches, and
           // lines after the Include continue the enclosing block.
-          for (const b of sub.blocks) blocks.push({ conditions: [...current.conditions, ...b.conditions], entries: [...b.entries] });
+          for (const b of sub.blocks)
+            blocks.push({ conditions: [...current.conditions, ...b.conditions], entries: [...b.entries] });
           blocks.push({ conditions: current.conditions, entries: [] });
         }
       }
@@ -320,7 +323,8 @@ export function parseProxyJump(value: string): JumpHost[] {
         port = Number(m[2]);
       }
     }
-    if (!host || (port !== undefined && (port < 1 || port > 65535))) throw new SshConfigError(`invalid ProxyJump entry "${raw}"`);
+    if (!host || (port !== undefined && (port < 1 || port > 65535)))
+      throw new SshConfigError(`invalid ProxyJump entry "${raw}"`);
     return { host, ...(user ? { user } : {}), ...(port ? { port } : {}) };
   });
 }
@@ -356,7 +360,16 @@ export function resolveSshHost(config: SshConfig, alias: string, o: ResolveOptio
   const port = portRaw === undefined ? 22 : /^\d{1,5}$/.test(portRaw) ? Number(portRaw) : Number.NaN;
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw invalid("port");
   const user = get("user");
-  const tokens: Record<string, string> = { h: hostname, p: String(port), r: user ?? localUser, u: localUser, d: home, n: alias, l: "localhost", "%": "%" };
+  const tokens: Record<string, string> = {
+    h: hostname,
+    p: String(port),
+    r: user ?? localUser,
+    u: localUser,
+    d: home,
+    n: alias,
+    l: "localhost",
+    "%": "%",
+  };
   const identityFiles: string[] = [];
   for (const e of identityEntries) {
     if (e.args[0]!.toLowerCase() === "none") continue;

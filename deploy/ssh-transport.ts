@@ -146,15 +146,12 @@ class SshConnection implements Connection {
         rej(e);
       };
       this.pending.add(fail);
-      fn(
-        (v) => {
-          if (done) return;
-          done = true;
-          this.pending.delete(fail);
-          res(v);
-        },
-        fail,
-      );
+      fn((v) => {
+        if (done) return;
+        done = true;
+        this.pending.delete(fail);
+        res(v);
+      }, fail);
     });
   }
 

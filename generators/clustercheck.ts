@@ -48,7 +48,11 @@ export function clustercheckCnf(cluster: Cluster): string {
 
 export function clustercheckScript(): string {
   // The client is `mysql` on both targets (Debian 12: a link to mariadb).
-  return renderTemplate("clustercheck.sh", scriptTpl, { marker: MARKER, credentials: CLUSTERCHECK_CNF, client: "mysql" });
+  return renderTemplate("clustercheck.sh", scriptTpl, {
+    marker: MARKER,
+    credentials: CLUSTERCHECK_CNF,
+    client: "mysql",
+  });
 }
 
 export function xinetdService(cluster: Cluster, node: NodeSpec): string {
@@ -77,7 +81,9 @@ export function clustercheck(cluster: Cluster): GeneratorOutput {
           group: CLUSTERCHECK_OS_USER,
           secret: true,
         }),
-        ...controllers.map((n) => fileFor(FAMILY, n.hostname, { path: XINETD_SERVICE, content: xinetdService(cluster, n) })),
+        ...controllers.map((n) =>
+          fileFor(FAMILY, n.hostname, { path: XINETD_SERVICE, content: xinetdService(cluster, n) }),
+        ),
       ],
       steps: [],
     },

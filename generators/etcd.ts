@@ -20,7 +20,11 @@ interface EtcdOs {
 
 const ETCD_OS: Record<OsTarget, EtcdOs> = {
   centos8: { vendorUnit: "/usr/lib/systemd/system/etcd.service", packageDataDir: undefined, clientHint: "" },
-  debian12: { vendorUnit: "/lib/systemd/system/etcd.service", packageDataDir: "/var/lib/etcd/default", clientHint: " (Debian: package etcd-client)" },
+  debian12: {
+    vendorUnit: "/lib/systemd/system/etcd.service",
+    packageDataDir: "/var/lib/etcd/default",
+    clientHint: " (Debian: package etcd-client)",
+  },
 };
 
 /**
@@ -65,7 +69,12 @@ export function etcd(cluster: Cluster): GeneratorOutput {
       }),
     });
   });
-  const unit = renderTemplate("etcd.service", unitTpl, { marker: MARKER, vendorUnit: eos.vendorUnit, envFile: os.etcdEnvFile, binary: os.etcdBinary });
+  const unit = renderTemplate("etcd.service", unitTpl, {
+    marker: MARKER,
+    vendorUnit: eos.vendorUnit,
+    envFile: os.etcdEnvFile,
+    binary: os.etcdBinary,
+  });
   const units = controllers.map((n) => fileFor(family, n.hostname, { path: ETCD_UNIT, content: unit }));
 
   const body = renderTemplate("etcd.sh", stepTpl, {
@@ -87,7 +96,11 @@ export function etcd(cluster: Cluster): GeneratorOutput {
       guideSection: "七.4-7 Etcd",
       nodes: controllers,
       mode: "parallel",
-      verifies: ["ETCDCTL_API=3 etcdctl endpoint health passes for every member's client URL", "member list shows every controller started with its peer URL", "etcd.service is active"],
+      verifies: [
+        "ETCDCTL_API=3 etcdctl endpoint health passes for every member's client URL",
+        "member list shows every controller started with its peer URL",
+        "etcd.service is active",
+      ],
       body,
     }),
   );

@@ -70,9 +70,21 @@ interface MariaDbFlavour {
 
 const FLAVOUR: Record<OsTarget, MariaDbFlavour> = {
   // CentOS 8 AppStream: MariaDB 10.3.
-  centos8: { mysqld: "/usr/libexec/mysqld", mysqldProcess: "mysqld", rootUnixSocket: false, publicRole: false, unixSocketIsPlugin: true },
+  centos8: {
+    mysqld: "/usr/libexec/mysqld",
+    mysqldProcess: "mysqld",
+    rootUnixSocket: false,
+    publicRole: false,
+    unixSocketIsPlugin: true,
+  },
   // Debian 12: MariaDB 10.11.
-  debian12: { mysqld: "/usr/sbin/mariadbd", mysqldProcess: "mariadbd", rootUnixSocket: true, publicRole: true, unixSocketIsPlugin: false },
+  debian12: {
+    mysqld: "/usr/sbin/mariadbd",
+    mysqldProcess: "mariadbd",
+    rootUnixSocket: true,
+    publicRole: true,
+    unixSocketIsPlugin: false,
+  },
 };
 
 export function flavour(cluster: Cluster): MariaDbFlavour {
@@ -126,7 +138,12 @@ export function galeraCnf(cluster: Cluster, node: NodeSpec): string {
 export function rootMyCnf(cluster: Cluster): string {
   return (
     hashHeader("MariaDB root login for ha-gen's scripts and for the operator's mysql client.") +
-    ["[client]", "user = root", `password = ${cnf(cluster.secrets.mariadb_root_pass)}`, `socket = ${cnf(cluster.os.mysqlSocket)}`].join("\n") +
+    [
+      "[client]",
+      "user = root",
+      `password = ${cnf(cluster.secrets.mariadb_root_pass)}`,
+      `socket = ${cnf(cluster.os.mysqlSocket)}`,
+    ].join("\n") +
     "\n"
   );
 }
@@ -210,7 +227,11 @@ export function galera(cluster: Cluster): GeneratorOutput {
         probe: { secretsEnv: SECRETS_ENV, rootPasswordVar: secretEnvName("mariadb_root_pass"), port: GALERA_PORT },
       },
       body: (n) =>
-        renderTemplate("galera-bootstrap.sh", bootstrapTpl, { ...common, functions: galeraFunctions(cluster, n), mariabackup: cluster.spec.galera.sstMethod === "mariabackup" }),
+        renderTemplate("galera-bootstrap.sh", bootstrapTpl, {
+          ...common,
+          functions: galeraFunctions(cluster, n),
+          mariabackup: cluster.spec.galera.sstMethod === "mariabackup",
+        }),
     }),
     stepScript({
       family: FAMILY,
@@ -224,7 +245,11 @@ export function galera(cluster: Cluster): GeneratorOutput {
         `wsrep_cluster_size reaches ${controllers.length} on the last node`,
       ],
       body: (n) =>
-        renderTemplate("galera-join.sh", joinTpl, { ...common, functions: galeraFunctions(cluster, n), minSize: position.get(n.hostname)! + 1 }),
+        renderTemplate("galera-join.sh", joinTpl, {
+          ...common,
+          functions: galeraFunctions(cluster, n),
+          minSize: position.get(n.hostname)! + 1,
+        }),
     }),
     stepScript({
       family: FAMILY,

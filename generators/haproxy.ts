@@ -90,7 +90,10 @@ function renderHaproxyCfg(cluster: Cluster, nodeAddress: string, services: Retur
     // The Galera listener has a budget of its own: an API flood cannot starve the database, nor the reverse.
     globalMaxconn: spec.haproxy.maxconn + services.reduce((sum, s) => sum + (s.maxconn ?? 0), 0),
     statsBinds: [`${cluster.vip.address}:${spec.haproxy.stats.port}`, `${nodeAddress}:${spec.haproxy.stats.port}`],
-    stats: { realm: spec.haproxy.stats.realm, auth: `${spec.haproxy.stats.user}:${cluster.secrets.haproxy_stats_pass}` },
+    stats: {
+      realm: spec.haproxy.stats.realm,
+      auth: `${spec.haproxy.stats.user}:${cluster.secrets.haproxy_stats_pass}`,
+    },
     services,
   });
 }
@@ -130,7 +133,12 @@ function renderHaproxyCfg(cluster: Cluster, nodeAddress: string, services: Retur
 export function haproxy(cluster: Cluster): GeneratorOutput {
   const services = cluster.spec.haproxy.services.map((s) => service(cluster, s));
   const artifacts = cluster.controllers.map((c) =>
-    fileFor("haproxy", c.hostname, { path: HAPROXY_CFG, content: renderHaproxyCfg(cluster, c.addresses.management, services), mode: 0o600, secret: true }),
+    fileFor("haproxy", c.hostname, {
+      path: HAPROXY_CFG,
+      content: renderHaproxyCfg(cluster, c.addresses.management, services),
+      mode: 0o600,
+      secret: true,
+    }),
   );
   const cfg = sh(HAPROXY_CFG);
   return merge(

@@ -10,7 +10,8 @@ import { hashHeader, sameOn } from "./common.js";
  */
 export function hosts(cluster: Cluster): GeneratorOutput {
   const { spec } = cluster;
-  const names = (h: string) => (spec.domain ? `${word(`${h}.${spec.domain}`, "/etc/hosts")} ${word(h, "/etc/hosts")}` : word(h, "/etc/hosts"));
+  const names = (h: string) =>
+    spec.domain ? `${word(`${h}.${spec.domain}`, "/etc/hosts")} ${word(h, "/etc/hosts")}` : word(h, "/etc/hosts");
   const rows: [string, string][] = [
     ["127.0.0.1", "localhost localhost.localdomain"],
     ["::1", "localhost localhost.localdomain ip6-localhost ip6-loopback"],

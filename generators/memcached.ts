@@ -21,7 +21,10 @@ interface MemcachedSettings {
  */
 function sysconfig(s: MemcachedSettings): string {
   return (
-    hashHeader("memcached settings (EnvironmentFile of memcached.service).", "Management address and loopback only: memcached has no authentication.") +
+    hashHeader(
+      "memcached settings (EnvironmentFile of memcached.service).",
+      "Management address and loopback only: memcached has no authentication.",
+    ) +
     `PORT=${envValue(s.port)}\n` +
     `USER=${envValue(s.user)}\n` +
     `MAXCONN=${envValue(s.maxConnections)}\n` +
@@ -37,7 +40,10 @@ function sysconfig(s: MemcachedSettings): string {
 function debianConf(s: MemcachedSettings): string {
   const w = (v: string | number) => word(v, "/etc/memcached.conf");
   return (
-    hashHeader("memcached options, read by /usr/share/memcached/scripts/systemd-memcached-wrapper.", "Management address and loopback only: memcached has no authentication.") +
+    hashHeader(
+      "memcached options, read by /usr/share/memcached/scripts/systemd-memcached-wrapper.",
+      "Management address and loopback only: memcached has no authentication.",
+    ) +
     `-p ${w(s.port)}\n-u ${w(s.user)}\n-m ${w(s.cacheSizeMb)}\n-c ${w(s.maxConnections)}\n-l ${w(s.listen)}\n-P /var/run/memcached/memcached.pid\n`
   );
 }
@@ -57,7 +63,13 @@ export function memcached(cluster: Cluster): GeneratorOutput {
   const artifacts = controllers.map((n) =>
     fileFor(family, n.hostname, {
       path: os.memcachedConf,
-      content: RENDER[os.id]({ port: m.port, user: os.memcachedUser, cacheSizeMb: m.cacheSizeMb, maxConnections: m.maxConnections, listen: `${n.addresses.management},127.0.0.1` }),
+      content: RENDER[os.id]({
+        port: m.port,
+        user: os.memcachedUser,
+        cacheSizeMb: m.cacheSizeMb,
+        maxConnections: m.maxConnections,
+        listen: `${n.addresses.management},127.0.0.1`,
+      }),
     }),
   );
   return merge(
@@ -69,8 +81,16 @@ export function memcached(cluster: Cluster): GeneratorOutput {
       guideSection: "七.1-3 Memcached",
       nodes: controllers,
       mode: "parallel",
-      verifies: [`memcached answers "version" on the node address and 127.0.0.1, port ${m.port}`, "memcached listens nowhere else"],
-      body: (n) => renderTemplate("memcached.sh", stepTpl, { conf: os.memcachedConf, address: n.addresses.management, port: String(m.port) }),
+      verifies: [
+        `memcached answers "version" on the node address and 127.0.0.1, port ${m.port}`,
+        "memcached listens nowhere else",
+      ],
+      body: (n) =>
+        renderTemplate("memcached.sh", stepTpl, {
+          conf: os.memcachedConf,
+          address: n.addresses.management,
+          port: String(m.port),
+        }),
     }),
   );
 }

@@ -23,7 +23,10 @@ export function xpathLiteral(value: string): string {
   if (value.includes("\u0000")) throw new UnquotableValueError("an XPath literal", "contains NUL");
   if (!value.includes('"')) return `"${value}"`;
   if (!value.includes("'")) return `'${value}'`;
-  return `concat(${value.split('"').map((part) => `"${part}"`).join(`, '"', `)})`;
+  return `concat(${value
+    .split('"')
+    .map((part) => `"${part}"`)
+    .join(`, '"', `)})`;
 }
 
 /** `name=value` properties in spec order, with booleans as pacemaker writes them. */

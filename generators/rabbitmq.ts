@@ -108,7 +108,14 @@ export function rabbitmq(cluster: Cluster): GeneratorOutput {
   });
   const shared = [
     ...sameOn(family, controllers, { path: RABBITMQ_PLUGINS, content: plugins, group: owner }),
-    ...sameOn(family, controllers, { path: ERLANG_COOKIE, content: cookie, owner, group: owner, mode: 0o400, secret: true }),
+    ...sameOn(family, controllers, {
+      path: ERLANG_COOKIE,
+      content: cookie,
+      owner,
+      group: owner,
+      mode: 0o400,
+      secret: true,
+    }),
   ];
 
   const files = shArgs([RABBITMQ_ENV_CONF, RABBITMQ_CONF, RABBITMQ_PLUGINS, ERLANG_COOKIE]);
@@ -155,7 +162,10 @@ export function rabbitmq(cluster: Cluster): GeneratorOutput {
           guideSection: "六.2.5 构建集群",
           nodes: others,
           mode: "serial",
-          verifies: [`cluster_status lists ${firstName} as a member and both nodes as running`, `the node is a ${nodeType} node`],
+          verifies: [
+            `cluster_status lists ${firstName} as a member and both nodes as running`,
+            `the node is a ${nodeType} node`,
+          ],
           body: (n) =>
             renderTemplate("rabbitmq-join.sh", joinTpl, {
               rmqFn: RMQ_FN,

@@ -35,8 +35,16 @@ const LOG_FILES = [
  * - The files were never rotated → a logrotate entry for them.
  */
 export function rsyslog(cluster: Cluster): GeneratorOutput {
-  const conf = renderTemplate("rsyslog-haproxy.conf", confTpl, { marker: MARKER, socket: HAPROXY_LOG_SOCKET, files: LOG_FILES });
-  const rotate = renderTemplate("rsyslog-haproxy.logrotate", rotateTpl, { marker: MARKER, dropIn: RSYSLOG_DROPIN, files: LOG_FILES.map((f) => f.path) });
+  const conf = renderTemplate("rsyslog-haproxy.conf", confTpl, {
+    marker: MARKER,
+    socket: HAPROXY_LOG_SOCKET,
+    files: LOG_FILES,
+  });
+  const rotate = renderTemplate("rsyslog-haproxy.logrotate", rotateTpl, {
+    marker: MARKER,
+    dropIn: RSYSLOG_DROPIN,
+    files: LOG_FILES.map((f) => f.path),
+  });
   return merge(
     {
       artifacts: [

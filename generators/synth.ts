@@ -26,6 +26,8 @@ export function synthesize(cluster: Cluster): Rendered {
     if (stepIds.has(s.id)) throw new Error(`internal: duplicate step id ${s.id}`);
     stepIds.add(s.id);
   }
-  artifacts.sort((a, b) => nodeOrder.get(a.node)! - nodeOrder.get(b.node)! || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  artifacts.sort(
+    (a, b) => nodeOrder.get(a.node)! - nodeOrder.get(b.node)! || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0),
+  );
   return { artifacts, plan: { cluster: cluster.spec.name, os: cluster.os.id, steps } };
 }

@@ -11,10 +11,17 @@ export const MODULES_FILE = "/etc/modules-load.d/ha-gen.conf";
  * net.bridge.* keys do not exist and `sysctl -p` fails.
  */
 export function sysctl(cluster: Cluster): GeneratorOutput {
-  const base = ["net.ipv4.ip_forward = 1", "net.bridge.bridge-nf-call-iptables = 1", "net.bridge.bridge-nf-call-ip6tables = 1"];
+  const base = [
+    "net.ipv4.ip_forward = 1",
+    "net.bridge.bridge-nf-call-iptables = 1",
+    "net.bridge.bridge-nf-call-ip6tables = 1",
+  ];
   const common = hashHeader("Kernel parameters for the OpenStack HA base layer.") + base.join("\n") + "\n";
   const controller =
-    hashHeader("Kernel parameters for the OpenStack HA base layer.", "Controllers: HAProxy binds the VIP even while another node holds it.") +
+    hashHeader(
+      "Kernel parameters for the OpenStack HA base layer.",
+      "Controllers: HAProxy binds the VIP even while another node holds it.",
+    ) +
     [...base, "net.ipv4.ip_nonlocal_bind = 1"].join("\n") +
     "\n";
   const others = cluster.nodes.filter((n) => !n.roles.includes("controller"));

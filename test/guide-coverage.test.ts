@@ -50,7 +50,14 @@ function directiveKey(line: string): string {
 function guideDirectives(): string[] {
   const start = text.indexOf("global");
   const end = text.indexOf("timeout check 10s");
-  return [...new Set(text.slice(start + 1, end + 1).filter((l) => !["defaults", ""].includes(l)).map(directiveKey))];
+  return [
+    ...new Set(
+      text
+        .slice(start + 1, end + 1)
+        .filter((l) => !["defaults", ""].includes(l))
+        .map(directiveKey),
+    ),
+  ];
 }
 
 function guideListens(): string[] {
@@ -155,7 +162,11 @@ describe("every part of the guide is rendered or accounted for in the README", (
   });
 
   it("guide lines rendered differently have a difference row", () => {
-    for (const c of CHANGED) expect(text.some((l) => l.includes(c)), `"${c}" is guide text`).toBe(true);
+    for (const c of CHANGED)
+      expect(
+        text.some((l) => l.includes(c)),
+        `"${c}" is guide text`,
+      ).toBe(true);
     const rows = differenceRows();
     expect(CHANGED.filter((c) => !rows.some((g) => g.includes(c)))).toEqual([]);
   });

@@ -15,12 +15,16 @@ for (const name of Object.keys(EXAMPLES) as ExampleName[]) {
 
     it("renders the same bytes every time", () => {
       const again = renderExample(name);
-      expect(again.artifacts.map((a) => [a.node, a.path, a.content, a.mode])).toEqual(r.artifacts.map((a) => [a.node, a.path, a.content, a.mode]));
+      expect(again.artifacts.map((a) => [a.node, a.path, a.content, a.mode])).toEqual(
+        r.artifacts.map((a) => [a.node, a.path, a.content, a.mode]),
+      );
       expect(again.plan).toEqual(r.plan);
     });
 
     it("marks every file that allows comments as generated", () => {
-      const unmarked = r.artifacts.filter((a) => !NO_COMMENT.has(a.path) && !a.content.includes(MARKER)).map((a) => `${a.node}:${a.path}`);
+      const unmarked = r.artifacts
+        .filter((a) => !NO_COMMENT.has(a.path) && !a.content.includes(MARKER))
+        .map((a) => `${a.node}:${a.path}`);
       expect(unmarked).toEqual([]);
     });
 
@@ -60,7 +64,14 @@ for (const name of Object.keys(EXAMPLES) as ExampleName[]) {
 describe("generators are pure", () => {
   it("never touch files, environment, clock, randomness or network", () => {
     const dir = join(import.meta.dirname, "..", "generators");
-    const forbidden = [/from "node:(fs|child_process|net|http|https|os|dns)/, /\bprocess\./, /\bDate\b/, /Math\.random/, /\bfetch\(/, /\brequire\(/];
+    const forbidden = [
+      /from "node:(fs|child_process|net|http|https|os|dns)/,
+      /\bprocess\./,
+      /\bDate\b/,
+      /Math\.random/,
+      /\bfetch\(/,
+      /\brequire\(/,
+    ];
     for (const f of readdirSync(dir).filter((f) => f.endsWith(".ts"))) {
       const src = readFileSync(join(dir, f), "utf8");
       for (const re of forbidden) expect(re.test(src), `${f} matches ${re}`).toBe(false);

@@ -88,7 +88,14 @@ describe("layers", () => {
 
 describe("code rules", () => {
   it("no start-up layer of our own, and errors matched by class, never by name", () => {
-    const forbidden = [/vm\.Script|new Script\(/, /cachedData/, /fsCache:\s*true/, /\b(e|err|error)\.name\s*===/, /\.name\s*===\s*"\w*Error"/, /from\s*["']node:vm["']/];
+    const forbidden = [
+      /vm\.Script|new Script\(/,
+      /cachedData/,
+      /fsCache:\s*true/,
+      /\b(e|err|error)\.name\s*===/,
+      /\.name\s*===\s*"\w*Error"/,
+      /from\s*["']node:vm["']/,
+    ];
     const hits = SOURCES.flatMap((f) => {
       const src = readFileSync(join(REPO, f), "utf8");
       return forbidden.filter((re) => re.test(src)).map((re) => `${f}: ${re}`);

@@ -3,7 +3,14 @@ import { spawnSync } from "node:child_process";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { parse, parseDocument, stringify, type Scalar, type YAMLMap } from "yaml";
 import { cnf, haproxy, sh, sql } from "../src/core/quote.js";
-import { SECRET_KEYS, checkSecret, fillSecrets, generateSecret, serializeSecrets, type SecretKey } from "../src/core/secrets.js";
+import {
+  SECRET_KEYS,
+  checkSecret,
+  fillSecrets,
+  generateSecret,
+  serializeSecrets,
+  type SecretKey,
+} from "../src/core/secrets.js";
 import { renderCluster } from "../src/render.js";
 import { FAKE_SECRETS } from "./fixtures/secrets.js";
 import { EXAMPLES } from "./helpers/examples.js";
@@ -68,14 +75,32 @@ describe("fillSecrets / serializeSecrets", () => {
 
   // Existing valid secrets (any subset, hostile values), extra keys with any YAML values (names like
   // __proto__ and constructor included), nulls meaning "generate".
-  const extraKey = fc.oneof(fc.constantFrom("__proto__", "constructor", "toString", "hasOwnProperty", "admin_pass_old", "x y", "#", "ünïcode"), hostile({ maxLength: 12 }))
+  const extraKey = fc
+    .oneof(
+      fc.constantFrom(
+        "__proto__",
+        "constructor",
+        "toString",
+        "hasOwnProperty",
+        "admin_pass_old",
+        "x y",
+        "#",
+        "ünïcode",
+      ),
+      hostile({ maxLength: 12 }),
+    )
     // The operator's file is written here with yaml's own stringify, which leaves keys starting
     // with a BOM plain, where a reader drops the BOM (or fails): such a file cannot say that key.
     .filter((k) => !isSecretKey(k) && k !== "" && yamlKeepsKey(k));
   const scenario = fc.record({
-    existing: fc.record(Object.fromEntries(SECRET_KEYS.map((k) => [k, secretValue(k)])) as Record<SecretKey, fc.Arbitrary<string>>, { requiredKeys: [] }),
+    existing: fc.record(
+      Object.fromEntries(SECRET_KEYS.map((k) => [k, secretValue(k)])) as Record<SecretKey, fc.Arbitrary<string>>,
+      { requiredKeys: [] },
+    ),
     nulls: fc.subarray([...SECRET_KEYS]),
-    extra: fc.dictionary(fc.oneof(extraKey, fc.constantFrom("0", "10", "2")), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 6 }),
+    extra: fc.dictionary(fc.oneof(extraKey, fc.constantFrom("0", "10", "2")), fc.jsonValue({ maxDepth: 2 }), {
+      maxKeys: 6,
+    }),
   });
 
   it("keeps existing keys, fills missing ones, keeps extra keys, and round-trips through YAML (property)", () => {
@@ -93,7 +118,8 @@ describe("fillSecrets / serializeSecrets", () => {
         expect(first.issues).toEqual([]);
         const missing = SECRET_KEYS.filter((k) => !Object.hasOwn(existing, k));
         expect(first.state.generated).toEqual(missing);
-        for (const k of SECRET_KEYS) expect(first.state.secrets[k]).toBe(Object.hasOwn(existing, k) ? existing[k] : fakeGen(k));
+        for (const k of SECRET_KEYS)
+          expect(first.state.secrets[k]).toBe(Object.hasOwn(existing, k) ? existing[k] : fakeGen(k));
         expect(first.state.extra).toEqual(extraPlain);
         expect(Object.keys(first.state.extra).sort()).toEqual(Object.keys(extraPlain).sort());
 
@@ -281,7 +307,10 @@ describe("rabbit_pass against its consumers", () => {
     const env = { ...process.env, LC_ALL: "C.UTF-8" };
     const r = spawnSync("bash", ["-c", loop.join("\n")], { input, env, encoding: "utf8" });
     expect(r.status, r.stderr).toBe(0);
-    const refused = r.stdout.split("\n").filter(Boolean).map((l) => values[Number(l.split(" ")[1])]);
+    const refused = r.stdout
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => values[Number(l.split(" ")[1])]);
     expect(refused.map((v) => JSON.stringify(v))).toEqual([]);
   });
 });

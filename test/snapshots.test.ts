@@ -20,7 +20,8 @@ function listed(dir: string): string[] {
   if (!existsSync(dir)) return [];
   const out: string[] = [];
   const rec = (d: string) => {
-    for (const e of readdirSync(d, { withFileTypes: true })) (e.isDirectory() ? rec : (p: string) => out.push(relative(dir, p)))(join(d, e.name));
+    for (const e of readdirSync(d, { withFileTypes: true }))
+      (e.isDirectory() ? rec : (p: string) => out.push(relative(dir, p)))(join(d, e.name));
   };
   rec(dir);
   return out.sort();

@@ -14,9 +14,21 @@ export default defineCluster({
     vlan: { cidr: "172.31.253.0/24", interface: "ens224" },
   },
   nodes: [
-    { hostname: "controller01", roles: ["controller"], addresses: { management: "10.15.253.163", vlan: "172.31.253.163" } },
-    { hostname: "controller02", roles: ["controller"], addresses: { management: "10.15.253.195", vlan: "172.31.253.195" } },
-    { hostname: "controller03", roles: ["controller"], addresses: { management: "10.15.253.227", vlan: "172.31.253.227" } },
+    {
+      hostname: "controller01",
+      roles: ["controller"],
+      addresses: { management: "10.15.253.163", vlan: "172.31.253.163" },
+    },
+    {
+      hostname: "controller02",
+      roles: ["controller"],
+      addresses: { management: "10.15.253.195", vlan: "172.31.253.195" },
+    },
+    {
+      hostname: "controller03",
+      roles: ["controller"],
+      addresses: { management: "10.15.253.227", vlan: "172.31.253.227" },
+    },
     { hostname: "compute01", roles: ["compute"], addresses: { management: "10.15.253.162", vlan: "172.31.253.162" } },
     { hostname: "compute02", roles: ["compute"], addresses: { management: "10.15.253.194", vlan: "172.31.253.194" } },
     { hostname: "compute03", roles: ["compute"], addresses: { management: "10.15.253.226", vlan: "172.31.253.226" } },

@@ -35,7 +35,11 @@ export interface Parsed {
 }
 
 /** What the command line asks for besides running a command. */
-export type Outcome = { readonly kind: "run"; readonly parsed: Parsed } | { readonly kind: "help"; readonly text: string } | { readonly kind: "version" } | { readonly kind: "usage"; readonly message: string; readonly help: string };
+export type Outcome =
+  | { readonly kind: "run"; readonly parsed: Parsed }
+  | { readonly kind: "help"; readonly text: string }
+  | { readonly kind: "version" }
+  | { readonly kind: "usage"; readonly message: string; readonly help: string };
 
 const HELP: OptionSpec = { long: "help", short: "h", description: "display help for command" };
 const VERSION: OptionSpec = { long: "version", short: "V", description: "output the version number" };
@@ -65,13 +69,19 @@ function table(rows: readonly [string, string][]): string[] {
 
 /** Help text of a command, commander's layout. `chain` is the program name plus parent commands. */
 export function helpText(c: CommandSpec, chain: readonly string[], top = false): string {
-  const out = [`Usage: ${[...chain, ...(top ? [] : [c.name])].join(" ")}${top ? " [options] [command]" : usageOf(c)}`, "", ...wrap(c.description, 0), ""];
+  const out = [
+    `Usage: ${[...chain, ...(top ? [] : [c.name])].join(" ")}${top ? " [options] [command]" : usageOf(c)}`,
+    "",
+    ...wrap(c.description, 0),
+    "",
+  ];
   if (c.args?.length) out.push("Arguments:", ...table(c.args.map((a) => [a.name, a.description])), "");
   const opts = [...(top ? [VERSION] : []), ...(c.options ?? []), HELP];
   const desc = (o: OptionSpec) =>
     `${o.description}${o.choices ? ` (choices: ${o.choices.map((x) => `"${x}"`).join(", ")})` : ""}${o.default !== undefined ? ` (default: ${JSON.stringify(o.default)})` : ""}`;
   out.push("Options:", ...table(opts.map((o) => [flagText(o), desc(o)])));
-  if (c.commands?.length) out.push("", "Commands:", ...table(c.commands.map((s) => [`${s.name}${usageOf(s)}`, s.description])));
+  if (c.commands?.length)
+    out.push("", "Commands:", ...table(c.commands.map((s) => [`${s.name}${usageOf(s)}`, s.description])));
   return `${out.join("\n")}\n`;
 }
 
@@ -85,8 +95,13 @@ export function parseCommandLine(program: CommandSpec, argv: readonly string[]):
   while (cmd.commands?.length) {
     const top = cmd === program;
     const first = rest[0];
-    const usage = (message: string): Outcome => ({ kind: "usage", message, help: helpText(cmd, path.length ? chain : [program.name], top) });
-    if (first === undefined || first === "-h" || first === "--help") return { kind: "help", text: helpText(cmd, path.length ? chain : [program.name], top) };
+    const usage = (message: string): Outcome => ({
+      kind: "usage",
+      message,
+      help: helpText(cmd, path.length ? chain : [program.name], top),
+    });
+    if (first === undefined || first === "-h" || first === "--help")
+      return { kind: "help", text: helpText(cmd, path.length ? chain : [program.name], top) };
     if (top && (first === "-V" || first === "--version")) return { kind: "version" };
     if (first.startsWith("-")) return usage(`unknown option '${first}'`);
     const next = cmd.commands.find((c) => c.name === first);
@@ -105,7 +120,19 @@ export function parseCommandLine(program: CommandSpec, argv: readonly string[]):
       args: rest,
       allowPositionals: true,
       strict: true,
-      options: Object.fromEntries(specs.map((o) => [o.long, { type: o.value ? "string" : "boolean", ...(o.short ? { short: o.short } : {}), ...(o.multiple ? { multiple: true } : {}) }] as const)),
+      options: Object.fromEntries(
+        specs.map(
+          (o) =>
+            [
+              o.long,
+              {
+                type: o.value ? "string" : "boolean",
+                ...(o.short ? { short: o.short } : {}),
+                ...(o.multiple ? { multiple: true } : {}),
+              },
+            ] as const,
+        ),
+      ),
     });
   } catch (e) {
     const err = e as Error & { code?: string };
@@ -120,12 +147,17 @@ export function parseCommandLine(program: CommandSpec, argv: readonly string[]):
   const options: Record<string, string | boolean | string[] | undefined> = {};
   for (const o of cmd.options ?? []) {
     let v = parsed.values[o.long] as string | boolean | string[] | undefined;
-    if (o.choices && typeof v === "string" && !o.choices.includes(v)) return usage(`option '${flagText(o)}' argument '${v}' is invalid. Allowed choices are ${o.choices.join(", ")}.`);
+    if (o.choices && typeof v === "string" && !o.choices.includes(v))
+      return usage(`option '${flagText(o)}' argument '${v}' is invalid. Allowed choices are ${o.choices.join(", ")}.`);
     if (v === undefined) v = o.multiple ? [] : o.value ? o.default : false;
     options[camel(o.long)] = v;
   }
   const args = cmd.args ?? [];
-  if (parsed.positionals.length < args.length) return usage(`missing required argument '${args[parsed.positionals.length]!.name}'`);
-  if (parsed.positionals.length > args.length) return usage(`too many arguments${path.length ? ` for '${path.join(" ")}'` : ""}. Expected ${args.length} argument${args.length === 1 ? "" : "s"} but got ${parsed.positionals.length}.`);
+  if (parsed.positionals.length < args.length)
+    return usage(`missing required argument '${args[parsed.positionals.length]!.name}'`);
+  if (parsed.positionals.length > args.length)
+    return usage(
+      `too many arguments${path.length ? ` for '${path.join(" ")}'` : ""}. Expected ${args.length} argument${args.length === 1 ? "" : "s"} but got ${parsed.positionals.length}.`,
+    );
   return { kind: "run", parsed: { path, args: parsed.positionals, options } };
 }

@@ -53,7 +53,11 @@ const MANIFEST_MARK = `"format": ${JSON.stringify(MANIFEST_FORMAT)}`;
 // Temporary names need only be unique: they are created with O_EXCL ("wx"), which also refuses to
 // follow a planted symlink.
 let tmpCounter = 0;
-const tmpName = (p: string) => join(dirname(p), `.${basename(p)}.ha-gen-${process.pid}-${(tmpCounter++).toString(36)}-${Math.random().toString(36).slice(2, 8)}`);
+const tmpName = (p: string) =>
+  join(
+    dirname(p),
+    `.${basename(p)}.ha-gen-${process.pid}-${(tmpCounter++).toString(36)}-${Math.random().toString(36).slice(2, 8)}`,
+  );
 
 /**
  * Makes DIR hold exactly DIR/<node>/<path> for every artifact plus the extra top-level files.
@@ -69,7 +73,8 @@ const tmpName = (p: string) => join(dirname(p), `.${basename(p)}.ha-gen-${proces
 export function writeTreeAtomic(outDir: string, artifacts: readonly Artifact[], extra: readonly TreeFile[]): TreeWrite {
   const target = resolve(outDir);
   const files = new Map<string, TreeFile>();
-  for (const a of artifacts) files.set(join(a.node, a.path), { path: join(a.node, a.path), content: a.content, mode: a.mode });
+  for (const a of artifacts)
+    files.set(join(a.node, a.path), { path: join(a.node, a.path), content: a.content, mode: a.mode });
   for (const f of extra) files.set(join(f.path), f);
   let st: Stats | undefined;
   try {
@@ -134,7 +139,9 @@ export function assertReplaceable(outDir: string): void {
     ownedFiles(outDir);
   } catch (e) {
     if (!(e instanceof InputError)) throw e;
-    throw new EnvironmentError(`--out ${outDir}: its ${MANIFEST} cannot be read (${e.message}); remove the directory or choose another`);
+    throw new EnvironmentError(
+      `--out ${outDir}: its ${MANIFEST} cannot be read (${e.message}); remove the directory or choose another`,
+    );
   }
 }
 
@@ -197,7 +204,12 @@ function replaceWhole(target: string, files: ReadonlyMap<string, TreeFile>, old:
     rmSync(staging, { recursive: true, force: true });
     throw e;
   }
-  return { written: files.size, unchanged: 0, removed: [...old.files.keys()].filter((p) => !files.has(p)).length, foreign: [] };
+  return {
+    written: files.size,
+    unchanged: 0,
+    removed: [...old.files.keys()].filter((p) => !files.has(p)).length,
+    foreign: [],
+  };
 }
 
 function writeAll(root: string, files: readonly TreeFile[]): void {
@@ -263,7 +275,9 @@ function sameContent(path: string, content: string): number | undefined {
   if (!st.isFile() || st.size !== Buffer.byteLength(content)) return undefined;
   // Decoded text is compared (one system-call round trip in Node, not four), which is exact unless
   // the content holds U+FFFD: invalid UTF-8 on disk decodes to that too, so then compare bytes.
-  const same = content.includes("\uFFFD") ? readFileSync(path).equals(Buffer.from(content)) : readFileSync(path, "utf8") === content;
+  const same = content.includes("\uFFFD")
+    ? readFileSync(path).equals(Buffer.from(content))
+    : readFileSync(path, "utf8") === content;
   return same ? st.mode & 0o7777 : undefined;
 }
 
@@ -331,13 +345,20 @@ export function assertInputsOutside(outDir: string, inputs: readonly string[], s
   const secrets = realPathOf(secretsPath);
   for (const input of inputs) {
     const real = realPathOf(input);
-    if (real === secrets) throw new UsageError(`--secrets ${secretsPath} is the spec or a module it imports (${input}): choose another file`);
+    if (real === secrets)
+      throw new UsageError(
+        `--secrets ${secretsPath} is the spec or a module it imports (${input}): choose another file`,
+      );
     if (inside(out, real)) {
-      throw new UsageError(`--out ${outDir} holds ${input}, an input of this render: choose an output directory outside the inputs`);
+      throw new UsageError(
+        `--out ${outDir} holds ${input}, an input of this render: choose an output directory outside the inputs`,
+      );
     }
   }
   if (inside(out, secrets)) {
-    throw new UsageError(`--out ${outDir} holds the secrets file ${secretsPath}: keep secrets outside the output directory`);
+    throw new UsageError(
+      `--out ${outDir} holds the secrets file ${secretsPath}: keep secrets outside the output directory`,
+    );
   }
 }
 

@@ -53,14 +53,20 @@ export function formatEvent(e: DeployEvent, o: ViewOptions = {}): string[] {
     case "connect-end":
       return [];
     case "host-key-accepted":
-      return [`host key of ${e.name} accepted on first use (${e.keyType} ${e.fingerprint})${e.recorded ? "" : " for this run only (dry run)"}`];
+      return [
+        `host key of ${e.name} accepted on first use (${e.keyType} ${e.fingerprint})${e.recorded ? "" : " for this run only (dry run)"}`,
+      ];
     case "warning":
       return [`warning: ${e.message}`];
     case "push-end": {
       const verb = e.dryRun ? "would change" : "changed";
-      const lines = [`${e.node}: files ${e.changed.length ? `${e.changed.length} ${verb}` : "unchanged"}${e.changed.length ? `, ${e.unchanged} unchanged` : ` (${e.unchanged})`} (${sec(e.ms)})`];
+      const lines = [
+        `${e.node}: files ${e.changed.length ? `${e.changed.length} ${verb}` : "unchanged"}${e.changed.length ? `, ${e.unchanged} unchanged` : ` (${e.unchanged})`} (${sec(e.ms)})`,
+      ];
       for (const c of e.changed) {
-        lines.push(`  ${c.action.padEnd(6)} ${c.path} (${c.detail})${c.secret && e.dryRun && c.action !== "attrs" ? " [secret: no diff]" : ""}`);
+        lines.push(
+          `  ${c.action.padEnd(6)} ${c.path} (${c.detail})${c.secret && e.dryRun && c.action !== "attrs" ? " [secret: no diff]" : ""}`,
+        );
         if (c.diff && o.diffs !== false) for (const l of c.diff.replace(/\n$/, "").split("\n")) lines.push(`    ${l}`);
       }
       return lines;
@@ -72,8 +78,11 @@ export function formatEvent(e: DeployEvent, o: ViewOptions = {}): string[] {
     case "step-start":
       return [`step ${e.step}: ${e.title} (${describeNodes(e.nodes, e.mode)})`];
     case "node-step-end": {
-      if (e.code !== 0) return [`  ${e.node}: FAILED ${e.timedOut ? "(timed out)" : `(exit ${e.code ?? "none"})`} after ${sec(e.ms)}`];
-      const lines = [`  ${e.node}: ok, ${e.changes.length ? `${e.changes.length} change(s)` : "unchanged"} (${sec(e.ms)})`];
+      if (e.code !== 0)
+        return [`  ${e.node}: FAILED ${e.timedOut ? "(timed out)" : `(exit ${e.code ?? "none"})`} after ${sec(e.ms)}`];
+      const lines = [
+        `  ${e.node}: ok, ${e.changes.length ? `${e.changes.length} change(s)` : "unchanged"} (${sec(e.ms)})`,
+      ];
       for (const c of e.changes) lines.push(`    changed: ${c}`);
       return lines;
     }
@@ -85,19 +94,31 @@ export function formatEvent(e: DeployEvent, o: ViewOptions = {}): string[] {
       const lines: string[] = [];
       if (e.ok) {
         const nothing = e.filesChanged === 0 && e.stepsChanged === 0;
-        if (e.dryRun) lines.push(`dry run done in ${sec(e.ms)}: ${e.filesChanged} file(s) would change, ${e.filesUnchanged} unchanged`);
-        else if (nothing) lines.push(`done in ${sec(e.ms)}: no changes (${e.filesUnchanged} file(s) unchanged${e.stepsRun ? `, ${e.stepsRun} step(s) run, none changed anything` : ""})`);
-        else lines.push(`done in ${sec(e.ms)}: ${e.filesChanged} file(s) changed, ${e.filesUnchanged} unchanged; ${e.stepsRun} step(s) run, ${e.stepsChanged} changed something`);
+        if (e.dryRun)
+          lines.push(
+            `dry run done in ${sec(e.ms)}: ${e.filesChanged} file(s) would change, ${e.filesUnchanged} unchanged`,
+          );
+        else if (nothing)
+          lines.push(
+            `done in ${sec(e.ms)}: no changes (${e.filesUnchanged} file(s) unchanged${e.stepsRun ? `, ${e.stepsRun} step(s) run, none changed anything` : ""})`,
+          );
+        else
+          lines.push(
+            `done in ${sec(e.ms)}: ${e.filesChanged} file(s) changed, ${e.filesUnchanged} unchanged; ${e.stepsRun} step(s) run, ${e.stepsChanged} changed something`,
+          );
         return lines;
       }
       const f = e.failed!;
-      lines.push(`FAILED: ${f.step}${f.node ? ` on ${f.node}` : ""}: ${f.message}${f.code !== undefined && f.code !== null && !f.message.includes(String(f.code)) ? ` (exit ${f.code})` : ""}`);
+      lines.push(
+        `FAILED: ${f.step}${f.node ? ` on ${f.node}` : ""}: ${f.message}${f.code !== undefined && f.code !== null && !f.message.includes(String(f.code)) ? ` (exit ${f.code})` : ""}`,
+      );
       if (f.tail) {
         lines.push("  last output:");
         for (const l of f.tail.split("\n")) lines.push(`    ${l}`);
       }
       lines.push(`${e.filesChanged} file(s) changed, ${e.stepsRun} step(s) run before the failure (${sec(e.ms)})`);
-      if (e.resumeFrom) lines.push(`resume with: ${o.resumeCommand ? o.resumeCommand(e.resumeFrom) : `--from ${e.resumeFrom}`}`);
+      if (e.resumeFrom)
+        lines.push(`resume with: ${o.resumeCommand ? o.resumeCommand(e.resumeFrom) : `--from ${e.resumeFrom}`}`);
       return lines;
     }
   }
@@ -119,7 +140,10 @@ export function plainView(out: Out, o: ViewOptions = {}): (e: DeployEvent) => vo
 }
 
 /** Live view: finished lines scroll, the running work stays at the bottom with a ticking clock. */
-export function liveView(out: Out & { columns?: number }, o: ViewOptions = {}): { sink: (e: DeployEvent) => void; stop: () => void } {
+export function liveView(
+  out: Out & { columns?: number },
+  o: ViewOptions = {},
+): { sink: (e: DeployEvent) => void; stop: () => void } {
   const active = new Map<string, { label: string; since: number }>();
   let drawn = 0;
   let timer: NodeJS.Timeout | undefined;
@@ -132,7 +156,9 @@ export function liveView(out: Out & { columns?: number }, o: ViewOptions = {}): 
   const draw = () => {
     const width = Math.max(20, (out.columns ?? 100) - 1);
     const now = Date.now();
-    const lines = [...active.values()].map((a) => `${frames[frame % frames.length]} ${a.label}  ${sec(now - a.since)}`.slice(0, width));
+    const lines = [...active.values()].map((a) =>
+      `${frames[frame % frames.length]} ${a.label}  ${sec(now - a.since)}`.slice(0, width),
+    );
     frame++;
     for (const l of lines) out.write(`${l}\n`);
     drawn = lines.length;

@@ -44,7 +44,9 @@ export function guardProblem(g: unknown): string | undefined {
   const kind = (g as { kind?: unknown } | null)?.kind;
   if (kind !== "galera-bootstrap" && kind !== "pacemaker-cluster") return `unknown guard kind ${JSON.stringify(kind)}`;
   const r = stepGuardSchema.safeParse(g);
-  return r.success ? undefined : r.error.issues.map((i) => `${["guard", ...i.path].join(".")}: ${i.message}`).join("; ");
+  return r.success
+    ? undefined
+    : r.error.issues.map((i) => `${["guard", ...i.path].join(".")}: ${i.message}`).join("; ");
 }
 
 export const planStepSchema = z.strictObject({
@@ -90,7 +92,11 @@ export type ManifestFile = z.infer<typeof manifestFileSchema>;
 
 // The schemas and the types the generators produce must describe the same thing.
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-type Mutable<T> = T extends readonly (infer E)[] ? Mutable<E>[] : T extends object ? { -readonly [K in keyof T]: Mutable<T[K]> } : T;
+type Mutable<T> = T extends readonly (infer E)[]
+  ? Mutable<E>[]
+  : T extends object
+    ? { -readonly [K in keyof T]: Mutable<T[K]> }
+    : T;
 const typesAgree: [
   Same<z.infer<typeof planStepSchema>, Mutable<PlanStep>>,
   Same<z.infer<typeof stepGuardSchema>, Mutable<StepGuard>>,

@@ -57,9 +57,13 @@ const FIELDS = ["node", "uuid", "seqno", "safe_to_bootstrap", "running", "state"
  */
 export function parseRecoveryReport(line: string): GaleraReport {
   const lines = line.split(/\r?\n/).filter((l) => l.startsWith(`${REPORT_PREFIX} `));
-  if (lines.length !== 1) throw new GaleraReportError(`expected exactly one "${REPORT_PREFIX}" line, found ${lines.length}`);
+  if (lines.length !== 1)
+    throw new GaleraReportError(`expected exactly one "${REPORT_PREFIX}" line, found ${lines.length}`);
   const fields = new Map<string, string>();
-  for (const token of lines[0]!.slice(REPORT_PREFIX.length + 1).trim().split(/\s+/)) {
+  for (const token of lines[0]!
+    .slice(REPORT_PREFIX.length + 1)
+    .trim()
+    .split(/\s+/)) {
     const eq = token.indexOf("=");
     if (eq <= 0) throw new GaleraReportError(`malformed field "${token}"`);
     const key = token.slice(0, eq);
@@ -74,7 +78,8 @@ export function parseRecoveryReport(line: string): GaleraReport {
   const uuid = get("uuid");
   if (!UUID_RE.test(uuid)) throw new GaleraReportError(`uuid "${uuid}" is not a lower-case UUID`);
   const seqnoText = get("seqno");
-  if (!/^(-1|0|[1-9][0-9]*)$/.test(seqnoText)) throw new GaleraReportError(`seqno "${seqnoText}" is not an integer ≥ -1`);
+  if (!/^(-1|0|[1-9][0-9]*)$/.test(seqnoText))
+    throw new GaleraReportError(`seqno "${seqnoText}" is not an integer ≥ -1`);
   const seqno = Number(seqnoText);
   if (!Number.isSafeInteger(seqno)) throw new GaleraReportError(`seqno "${seqnoText}" is too large`);
   const safe = get("safe_to_bootstrap");
@@ -115,31 +120,52 @@ export function chooseBootstrapNode(reports: readonly NodeReport[]): RecoveryDec
   if (reports.length === 0) return { action: "refuse", reason: "no controllers given" };
   const missing = reports.filter((r) => r.report === undefined).map((r) => r.node);
   if (missing.length > 0) {
-    return { action: "refuse", reason: `no report from ${missing.join(", ")}: every controller must report before choosing a bootstrap node` };
+    return {
+      action: "refuse",
+      reason: `no report from ${missing.join(", ")}: every controller must report before choosing a bootstrap node`,
+    };
   }
   const all = reports.map((r) => ({ node: r.node, report: r.report! }));
   const mismatch = all.find((r) => r.report.node !== r.node);
-  if (mismatch) return { action: "refuse", reason: `the report asked from ${mismatch.node} says it comes from ${mismatch.report.node}` };
+  if (mismatch)
+    return {
+      action: "refuse",
+      reason: `the report asked from ${mismatch.node} says it comes from ${mismatch.report.node}`,
+    };
 
   const withState = all.filter((r) => r.report.uuid !== ZERO_UUID);
   const uuids = [...new Set(withState.map((r) => r.report.uuid))];
   if (uuids.length > 1) {
     const detail = withState.map((r) => `${r.node}=${r.report.uuid}`).join(", ");
-    return { action: "refuse", reason: `the controllers hold different Galera cluster UUIDs (${detail}): they are not one cluster; resolve by hand` };
+    return {
+      action: "refuse",
+      reason: `the controllers hold different Galera cluster UUIDs (${detail}): they are not one cluster; resolve by hand`,
+    };
   }
 
   const primary = all.find((r) => isPrimary(r.report));
   if (primary) {
     const join = all.filter((r) => !isPrimary(r.report)).map((r) => r.node);
-    return { action: "join", primary: primary.node, join, reason: `${primary.node} already runs a Primary component: no bootstrap, the others join it` };
+    return {
+      action: "join",
+      primary: primary.node,
+      join,
+      reason: `${primary.node} already runs a Primary component: no bootstrap, the others join it`,
+    };
   }
 
   if (withState.length === 0) {
-    return { action: "refuse", reason: "no controller holds Galera cluster state: this is a new cluster, deploy it instead of recovering" };
+    return {
+      action: "refuse",
+      reason: "no controller holds Galera cluster state: this is a new cluster, deploy it instead of recovering",
+    };
   }
   const unknown = withState.filter((r) => r.report.seqno < 0).map((r) => r.node);
   if (unknown.length > 0) {
-    return { action: "refuse", reason: `no recoverable position (seqno -1) on ${unknown.join(", ")}: the node with the latest transaction cannot be determined` };
+    return {
+      action: "refuse",
+      reason: `no recoverable position (seqno -1) on ${unknown.join(", ")}: the node with the latest transaction cannot be determined`,
+    };
   }
   // Stable sort keeps spec order for full ties.
   const ranked = [...withState].sort(
@@ -147,11 +173,12 @@ export function chooseBootstrapNode(reports: readonly NodeReport[]): RecoveryDec
   );
   const chosen = ranked[0]!;
   const join = all.filter((r) => r.node !== chosen.node).map((r) => r.node);
-  const why = ranked.length > 1 && ranked[1]!.report.seqno === chosen.report.seqno
-    ? chosen.report.safeToBootstrap && !ranked[1]!.report.safeToBootstrap
-      ? " (tie on seqno; safe_to_bootstrap: 1)"
-      : " (tie; first in spec order)"
-    : "";
+  const why =
+    ranked.length > 1 && ranked[1]!.report.seqno === chosen.report.seqno
+      ? chosen.report.safeToBootstrap && !ranked[1]!.report.safeToBootstrap
+        ? " (tie on seqno; safe_to_bootstrap: 1)"
+        : " (tie; first in spec order)"
+      : "";
   return {
     action: "bootstrap",
     node: chosen.node,

@@ -97,7 +97,11 @@ export function parseJsonStrict(text: string, maxDepth: number = MAX_JSON_DEPTH)
       return c === "{" ? object(depth + 1) : array(depth + 1);
     }
     if (c === '"') return string();
-    for (const [word, v] of [["true", true], ["false", false], ["null", null]] as const) {
+    for (const [word, v] of [
+      ["true", true],
+      ["false", false],
+      ["null", null],
+    ] as const) {
       if (text.startsWith(word, i)) {
         i += word.length;
         return v;

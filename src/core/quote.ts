@@ -17,7 +17,8 @@ const CONTROL = /[\u0000-\u001f\u007f]/;
 // silently becomes U+FFFD, so the reader would get a different value.
 const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
 function refuseLoneSurrogate(format: string, v: string): void {
-  if (LONE_SURROGATE.test(v)) throw new UnquotableValueError(format, "contains a lone UTF-16 surrogate (not valid Unicode)");
+  if (LONE_SURROGATE.test(v))
+    throw new UnquotableValueError(format, "contains a lone UTF-16 surrogate (not valid Unicode)");
 }
 
 /** POSIX shell word: single quotes, embedded `'` as `'\''`. Round-trips every string but NUL (and lone surrogates). */
@@ -40,13 +41,26 @@ export function sql(value: string): string {
   let out = "'";
   for (const ch of value) {
     switch (ch) {
-      case "\\": out += "\\\\"; break;
-      case "'": out += "\\'"; break;
-      case "\u0000": out += "\\0"; break;
-      case "\n": out += "\\n"; break;
-      case "\r": out += "\\r"; break;
-      case "\u001a": out += "\\Z"; break;
-      default: out += ch;
+      case "\\":
+        out += "\\\\";
+        break;
+      case "'":
+        out += "\\'";
+        break;
+      case "\u0000":
+        out += "\\0";
+        break;
+      case "\n":
+        out += "\\n";
+        break;
+      case "\r":
+        out += "\\r";
+        break;
+      case "\u001a":
+        out += "\\Z";
+        break;
+      default:
+        out += ch;
     }
   }
   return `${out}'`;
@@ -60,7 +74,8 @@ export function sql(value: string): string {
 export const CNF_MAX_BYTES = 4000;
 export function cnf(value: string | number): string {
   const v = String(value);
-  if (Buffer.byteLength(v) > CNF_MAX_BYTES) throw new UnquotableValueError("a my.cnf value", `is longer than ${CNF_MAX_BYTES} bytes`);
+  if (Buffer.byteLength(v) > CNF_MAX_BYTES)
+    throw new UnquotableValueError("a my.cnf value", `is longer than ${CNF_MAX_BYTES} bytes`);
   if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(v)) return v;
   if (v.includes("\u0000")) throw new UnquotableValueError("a my.cnf value", "contains NUL");
   refuseLoneSurrogate("a my.cnf value", v);
@@ -70,7 +85,8 @@ export function cnf(value: string | number): string {
     .replaceAll("\n", "\\n")
     .replaceAll("\t", "\\t")
     .replaceAll("\r", "\\r");
-  if (Buffer.byteLength(escaped) + 2 > CNF_MAX_BYTES) throw new UnquotableValueError("a my.cnf value", `is longer than ${CNF_MAX_BYTES} bytes once quoted`);
+  if (Buffer.byteLength(escaped) + 2 > CNF_MAX_BYTES)
+    throw new UnquotableValueError("a my.cnf value", `is longer than ${CNF_MAX_BYTES} bytes once quoted`);
   return `"${escaped}"`;
 }
 
@@ -96,16 +112,18 @@ export function haproxy(value: string | number): string {
 export function envValue(value: string | number): string {
   const v = String(value);
   if (CONTROL.test(v)) throw new UnquotableValueError("an environment-file value", "contains a control character");
-  if (/["\\$`]/.test(v)) throw new UnquotableValueError("an environment-file value", "contains \", \\, $ or `");
+  if (/["\\$`]/.test(v)) throw new UnquotableValueError("an environment-file value", 'contains ", \\, $ or `');
   refuseLoneSurrogate("an environment-file value", v);
-  if (/\p{Noncharacter_Code_Point}/u.test(v)) throw new UnquotableValueError("an environment-file value", "contains a Unicode noncharacter");
+  if (/\p{Noncharacter_Code_Point}/u.test(v))
+    throw new UnquotableValueError("an environment-file value", "contains a Unicode noncharacter");
   return `"${v}"`;
 }
 
 /** xinetd attribute value: a single token, no spaces, braces, `=` or `#`. */
 export function xinetd(value: string | number): string {
   const v = String(value);
-  if (!/^[A-Za-z0-9_@%+:,./-]+$/.test(v)) throw new UnquotableValueError("an xinetd value", `"${v}" is not a plain token`);
+  if (!/^[A-Za-z0-9_@%+:,./-]+$/.test(v))
+    throw new UnquotableValueError("an xinetd value", `"${v}" is not a plain token`);
   return v;
 }
 

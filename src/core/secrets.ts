@@ -188,7 +188,8 @@ export function fillSecrets(
 export function serializeSecrets(state: SecretsFileState): string {
   // What is written must read back: the same schema as the reader (a generator bug would show here).
   const check = secretsFileSchema.safeParse(state.secrets);
-  if (!check.success) throw new Error(`internal: secrets would not read back (${check.error.issues[0]?.path.join(".")})`);
+  if (!check.success)
+    throw new Error(`internal: secrets would not read back (${check.error.issues[0]?.path.join(".")})`);
   // A Map keeps the sorted order (an object would move integer-like keys such as "0" first), and
   // own keys only: `k in` would take an extra key named "constructor" for a secret.
   // Keys other than plain words are written double-quoted: YAML readers drop a leading BOM and

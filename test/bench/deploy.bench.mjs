@@ -52,20 +52,36 @@ function sameTree(a, b) {
   const fa = files(a);
   const fb = files(b).filter((f) => f !== "etc/passwd" && f !== "etc/group");
   if (JSON.stringify(fa) !== JSON.stringify(fb)) return false;
-  return fa.every((f) => readFileSync(join(a, f)).equals(readFileSync(join(b, f))) && (statSync(join(a, f)).mode & 0o7777) === (statSync(join(b, f)).mode & 0o7777));
+  return fa.every(
+    (f) =>
+      readFileSync(join(a, f)).equals(readFileSync(join(b, f))) &&
+      (statSync(join(a, f)).mode & 0o7777) === (statSync(join(b, f)).mode & 0o7777),
+  );
 }
 
 const fmt = (ms) => `${(ms / 1000).toFixed(2)} s`;
 let lab;
 try {
-  await run(process.execPath, [cli, "render", join(repo, "examples/train-ha/cluster.ts"), "--out", rendered, "--secrets", secrets]);
-  const nodes = readdirSync(rendered, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+  await run(process.execPath, [
+    cli,
+    "render",
+    join(repo, "examples/train-ha/cluster.ts"),
+    "--out",
+    rendered,
+    "--secrets",
+    secrets,
+  ]);
+  const nodes = readdirSync(rendered, { withFileTypes: true })
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name);
   const plan = JSON.parse(readFileSync(join(rendered, "plan.json"), "utf8"));
   const order = [...new Set(plan.steps.flatMap((s) => s.nodes))];
   const nodeNames = [...order, ...nodes.filter((n) => !order.includes(n))];
   const totalFiles = nodeNames.reduce((n, node) => n + files(join(rendered, node)).length, 0);
   lab = await startSshdLab(nodeNames, { addressBase: 100 });
-  console.log(`train-ha: ${nodeNames.length} nodes, ${totalFiles} files; ${nodeNames.length} sshd instances on 127.0.0.100-${99 + nodeNames.length}`);
+  console.log(
+    `train-ha: ${nodeNames.length} nodes, ${totalFiles} files; ${nodeNames.length} sshd instances on 127.0.0.100-${99 + nodeNames.length}`,
+  );
   const results = {};
 
   // 1. ha-gen deploy --only push (a fresh process, as an operator runs it). Like a staged system
@@ -77,17 +93,54 @@ try {
   const groups = [...new Set(manifest.files.map((f) => f.group))];
   for (const n of nodeNames) {
     mkdirSync(join(hagenRoot, n, "etc"), { recursive: true });
-    writeFileSync(join(hagenRoot, n, "etc/passwd"), owners.map((o, i) => `${o}:x:${o === "root" ? 0 : 900 + i}:${o === "root" ? 0 : 900 + i}::/nonexistent:/usr/sbin/nologin\n`).join(""));
-    writeFileSync(join(hagenRoot, n, "etc/group"), groups.map((g, i) => `${g}:x:${g === "root" ? 0 : 900 + i}:\n`).join(""));
+    writeFileSync(
+      join(hagenRoot, n, "etc/passwd"),
+      owners
+        .map(
+          (o, i) =>
+            `${o}:x:${o === "root" ? 0 : 900 + i}:${o === "root" ? 0 : 900 + i}::/nonexistent:/usr/sbin/nologin\n`,
+        )
+        .join(""),
+    );
+    writeFileSync(
+      join(hagenRoot, n, "etc/group"),
+      groups.map((g, i) => `${g}:x:${g === "root" ? 0 : 900 + i}:\n`).join(""),
+    );
   }
-  const deployArgs = [cli, "deploy", rendered, "--secrets", secrets, "--ssh-config", lab.sshConfig, "--known-hosts", lab.knownHosts, "--root", `${hagenRoot}/{node}`, "--only", "push", "--no-log"];
+  const deployArgs = [
+    cli,
+    "deploy",
+    rendered,
+    "--secrets",
+    secrets,
+    "--ssh-config",
+    lab.sshConfig,
+    "--known-hosts",
+    lab.knownHosts,
+    "--root",
+    `${hagenRoot}/{node}`,
+    "--only",
+    "push",
+    "--no-log",
+  ];
   results.hagen = (await run(process.execPath, deployArgs)).ms;
   const redeploy = await run(process.execPath, deployArgs);
   if (!/no changes/.test(redeploy.out)) throw new Error(`the redeploy changed something:\n${redeploy.out}`);
   results.redeploy = redeploy.ms;
-  for (const n of nodeNames) if (!sameTree(join(rendered, n), join(hagenRoot, n))) throw new Error(`ha-gen tree of ${n} differs from the rendered one`);
+  for (const n of nodeNames)
+    if (!sameTree(join(rendered, n), join(hagenRoot, n)))
+      throw new Error(`ha-gen tree of ${n} differs from the rendered one`);
 
-  const sshOpts = ["-o", `UserKnownHostsFile=${lab.knownHosts}`, "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes", "-i", lab.clientKey];
+  const sshOpts = [
+    "-o",
+    `UserKnownHostsFile=${lab.knownHosts}`,
+    "-o",
+    "StrictHostKeyChecking=yes",
+    "-o",
+    "BatchMode=yes",
+    "-i",
+    lab.clientKey,
+  ];
 
   // 2. Ansible copy module, one play over the 9 hosts (forks = 9 so it is not throttled to 5).
   const ansible = spawnSync("sh", ["-c", "command -v ansible-playbook"], { encoding: "utf8" });
@@ -96,7 +149,12 @@ try {
     const inv = join(work, "inventory.ini");
     writeFileSync(
       inv,
-      lab.instances.map((s) => `${s.name} ansible_host=${s.host} ansible_port=${s.port} ansible_user=root ansible_ssh_private_key_file=${lab.clientKey}`).join("\n") +
+      lab.instances
+        .map(
+          (s) =>
+            `${s.name} ansible_host=${s.host} ansible_port=${s.port} ansible_user=root ansible_ssh_private_key_file=${lab.clientKey}`,
+        )
+        .join("\n") +
         `\n\n[all:vars]\nansible_ssh_common_args='-o UserKnownHostsFile=${lab.knownHosts} -o StrictHostKeyChecking=yes'\nansible_python_interpreter=/usr/bin/python3\n`,
     );
     const book = join(work, "push.yml");
@@ -104,31 +162,56 @@ try {
       book,
       `- hosts: all\n  gather_facts: false\n  tasks:\n    - name: push the rendered tree\n      copy:\n        src: "${rendered}/{{ inventory_hostname }}/"\n        dest: "${ansRoot}/{{ inventory_hostname }}/"\n        mode: preserve\n`,
     );
-    const env = { ...process.env, ANSIBLE_HOME: join(work, "ansible-home"), ANSIBLE_LOCAL_TEMP: join(work, "ansible-tmp"), ANSIBLE_NOCOWS: "1" };
+    const env = {
+      ...process.env,
+      ANSIBLE_HOME: join(work, "ansible-home"),
+      ANSIBLE_LOCAL_TEMP: join(work, "ansible-tmp"),
+      ANSIBLE_NOCOWS: "1",
+    };
     results.ansible = (await run("ansible-playbook", ["-i", inv, "-f", String(nodeNames.length), book], { env })).ms;
-    for (const n of nodeNames) if (!sameTree(join(rendered, n), join(ansRoot, n))) throw new Error(`ansible tree of ${n} differs`);
+    for (const n of nodeNames)
+      if (!sameTree(join(rendered, n), join(ansRoot, n))) throw new Error(`ansible tree of ${n} differs`);
   } else {
-    console.log("ansible: skipped — ansible-playbook is not installed (apt-get install -y --no-install-recommends ansible)");
+    console.log(
+      "ansible: skipped — ansible-playbook is not installed (apt-get install -y --no-install-recommends ansible)",
+    );
   }
 
   // 3. Sequential scp, one file at a time like the guide's loops (directories made beforehand, not timed).
   const scpRoot = join(work, "scp");
-  for (const n of nodeNames) for (const f of files(join(rendered, n))) mkdirSync(join(scpRoot, n, f, ".."), { recursive: true });
+  for (const n of nodeNames)
+    for (const f of files(join(rendered, n))) mkdirSync(join(scpRoot, n, f, ".."), { recursive: true });
   const t0 = process.hrtime.bigint();
   for (const s of lab.instances) {
     for (const f of files(join(rendered, s.name))) {
-      await run("scp", ["-q", "-p", ...sshOpts, "-P", String(s.port), join(rendered, s.name, f), `root@${s.host}:${join(scpRoot, s.name, f)}`]);
+      await run("scp", [
+        "-q",
+        "-p",
+        ...sshOpts,
+        "-P",
+        String(s.port),
+        join(rendered, s.name, f),
+        `root@${s.host}:${join(scpRoot, s.name, f)}`,
+      ]);
     }
   }
   results.scp = Number(process.hrtime.bigint() - t0) / 1e6;
-  for (const n of nodeNames) if (!sameTree(join(rendered, n), join(scpRoot, n))) throw new Error(`scp tree of ${n} differs`);
+  for (const n of nodeNames)
+    if (!sameTree(join(rendered, n), join(scpRoot, n))) throw new Error(`scp tree of ${n} differs`);
 
   console.log("");
   console.log(`ha-gen deploy --only push      ${fmt(results.hagen)}`);
-  if (results.ansible !== undefined) console.log(`ansible-playbook (copy)        ${fmt(results.ansible)}   ratio ${(results.ansible / results.hagen).toFixed(1)}x  (target >= 10x)`);
-  console.log(`sequential scp loop            ${fmt(results.scp)}   ratio ${(results.scp / results.hagen).toFixed(1)}x  (target >= 3x)`);
+  if (results.ansible !== undefined)
+    console.log(
+      `ansible-playbook (copy)        ${fmt(results.ansible)}   ratio ${(results.ansible / results.hagen).toFixed(1)}x  (target >= 10x)`,
+    );
+  console.log(
+    `sequential scp loop            ${fmt(results.scp)}   ratio ${(results.scp / results.hagen).toFixed(1)}x  (target >= 3x)`,
+  );
   console.log(`no-change redeploy (9 nodes)   ${fmt(results.redeploy)}   (target <= 2 s)`);
-  console.log(`load average: ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")} on ${spawnSync("nproc", { encoding: "utf8" }).stdout.trim()} cores`);
+  console.log(
+    `load average: ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")} on ${spawnSync("nproc", { encoding: "utf8" }).stdout.trim()} cores`,
+  );
 } finally {
   await lab?.stop();
   rmSync(work, { recursive: true, force: true });

@@ -10,7 +10,15 @@ import { validateSpec } from "../../src/core/spec/validate.js";
 import { FAKE_SECRETS } from "../fixtures/secrets.js";
 import { requireTool, run, tempDir } from "../helpers/checker.js";
 import { EXAMPLES, renderExample, type ExampleName } from "../helpers/examples.js";
-import { changedLines, exitCode, makeBaseDatadirs, nodeArtifacts, runSandbox, section, type BaseDatadirs } from "../helpers/galera-sandbox.js";
+import {
+  changedLines,
+  exitCode,
+  makeBaseDatadirs,
+  nodeArtifacts,
+  runSandbox,
+  section,
+  type BaseDatadirs,
+} from "../helpers/galera-sandbox.js";
 
 /**
  * Real checks of the clustercheck family: the xinetd service with Debian's xinetd (generated
@@ -44,7 +52,11 @@ function lineFor(spec: ClusterSpecInput): string {
 function oneController(name: ExampleName): ClusterSpecInput {
   const spec = EXAMPLES[name];
   const first = controllers(spec)[0]!;
-  return { ...spec, nodes: spec.nodes.filter((n) => n === first || !n.roles.includes("controller")), safety: { allowUnsafeMemberCount: true } };
+  return {
+    ...spec,
+    nodes: spec.nodes.filter((n) => n === first || !n.roles.includes("controller")),
+    safety: { allowUnsafeMemberCount: true },
+  };
 }
 
 const XINETD_RUN = String.raw`
@@ -69,13 +81,21 @@ function xinetdVerdict(log: string): { ok: boolean; problems: string[] } {
 }
 
 describe("xinetd service: Debian's xinetd with the generated /etc/services line", () => {
-  const cases = NAMES.flatMap((name) => controllers(EXAMPLES[name]).map((c) => [name, c.hostname, c.addresses.management] as const));
+  const cases = NAMES.flatMap((name) =>
+    controllers(EXAMPLES[name]).map((c) => [name, c.hostname, c.addresses.management] as const),
+  );
 
   it.each(cases)("%s %s starts the service", (name, host, addr) => {
     const r = renderExample(name);
     const os = EXAMPLES[name].os ?? "centos8";
     const scenario = `printf '%s\\n' ${sh(lineFor(EXAMPLES[name]))} >> /etc/services\n${XINETD_RUN}`;
-    const res = runSandbox({ os, nodeAddress: addr, files: nodeArtifacts(r.artifacts, host), scenario, timeoutMs: 60_000 });
+    const res = runSandbox({
+      os,
+      nodeAddress: addr,
+      files: nodeArtifacts(r.artifacts, host),
+      scenario,
+      timeoutMs: 60_000,
+    });
     const out = res.stdout + res.stderr;
     expect(section(out, "getent").trim()).toMatch(/^galera-monitor\s+9200\/tcp$/);
     const v = xinetdVerdict(section(out, "xinetd"));
@@ -84,7 +104,11 @@ describe("xinetd service: Debian's xinetd with the generated /etc/services line"
 
   it("rejects a broken sample (server program missing)", () => {
     const r = renderExample("lab");
-    const files = nodeArtifacts(r.artifacts, "controller01").map((a) => (a.path === XINETD_SERVICE ? { ...a, content: a.content.replace(`= ${CLUSTERCHECK_BIN}`, `= ${CLUSTERCHECK_BIN}-missing`) } : a));
+    const files = nodeArtifacts(r.artifacts, "controller01").map((a) =>
+      a.path === XINETD_SERVICE
+        ? { ...a, content: a.content.replace(`= ${CLUSTERCHECK_BIN}`, `= ${CLUSTERCHECK_BIN}-missing`) }
+        : a,
+    );
     const scenario = `printf '%s\\n' ${sh(lineFor(EXAMPLES.lab))} >> /etc/services\n${XINETD_RUN}`;
     const res = runSandbox({ os: "debian12", nodeAddress: "198.51.100.11", files, scenario, timeoutMs: 60_000 });
     expect(xinetdVerdict(section(res.stdout + res.stderr, "xinetd")).ok).toBe(false);
@@ -110,7 +134,11 @@ describe("clustercheck credentials: my_print_defaults", () => {
       for (const c of controllers(EXAMPLES[name])) {
         const a = r.artifacts.find((x) => x.node === c.hostname && x.path === CLUSTERCHECK_CNF)!;
         const socket = name === "lab" ? "/run/mysqld/mysqld.sock" : "/var/lib/mysql/mysql.sock";
-        expect(printDefaults(a.content)).toEqual(["--user=clustercheck", `--password=${secrets.clustercheck_pass}`, `--socket=${socket}`]);
+        expect(printDefaults(a.content)).toEqual([
+          "--user=clustercheck",
+          `--password=${secrets.clustercheck_pass}`,
+          `--socket=${socket}`,
+        ]);
       }
     }
   });
@@ -159,13 +187,15 @@ wait_state() { for i in $(seq 1 100); do [[ "$(sql_root "SHOW GLOBAL STATUS LIKE
 `;
 
 describe("clustercheck and 23-clustercheck, run for real against MariaDB", () => {
-  it.each(NAMES)("%s: step runs twice idempotently; 200 only while Synced", (name) => {
-    const spec = oneController(name);
-    const r = renderCluster(spec, FAKE_SECRETS);
-    const first = controllers(spec)[0]!;
-    const os = spec.os ?? "centos8";
-    const mysqld = os === "centos8" ? "/usr/libexec/mysqld" : "/usr/sbin/mariadbd";
-    const scenario = String.raw`${HTTP}
+  it.each(NAMES)(
+    "%s: step runs twice idempotently; 200 only while Synced",
+    (name) => {
+      const spec = oneController(name);
+      const r = renderCluster(spec, FAKE_SECRETS);
+      const first = controllers(spec)[0]!;
+      const os = spec.os ?? "centos8";
+      const mysqld = os === "centos8" ? "/usr/libexec/mysqld" : "/usr/sbin/mariadbd";
+      const scenario = String.raw`${HTTP}
 # Leftovers of a hand-edited /etc/services (guide 五.3.4): an old entry on another port. And
 # CentOS's entries for 9200, whose tcp one the guide comments out.
 printf 'galera-monitor  9300/tcp  # old hand edit\n#galera-monitor 9200/tcp\n' >> /etc/services
@@ -219,57 +249,81 @@ sql_root "SELECT 'server up'"
 sql_root "SHOW GLOBAL STATUS LIKE 'wsrep_local_state'" | wc -l
 http
 `;
-    const res = runSandbox({ os, nodeAddress: first.addresses.management, files: nodeArtifacts(r.artifacts, first.hostname), datadir: os === "centos8" ? base.passwordRoot : base.socketRoot, scenario });
-    const out = res.stdout + res.stderr;
+      const res = runSandbox({
+        os,
+        nodeAddress: first.addresses.management,
+        files: nodeArtifacts(r.artifacts, first.hostname),
+        datadir: os === "centos8" ? base.passwordRoot : base.socketRoot,
+        scenario,
+      });
+      const out = res.stdout + res.stderr;
 
-    const steps1 = section(out, "steps1");
-    for (const id of ["20-galera-bootstrap", "22-galera-secure", "23-clustercheck"]) expect(exitCode(steps1, id), out).toBe(0);
-    expect(changedLines(steps1)).toEqual(
-      expect.arrayContaining(["ha-gen:changed set galera-monitor 9200/tcp in /etc/services", "ha-gen:changed started xinetd", "ha-gen:changed enabled xinetd"]),
-    );
-    const steps2 = section(out, "steps2");
-    for (const id of ["20-galera-bootstrap", "22-galera-secure", "23-clustercheck"]) expect(exitCode(steps2, id), out).toBe(0);
-    expect(changedLines(steps2), out).toEqual([]);
-    expect(section(out, "services").trim()).toBe(lineFor(spec));
-    // 9200/tcp is galera-monitor's now; wap-wsp's tcp entry commented out once, its udp one kept.
-    const portName = section(out, "port-name").trim().split("\n");
-    expect(portName[0]).toMatch(/^galera-monitor\s+9200\/tcp$/);
-    expect(portName.slice(1)).toEqual([
-      "#wap-wsp         9200/tcp                # WAP connectionless session service",
-      "wap-wsp         9200/udp                # WAP connectionless session service",
-    ]);
+      const steps1 = section(out, "steps1");
+      for (const id of ["20-galera-bootstrap", "22-galera-secure", "23-clustercheck"])
+        expect(exitCode(steps1, id), out).toBe(0);
+      expect(changedLines(steps1)).toEqual(
+        expect.arrayContaining([
+          "ha-gen:changed set galera-monitor 9200/tcp in /etc/services",
+          "ha-gen:changed started xinetd",
+          "ha-gen:changed enabled xinetd",
+        ]),
+      );
+      const steps2 = section(out, "steps2");
+      for (const id of ["20-galera-bootstrap", "22-galera-secure", "23-clustercheck"])
+        expect(exitCode(steps2, id), out).toBe(0);
+      expect(changedLines(steps2), out).toEqual([]);
+      expect(section(out, "services").trim()).toBe(lineFor(spec));
+      // 9200/tcp is galera-monitor's now; wap-wsp's tcp entry commented out once, its udp one kept.
+      const portName = section(out, "port-name").trim().split("\n");
+      expect(portName[0]).toMatch(/^galera-monitor\s+9200\/tcp$/);
+      expect(portName.slice(1)).toEqual([
+        "#wap-wsp         9200/tcp                # WAP connectionless session service",
+        "wap-wsp         9200/udp                # WAP connectionless session service",
+      ]);
 
-    const synced = section(out, "synced");
-    const [head, body] = synced.split("\n\n");
-    expect(head!.split("\n")[0]).toBe("HTTP/1.1 200 OK");
-    expect(head).toContain("Content-Type: text/plain");
-    expect(head).toContain("Connection: close");
-    const length = Number(/Content-Length: (\d+)/.exec(head!)![1]);
-    expect(Buffer.byteLength(`${body!.replace(/\n$/, "")}\r\n`)).toBe(length);
-    // 200 above with an account that holds USAGE only (SHOW GLOBAL STATUS needs nothing more).
-    expect(section(out, "grants").trim()).toBe("GRANT USAGE ON *.* TO `clustercheck`@`localhost`");
-    expect(section(out, "others-cannot-read").trim().split("\n")).toEqual(["nobody refused", "clustercheck read"]);
-    expect(section(out, "direct").trim()).toBe("HTTP/1.1 200 OK");
-    expect(section(out, "desynced")).toMatch(/^HTTP\/1.1 503 Service Unavailable$/m);
-    expect(section(out, "resynced")).toMatch(/^HTTP\/1.1 200 OK$/m);
-    // Broken sample for the HTTP check: Synced, but the check cannot log in.
-    expect(section(out, "wrong-credentials")).toMatch(/^HTTP\/1.1 503 Service Unavailable$/m);
-    expect(section(out, "stopped")).toMatch(/^HTTP\/1.1 503 Service Unavailable$/m);
-    const noGalera = section(out, "no-galera");
-    expect(noGalera).toMatch(/^server up$/m);
-    expect(noGalera).toMatch(/^0$/m);
-    expect(noGalera).toMatch(/^HTTP\/1.1 503 Service Unavailable$/m);
-  }, 240_000);
+      const synced = section(out, "synced");
+      const [head, body] = synced.split("\n\n");
+      expect(head!.split("\n")[0]).toBe("HTTP/1.1 200 OK");
+      expect(head).toContain("Content-Type: text/plain");
+      expect(head).toContain("Connection: close");
+      const length = Number(/Content-Length: (\d+)/.exec(head!)![1]);
+      expect(Buffer.byteLength(`${body!.replace(/\n$/, "")}\r\n`)).toBe(length);
+      // 200 above with an account that holds USAGE only (SHOW GLOBAL STATUS needs nothing more).
+      expect(section(out, "grants").trim()).toBe("GRANT USAGE ON *.* TO `clustercheck`@`localhost`");
+      expect(section(out, "others-cannot-read").trim().split("\n")).toEqual(["nobody refused", "clustercheck read"]);
+      expect(section(out, "direct").trim()).toBe("HTTP/1.1 200 OK");
+      expect(section(out, "desynced")).toMatch(/^HTTP\/1.1 503 Service Unavailable$/m);
+      expect(section(out, "resynced")).toMatch(/^HTTP\/1.1 200 OK$/m);
+      // Broken sample for the HTTP check: Synced, but the check cannot log in.
+      expect(section(out, "wrong-credentials")).toMatch(/^HTTP\/1.1 503 Service Unavailable$/m);
+      expect(section(out, "stopped")).toMatch(/^HTTP\/1.1 503 Service Unavailable$/m);
+      const noGalera = section(out, "no-galera");
+      expect(noGalera).toMatch(/^server up$/m);
+      expect(noGalera).toMatch(/^0$/m);
+      expect(noGalera).toMatch(/^HTTP\/1.1 503 Service Unavailable$/m);
+    },
+    240_000,
+  );
 
-  it.each(NAMES)("%s: with the example's 3 controllers the step fails on a one-member cluster", (name) => {
-    const r = renderExample(name);
-    const first = controllers(EXAMPLES[name])[0]!;
-    const os = EXAMPLES[name].os ?? "centos8";
-    const scenario = `run_script 20-galera-bootstrap >/dev/null\nrun_script 22-galera-secure >/dev/null\nstep cc\nrun_script 23-clustercheck\n`;
-    const res = runSandbox({ os, nodeAddress: first.addresses.management, files: nodeArtifacts(r.artifacts, first.hostname), datadir: os === "centos8" ? base.passwordRoot : base.socketRoot, scenario });
-    const cc = section(res.stdout + res.stderr, "cc");
-    expect(cc).toContain("answers HTTP 200");
-    expect(exitCode(cc, "23-clustercheck")).not.toBe(0);
-    expect(cc).toContain("wsrep_cluster_size is 1, expected 3");
-  }, 240_000);
+  it.each(NAMES)(
+    "%s: with the example's 3 controllers the step fails on a one-member cluster",
+    (name) => {
+      const r = renderExample(name);
+      const first = controllers(EXAMPLES[name])[0]!;
+      const os = EXAMPLES[name].os ?? "centos8";
+      const scenario = `run_script 20-galera-bootstrap >/dev/null\nrun_script 22-galera-secure >/dev/null\nstep cc\nrun_script 23-clustercheck\n`;
+      const res = runSandbox({
+        os,
+        nodeAddress: first.addresses.management,
+        files: nodeArtifacts(r.artifacts, first.hostname),
+        datadir: os === "centos8" ? base.passwordRoot : base.socketRoot,
+        scenario,
+      });
+      const cc = section(res.stdout + res.stderr, "cc");
+      expect(cc).toContain("answers HTTP 200");
+      expect(exitCode(cc, "23-clustercheck")).not.toBe(0);
+      expect(cc).toContain("wsrep_cluster_size is 1, expected 3");
+    },
+    240_000,
+  );
 });

@@ -14,7 +14,9 @@ import { EXAMPLES, renderExample, type ExampleName } from "../helpers/examples.j
  * passes systemd-analyze verify.
  */
 
-beforeAll(() => requireTool("unshare", "nsenter", "ip", "runuser", "ss", "etcd", "etcdctl", "systemd-analyze", "bash", "shellcheck"));
+beforeAll(() =>
+  requireTool("unshare", "nsenter", "ip", "runuser", "ss", "etcd", "etcdctl", "systemd-analyze", "bash", "shellcheck"),
+);
 
 interface UnitExec {
   envFile: string;
@@ -30,11 +32,21 @@ function unitExec(unit: string): UnitExec {
     if (!m) throw new Error(`unit has no ${key}=`);
     return m[1]!;
   };
-  return { envFile: get("EnvironmentFile"), user: get("User"), workDir: get("WorkingDirectory"), execStart: get("ExecStart") };
+  return {
+    envFile: get("EnvironmentFile"),
+    user: get("User"),
+    workDir: get("WorkingDirectory"),
+    execStart: get("ExecStart"),
+  };
 }
 
 /** Bash: start every member as its unit would, wait (bounded) for all to be healthy, then report. */
-function clusterScript(r: ReturnType<typeof renderExample>, name: ExampleName, dir: string, files: (node: string) => Artifact[]): string {
+function clusterScript(
+  r: ReturnType<typeof renderExample>,
+  name: ExampleName,
+  dir: string,
+  files: (node: string) => Artifact[],
+): string {
   const nodes = labNodes(EXAMPLES[name]);
   const endpoints = nodes.map((n) => `http://${n.ip}:2379`).join(",");
   const start = nodes
@@ -61,7 +73,10 @@ ${nodes.map((n) => `echo "=== listen ${n.name}"; netlab_exec ${n.name} ss -Hltn 
 }
 
 function etcdFiles(r: ReturnType<typeof renderExample>) {
-  return (node: string) => r.artifacts.filter((a) => a.node === node && (a.family === "etcd" || a.family === "hosts") && !a.path.endsWith(".sh"));
+  return (node: string) =>
+    r.artifacts.filter(
+      (a) => a.node === node && (a.family === "etcd" || a.family === "hosts") && !a.path.endsWith(".sh"),
+    );
 }
 
 function expectHealthy(sec: Map<string, string>, r: ReturnType<typeof renderExample>, name: ExampleName) {
@@ -77,7 +92,9 @@ function expectHealthy(sec: Map<string, string>, r: ReturnType<typeof renderExam
     // Peers only on the management address (the guide: 0.0.0.0); clients there and on loopback.
     expect(sec.get(`listen ${n.name}`)!.split("\n")).toEqual([`${n.ip}:2379`, `${n.ip}:2380`, "127.0.0.1:2379"].sort());
   }
-  const status = JSON.parse(sec.get("status")!) as { Status: { header: { member_id: number | string }; leader: number | string } }[];
+  const status = JSON.parse(sec.get("status")!) as {
+    Status: { header: { member_id: number | string }; leader: number | string };
+  }[];
   expect(status).toHaveLength(nodes.length);
   const leaders = new Set(status.map((s) => String(s.Status.leader)));
   expect(leaders.size).toBe(1);
@@ -112,7 +129,12 @@ describe("etcd members from the generated env files and unit form a healthy clus
     const dir = `${tmp.dir}/broken`;
     run("mkdir", ["-p", dir]);
     const env = osProfile("debian12").etcdEnvFile;
-    const files = (node: string) => etcdFiles(r)(node).map((a) => (a.path === env ? { ...a, content: a.content.replace("ETCD_INITIAL_CLUSTER_TOKEN=", "ETCD_INITIAL_CLUSTR_TOKEN=") } : a));
+    const files = (node: string) =>
+      etcdFiles(r)(node).map((a) =>
+        a.path === env
+          ? { ...a, content: a.content.replace("ETCD_INITIAL_CLUSTER_TOKEN=", "ETCD_INITIAL_CLUSTR_TOKEN=") }
+          : a,
+      );
     const res = netlab(clusterScript(r, "lab", dir, files), [], 120_000);
     expect(res.status, res.stderr).toBe(0);
     const sec = parseSections(res.stdout);
@@ -163,6 +185,10 @@ describe("etcd step script passes bash -n and shellcheck", () => {
 
   it("shellcheck rejects a broken sample", () => {
     const script = renderExample("lab").artifacts.find((a) => a.path.endsWith("/41-etcd.sh"))!;
-    expect(shellcheckScripts([{ ...script, content: script.content.replace('"$data_dir" ]]', "$data_dir ]] && cd $data_dir") }])).not.toEqual([]);
+    expect(
+      shellcheckScripts([
+        { ...script, content: script.content.replace('"$data_dir" ]]', "$data_dir ]] && cd $data_dir") },
+      ]),
+    ).not.toEqual([]);
   });
 });

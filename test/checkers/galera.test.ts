@@ -8,7 +8,15 @@ import { scriptPath } from "../../generators/common.js";
 import { FAKE_SECRETS } from "../fixtures/secrets.js";
 import { isolated, requireTool, run, tempDir } from "../helpers/checker.js";
 import { EXAMPLES, renderExample, type ExampleName } from "../helpers/examples.js";
-import { changedLines, exitCode, makeBaseDatadirs, nodeArtifacts, runSandbox, section, type BaseDatadirs } from "../helpers/galera-sandbox.js";
+import {
+  changedLines,
+  exitCode,
+  makeBaseDatadirs,
+  nodeArtifacts,
+  runSandbox,
+  section,
+  type BaseDatadirs,
+} from "../helpers/galera-sandbox.js";
 
 /**
  * Real checks of the Galera family with Debian 12's MariaDB 10.11 and Galera 4: every option file
@@ -21,7 +29,11 @@ import { changedLines, exitCode, makeBaseDatadirs, nodeArtifacts, runSandbox, se
 
 const NAMES: ExampleName[] = ["train-ha", "lab"];
 const DEBIAN_PROVIDER = "/usr/lib/galera/libgalera_smm.so";
-const HOSTILE: Secrets = { ...FAKE_SECRETS, mariadb_root_pass: `r'o"o\\t $x #1 é中😀 -- ;`, clustercheck_pass: `c'c\\"#;p w \`id\` $(x)` };
+const HOSTILE: Secrets = {
+  ...FAKE_SECRETS,
+  mariadb_root_pass: `r'o"o\\t $x #1 é中😀 -- ;`,
+  clustercheck_pass: `c'c\\"#;p w \`id\` $(x)`,
+};
 
 let base: BaseDatadirs;
 beforeAll(() => {
@@ -36,7 +48,9 @@ function controllers(name: ExampleName) {
 
 /** The option file as Debian's mariadbd can load it: CentOS's provider path rewritten, 10.3's socket plugin line dropped. */
 function forDebianCheck(content: string): string {
-  return content.replaceAll("/usr/lib64/galera/libgalera_smm.so", DEBIAN_PROVIDER).replace(/^plugin_load_add = auth_socket\n/m, "");
+  return content
+    .replaceAll("/usr/lib64/galera/libgalera_smm.so", DEBIAN_PROVIDER)
+    .replace(/^plugin_load_add = auth_socket\n/m, "");
 }
 
 /** `mariadbd --defaults-file=F --help --verbose`, failing on errors and option warnings. */
@@ -45,7 +59,10 @@ function helpCheck(content: string): { ok: boolean; problems: string; values: Ma
   try {
     const f = t.write("galera.cnf", content);
     const r = isolated('exec mariadbd --defaults-file="$1" --help --verbose', [f]);
-    const problems = r.stderr.split("\n").filter((l) => /\[ERROR\]|\[Warning\] option '/.test(l)).join("\n");
+    const problems = r.stderr
+      .split("\n")
+      .filter((l) => /\[ERROR\]|\[Warning\] option '/.test(l))
+      .join("\n");
     const values = new Map<string, string>();
     for (const line of r.stdout.split("\n")) {
       const m = /^([a-z0-9-]+)\s+(.*)$/.exec(line);
@@ -61,7 +78,14 @@ describe("option files: mariadbd --help --verbose", () => {
   const files = NAMES.flatMap((name) => {
     const r = renderExample(name);
     const os = osProfile(EXAMPLES[name].os ?? "centos8");
-    return controllers(name).map((c) => [`${name} ${c.hostname}`, r.artifacts.find((a) => a.node === c.hostname && a.path === os.galeraCnf)!, c.addresses.management] as const);
+    return controllers(name).map(
+      (c) =>
+        [
+          `${name} ${c.hostname}`,
+          r.artifacts.find((a) => a.node === c.hostname && a.path === os.galeraCnf)!,
+          c.addresses.management,
+        ] as const,
+    );
   });
 
   it.each(files)("%s is accepted with the values it sets", (_, a, addr) => {
@@ -98,7 +122,9 @@ describe("option files: mariadbd --help --verbose", () => {
   });
 
   it("rejects a broken sample (misspelled variable)", () => {
-    const a = renderExample("lab").artifacts.find((x) => x.node === "controller01" && x.path.endsWith("60-galera.cnf"))!;
+    const a = renderExample("lab").artifacts.find(
+      (x) => x.node === "controller01" && x.path.endsWith("60-galera.cnf"),
+    )!;
     const { ok, problems } = helpCheck(a.content.replace("wsrep_cluster_name", "wsrep_clster_name"));
     expect(ok).toBe(false);
     expect(problems).toContain("unknown variable");
@@ -137,7 +163,14 @@ describe("option files: a real Galera start on the node address", () => {
   const files = NAMES.flatMap((name) => {
     const r = renderExample(name);
     const os = osProfile(EXAMPLES[name].os ?? "centos8");
-    return controllers(name).map((c) => [`${name} ${c.hostname}`, r.artifacts.find((a) => a.node === c.hostname && a.path === os.galeraCnf)!, c.addresses.management] as const);
+    return controllers(name).map(
+      (c) =>
+        [
+          `${name} ${c.hostname}`,
+          r.artifacts.find((a) => a.node === c.hostname && a.path === os.galeraCnf)!,
+          c.addresses.management,
+        ] as const,
+    );
   });
 
   it.each(files)("%s reaches gcomm: connecting", (_, a, addr) => {
@@ -147,7 +180,9 @@ describe("option files: a real Galera start on the node address", () => {
   });
 
   it("rejects a broken sample (gcom:// instead of gcomm://)", () => {
-    const a = renderExample("lab").artifacts.find((x) => x.node === "controller01" && x.path.endsWith("60-galera.cnf"))!;
+    const a = renderExample("lab").artifacts.find(
+      (x) => x.node === "controller01" && x.path.endsWith("60-galera.cnf"),
+    )!;
     const { connecting } = galeraStart(a.content.replace("gcomm://", "gcom://"), "198.51.100.11");
     expect(connecting).toBe(false);
   });
@@ -173,7 +208,11 @@ describe("/root/.my.cnf: my_print_defaults", () => {
       const os = osProfile(EXAMPLES[name].os ?? "centos8");
       for (const c of controllers(name)) {
         const a = r.artifacts.find((x) => x.node === c.hostname && x.path === ROOT_MY_CNF)!;
-        expect(printDefaults(a.content)).toEqual(["--user=root", `--password=${secrets.mariadb_root_pass}`, `--socket=${os.mysqlSocket}`]);
+        expect(printDefaults(a.content)).toEqual([
+          "--user=root",
+          `--password=${secrets.mariadb_root_pass}`,
+          `--socket=${os.mysqlSocket}`,
+        ]);
       }
     }
   });
@@ -184,7 +223,11 @@ describe("/root/.my.cnf: my_print_defaults", () => {
 });
 
 describe("scripts: bash -n and shellcheck", () => {
-  const scripts = NAMES.flatMap((name) => renderExample(name).artifacts.filter((a) => a.family === "galera" && a.path.endsWith(".sh")).map((a) => [`${name} ${a.node} ${a.path}`, a] as const));
+  const scripts = NAMES.flatMap((name) =>
+    renderExample(name)
+      .artifacts.filter((a) => a.family === "galera" && a.path.endsWith(".sh"))
+      .map((a) => [`${name} ${a.node} ${a.path}`, a] as const),
+  );
 
   it.each(scripts)("%s", (_, a) => {
     const t = tempDir();
@@ -203,7 +246,7 @@ describe("scripts: bash -n and shellcheck", () => {
     const a = scripts[0]![1];
     const t = tempDir();
     try {
-      const f = t.write("s.sh", a.content.replace('grastate_value() {\n', "grastate_value() {\n  ls $1\n"));
+      const f = t.write("s.sh", a.content.replace("grastate_value() {\n", "grastate_value() {\n  ls $1\n"));
       expect(run("shellcheck", ["-s", "bash", f]).status).not.toBe(0);
     } finally {
       t.cleanup();
@@ -247,53 +290,68 @@ run_script 20-galera-bootstrap
 `;
 
 describe("step scripts, run for real in a sandbox", () => {
-  it.each(NAMES)("%s: bootstrap, secure installation, reruns change nothing", (name) => {
-    const { r, first, os } = firstController(name);
-    // 10.3 grants the test databases to the anonymous user ''@'%' (10.11 to PUBLIC): add that row
-    // so the replicated removal is exercised the CentOS way too.
-    const seed10_3 = os === "centos8" ? `sql_root "INSERT INTO mysql.db (Host, Db, User, Select_priv) VALUES ('%', 'test\\\\_%', '', 'Y'); FLUSH PRIVILEGES" >/dev/null\n` : "";
-    const scenario = BOOT_SECURE.replace("step secure1\n", `${seed10_3}step secure1\n`);
-    const res = runSandbox({ os, nodeAddress: first.addresses.management, files: nodeArtifacts(r.artifacts, first.hostname), datadir: os === "centos8" ? base.passwordRoot : base.socketRoot, scenario });
-    const out = res.stdout + res.stderr;
-    const boot1 = section(out, "boot1");
-    expect(exitCode(boot1, "20-galera-bootstrap"), out).toBe(0);
-    expect(changedLines(boot1)).toContain("ha-gen:changed bootstrapped a new Galera cluster on this node");
-    const boot2 = section(out, "boot2");
-    expect(exitCode(boot2, "20-galera-bootstrap"), out).toBe(0);
-    expect(changedLines(boot2)).toEqual([]);
-    const secure1 = section(out, "secure1");
-    expect(exitCode(secure1, "22-galera-secure"), out).toBe(0);
-    expect(changedLines(secure1)).toHaveLength(1);
-    const secure2 = section(out, "secure2");
-    expect(exitCode(secure2, "22-galera-secure"), out).toBe(0);
-    expect(changedLines(secure2)).toEqual([]);
-    const drift = section(out, "drift");
-    expect(exitCode(drift, "22-galera-secure"), out).toBe(0);
-    expect(changedLines(drift)).toHaveLength(1);
-    // A privilege granted to clustercheck (the guide's PROCESS) is found and revoked.
-    const grantDrift = section(out, "grant-drift");
-    expect(exitCode(grantDrift, "22-galera-secure"), out).toBe(0);
-    expect(changedLines(grantDrift)).toHaveLength(1);
-    expect(section(out, "grants").trim()).toBe("GRANT USAGE ON *.* TO `clustercheck`@`localhost`");
-    const accounts = section(out, "accounts");
-    expect(accounts).not.toMatch(/^@/m);
-    expect(accounts).toContain("clustercheck@localhost pass");
-    expect(accounts).toContain("root@localhost pass");
-    expect(accounts).not.toContain("root@127.0.0.1 nopass");
-    if (os === "centos8") expect(accounts).toContain("root@127.0.0.1 pass");
-    expect(accounts).not.toMatch(/^db @/m);
-    if (os === "debian12") expect(accounts).not.toContain("db PUBLIC");
-    expect(accounts).not.toMatch(/^test$/m);
-    expect(section(out, "root-login").trim()).toBe("root@localhost");
-    // HAProxy is sized for the spec's max_connections: a server running with fewer is an error.
-    const max = section(out, "max-connections");
-    expect(exitCode(max, "20-galera-bootstrap")).not.toBe(0);
-    expect(max).toContain("MariaDB runs with max_connections 100, not 4096");
-  }, 240_000);
+  it.each(NAMES)(
+    "%s: bootstrap, secure installation, reruns change nothing",
+    (name) => {
+      const { r, first, os } = firstController(name);
+      // 10.3 grants the test databases to the anonymous user ''@'%' (10.11 to PUBLIC): add that row
+      // so the replicated removal is exercised the CentOS way too.
+      const seed10_3 =
+        os === "centos8"
+          ? `sql_root "INSERT INTO mysql.db (Host, Db, User, Select_priv) VALUES ('%', 'test\\\\_%', '', 'Y'); FLUSH PRIVILEGES" >/dev/null\n`
+          : "";
+      const scenario = BOOT_SECURE.replace("step secure1\n", `${seed10_3}step secure1\n`);
+      const res = runSandbox({
+        os,
+        nodeAddress: first.addresses.management,
+        files: nodeArtifacts(r.artifacts, first.hostname),
+        datadir: os === "centos8" ? base.passwordRoot : base.socketRoot,
+        scenario,
+      });
+      const out = res.stdout + res.stderr;
+      const boot1 = section(out, "boot1");
+      expect(exitCode(boot1, "20-galera-bootstrap"), out).toBe(0);
+      expect(changedLines(boot1)).toContain("ha-gen:changed bootstrapped a new Galera cluster on this node");
+      const boot2 = section(out, "boot2");
+      expect(exitCode(boot2, "20-galera-bootstrap"), out).toBe(0);
+      expect(changedLines(boot2)).toEqual([]);
+      const secure1 = section(out, "secure1");
+      expect(exitCode(secure1, "22-galera-secure"), out).toBe(0);
+      expect(changedLines(secure1)).toHaveLength(1);
+      const secure2 = section(out, "secure2");
+      expect(exitCode(secure2, "22-galera-secure"), out).toBe(0);
+      expect(changedLines(secure2)).toEqual([]);
+      const drift = section(out, "drift");
+      expect(exitCode(drift, "22-galera-secure"), out).toBe(0);
+      expect(changedLines(drift)).toHaveLength(1);
+      // A privilege granted to clustercheck (the guide's PROCESS) is found and revoked.
+      const grantDrift = section(out, "grant-drift");
+      expect(exitCode(grantDrift, "22-galera-secure"), out).toBe(0);
+      expect(changedLines(grantDrift)).toHaveLength(1);
+      expect(section(out, "grants").trim()).toBe("GRANT USAGE ON *.* TO `clustercheck`@`localhost`");
+      const accounts = section(out, "accounts");
+      expect(accounts).not.toMatch(/^@/m);
+      expect(accounts).toContain("clustercheck@localhost pass");
+      expect(accounts).toContain("root@localhost pass");
+      expect(accounts).not.toContain("root@127.0.0.1 nopass");
+      if (os === "centos8") expect(accounts).toContain("root@127.0.0.1 pass");
+      expect(accounts).not.toMatch(/^db @/m);
+      if (os === "debian12") expect(accounts).not.toContain("db PUBLIC");
+      expect(accounts).not.toMatch(/^test$/m);
+      expect(section(out, "root-login").trim()).toBe("root@localhost");
+      // HAProxy is sized for the spec's max_connections: a server running with fewer is an error.
+      const max = section(out, "max-connections");
+      expect(exitCode(max, "20-galera-bootstrap")).not.toBe(0);
+      expect(max).toContain("MariaDB runs with max_connections 100, not 4096");
+    },
+    240_000,
+  );
 
-  it.each(NAMES)("%s: hostile passwords survive SQL and option-file quoting", (name) => {
-    const { r, first, os } = firstController(name, HOSTILE);
-    const scenario = String.raw`
+  it.each(NAMES)(
+    "%s: hostile passwords survive SQL and option-file quoting",
+    (name) => {
+      const { r, first, os } = firstController(name, HOSTILE);
+      const scenario = String.raw`
 run_script 20-galera-bootstrap >/dev/null
 step secure
 run_script 22-galera-secure
@@ -301,15 +359,25 @@ step logins
 mysql --defaults-file=/root/.my.cnf -N -B -e 'SELECT CURRENT_USER()'
 runuser -u clustercheck -- mysql --defaults-extra-file=/etc/ha-gen/clustercheck.cnf -N -B -e 'SELECT CURRENT_USER()'
 `;
-    const res = runSandbox({ os, nodeAddress: first.addresses.management, files: nodeArtifacts(r.artifacts, first.hostname), datadir: os === "centos8" ? base.passwordRoot : base.socketRoot, scenario });
-    const out = res.stdout + res.stderr;
-    expect(exitCode(section(out, "secure"), "22-galera-secure"), out).toBe(0);
-    expect(section(out, "logins").trim().split("\n")).toEqual(["root@localhost", "clustercheck@localhost"]);
-  }, 240_000);
+      const res = runSandbox({
+        os,
+        nodeAddress: first.addresses.management,
+        files: nodeArtifacts(r.artifacts, first.hostname),
+        datadir: os === "centos8" ? base.passwordRoot : base.socketRoot,
+        scenario,
+      });
+      const out = res.stdout + res.stderr;
+      expect(exitCode(section(out, "secure"), "22-galera-secure"), out).toBe(0);
+      expect(section(out, "logins").trim().split("\n")).toEqual(["root@localhost", "clustercheck@localhost"]);
+    },
+    240_000,
+  );
 
-  it.each(NAMES)("%s: crash, report, refusal to bootstrap, recovery keeps the history and the rows", (name) => {
-    const { r, first, os } = firstController(name);
-    const scenario = String.raw`
+  it.each(NAMES)(
+    "%s: crash, report, refusal to bootstrap, recovery keeps the history and the rows",
+    (name) => {
+      const { r, first, os } = firstController(name);
+      const scenario = String.raw`
 run_script 20-galera-bootstrap >/dev/null
 run_script 22-galera-secure >/dev/null
 sql_root "CREATE DATABASE ha; CREATE TABLE ha.t (i INT PRIMARY KEY); INSERT INTO ha.t VALUES (1), (2), (3)"
@@ -345,78 +413,105 @@ run_script galera-recover join
 step usage
 run_script galera-recover frobnicate
 `;
-    const res = runSandbox({ os, nodeAddress: first.addresses.management, files: nodeArtifacts(r.artifacts, first.hostname), datadir: os === "centos8" ? base.passwordRoot : base.socketRoot, scenario });
-    const out = res.stdout + res.stderr;
+      const res = runSandbox({
+        os,
+        nodeAddress: first.addresses.management,
+        files: nodeArtifacts(r.artifacts, first.hostname),
+        datadir: os === "centos8" ? base.passwordRoot : base.socketRoot,
+        scenario,
+      });
+      const out = res.stdout + res.stderr;
 
-    const running = parseRecoveryReport(section(out, "report-running"));
-    expect(running).toMatchObject({ node: first.hostname, running: true, state: "Primary" });
-    expect(running.seqno).toBeGreaterThan(0);
-    expect(section(out, "crash")).toContain("seqno:   -1");
+      const running = parseRecoveryReport(section(out, "report-running"));
+      expect(running).toMatchObject({ node: first.hostname, running: true, state: "Primary" });
+      expect(running.seqno).toBeGreaterThan(0);
+      expect(section(out, "crash")).toContain("seqno:   -1");
 
-    // seqno -1 in grastate.dat: the report recovers the position with --wsrep-recover.
-    const crashed = parseRecoveryReport(section(out, "report-crashed"));
-    expect(crashed).toMatchObject({ node: first.hostname, uuid: running.uuid, running: false, state: "stopped", safeToBootstrap: false });
-    expect(crashed.seqno).toBeGreaterThanOrEqual(running.seqno);
-    expect(chooseBootstrapNode([{ node: first.hostname, report: crashed }])).toMatchObject({ action: "bootstrap", node: first.hostname });
+      // seqno -1 in grastate.dat: the report recovers the position with --wsrep-recover.
+      const crashed = parseRecoveryReport(section(out, "report-crashed"));
+      expect(crashed).toMatchObject({
+        node: first.hostname,
+        uuid: running.uuid,
+        running: false,
+        state: "stopped",
+        safeToBootstrap: false,
+      });
+      expect(crashed.seqno).toBeGreaterThanOrEqual(running.seqno);
+      expect(chooseBootstrapNode([{ node: first.hostname, report: crashed }])).toMatchObject({
+        action: "bootstrap",
+        node: first.hostname,
+      });
 
-    const refused = section(out, "bootstrap-refused");
-    expect(exitCode(refused, "20-galera-bootstrap")).not.toBe(0);
-    expect(refused).toContain("ha-gen recover galera");
-    expect(exitCode(section(out, "join-refused"), "galera-recover")).not.toBe(0);
+      const refused = section(out, "bootstrap-refused");
+      expect(exitCode(refused, "20-galera-bootstrap")).not.toBe(0);
+      expect(refused).toContain("ha-gen recover galera");
+      expect(exitCode(section(out, "join-refused"), "galera-recover")).not.toBe(0);
 
-    const recover = section(out, "recover");
-    expect(exitCode(recover, "galera-recover"), out).toBe(0);
-    expect(changedLines(recover)).toContain(`ha-gen:changed wrote the recovered position ${crashed.uuid}:${crashed.seqno} into /var/lib/mysql/grastate.dat`);
-    const after = parseRecoveryReport(section(out, "report-after"));
-    expect(after).toMatchObject({ uuid: running.uuid, running: true, state: "Primary" });
-    expect(after.seqno).toBeGreaterThanOrEqual(crashed.seqno);
-    expect(section(out, "rows").trim()).toBe("3");
+      const recover = section(out, "recover");
+      expect(exitCode(recover, "galera-recover"), out).toBe(0);
+      expect(changedLines(recover)).toContain(
+        `ha-gen:changed wrote the recovered position ${crashed.uuid}:${crashed.seqno} into /var/lib/mysql/grastate.dat`,
+      );
+      const after = parseRecoveryReport(section(out, "report-after"));
+      expect(after).toMatchObject({ uuid: running.uuid, running: true, state: "Primary" });
+      expect(after.seqno).toBeGreaterThanOrEqual(crashed.seqno);
+      expect(section(out, "rows").trim()).toBe("3");
 
-    const again = section(out, "bootstrap-again");
-    expect(exitCode(again, "galera-recover")).not.toBe(0);
-    expect(again).toContain("refusing to bootstrap");
-    const join = section(out, "join");
-    expect(exitCode(join, "galera-recover")).toBe(0);
-    expect(changedLines(join)).toEqual([]);
-    expect(exitCode(section(out, "usage"), "galera-recover")).not.toBe(0);
-  }, 240_000);
+      const again = section(out, "bootstrap-again");
+      expect(exitCode(again, "galera-recover")).not.toBe(0);
+      expect(again).toContain("refusing to bootstrap");
+      const join = section(out, "join");
+      expect(exitCode(join, "galera-recover")).toBe(0);
+      expect(changedLines(join)).toEqual([]);
+      expect(exitCode(section(out, "usage"), "galera-recover")).not.toBe(0);
+    },
+    240_000,
+  );
 
   it("21-galera-join fails fast when no other controller answers", () => {
     const r = renderExample("lab");
     const scenario = `step join\nrun_script 21-galera-join\n`;
-    const res = runSandbox({ os: "debian12", nodeAddress: "198.51.100.12", files: nodeArtifacts(r.artifacts, "controller02"), datadir: base.socketRoot, scenario, timeoutMs: 60_000 });
+    const res = runSandbox({
+      os: "debian12",
+      nodeAddress: "198.51.100.12",
+      files: nodeArtifacts(r.artifacts, "controller02"),
+      datadir: base.socketRoot,
+      scenario,
+      timeoutMs: 60_000,
+    });
     const join = section(res.stdout + res.stderr, "join");
     expect(exitCode(join, "21-galera-join")).not.toBe(0);
     expect(join).toContain("no other controller answers on Galera port 4567");
   }, 90_000);
 });
 
-
 describe("24-galera-replication, run for real in a sandbox (one MariaDB plays every controller)", () => {
   // The writer's, a middle reader's and the last reader's scripts run in turn against the same
   // Galera node: the SQL, the causal read, the cleanup and the reruns are real; that the row
   // travels between machines is what the container lab's deploy proves.
-  it.each(NAMES)("%s: written, read, removed; a rerun does the same; a missing row fails the reader", (name) => {
-    const { r, first, os } = firstController(name);
-    const [, mid, last] = controllers(name);
-    const path = scriptPath(REPLICATION_STEP);
-    const script = (node: string) => r.artifacts.find((a) => a.node === node && a.path === path)!;
-    // NODE's script, installed on the sandbox's node under another step id.
-    const as = (node: string, id: string, edit: (s: string) => string = (s) => s) => ({
-      ...script(node),
-      node: first.hostname,
-      path: scriptPath(id),
-      content: edit(script(node).content),
-    });
-    const files = [
-      ...nodeArtifacts(r.artifacts, first.hostname),
-      as(mid!.hostname, "reader-mid"),
-      as(last!.hostname, "reader-last"),
-      // Broken sample: a reader with a 3 s bound instead of 60, run when no row was written.
-      as(last!.hostname, "reader-impatient", (s) => s.replace(/^wait_until 60 /m, "wait_until 3 ")),
-    ];
-    const schema = REPLICATION_SCHEMA;
-    const scenario = String.raw`
+  it.each(NAMES)(
+    "%s: written, read, removed; a rerun does the same; a missing row fails the reader",
+    (name) => {
+      const { r, first, os } = firstController(name);
+      const [, mid, last] = controllers(name);
+      const path = scriptPath(REPLICATION_STEP);
+      const script = (node: string) => r.artifacts.find((a) => a.node === node && a.path === path)!;
+      // NODE's script, installed on the sandbox's node under another step id.
+      const as = (node: string, id: string, edit: (s: string) => string = (s) => s) => ({
+        ...script(node),
+        node: first.hostname,
+        path: scriptPath(id),
+        content: edit(script(node).content),
+      });
+      const files = [
+        ...nodeArtifacts(r.artifacts, first.hostname),
+        as(mid!.hostname, "reader-mid"),
+        as(last!.hostname, "reader-last"),
+        // Broken sample: a reader with a 3 s bound instead of 60, run when no row was written.
+        as(last!.hostname, "reader-impatient", (s) => s.replace(/^wait_until 60 /m, "wait_until 3 ")),
+      ];
+      const schema = REPLICATION_SCHEMA;
+      const scenario = String.raw`
 run_script 20-galera-bootstrap >/dev/null
 run_script 22-galera-secure >/dev/null
 for pass in 1 2; do
@@ -430,22 +525,24 @@ done
 step missing
 run_script reader-impatient
 `;
-    const datadir = os === "centos8" ? base.passwordRoot : base.socketRoot;
-    const res = runSandbox({ os, nodeAddress: first.addresses.management, files, datadir, scenario });
-    const out = res.stdout + res.stderr;
-    for (const pass of ["pass1", "pass2"]) {
-      const s = section(out, pass);
-      for (const id of [REPLICATION_STEP, "reader-mid", "reader-last"]) expect(exitCode(s, id), out).toBe(0);
-      expect(s).toMatch(new RegExp(`^${first.hostname}$`, "m"));
-      expect(s).toContain(`read the probe row in ${schema}.probe written on ${first.hostname}: replication works`);
-      expect(s).toContain(`removed the throwaway schema ${schema}`);
-      expect(s).not.toContain("left: ");
-      // A verification, not a change: a rerun of the whole rollout still reports nothing changed.
-      expect(changedLines(s)).toEqual([]);
-    }
-    const missing = section(out, "missing");
-    expect(exitCode(missing, "reader-impatient")).not.toBe(0);
-    const timedOut = `timed out after 3s waiting for: the probe row written on ${first.hostname} is readable here`;
-    expect(missing).toContain(`${timedOut} (replication)`);
-  }, 240_000);
+      const datadir = os === "centos8" ? base.passwordRoot : base.socketRoot;
+      const res = runSandbox({ os, nodeAddress: first.addresses.management, files, datadir, scenario });
+      const out = res.stdout + res.stderr;
+      for (const pass of ["pass1", "pass2"]) {
+        const s = section(out, pass);
+        for (const id of [REPLICATION_STEP, "reader-mid", "reader-last"]) expect(exitCode(s, id), out).toBe(0);
+        expect(s).toMatch(new RegExp(`^${first.hostname}$`, "m"));
+        expect(s).toContain(`read the probe row in ${schema}.probe written on ${first.hostname}: replication works`);
+        expect(s).toContain(`removed the throwaway schema ${schema}`);
+        expect(s).not.toContain("left: ");
+        // A verification, not a change: a rerun of the whole rollout still reports nothing changed.
+        expect(changedLines(s)).toEqual([]);
+      }
+      const missing = section(out, "missing");
+      expect(exitCode(missing, "reader-impatient")).not.toBe(0);
+      const timedOut = `timed out after 3s waiting for: the probe row written on ${first.hostname} is readable here`;
+      expect(missing).toContain(`${timedOut} (replication)`);
+    },
+    240_000,
+  );
 });

@@ -99,7 +99,10 @@ describe("51-haproxy script: bash -n and shellcheck", () => {
     });
   }
   it("broken sample: shellcheck rejects an unquoted command substitution", () => {
-    const s = artifactAt(renderExample("lab"), "controller01", scriptPath("51-haproxy")).content.replace(`printf '%s\\n' "$out"`, "printf '%s\\n' $out");
+    const s = artifactAt(renderExample("lab"), "controller01", scriptPath("51-haproxy")).content.replace(
+      `printf '%s\\n' "$out"`,
+      "printf '%s\\n' $out",
+    );
     expect(s).toContain("printf '%s\\n' $out");
     expect(run("shellcheck", ["-s", "bash", "-"], { input: s }).status).not.toBe(0);
   });
@@ -125,19 +128,33 @@ describe.concurrent("51-haproxy run for real in a sandboxed copy of this machine
     });
     const [first, second] = res.runs;
     expect(first!.status, first!.stderr).toBe(0);
-    expect(changedLines(first!)).toEqual(["ha-gen:changed disabled haproxy", "ha-gen:changed reloaded haproxy (configuration changed)"]);
+    expect(changedLines(first!)).toEqual([
+      "ha-gen:changed disabled haproxy",
+      "ha-gen:changed reloaded haproxy (configuration changed)",
+    ]);
     expect(second!.status, second!.stderr).toBe(0);
     expect(changedLines(second!)).toEqual([]);
     expect(res.inspect.trim().split("\n")).toEqual(["systemctl disable haproxy", "systemctl reload haproxy"]);
   });
 
   it("a stopped haproxy is left to pacemaker; a configuration haproxy rejects fails the step", async () => {
-    const ok = await sandbox({ files: [pick(SCRIPT_LIB), pick(HAPROXY_CFG), pick(STEP)], stubs: { systemctl: SYSTEMCTL_STUB }, script: STEP, runs: 1, inspect: calls });
+    const ok = await sandbox({
+      files: [pick(SCRIPT_LIB), pick(HAPROXY_CFG), pick(STEP)],
+      stubs: { systemctl: SYSTEMCTL_STUB },
+      script: STEP,
+      runs: 1,
+      inspect: calls,
+    });
     expect(ok.runs[0]!.status, ok.runs[0]!.stderr).toBe(0);
     expect(changedLines(ok.runs[0]!)).toEqual([]);
     expect(ok.inspect.trim()).toBe("");
     const broken = artifactAt(r, "controller01", HAPROXY_CFG).content.replace("balance source", "balance sourc");
-    const bad = await sandbox({ files: [pick(SCRIPT_LIB), pick(HAPROXY_CFG, broken), pick(STEP)], stubs: { systemctl: SYSTEMCTL_STUB }, script: STEP, runs: 1 });
+    const bad = await sandbox({
+      files: [pick(SCRIPT_LIB), pick(HAPROXY_CFG, broken), pick(STEP)],
+      stubs: { systemctl: SYSTEMCTL_STUB },
+      script: STEP,
+      runs: 1,
+    });
     expect(bad.runs[0]!.status).not.toBe(0);
     expect(bad.runs[0]!.stderr).toContain("haproxy rejects /etc/haproxy/haproxy.cfg");
   });

@@ -20,7 +20,10 @@ import { EXAMPLES, renderExample, type ExampleName } from "../helpers/examples.j
 const WRAPPER = "/usr/share/memcached/scripts/systemd-memcached-wrapper";
 const PORT = 11211;
 /** Debian's /usr/lib/tmpfiles.d/memcached.conf: `d /run/memcached 0755 memcache memcache`, where its config puts the pid file. */
-const RUNDIR: Record<"centos8" | "debian12", string> = { debian12: "install -d -m 0755 -o memcache -g memcache /run/memcached", centos8: "true" };
+const RUNDIR: Record<"centos8" | "debian12", string> = {
+  debian12: "install -d -m 0755 -o memcache -g memcache /run/memcached",
+  centos8: "true",
+};
 
 beforeAll(() => requireTool("unshare", "nsenter", "ip", "ss", "memcached", "perl", WRAPPER, "bash", "shellcheck"));
 
@@ -69,7 +72,8 @@ echo "=== log ${n.name}"; cat ${dir}/${n.name}.log`,
 }
 
 function configFiles(r: ReturnType<typeof renderExample>) {
-  return (node: string) => r.artifacts.filter((a) => a.node === node && a.family === "memcached" && !a.path.endsWith(".sh"));
+  return (node: string) =>
+    r.artifacts.filter((a) => a.node === node && a.family === "memcached" && !a.path.endsWith(".sh"));
 }
 
 function expectServing(sec: Map<string, string>, name: ExampleName) {
@@ -112,7 +116,10 @@ describe("memcached configurations start a real memcached (1.6.18) that answers 
     const dir = `${tmp.dir}/broken`;
     run("mkdir", ["-p", dir]);
     const conf = osProfile("debian12").memcachedConf;
-    const files = (node: string) => configFiles(r)(node).map((a) => (a.path === conf ? { ...a, content: a.content.replace(/^-l .*$/m, "-l 198.51.100.99,127.0.0.1") } : a));
+    const files = (node: string) =>
+      configFiles(r)(node).map((a) =>
+        a.path === conf ? { ...a, content: a.content.replace(/^-l .*$/m, "-l 198.51.100.99,127.0.0.1") } : a,
+      );
     const res = netlab(labScript("lab", dir, files), [], 90_000);
     expect(res.status, res.stderr).toBe(0);
     const sec = parseSections(res.stdout);
@@ -132,6 +139,8 @@ describe("memcached step script passes bash -n and shellcheck", () => {
 
   it("shellcheck rejects a broken sample", () => {
     const script = renderExample("lab").artifacts.find((a) => a.path.endsWith("/40-memcached.sh"))!;
-    expect(shellcheckScripts([{ ...script, content: script.content.replace('[[ -z "$others" ]]', "[ -z $others ]") }])).not.toEqual([]);
+    expect(
+      shellcheckScripts([{ ...script, content: script.content.replace('[[ -z "$others" ]]', "[ -z $others ]") }]),
+    ).not.toEqual([]);
   });
 });

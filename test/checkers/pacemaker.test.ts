@@ -7,7 +7,15 @@ import { FAKE_SECRETS } from "../fixtures/secrets.js";
 import { changedLines, sandbox, STUB_STATE, SYSTEMCTL_STUB } from "../helpers/pacemaker-sandbox.js";
 import { requireTool, run } from "../helpers/checker.js";
 import { EXAMPLES as SPECS, artifactAt, renderExample, type ExampleName } from "../helpers/examples.js";
-import { changes, crmVerifyOk, primitiveParams, runOffline, simulate, validateIpaddr2, type OfflineResult } from "../helpers/pacemaker-offline.js";
+import {
+  changes,
+  crmVerifyOk,
+  primitiveParams,
+  runOffline,
+  simulate,
+  validateIpaddr2,
+  type OfflineResult,
+} from "../helpers/pacemaker-offline.js";
 
 const EXAMPLES: ExampleName[] = ["train-ha", "lab"];
 
@@ -92,7 +100,11 @@ beforeAll(async () => {
     return [name, i, runOffline({ ...i, rerun: true })];
   });
   const guide = inputs("train-ha");
-  jobs.push(["guide", guide, runOffline({ ...guide, clusterScript: undefined, cib: guideCib("10.15.253.88"), rerun: true })]);
+  jobs.push([
+    "guide",
+    guide,
+    runOffline({ ...guide, clusterScript: undefined, cib: guideCib("10.15.253.88"), rerun: true }),
+  ]);
   for (const [key, i, p] of jobs) runs.set(key, { i, out: await p });
 }, 300_000);
 
@@ -106,7 +118,9 @@ describe("pacemaker scripts against pcs, crm_verify and corosync (offline, isola
       // Idempotent: the second run on its own result changes nothing.
       expect(out.rerun?.status, out.rerun?.stderr).toBe(0);
       expect(changes(out.rerun)).toEqual([]);
-      expect(out.cib).toMatch(/<rsc_colocation rsc="vip" with-rsc="lb-haproxy-clone" score="INFINITY" id="colocation-vip-with-lb-haproxy-clone"\/>/);
+      expect(out.cib).toMatch(
+        /<rsc_colocation rsc="vip" with-rsc="lb-haproxy-clone" score="INFINITY" id="colocation-vip-with-lb-haproxy-clone"\/>/,
+      );
       expect(out.cib).toMatch(/<rsc_order first="lb-haproxy-clone" then="vip" kind="Optional"/);
       expect(out.cib).toMatch(/name="cluster-recheck-interval" value="5min"/);
       expect(out.cib).toMatch(/name="no-quorum-policy" value="stop"/);
@@ -184,7 +198,10 @@ describe("pacemaker scripts against pcs, crm_verify and corosync (offline, isola
 
   it("broken sample: colocating the VIP with the primitive instead of its clone is rejected", async () => {
     const { i, out } = runs.get("lab")!;
-    const broken = i.resourcesScript.replace('colocation add "$vip" with "$clone"', 'colocation add "$vip" with "$haproxy"');
+    const broken = i.resourcesScript.replace(
+      'colocation add "$vip" with "$clone"',
+      'colocation add "$vip" with "$haproxy"',
+    );
     expect(broken).not.toBe(i.resourcesScript);
     // Start from the good result without its constraints, so only the broken command runs.
     const cib = out.cib.replace(/<constraints>[\s\S]*<\/constraints>/, "<constraints/>");
@@ -199,7 +216,8 @@ describe("pacemaker step scripts: bash -n and shellcheck", () => {
     it(`${name}: every pacemaker script parses and is shellcheck-clean`, () => {
       const r = renderExample(name);
       const scripts = new Map<string, string>();
-      for (const a of r.artifacts) if (a.family === "pacemaker" && a.path.endsWith(".sh")) scripts.set(a.content, `${a.node}:${a.path}`);
+      for (const a of r.artifacts)
+        if (a.family === "pacemaker" && a.path.endsWith(".sh")) scripts.set(a.content, `${a.node}:${a.path}`);
       expect(scripts.size).toBeGreaterThanOrEqual(3);
       for (const [content, where] of scripts) {
         const n = run("bash", ["-n"], { input: content });
@@ -211,7 +229,10 @@ describe("pacemaker step scripts: bash -n and shellcheck", () => {
   }
   it("broken sample: shellcheck rejects an unquoted expansion", () => {
     const r = renderExample("lab");
-    const s = artifactAt(r, "controller01", scriptPath(PCSD_STEP)).content.replace(`printf 'hacluster:%s\\n' "$HACLUSTER_PASS"`, `printf 'hacluster:%s\\n' $HACLUSTER_PASS`);
+    const s = artifactAt(r, "controller01", scriptPath(PCSD_STEP)).content.replace(
+      `printf 'hacluster:%s\\n' "$HACLUSTER_PASS"`,
+      `printf 'hacluster:%s\\n' $HACLUSTER_PASS`,
+    );
     expect(s).toContain("$HACLUSTER_PASS | chpasswd");
     const sc = run("shellcheck", ["-s", "bash", "-"], { input: s });
     expect(sc.status).not.toBe(0);
@@ -264,7 +285,8 @@ ${corosync}
 CONF`;
 
   it("debian12: sets the password (hostile characters included), removes the packaged corosync.conf, starts pcsd; a rerun changes nothing", async () => {
-    const packaged = "totem {\n\tversion: 2\n\tcluster_name: debian\n}\nnodelist {\n\tnode {\n\t\tname: node1\n\t\tnodeid: 1\n\t\tring0_addr: 127.0.0.1\n\t}\n}";
+    const packaged =
+      "totem {\n\tversion: 2\n\tcluster_name: debian\n}\nnodelist {\n\tnode {\n\t\tname: node1\n\t\tnodeid: 1\n\t\tring0_addr: 127.0.0.1\n\t}\n}";
     const res = await sandbox({
       files: base,
       stubs: { systemctl: SYSTEMCTL_STUB, pcs: PCS_STUB, hostname },
@@ -299,7 +321,7 @@ CONF`;
     expect(res.inspect).toContain("corosync.conf removed");
     expect(res.inspect.split("\n").filter((l) => l.startsWith("pcs "))).toEqual(["pcs cluster destroy"]);
     // The password never reaches a log line.
-    expect(first!.stdout + first!.stderr).not.toContain("b\"c$d");
+    expect(first!.stdout + first!.stderr).not.toContain('b"c$d');
   });
 
   it("a pcsd already on every address (as after the package's boot) moves to the management address", async () => {
@@ -331,7 +353,8 @@ CONF`;
   });
 
   it("a node of another cluster stops the step and keeps its corosync.conf", async () => {
-    const foreign = "totem {\n\tcluster_name: payroll\n}\nnodelist {\n\tnode {\n\t\tring0_addr: 10.1.1.1\n\t}\n\tnode {\n\t\tring0_addr: 10.1.1.2\n\t}\n}";
+    const foreign =
+      "totem {\n\tcluster_name: payroll\n}\nnodelist {\n\tnode {\n\t\tring0_addr: 10.1.1.1\n\t}\n\tnode {\n\t\tring0_addr: 10.1.1.2\n\t}\n}";
     const res = await sandbox({
       files: base,
       stubs: { systemctl: SYSTEMCTL_STUB, pcs: PCS_STUB, hostname },

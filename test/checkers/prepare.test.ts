@@ -25,7 +25,10 @@ describe("00-prepare scripts: bash -n and shellcheck", () => {
     });
   }
   it("broken sample: shellcheck rejects an unquoted array expansion", () => {
-    const s = artifactAt(renderExample("lab"), "controller01", SCRIPT).content.replace('installed "$p" || missing+=("$p")', "installed $p || missing+=($p)");
+    const s = artifactAt(renderExample("lab"), "controller01", SCRIPT).content.replace(
+      'installed "$p" || missing+=("$p")',
+      "installed $p || missing+=($p)",
+    );
     expect(run("shellcheck", ["-s", "bash", "-"], { input: s }).status).not.toBe(0);
   });
 });
@@ -108,7 +111,9 @@ echo "user: $(getent passwd clustercheck | cut -d: -f1,6,7) group: $(id -gn clus
     expect(changedLines(second!)).toEqual([]);
     const apt = res.inspect.split("\n").filter((l) => l.startsWith("apt-get "));
     expect(apt).toHaveLength(1);
-    expect(apt[0]).toContain("install -y --no-install-recommends -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold");
+    expect(apt[0]).toContain(
+      "install -y --no-install-recommends -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold",
+    );
     // Daemons were kept from starting during the install (policy-rc.d answered 101), and the file is gone again.
     expect(apt[0]).toMatch(/policy-rc\.d=101$/);
     expect(res.inspect).toContain("policy-rc.d left: no");
@@ -118,9 +123,14 @@ echo "user: $(getent passwd clustercheck | cut -d: -f1,6,7) group: $(id -gn clus
   });
 
   it("centos8 controller: SELinux, firewalld, repositories (either id case), packages; then a rerun changes nothing", async () => {
-    const repos = "[HighAvailability]\nname=CentOS Linux 8 - HighAvailability\nenabled=0\n\n[powertools]\nname=CentOS Linux 8 - PowerTools\nenabled=0\n";
+    const repos =
+      "[HighAvailability]\nname=CentOS Linux 8 - HighAvailability\nenabled=0\n\n[powertools]\nname=CentOS Linux 8 - PowerTools\nenabled=0\n";
     const res = await sandbox({
-      files: [...files("train-ha", "controller01"), { path: "/etc/yum.repos.d/CentOS-ha-gen-test.repo", content: repos }, { path: "/etc/selinux/config", content: "# SELinux\nSELINUX=enforcing\nSELINUXTYPE=targeted\n" }],
+      files: [
+        ...files("train-ha", "controller01"),
+        { path: "/etc/yum.repos.d/CentOS-ha-gen-test.repo", content: repos },
+        { path: "/etc/selinux/config", content: "# SELinux\nSELINUX=enforcing\nSELINUXTYPE=targeted\n" },
+      ],
       stubs: CENTOS_STUBS,
       setup: `rm -rf /var/lib/ha-gen
 echo Enforcing > ${STUB_STATE}/selinux
@@ -160,7 +170,8 @@ printf 'baseos  enabled\\nappstream  enabled\\n' > ${STUB_STATE}/enabled-repos
       "enabled=1",
       "",
     ].join("\n");
-    const train = "[centos-openstack-train]\nname=CentOS-8 - OpenStack train\nbaseurl=http://mirror.centos.org/$contentdir/$releasever/cloud/$basearch/openstack-train/\ngpgcheck=1\nenabled=1\n";
+    const train =
+      "[centos-openstack-train]\nname=CentOS-8 - OpenStack train\nbaseurl=http://mirror.centos.org/$contentdir/$releasever/cloud/$basearch/openstack-train/\ngpgcheck=1\nenabled=1\n";
     const epel = "[epel]\nmetalink=https://mirrors.fedoraproject.org/metalink?repo=epel-8&arch=$basearch\nenabled=1\n";
     const repos = "[HighAvailability]\nenabled=0\n\n[powertools]\nenabled=0\n";
     const res = await sandbox({
@@ -181,14 +192,17 @@ chmod +x ${STUB_STATE}/on-install-centos-release-openstack-train
 : > ${PKG_STATE}`,
       script: SCRIPT,
       runs: 2,
-      inspect: "cat /etc/yum.repos.d/CentOS-Linux-BaseOS.repo /etc/yum.repos.d/CentOS-OpenStack-train.repo /etc/yum.repos.d/epel.repo",
+      inspect:
+        "cat /etc/yum.repos.d/CentOS-Linux-BaseOS.repo /etc/yum.repos.d/CentOS-OpenStack-train.repo /etc/yum.repos.d/epel.repo",
     });
     const [first, second] = res.runs;
     expect(first!.status, first!.stderr).toBe(0);
     const c = changedLines(first!);
     expect(c).toContain("ha-gen:changed pointed CentOS-Linux-BaseOS.repo at https://vault.centos.org");
     expect(c).toContain("ha-gen:changed pointed CentOS-OpenStack-train.repo at https://vault.centos.org");
-    expect(c.indexOf("ha-gen:changed pointed CentOS-Linux-BaseOS.repo at https://vault.centos.org")).toBeLessThan(c.indexOf("ha-gen:changed installed centos-release-openstack-train yum-utils epel-release"));
+    expect(c.indexOf("ha-gen:changed pointed CentOS-Linux-BaseOS.repo at https://vault.centos.org")).toBeLessThan(
+      c.indexOf("ha-gen:changed installed centos-release-openstack-train yum-utils epel-release"),
+    );
     expect(second!.status, second!.stderr).toBe(0);
     expect(changedLines(second!)).toEqual([]);
     expect(res.inspect).toBe(
@@ -227,7 +241,11 @@ printf 'centos-release-openstack-train\\nyum-utils\\nepel-release\\n' > ${PKG_ST
   it("centos8 compute node: only chrony, the client and crudini", async () => {
     const repos = "[ha]\nenabled=1\n\n[PowerTools]\nenabled=1\n";
     const res = await sandbox({
-      files: [...files("train-ha", "compute01"), { path: "/etc/yum.repos.d/CentOS-ha-gen-test.repo", content: repos }, { path: "/etc/selinux/config", content: "SELINUX=disabled\n" }],
+      files: [
+        ...files("train-ha", "compute01"),
+        { path: "/etc/yum.repos.d/CentOS-ha-gen-test.repo", content: repos },
+        { path: "/etc/selinux/config", content: "SELINUX=disabled\n" },
+      ],
       stubs: CENTOS_STUBS,
       setup: `rm -rf /var/lib/ha-gen
 echo Disabled > ${STUB_STATE}/selinux
@@ -238,7 +256,10 @@ printf 'centos-release-openstack-train\\nyum-utils\\nepel-release\\n' > ${PKG_ST
       inspect: `cat ${STUB_STATE}/calls`,
     });
     expect(res.runs[0]!.status, res.runs[0]!.stderr).toBe(0);
-    expect(changedLines(res.runs[0]!)).toEqual(["ha-gen:changed created /var/lib/ha-gen", "ha-gen:changed installed chrony python3-openstackclient crudini"]);
+    expect(changedLines(res.runs[0]!)).toEqual([
+      "ha-gen:changed created /var/lib/ha-gen",
+      "ha-gen:changed installed chrony python3-openstackclient crudini",
+    ]);
     const dnf = res.inspect.split("\n").filter((l) => l.startsWith("dnf "));
     expect(dnf).toEqual(["dnf -q repolist --enabled", "dnf install -y chrony python3-openstackclient crudini"]);
   });

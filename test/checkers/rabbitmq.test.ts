@@ -20,13 +20,26 @@ import { FAKE_SECRETS } from "../fixtures/secrets.js";
 const CTL = `runuser -u rabbitmq -- env HOME=/var/lib/rabbitmq ${RABBITMQCTL}`;
 const FAMILIES = new Set(["rabbitmq", "hosts", "common", "secrets"]);
 
-beforeAll(() => requireTool("unshare", "nsenter", "ip", "runuser", "ss", RABBITMQCTL, "/usr/lib/rabbitmq/bin/rabbitmq-server", "bash", "shellcheck"));
+beforeAll(() =>
+  requireTool(
+    "unshare",
+    "nsenter",
+    "ip",
+    "runuser",
+    "ss",
+    RABBITMQCTL,
+    "/usr/lib/rabbitmq/bin/rabbitmq-server",
+    "bash",
+    "shellcheck",
+  ),
+);
 
 /** Bash that boots one broker per controller from its installed artifacts, waits for each, and reports. */
 function bootScript(nodes: { name: string; addr: string; manifest: string }[], dir: string): string {
   const start = nodes
     .map(
-      (n) => `netlab_node ${n.name} ${n.addr} "netlab_root ${dir}/${n.name}-root && netlab_install ${n.manifest} && touch /etc/.netlab-installed && cd /var/lib/rabbitmq && exec runuser -u rabbitmq -- env HOME=/var/lib/rabbitmq /usr/lib/rabbitmq/bin/rabbitmq-server >${dir}/${n.name}.log 2>&1"`,
+      (n) =>
+        `netlab_node ${n.name} ${n.addr} "netlab_root ${dir}/${n.name}-root && netlab_install ${n.manifest} && touch /etc/.netlab-installed && cd /var/lib/rabbitmq && exec runuser -u rabbitmq -- env HOME=/var/lib/rabbitmq /usr/lib/rabbitmq/bin/rabbitmq-server >${dir}/${n.name}.log 2>&1"`,
     )
     .join("\n");
   const wait = nodes
@@ -51,7 +64,11 @@ echo "=== status ${n.name}"; netlab_exec ${n.name} ${CTL} -q -s status --formatt
 function stageExample(r: ReturnType<typeof renderExample>, name: ExampleName, dir: string) {
   return labNodes(EXAMPLES[name]).map((n) => ({
     ...n,
-    manifest: stageArtifacts(dir, n.name, r.artifacts.filter((a) => a.node === n.name && FAMILIES.has(a.family))),
+    manifest: stageArtifacts(
+      dir,
+      n.name,
+      r.artifacts.filter((a) => a.node === n.name && FAMILIES.has(a.family)),
+    ),
   }));
 }
 
@@ -73,7 +90,10 @@ function expectBooted(sections: Map<string, string>, r: ReturnType<typeof render
     const epmd = listen.filter((l) => l.endsWith(":4369")).sort();
     expect(epmd).toEqual([`${n.ip}:4369`, "127.0.0.1:4369", "[::1]:4369"].sort());
     expect(listen.filter((l) => l.endsWith(":25672"))).toEqual([`${n.ip}:25672`]);
-    const status = JSON.parse(sections.get(`status ${n.name}`)!) as { active_plugins: string[]; data_directory: string };
+    const status = JSON.parse(sections.get(`status ${n.name}`)!) as {
+      active_plugins: string[];
+      data_directory: string;
+    };
     expect(status.active_plugins).toContain("rabbitmq_management");
     // NODENAME from rabbitmq-env.conf: the node is rabbit@<host>, also for the CLI.
     expect(status.data_directory).toBe(`/var/lib/rabbitmq/mnesia/rabbit@${n.name}`);
@@ -110,7 +130,9 @@ describe("RabbitMQ artifacts boot real brokers (RabbitMQ 3.10.8)", () => {
     // A policy RabbitMQ refuses: the same configure script must then fail.
     const broken = structuredClone(EXAMPLES.lab) as Record<string, unknown>;
     broken.rabbitmq = { policy: { definition: { "ha-mode": "everywhere" } } };
-    const brokenScript = renderCluster(broken, FAKE_SECRETS).artifacts.find((a: Artifact) => a.node === "controller01" && a.path.endsWith("/32-rabbitmq-configure.sh"))!;
+    const brokenScript = renderCluster(broken, FAKE_SECRETS).artifacts.find(
+      (a: Artifact) => a.node === "controller01" && a.path.endsWith("/32-rabbitmq-configure.sh"),
+    )!;
     writeFileSync(join(tmp.dir, "32-broken.sh"), brokenScript.content);
     const s = "/usr/local/lib/ha-gen";
     const steps = `
@@ -131,12 +153,19 @@ echo "=== broken"; rc=0; netlab_exec controller01 bash ${tmp.dir}/32-broken.sh 2
     expect(res.status, res.stdout.slice(-4000) + res.stderr.slice(-2000)).toBe(0);
     expectBooted(sec, r, "lab");
 
-    expect(sec.get("join1 controller02")).toContain("ha-gen:changed joined rabbit@controller02 to the RabbitMQ cluster of rabbit@controller01 as a disc node");
+    expect(sec.get("join1 controller02")).toContain(
+      "ha-gen:changed joined rabbit@controller02 to the RabbitMQ cluster of rabbit@controller01 as a disc node",
+    );
     expect(sec.get("join1 controller03")).toContain("ha-gen:changed joined rabbit@controller03");
     const configure1 = sec.get("configure1")!;
     expect(configure1).toContain("ha-gen:changed created RabbitMQ user openstack");
     expect(configure1).toContain("ha-gen:changed deleted RabbitMQ's default guest user");
-    expect(sec.get("users")!.split("\n").map((l) => l.split("\t")[0])).toEqual(["openstack"]);
+    expect(
+      sec
+        .get("users")!
+        .split("\n")
+        .map((l) => l.split("\t")[0]),
+    ).toEqual(["openstack"]);
     expect(configure1).toContain("ha-gen:changed set RabbitMQ policy ha-all on vhost /");
     expect(configure1).not.toContain(FAKE_SECRETS.rabbit_pass);
     for (const key of ["join2 controller02", "join2 controller03", "configure2"]) {
@@ -144,7 +173,11 @@ echo "=== broken"; rc=0; netlab_exec controller01 bash ${tmp.dir}/32-broken.sh 2
       expect(sec.get(key), key).not.toContain("ha-gen:changed");
     }
 
-    const cluster = JSON.parse(sec.get("cluster")!) as { disk_nodes: string[]; ram_nodes: string[]; running_nodes: string[] };
+    const cluster = JSON.parse(sec.get("cluster")!) as {
+      disk_nodes: string[];
+      ram_nodes: string[];
+      running_nodes: string[];
+    };
     const all = ["rabbit@controller01", "rabbit@controller02", "rabbit@controller03"];
     expect([...cluster.disk_nodes].sort()).toEqual(all);
     expect(cluster.ram_nodes).toEqual([]);
@@ -183,7 +216,9 @@ echo "=== broken"; rc=0; netlab_exec controller01 bash ${tmp.dir}/32-broken.sh 2
     const node = labNodes(EXAMPLES.lab)[0]!;
     const files = r.artifacts
       .filter((a) => a.node === node.name && FAMILIES.has(a.family))
-      .map((a) => (a.path === RABBITMQ_CONF ? { ...a, content: a.content.replace("pause_minority", "pause_minorty") } : a));
+      .map((a) =>
+        a.path === RABBITMQ_CONF ? { ...a, content: a.content.replace("pause_minority", "pause_minorty") } : a,
+      );
     const manifest = stageArtifacts(tmp.dir, "broken", files);
     const res = await netlabAsync(bootScript([{ ...node, manifest }], tmp.dir), [], 200_000);
     const sec = parseSections(res.stdout);
@@ -208,7 +243,10 @@ describe("RabbitMQ step scripts pass bash -n and shellcheck", () => {
   it("shellcheck rejects a broken sample", () => {
     const r = renderExample("lab");
     const script = r.artifacts.find((a) => a.path.endsWith("/31-rabbitmq-join.sh"))!;
-    const broken = { ...script, content: script.content.replace('in_list disk_nodes "$first"', "in_list disk_nodes $frist") };
+    const broken = {
+      ...script,
+      content: script.content.replace('in_list disk_nodes "$first"', "in_list disk_nodes $frist"),
+    };
     expect(shellcheckScripts([broken]).join("\n")).toMatch(/SC2154|SC2086/);
   });
 });

@@ -69,7 +69,10 @@ describe("50-rsyslog script: bash -n and shellcheck", () => {
     });
   }
   it("broken sample: bash -n rejects an unclosed if", () => {
-    const s = artifactAt(renderExample("lab"), "controller01", scriptPath("50-rsyslog")).content.replace(/\nfi\n/, "\n");
+    const s = artifactAt(renderExample("lab"), "controller01", scriptPath("50-rsyslog")).content.replace(
+      /\nfi\n/,
+      "\n",
+    );
     expect(run("bash", ["-n"], { input: s }).status).not.toBe(0);
   });
 });

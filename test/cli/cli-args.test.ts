@@ -17,7 +17,11 @@ const PROGRAM: CommandSpec = {
         { long: "no-agent", description: "no agent" },
       ],
     },
-    { name: "outer", description: "has sub-commands", commands: [{ name: "inner", description: "the inner one", args: [{ name: "x", description: "an x" }] }] },
+    {
+      name: "outer",
+      description: "has sub-commands",
+      commands: [{ name: "inner", description: "the inner one", args: [{ name: "x", description: "an x" }] }],
+    },
   ],
 };
 
@@ -39,7 +43,10 @@ describe("parseCommandLine", () => {
       args: ["a.ts"],
       options: { out: "out", format: "md", identity: [], dryRun: false, noAgent: false },
     });
-    expect(run(["render", "-o", "x", "--format=json", "-i", "k1", "--identity", "k2", "--dry-run", "--no-agent", "a.ts"]).options).toEqual({
+    expect(
+      run(["render", "-o", "x", "--format=json", "-i", "k1", "--identity", "k2", "--dry-run", "--no-agent", "a.ts"])
+        .options,
+    ).toEqual({
       out: "x",
       format: "json",
       identity: ["k1", "k2"],
@@ -61,7 +68,9 @@ describe("parseCommandLine", () => {
     expect(usage(["render", "a", "-o"]).message).toBe("option '-o, --out <dir>' argument missing");
     // `--out --format` would silently take "--format" as the directory.
     expect(usage(["render", "a", "--out", "--format", "md"]).message).toBe("option '-o, --out <dir>' argument missing");
-    expect(usage(["render", "a", "--format", "xml"]).message).toBe("option '--format <format>' argument 'xml' is invalid. Allowed choices are md, json.");
+    expect(usage(["render", "a", "--format", "xml"]).message).toBe(
+      "option '--format <format>' argument 'xml' is invalid. Allowed choices are md, json.",
+    );
     expect(usage(["render", "a", "--dry-run=yes"]).message).toContain("--dry-run");
     expect(usage(["outer", "nope"]).message).toBe("unknown command 'nope'");
     expect(usage(["render"]).help).toContain("Usage: tool render [options] <spec>");

@@ -1,6 +1,16 @@
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, chmodSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  chmodSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -44,14 +54,26 @@ describe("ha-gen render", () => {
     expect(first.stderr).not.toMatch(/\n\s+at /); // no stack trace
     expect(first.code).toBe(0);
     expect(statSync(secrets).mode & 0o777).toBe(0o600);
-    const nodes = ["controller01", "controller02", "controller03", "compute01", "compute02", "compute03", "cephnode01", "cephnode02", "cephnode03"];
+    const nodes = [
+      "controller01",
+      "controller02",
+      "controller03",
+      "compute01",
+      "compute02",
+      "compute03",
+      "cephnode01",
+      "cephnode02",
+      "cephnode03",
+    ];
     for (const n of nodes) expect(existsSync(join(out, n, "etc/hosts"))).toBe(true);
     for (const f of ["plan.json", "PLAN.md", "manifest.json"]) expect(existsSync(join(out, f))).toBe(true);
 
     // No secret value is printed, and every file that holds one is private.
     const values = Object.values(parse(readFileSync(secrets, "utf8")) as Record<string, string>);
     expect(values.length).toBeGreaterThanOrEqual(19);
-    const manifest = JSON.parse(readFileSync(join(out, "manifest.json"), "utf8")) as { files: { node: string; path: string; secret: boolean }[] };
+    const manifest = JSON.parse(readFileSync(join(out, "manifest.json"), "utf8")) as {
+      files: { node: string; path: string; secret: boolean }[];
+    };
     for (const [rel] of walk(out)) {
       const content = readFileSync(join(out, rel), "utf8");
       const holdsSecret = values.some((v) => content.includes(v));
@@ -59,7 +81,10 @@ describe("ha-gen render", () => {
       if (holdsSecret) {
         expect(mode & 0o007, `${rel} holds a secret but is world-accessible`).toBe(0);
         const [node, ...rest] = rel.split("/");
-        expect(manifest.files.find((f) => f.node === node && f.path === `/${rest.join("/")}`)?.secret, `${rel} not marked secret`).toBe(true);
+        expect(
+          manifest.files.find((f) => f.node === node && f.path === `/${rest.join("/")}`)?.secret,
+          `${rel} not marked secret`,
+        ).toBe(true);
       }
     }
     for (const v of values) {
@@ -101,7 +126,10 @@ describe("ha-gen render", () => {
 
   it("rejects an invalid spec with every problem, exit 1, and writes nothing", () => {
     const spec = join(work, "bad.yaml");
-    writeFileSync(spec, "networks: { management: { cidr: 10.0.0.0/24, interface: eth0 } }\nnodes: []\nvip: { address: 10.0.1.1 }\n");
+    writeFileSync(
+      spec,
+      "networks: { management: { cidr: 10.0.0.0/24, interface: eth0 } }\nnodes: []\nvip: { address: 10.0.1.1 }\n",
+    );
     const out = join(work, "bad-out");
     const secrets = join(work, "bad.secrets.yaml");
     const r = cli(["render", spec, "--out", out, "--secrets", secrets]);
@@ -134,7 +162,9 @@ describe("ha-gen render", () => {
     const secrets = join(work, "not-ours.secrets.yaml");
     const r = cli(["render", "examples/lab/cluster.ts", "--out", home, "--secrets", secrets]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toBe(`error: --out ${home} is not empty and holds no ha-gen manifest.json: refusing to replace it (choose a new or empty directory)\n`);
+    expect(r.stderr).toBe(
+      `error: --out ${home} is not empty and holds no ha-gen manifest.json: refusing to replace it (choose a new or empty directory)\n`,
+    );
     expect(readdirSync(home)).toEqual(["notes.txt"]);
     expect(existsSync(secrets)).toBe(false);
   });
@@ -143,7 +173,8 @@ describe("ha-gen render", () => {
     const out = join(work, "again");
     const secrets = join(work, "again.secrets.yaml");
     expect(cli(["render", "examples/lab/cluster.ts", "--out", out, "--secrets", secrets]).code).toBe(0);
-    const mtimes = () => [...walk(out).keys()].map((f) => `${f} ${statSync(join(out, f)).mtimeMs} ${statSync(join(out, f)).ino}`);
+    const mtimes = () =>
+      [...walk(out).keys()].map((f) => `${f} ${statSync(join(out, f)).mtimeMs} ${statSync(join(out, f)).ino}`);
     const before = mtimes();
     const r = cli(["render", "examples/lab/cluster.ts", "--out", out, "--secrets", secrets]);
     expect(r.stdout).toMatch(/\(0 written, \d+ unchanged; \d+ secret files, not world-readable\)\n$/);
@@ -168,7 +199,10 @@ describe("other commands and exit codes", () => {
     expect(ok.code).toBe(0);
     expect(ok.stdout).toBe("ok: 9 nodes, 3 controllers, VIP 10.15.253.88/12\n");
     const spec = join(work, "even.yaml");
-    writeFileSync(spec, "networks: { management: { cidr: 10.0.0.0/24, interface: eth0 } }\nnodes: [{ hostname: a, roles: [controller], addresses: { management: 10.0.0.2 } }]\nvip: { address: 10.0.0.2 }\n");
+    writeFileSync(
+      spec,
+      "networks: { management: { cidr: 10.0.0.0/24, interface: eth0 } }\nnodes: [{ hostname: a, roles: [controller], addresses: { management: 10.0.0.2 } }]\nvip: { address: 10.0.0.2 }\n",
+    );
     const bad = cli(["validate", spec]);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain("nodes[0].addresses.management: 10.0.0.2 is the VIP");
@@ -179,7 +213,16 @@ describe("other commands and exit codes", () => {
     expect(cli(["render"]).code).toBe(2);
     expect(cli(["render", join(work, "missing.ts")]).code).toBe(2);
     expect(cli(["render", "README.md"]).code).toBe(2);
-    for (const args of [["--help"], ["render", "--help"], ["validate", "--help"], ["plan", "--help"], ["schema", "--help"], ["deploy", "--help"], ["recover", "--help"], ["recover", "galera", "--help"]]) {
+    for (const args of [
+      ["--help"],
+      ["render", "--help"],
+      ["validate", "--help"],
+      ["plan", "--help"],
+      ["schema", "--help"],
+      ["deploy", "--help"],
+      ["recover", "--help"],
+      ["recover", "galera", "--help"],
+    ]) {
       const r = cli(args);
       expect(r.code, args.join(" ")).toBe(0);
       expect(r.stdout).toContain("Usage: ha-gen");
@@ -201,7 +244,9 @@ describe("other commands and exit codes", () => {
     writeFileSync(spec, 'export default {\n  name: "x",\n  nodes: [ ,, }\n');
     const r = cli(["validate", spec]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(new RegExp(`^error: ${spec}: cannot load: .*Unexpected token.* \\(at ${spec}:3:\\d+\\)\n$`));
+    expect(r.stderr).toMatch(
+      new RegExp(`^error: ${spec}: cannot load: .*Unexpected token.* \\(at ${spec}:3:\\d+\\)\n$`),
+    );
   });
 
   it("a spec with no default export: one clear line, exit 1", () => {
@@ -216,13 +261,18 @@ describe("other commands and exit codes", () => {
     const lab = resolve("examples/lab/cluster.ts");
     for (const [name, body] of [
       ["sync.ts", `export default () => ({ ...base, name: "from-sync" });`],
-      ["async.ts", `export default async () => { await new Promise((r) => setTimeout(r, 5)); return { ...base, name: "from-async" }; };`],
+      [
+        "async.ts",
+        `export default async () => { await new Promise((r) => setTimeout(r, 5)); return { ...base, name: "from-async" }; };`,
+      ],
     ] as const) {
       const spec = join(work, name);
       writeFileSync(spec, `import base from ${JSON.stringify(lab)};\n${body}\n`);
       const r = cli(["plan", spec, "--format", "json"]);
       expect(r.code, r.stderr).toBe(0);
-      expect((JSON.parse(r.stdout) as { cluster: string }).cluster).toBe(name === "sync.ts" ? "from-sync" : "from-async");
+      expect((JSON.parse(r.stdout) as { cluster: string }).cluster).toBe(
+        name === "sync.ts" ? "from-sync" : "from-async",
+      );
     }
     const throwing = join(work, "fnthrows.ts");
     writeFileSync(throwing, 'export default () => { throw new Error("no cluster today"); };\n');

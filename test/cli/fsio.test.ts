@@ -1,5 +1,17 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import { join, relative } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Artifact } from "../../src/core/artifact.js";
@@ -9,9 +21,20 @@ import { manifestJson } from "../../src/core/formats.js";
 /** The one module that writes the output tree: fresh writes, in-place updates, refusals, failures. */
 
 const art = (node: string, path: string, content: string, mode = 0o644): Artifact =>
-  ({ node, path, content, mode, owner: "root", group: "root", secret: mode !== 0o644, family: "test" }) as unknown as Artifact;
+  ({
+    node,
+    path,
+    content,
+    mode,
+    owner: "root",
+    group: "root",
+    secret: mode !== 0o644,
+    family: "test",
+  }) as unknown as Artifact;
 /** The manifest a render writes for `arts`: it names the files a later render may replace or remove. */
-const m = (arts: readonly Artifact[]): TreeFile[] => [{ path: "manifest.json", content: manifestJson(arts), mode: 0o644 }];
+const m = (arts: readonly Artifact[]): TreeFile[] => [
+  { path: "manifest.json", content: manifestJson(arts), mode: 0o644 },
+];
 const mf = (arts: readonly Artifact[]) => `644 ${manifestJson(arts)}`;
 
 function tree(dir: string): Record<string, string> {
@@ -40,7 +63,12 @@ afterAll(() => {
 });
 
 describe("writeTreeAtomic", () => {
-  const v1 = [art("a", "/etc/hosts", "hosts v1\n"), art("a", "/etc/secret", "s3cret\n", 0o600), art("b", "/etc/x/y.conf", "y\n"), art("b", "/old/gone.conf", "bye\n")];
+  const v1 = [
+    art("a", "/etc/hosts", "hosts v1\n"),
+    art("a", "/etc/secret", "s3cret\n", 0o600),
+    art("b", "/etc/x/y.conf", "y\n"),
+    art("b", "/old/gone.conf", "bye\n"),
+  ];
 
   it("writes a new directory whole, with each file's mode regardless of the umask", () => {
     const out = join(work, "fresh");
@@ -64,9 +92,18 @@ describe("writeTreeAtomic", () => {
     const out = join(work, "fresh");
     const past = new Date("2020-01-01T00:00:00Z");
     for (const f of ["a/etc/hosts", "b/etc/x/y.conf"]) utimesSync(join(out, f), past, past);
-    const before = { hosts: statSync(join(out, "a/etc/hosts")), secret: statSync(join(out, "a/etc/secret")), y: statSync(join(out, "b/etc/x/y.conf")) };
+    const before = {
+      hosts: statSync(join(out, "a/etc/hosts")),
+      secret: statSync(join(out, "a/etc/secret")),
+      y: statSync(join(out, "b/etc/x/y.conf")),
+    };
     writeFileSync(join(out, "b/stray.txt"), "not ours\n"); // no render wrote it: it stays, reported
-    const v2 = [art("a", "/etc/hosts", "hosts v1\n"), art("a", "/etc/secret", "n3w\n", 0o600), art("b", "/etc/x/y.conf", "y\n", 0o640), art("c", "/new.conf", "new\n")];
+    const v2 = [
+      art("a", "/etc/hosts", "hosts v1\n"),
+      art("a", "/etc/secret", "n3w\n", 0o600),
+      art("b", "/etc/x/y.conf", "y\n", 0o640),
+      art("c", "/new.conf", "new\n"),
+    ];
     expect(writeTreeAtomic(out, v2, m(v2))).toEqual({ written: 4, unchanged: 1, removed: 1, foreign: ["b/stray.txt"] });
     expect(tree(out)).toEqual({
       "a/etc/hosts": "644 hosts v1\n",
@@ -95,19 +132,37 @@ describe("writeTreeAtomic", () => {
     const content = "password: \uFFFD\n"; // a secret may hold any character
     writeTreeAtomic(out, [art("a", "/etc/p", content)], m([art("a", "/etc/p", content)]));
     // F0 90 80 is a truncated 4-byte sequence: it decodes to one U+FFFD, and is as long as EF BF BD.
-    writeFileSync(join(out, "a/etc/p"), Buffer.concat([Buffer.from("password: "), Buffer.from([0xf0, 0x90, 0x80]), Buffer.from("\n")]));
+    writeFileSync(
+      join(out, "a/etc/p"),
+      Buffer.concat([Buffer.from("password: "), Buffer.from([0xf0, 0x90, 0x80]), Buffer.from("\n")]),
+    );
     expect(readFileSync(join(out, "a/etc/p"), "utf8")).toBe(content);
-    expect(writeTreeAtomic(out, [art("a", "/etc/p", content)], m([art("a", "/etc/p", content)]))).toEqual({ written: 1, unchanged: 1, removed: 0, foreign: [] });
+    expect(writeTreeAtomic(out, [art("a", "/etc/p", content)], m([art("a", "/etc/p", content)]))).toEqual({
+      written: 1,
+      unchanged: 1,
+      removed: 0,
+      foreign: [],
+    });
     expect(readFileSync(join(out, "a/etc/p")).equals(Buffer.from(content))).toBe(true);
   });
 
   it("replaces a file that became a directory (and back), and never writes through a symlink", () => {
     const out = join(work, "shape");
     writeTreeAtomic(out, [art("a", "/etc/thing", "file\n")], m([art("a", "/etc/thing", "file\n")]));
-    writeTreeAtomic(out, [art("a", "/etc/thing/inner", "now a dir\n")], m([art("a", "/etc/thing/inner", "now a dir\n")]));
-    expect(tree(out)).toEqual({ "a/etc/thing/inner": "644 now a dir\n", "manifest.json": mf([art("a", "/etc/thing/inner", "now a dir\n")]) });
+    writeTreeAtomic(
+      out,
+      [art("a", "/etc/thing/inner", "now a dir\n")],
+      m([art("a", "/etc/thing/inner", "now a dir\n")]),
+    );
+    expect(tree(out)).toEqual({
+      "a/etc/thing/inner": "644 now a dir\n",
+      "manifest.json": mf([art("a", "/etc/thing/inner", "now a dir\n")]),
+    });
     writeTreeAtomic(out, [art("a", "/etc/thing", "file again\n")], m([art("a", "/etc/thing", "file again\n")]));
-    expect(tree(out)).toEqual({ "a/etc/thing": "644 file again\n", "manifest.json": mf([art("a", "/etc/thing", "file again\n")]) });
+    expect(tree(out)).toEqual({
+      "a/etc/thing": "644 file again\n",
+      "manifest.json": mf([art("a", "/etc/thing", "file again\n")]),
+    });
     const victim = join(work, "victim.txt");
     writeFileSync(victim, "keep me\n");
     rmSync(join(out, "a/etc/thing"));
@@ -126,7 +181,10 @@ describe("writeTreeAtomic", () => {
     expect(() => writeTreeAtomic(home, v1, m(v1))).toThrow(msg);
     writeFileSync(join(home, "manifest.json"), '{ "format": "something-else" }\n');
     expect(() => writeTreeAtomic(home, v1, m(v1))).toThrow(msg);
-    expect(tree(home)).toEqual({ "thesis.tex": "644 precious\n", "manifest.json": '644 { "format": "something-else" }\n' });
+    expect(tree(home)).toEqual({
+      "thesis.tex": "644 precious\n",
+      "manifest.json": '644 { "format": "something-else" }\n',
+    });
     expect(() => writeTreeAtomic(join(home, "thesis.tex"), v1, m(v1))).toThrow("exists and is not a directory");
     const empty = join(work, "empty");
     mkdirSync(empty);
@@ -140,9 +198,15 @@ describe("writeTreeAtomic", () => {
     const before = tree(out);
     // Immutable even for root: creating the temporary for a changed file in b/etc/x fails.
     const r = spawnSync("chattr", ["+i", join(out, "b/etc/x")], { encoding: "utf8" });
-    if (r.status !== 0) throw new Error(`chattr +i failed (this test needs e2fsprogs and a file system with attributes): ${r.stderr}`);
+    if (r.status !== 0)
+      throw new Error(`chattr +i failed (this test needs e2fsprogs and a file system with attributes): ${r.stderr}`);
     try {
-      const v2 = [art("a", "/etc/hosts", "hosts v2\n"), art("a", "/etc/secret", "s3cret\n", 0o600), art("b", "/etc/x/y.conf", "y v2\n"), art("d", "/brand/new", "n\n")];
+      const v2 = [
+        art("a", "/etc/hosts", "hosts v2\n"),
+        art("a", "/etc/secret", "s3cret\n", 0o600),
+        art("b", "/etc/x/y.conf", "y v2\n"),
+        art("d", "/brand/new", "n\n"),
+      ];
       expect(() => writeTreeAtomic(out, v2, m(v2))).toThrow(/EPERM|EACCES/);
     } finally {
       spawnSync("chattr", ["-i", join(out, "b/etc/x")]);

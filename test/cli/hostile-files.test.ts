@@ -63,7 +63,9 @@ function matchesManifest(out: string): void {
   expect(listing(out)).toEqual(want);
   for (const f of m.files) {
     if (f.sha256 === undefined) continue;
-    const got = createHash("sha256").update(readFileSync(join(out, f.node, f.path))).digest("hex");
+    const got = createHash("sha256")
+      .update(readFileSync(join(out, f.node, f.path)))
+      .digest("hex");
     expect(got, `${f.node}${f.path}`).toBe(f.sha256);
   }
 }
@@ -219,7 +221,8 @@ describe("environment failures are one line", () => {
     expect(cli(["render", spec, "--out", out, "--secrets", secrets]).code).toBe(0);
     writeFileSync(spec, readFileSync(spec, "utf8").replace('name: "ha-gen-lab"', 'name: "ha-gen-lab2"'));
     const ro = spawnSync("chattr", ["-R", "+i", out]);
-    if (ro.status !== 0) throw new Error("chattr +i failed: this test needs e2fsprogs and a file system with attributes");
+    if (ro.status !== 0)
+      throw new Error("chattr +i failed: this test needs e2fsprogs and a file system with attributes");
     try {
       const r = cli(["render", spec, "--out", out, "--secrets", secrets]);
       noStack(r.stderr);
@@ -291,7 +294,9 @@ describe("hostile spec values: one issue naming the place, exit 1", () => {
     writeFileSync(dup, '{\n  "name": "a",\n  "name": "b"\n}\n');
     const d = cli(["validate", dup]);
     expect(d.code).toBe(1);
-    expect(d.stderr).toBe(`error: ${dup}: not valid JSON: line 3, column 3: duplicate key "name" (first at line 2, column 3)\n`);
+    expect(d.stderr).toBe(
+      `error: ${dup}: not valid JSON: line 3, column 3: duplicate key "name" (first at line 2, column 3)\n`,
+    );
   });
 });
 
@@ -336,7 +341,9 @@ describe("deploy options are checked before anything is loaded or contacted", ()
     let r = cli(["deploy", out, "--secrets", secrets]);
     noStack(r.stderr);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/manifest\.json: not an ha-gen file of this version: files\[0\]\.node: is not a valid node name/);
+    expect(r.stderr).toMatch(
+      /manifest\.json: not an ha-gen file of this version: files\[0\]\.node: is not a valid node name/,
+    );
     writeFileSync(join(out, "manifest.json"), manifest);
     const plan = readFileSync(join(out, "plan.json"), "utf8");
     writeFileSync(join(out, "plan.json"), plan.slice(0, plan.length / 2));

@@ -1,5 +1,15 @@
 import { spawnSync } from "node:child_process";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -24,7 +34,10 @@ beforeAll(() => {
     chmodSync(join(pkgDir, f.path), f.mode & 0o777);
   }
   // Runtime dependencies as npm would hoist them (linked from this checkout's install).
-  const pkg = JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")) as { dependencies: Record<string, string>; bin: Record<string, string> };
+  const pkg = JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")) as {
+    dependencies: Record<string, string>;
+    bin: Record<string, string>;
+  };
   const seen = new Set<string>();
   const link = (name: string) => {
     if (seen.has(name)) return;
@@ -32,7 +45,12 @@ beforeAll(() => {
     const target = join(app, "node_modules", name);
     mkdirSync(dirname(target), { recursive: true });
     if (!existsSync(target)) symlinkSync(join(REPO, "node_modules", name), target);
-    const deps = (JSON.parse(readFileSync(join(REPO, "node_modules", name, "package.json"), "utf8")) as { dependencies?: Record<string, string> }).dependencies ?? {};
+    const deps =
+      (
+        JSON.parse(readFileSync(join(REPO, "node_modules", name, "package.json"), "utf8")) as {
+          dependencies?: Record<string, string>;
+        }
+      ).dependencies ?? {};
     for (const d of Object.keys(deps)) if (existsSync(join(REPO, "node_modules", d))) link(d);
   };
   for (const d of Object.keys(pkg.dependencies)) link(d);
@@ -54,11 +72,21 @@ describe("installed package", () => {
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/^rendered \d+ files for 3 nodes/);
     expect(readFileSync(join(app, "out/controller01/etc/hosts"), "utf8")).toContain("198.51.100.12 controller02");
-    expect(spawnSync(bin, ["--version"], { cwd: app, encoding: "utf8", env }).stdout).toBe(`${(JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")) as { version: string }).version}\n`);
+    expect(spawnSync(bin, ["--version"], { cwd: app, encoding: "utf8", env }).stdout).toBe(
+      `${(JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")) as { version: string }).version}\n`,
+    );
   });
 
   it("the library entry imports as ESM with its types beside it", () => {
-    const r = spawnSync(process.execPath, ["--input-type=module", "-e", 'import { defineCluster, renderCluster } from "ha-gen"; console.log(typeof defineCluster, typeof renderCluster);'], { cwd: app, encoding: "utf8" });
+    const r = spawnSync(
+      process.execPath,
+      [
+        "--input-type=module",
+        "-e",
+        'import { defineCluster, renderCluster } from "ha-gen"; console.log(typeof defineCluster, typeof renderCluster);',
+      ],
+      { cwd: app, encoding: "utf8" },
+    );
     expect(r.stderr).toBe("");
     expect(r.stdout).toBe("function function\n");
     expect(existsSync(join(app, "node_modules/ha-gen/dist/index.d.ts"))).toBe(true);
@@ -70,7 +98,8 @@ describe("installed package", () => {
     try {
       mkdirSync(join(poisoned, "node_modules"));
       symlinkSync(join(app, "node_modules/ha-gen"), join(poisoned, "node_modules/ha-gen"));
-      for (const d of ["zod", "yaml", "jiti"]) symlinkSync(join(app, "node_modules", d), join(poisoned, "node_modules", d));
+      for (const d of ["zod", "yaml", "jiti"])
+        symlinkSync(join(app, "node_modules", d), join(poisoned, "node_modules", d));
       for (const d of ["ssh2", "ssh2-sftp-client"]) {
         mkdirSync(join(poisoned, "node_modules", d));
         writeFileSync(join(poisoned, "node_modules", d, "package.json"), JSON.stringify({ name: d, main: "index.js" }));
@@ -95,7 +124,8 @@ describe("installed package", () => {
       visit("index.js");
       expect(seen.size).toBeGreaterThan(1);
       expect(readFileSync(join(dist, "deploy.js"), "utf8")).toMatch(/ssh2-sftp-client/);
-      const rollout = 'import { deploy, SshTransport } from "ha-gen/deploy"; console.log(typeof deploy, typeof SshTransport);';
+      const rollout =
+        'import { deploy, SshTransport } from "ha-gen/deploy"; console.log(typeof deploy, typeof SshTransport);';
       const d = spawnSync(process.execPath, ["--input-type=module", "-e", rollout], { cwd: app, encoding: "utf8" });
       expect(d.stderr).toBe("");
       expect(d.stdout).toBe("function function\n");

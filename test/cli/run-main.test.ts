@@ -1,7 +1,14 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import * as output from "../../src/cli/output.js";
 import { reportError, runMain } from "../../src/cli/main.js";
-import { ConnectError, EnvironmentError, HaGenError, InputError, SpecError, UsageError } from "../../src/core/errors.js";
+import {
+  ConnectError,
+  EnvironmentError,
+  HaGenError,
+  InputError,
+  SpecError,
+  UsageError,
+} from "../../src/core/errors.js";
 
 /** runMain's one mapping from errors to output and exit status. */
 
@@ -36,7 +43,10 @@ describe("reportError", () => {
 
   it("prints every spec problem with its path", () => {
     capture();
-    const e = new SpecError([{ path: "nodes[0].hostname", message: "is not a valid RFC 1123 hostname", severity: "error" }], []);
+    const e = new SpecError(
+      [{ path: "nodes[0].hostname", message: "is not a valid RFC 1123 hostname", severity: "error" }],
+      [],
+    );
     expect(reportError(e)).toBe(1);
     expect(err).toContain("error: the cluster spec has 1 problem(s):\n  nodes[0].hostname: ");
   });

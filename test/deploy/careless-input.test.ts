@@ -23,8 +23,16 @@ spawnSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", key]);
 const transport = async (identityFiles: string[]) =>
   new SshTransport({
     // Port 9 on loopback: nothing may be sent anyway, the identity is refused first.
-    resolve: (n) => ({ alias: n, hostname: "127.0.0.1", hostnameFromConfig: true, port: 9, identityFiles: [],
-      identitiesOnly: false, proxyJump: [], ignored: [] }),
+    resolve: (n) => ({
+      alias: n,
+      hostname: "127.0.0.1",
+      hostnameFromConfig: true,
+      port: 9,
+      identityFiles: [],
+      identitiesOnly: false,
+      proxyJump: [],
+      ignored: [],
+    }),
     knownHosts: await KnownHostsFile.load(join(dir, "known_hosts")),
     acceptNewHostKeys: false,
     defaultUser: "root",

@@ -41,8 +41,21 @@ const file = (name: string, text: string) => {
 };
 const run = (...extra: string[]) =>
   cli([
-    "deploy", SPEC, "--dry-run", "--no-log", "--secrets", join(dir, "s.yaml"), "--root", join(dir, "roots", "{node}"),
-    "--known-hosts", join(dir, "known_hosts"), "--connect-retries", "0", "--nodes", "controller01", ...extra,
+    "deploy",
+    SPEC,
+    "--dry-run",
+    "--no-log",
+    "--secrets",
+    join(dir, "s.yaml"),
+    "--root",
+    join(dir, "roots", "{node}"),
+    "--known-hosts",
+    join(dir, "known_hosts"),
+    "--connect-retries",
+    "0",
+    "--nodes",
+    "controller01",
+    ...extra,
   ]);
 /** Exactly one `error:` line that says `what`, and nothing that looks like a bug report. */
 const oneLine = (r: { err: string; out: string }, what: string) => {

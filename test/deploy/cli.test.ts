@@ -18,7 +18,10 @@ const NODES = ["controller01", "controller02", "controller03"];
 let lab: SshdLab;
 let paths: { secrets: string; sshConfig: string; knownHosts: string; roots: string; logs: string };
 
-function cli(args: readonly string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function cli(
+  args: readonly string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((res, rej) => {
     const { SSH_AUTH_SOCK: _agent, ...base } = process.env;
     const p = spawn(process.execPath, [CLI, ...args], { env: { ...base, ...env }, stdio: ["ignore", "pipe", "pipe"] });
@@ -35,7 +38,18 @@ function cli(args: readonly string[], env: Record<string, string> = {}): Promise
   });
 }
 
-const common = () => ["--secrets", paths.secrets, "--ssh-config", paths.sshConfig, "--known-hosts", paths.knownHosts, "--root", `${paths.roots}/{node}`, "--log-dir", paths.logs];
+const common = () => [
+  "--secrets",
+  paths.secrets,
+  "--ssh-config",
+  paths.sshConfig,
+  "--known-hosts",
+  paths.knownHosts,
+  "--root",
+  `${paths.roots}/{node}`,
+  "--log-dir",
+  paths.logs,
+];
 
 function secretValues(): string[] {
   return Object.values(parse(readFileSync(paths.secrets, "utf8")) as Record<string, string>);
@@ -44,7 +58,8 @@ function secretValues(): string[] {
 function everything(dir: string): string {
   let out = "";
   if (!existsSync(dir)) return out;
-  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) if (e.isFile()) out += readFileSync(join(e.parentPath, e.name), "utf8");
+  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true }))
+    if (e.isFile()) out += readFileSync(join(e.parentPath, e.name), "utf8");
   return out;
 }
 
@@ -120,7 +135,10 @@ describe("ha-gen deploy (CLI)", () => {
     expect(rendered.code, rendered.stderr).toBe(0);
     const r = await cli(["deploy", out, ...common(), "--json"]);
     expect(r.code, r.stdout + r.stderr).toBe(0);
-    const events = r.stdout.trim().split("\n").map((l) => JSON.parse(l) as { type: string; ok?: boolean; filesChanged?: number });
+    const events = r.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { type: string; ok?: boolean; filesChanged?: number });
     expect(events[0]!.type).toBe("run-start");
     expect(events.at(-1)).toMatchObject({ type: "run-end", ok: true, filesChanged: 0 });
   });
@@ -154,9 +172,29 @@ describe("ha-gen deploy (CLI)", () => {
       expect([args, r.code]).toEqual([args, 2]);
       expect(r.stderr).toMatch(/^error: /m);
     }
-    const badRoot = await cli(["deploy", SPEC, "--secrets", paths.secrets, "--ssh-config", paths.sshConfig, "--known-hosts", paths.knownHosts, "--root", "relative/dir"]);
+    const badRoot = await cli([
+      "deploy",
+      SPEC,
+      "--secrets",
+      paths.secrets,
+      "--ssh-config",
+      paths.sshConfig,
+      "--known-hosts",
+      paths.knownHosts,
+      "--root",
+      "relative/dir",
+    ]);
     expect(badRoot.code).toBe(2);
-    const noCfg = await cli(["deploy", SPEC, "--secrets", paths.secrets, "--ssh-config", join(lab.dir, "missing"), "--root", "/tmp/x"]);
+    const noCfg = await cli([
+      "deploy",
+      SPEC,
+      "--secrets",
+      paths.secrets,
+      "--ssh-config",
+      join(lab.dir, "missing"),
+      "--root",
+      "/tmp/x",
+    ]);
     expect(noCfg.code).toBe(2);
     expect(noCfg.stderr).toContain("cannot read ssh config");
   });

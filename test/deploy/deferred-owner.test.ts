@@ -32,7 +32,12 @@ function plan(createUser: boolean) {
   const artifacts = [
     file("d1", "/var/lib/late/cookie", "late-content\n", { owner: "lateuser", group: "lateuser", mode: 0o400 }),
     // Stands for the package install that creates the user.
-    ...scriptOn(install, createUser ? 'echo "lateuser:x:4242:4242::/nonexistent:/usr/sbin/nologin" >> "$HA_GEN_ROOT/etc/passwd"; echo "lateuser:x:4242:" >> "$HA_GEN_ROOT/etc/group"' : "true"),
+    ...scriptOn(
+      install,
+      createUser
+        ? 'echo "lateuser:x:4242:4242::/nonexistent:/usr/sbin/nologin" >> "$HA_GEN_ROOT/etc/passwd"; echo "lateuser:x:4242:" >> "$HA_GEN_ROOT/etc/group"'
+        : "true",
+    ),
     ...scriptOn(use, 'test -s "$HA_GEN_ROOT/var/lib/late/cookie"'),
   ];
   return { steps: [install, use], artifacts };
@@ -47,7 +52,9 @@ describe("files whose owner appears only after the first step", () => {
     const r = await deploy({ artifacts, plan: { steps }, transport, root, rootSteps: true, onEvent: rec.sink });
     expect(r.ok).toBe(false);
     expect(r.failed).toMatchObject({ step: "s2-use", node: "d1" });
-    expect(r.failed!.message).toBe("owner lateuser:lateuser of /var/lib/late/cookie does not exist on d1 after the OS-preparation step");
+    expect(r.failed!.message).toBe(
+      "owner lateuser:lateuser of /var/lib/late/cookie does not exist on d1 after the OS-preparation step",
+    );
     expect(rec.of("warning").some((w) => w.message.includes("/var/lib/late/cookie lateuser:lateuser"))).toBe(true);
   });
 

@@ -36,7 +36,10 @@ function plan(port: number) {
     },
   };
   const after = step("31-galera-join", ["g2"], "serial");
-  return { steps: [boot, after], artifacts: [...scriptOn(boot, `touch ${shared}/bootstrapped`), ...scriptOn(after, `touch ${shared}/joined`)] };
+  return {
+    steps: [boot, after],
+    artifacts: [...scriptOn(boot, `touch ${shared}/bootstrapped`), ...scriptOn(after, `touch ${shared}/joined`)],
+  };
 }
 
 async function run(port: number, dryRun = false) {
@@ -69,7 +72,12 @@ describe("galera bootstrap guard over SSH", () => {
     try {
       const dry = await run(port, true);
       expect(dry.result.ok).toBe(true);
-      expect(dry.rec.of("warning").map((w) => w.message).join("\n")).toContain("30-galera-bootstrap would be refused");
+      expect(
+        dry.rec
+          .of("warning")
+          .map((w) => w.message)
+          .join("\n"),
+      ).toContain("30-galera-bootstrap would be refused");
       const { result, rec } = await run(port);
       expect(result.ok).toBe(false);
       expect(result.failed!.step).toBe("30-galera-bootstrap");

@@ -35,14 +35,19 @@ async function push(knownHostsPath: string, accept: boolean, root: string) {
   const result = await deploy({
     artifacts,
     plan: { steps: [] },
-    transport: await labTransport(lab, { knownHostsPath, acceptNewHostKeys: accept, onHostKeyAccepted: (name) => accepted.push(name) }),
+    transport: await labTransport(lab, {
+      knownHostsPath,
+      acceptNewHostKeys: accept,
+      onHostKeyAccepted: (name) => accepted.push(name),
+    }),
     root: join(root, "{node}"),
     onEvent: rec.sink,
   });
   return { result, rec, accepted };
 }
 
-const keygenFind = (name: string, file: string) => spawnSync("ssh-keygen", ["-F", name, "-f", file], { encoding: "utf8" });
+const keygenFind = (name: string, file: string) =>
+  spawnSync("ssh-keygen", ["-F", name, "-f", file], { encoding: "utf8" });
 
 describe("host keys", () => {
   it("refuses an unknown host key and changes nothing", async () => {
@@ -53,7 +58,10 @@ describe("host keys", () => {
     const { result, rec } = await push(kh, false, dir);
     expect(result.ok).toBe(false);
     expect(result.failed?.step).toBe("connect");
-    const errors = rec.of("error").map((e) => e.message).join("\n");
+    const errors = rec
+      .of("error")
+      .map((e) => e.message)
+      .join("\n");
     expect(errors).toMatch(/unknown host key for \[127\.0\.0\.5[01]\]:\d+ \(ssh-ed25519 SHA256:/);
     expect(errors).toContain("--accept-new-host-keys");
     expect(rec.of("push-start")).toEqual([]);
@@ -67,9 +75,19 @@ describe("host keys", () => {
     const kh = join(dir, "known_hosts");
     const first = await push(kh, true, dir);
     expect(first.result.ok).toBe(true);
-    expect(first.accepted.sort()).toEqual([`[${lab.instance("k1").host}]:${lab.instance("k1").port}`, `[${lab.instance("k2").host}]:${lab.instance("k2").port}`].sort());
+    expect(first.accepted.sort()).toEqual(
+      [
+        `[${lab.instance("k1").host}]:${lab.instance("k1").port}`,
+        `[${lab.instance("k2").host}]:${lab.instance("k2").port}`,
+      ].sort(),
+    );
     const text = readFileSync(kh, "utf8");
-    expect(text.split("\n").filter(Boolean).every((l) => l.startsWith("|1|"))).toBe(true);
+    expect(
+      text
+        .split("\n")
+        .filter(Boolean)
+        .every((l) => l.startsWith("|1|")),
+    ).toBe(true);
     for (const name of ["k1", "k2"]) {
       const s = lab.instance(name);
       const r = keygenFind(`[${s.host}]:${s.port}`, kh);
@@ -113,7 +131,9 @@ describe("host keys", () => {
     } finally {
       // Later tests use the lab's known_hosts: record the new key there.
       const s = lab.instance("k2");
-      const lines = readFileSync(lab.knownHosts, "utf8").split("\n").filter((l) => l && !l.startsWith(`[${s.host}]:${s.port} `));
+      const lines = readFileSync(lab.knownHosts, "utf8")
+        .split("\n")
+        .filter((l) => l && !l.startsWith(`[${s.host}]:${s.port} `));
       writeFileSync(lab.knownHosts, `${[...lines, `[${s.host}]:${s.port} ${s.hostKeyPub}`].join("\n")}\n`);
     }
   });
@@ -127,7 +147,13 @@ describe("host keys", () => {
       `Host behind\n  HostName ${target.host}\n  Port ${target.port}\n  ProxyJump jumpbox\n\nHost jumpbox\n  HostName ${bastion.host}\n  Port ${bastion.port}\n\nHost *\n  User root\n  IdentityFile ${lab.clientKey}\n`,
     );
     const config = loadSshConfig(cfgPath, true);
-    const transport = new SshTransport({ resolve: (h) => resolveSshHost(config, h), knownHosts: await KnownHostsFile.load(lab.knownHosts), acceptNewHostKeys: false, defaultUser: "root", connectRetries: 0 });
+    const transport = new SshTransport({
+      resolve: (h) => resolveSshHost(config, h),
+      knownHosts: await KnownHostsFile.load(lab.knownHosts),
+      acceptNewHostKeys: false,
+      defaultUser: "root",
+      connectRetries: 0,
+    });
     const conn = await transport.connect("behind");
     const r = await conn.exec("echo through");
     expect(r.stdout.trim()).toBe("through");
@@ -142,7 +168,13 @@ describe("host keys", () => {
     mkdirSync(dir);
     const onlyTarget = join(dir, "known_hosts");
     writeFileSync(onlyTarget, `[${target.host}]:${target.port} ${target.hostKeyPub}\n`);
-    const t2 = new SshTransport({ resolve: (h) => resolveSshHost(config, h), knownHosts: await KnownHostsFile.load(onlyTarget), acceptNewHostKeys: false, defaultUser: "root", connectRetries: 0 });
+    const t2 = new SshTransport({
+      resolve: (h) => resolveSshHost(config, h),
+      knownHosts: await KnownHostsFile.load(onlyTarget),
+      acceptNewHostKeys: false,
+      defaultUser: "root",
+      connectRetries: 0,
+    });
     await expect(t2.connect("behind")).rejects.toThrow(/jump host jumpbox: unknown host key/);
     await t2.close();
   });

@@ -3,7 +3,17 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { blobKeyType, checkHostKey, fingerprint, hashHostName, hostFieldMatches, KnownHostsFile, knownHostName, knownKeyTypes, parseKnownHosts } from "../../deploy/known-hosts.js";
+import {
+  blobKeyType,
+  checkHostKey,
+  fingerprint,
+  hashHostName,
+  hostFieldMatches,
+  KnownHostsFile,
+  knownHostName,
+  knownKeyTypes,
+  parseKnownHosts,
+} from "../../deploy/known-hosts.js";
 import { hostKeyAlgorithms } from "../../deploy/ssh-transport.js";
 
 /** known_hosts matching (plain, wildcard, negated, [host]:port, hashed, @revoked), cross-checked with ssh-keygen. */

@@ -25,7 +25,10 @@ function patched(before: string | undefined, after: string): string {
   const f = join(tmp, "target");
   writeFileSync(f, before ?? "");
   const d = unifiedDiff(before, after, "target");
-  const r = spawnSync("patch", ["-s", "-f", "-p1", "-d", tmp], { input: d.replace("--- /dev/null", "--- a/target"), encoding: "utf8" });
+  const r = spawnSync("patch", ["-s", "-f", "-p1", "-d", tmp], {
+    input: d.replace("--- /dev/null", "--- a/target"),
+    encoding: "utf8",
+  });
   if (r.status !== 0) throw new Error(`patch rejected:\n${d}\n${r.stdout}${r.stderr}`);
   return readFileSync(f, "utf8");
 }
@@ -37,14 +40,18 @@ describe("unifiedDiff", () => {
     const ours = unifiedDiff(before, after, "x");
     writeFileSync(join(tmp, "b"), before);
     writeFileSync(join(tmp, "a"), after);
-    const gnu = spawnSync("diff", ["-u", "--label", "a/x", "--label", "b/x", join(tmp, "b"), join(tmp, "a")], { encoding: "utf8" }).stdout;
+    const gnu = spawnSync("diff", ["-u", "--label", "a/x", "--label", "b/x", join(tmp, "b"), join(tmp, "a")], {
+      encoding: "utf8",
+    }).stdout;
     expect(ours).toBe(gnu);
     expect(unifiedDiff("same\n", "same\n", "x")).toBe("");
   });
 
   it("is applied by GNU patch to give exactly the new content (random edits, missing final newlines, new files)", () => {
     const line = fc.constantFrom("alpha", "beta", "gamma", "", " x", "delta");
-    const text = fc.tuple(fc.array(line, { maxLength: 25 }), fc.boolean()).map(([ls, nl]) => (ls.length ? ls.join("\n") + (nl ? "\n" : "") : ""));
+    const text = fc
+      .tuple(fc.array(line, { maxLength: 25 }), fc.boolean())
+      .map(([ls, nl]) => (ls.length ? ls.join("\n") + (nl ? "\n" : "") : ""));
     fc.assert(
       fc.property(text, text, (a, b) => {
         if (a === b) return;
@@ -79,7 +86,11 @@ describe("Redactor", () => {
 });
 
 describe("selectRun", () => {
-  const steps = [step("10-a", ["n1", "n2"], "parallel"), step("20-b", ["n1"], "serial"), step("30-c", ["n2", "n3"], "serial")];
+  const steps = [
+    step("10-a", ["n1", "n2"], "parallel"),
+    step("20-b", ["n1"], "serial"),
+    step("30-c", ["n2", "n3"], "serial"),
+  ];
   const nodes = ["n1", "n2", "n3"];
   it("runs push and every step by default", () => {
     const s = selectRun(steps, nodes, {});
@@ -136,14 +147,32 @@ describe("guards", () => {
     expect(guardProblem({ ...guard, nodes: "c1" })).toMatch(/nodes/);
   });
   it("skips a Galera bootstrap when any node is Primary, refuses when one runs without being Primary or cannot be probed", () => {
-    expect(decideGuard("galera-bootstrap", [{ node: "c1", state: "none" }, { node: "c2", state: "primary" }]).action).toBe("skip");
-    const r = decideGuard("galera-bootstrap", [{ node: "c1", state: "none" }, { node: "c3", state: "running" }]);
+    expect(
+      decideGuard("galera-bootstrap", [
+        { node: "c1", state: "none" },
+        { node: "c2", state: "primary" },
+      ]).action,
+    ).toBe("skip");
+    const r = decideGuard("galera-bootstrap", [
+      { node: "c1", state: "none" },
+      { node: "c3", state: "running" },
+    ]);
     expect([r.action, r.reason]).toEqual(["refuse", expect.stringContaining("ha-gen recover galera")]);
     expect(decideGuard("galera-bootstrap", [{ node: "c1", state: "unknown" }]).action).toBe("refuse");
-    expect(decideGuard("galera-bootstrap", [{ node: "c1", state: "none" }, { node: "c2", state: "none" }]).action).toBe("run");
+    expect(
+      decideGuard("galera-bootstrap", [
+        { node: "c1", state: "none" },
+        { node: "c2", state: "none" },
+      ]).action,
+    ).toBe("run");
   });
   it("never re-creates an existing pacemaker cluster", () => {
-    expect(decideGuard("pacemaker-cluster", [{ node: "c1", state: "none" }, { node: "c2", state: "configured" }]).action).toBe("skip");
+    expect(
+      decideGuard("pacemaker-cluster", [
+        { node: "c1", state: "none" },
+        { node: "c2", state: "configured" },
+      ]).action,
+    ).toBe("skip");
     expect(decideGuard("pacemaker-cluster", [{ node: "c1", state: "member" }]).action).toBe("skip");
     expect(decideGuard("pacemaker-cluster", [{ node: "c1", state: "none" }]).action).toBe("run");
   });
@@ -152,15 +181,32 @@ describe("guards", () => {
 describe("reporting", () => {
   it("builds the resume command from the original argv, replacing --from/--only and quoting", () => {
     const ids = ["10-a", "20-b", "30-c", "40-d"];
-    expect(resumeCommand(["ha-gen", "deploy", "my spec.ts", "--nodes=c1"], "20-b", ids)).toBe("ha-gen deploy 'my spec.ts' --nodes=c1 --from 20-b");
-    expect(resumeCommand(["ha-gen", "deploy", "s.ts", "--from=10-a"], "20-b", ids)).toBe("ha-gen deploy s.ts --from 20-b");
+    expect(resumeCommand(["ha-gen", "deploy", "my spec.ts", "--nodes=c1"], "20-b", ids)).toBe(
+      "ha-gen deploy 'my spec.ts' --nodes=c1 --from 20-b",
+    );
+    expect(resumeCommand(["ha-gen", "deploy", "s.ts", "--from=10-a"], "20-b", ids)).toBe(
+      "ha-gen deploy s.ts --from 20-b",
+    );
     // --only keeps to the listed steps from the failed one on (deploy runs them in plan order).
-    expect(resumeCommand(["ha-gen", "deploy", "s.ts", "--only", "push,40-d,10-a,20-b"], "20-b", ids)).toBe("ha-gen deploy s.ts --only 40-d,20-b");
+    expect(resumeCommand(["ha-gen", "deploy", "s.ts", "--only", "push,40-d,10-a,20-b"], "20-b", ids)).toBe(
+      "ha-gen deploy s.ts --only 40-d,20-b",
+    );
     // A failed push is retried with the same command.
-    expect(resumeCommand(["ha-gen", "deploy", "s.ts", "--only", "push"], "push", ids)).toBe("ha-gen deploy s.ts --only push");
+    expect(resumeCommand(["ha-gen", "deploy", "s.ts", "--only", "push"], "push", ids)).toBe(
+      "ha-gen deploy s.ts --only push",
+    );
   });
   it("says so when a run changed nothing", () => {
-    const lines = formatEvent({ type: "run-end", ok: true, dryRun: false, ms: 900, filesChanged: 0, filesUnchanged: 66, stepsRun: 2, stepsChanged: 0 });
+    const lines = formatEvent({
+      type: "run-end",
+      ok: true,
+      dryRun: false,
+      ms: 900,
+      filesChanged: 0,
+      filesUnchanged: 66,
+      stepsRun: 2,
+      stepsChanged: 0,
+    });
     expect(lines[0]).toBe("done in 0.9s: no changes (66 file(s) unchanged, 2 step(s) run, none changed anything)");
   });
 });

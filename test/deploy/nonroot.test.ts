@@ -67,7 +67,23 @@ afterAll(async () => {
 describe("non-root login with sudo", () => {
   it("--install-key refuses a wrong password", async () => {
     const r = await cli(
-      ["deploy", SPEC, "--secrets", join(lab.dir, "s.yaml"), "--ssh-config", cfg, "--known-hosts", lab.knownHosts, "--root", join(lab.dir, "tree"), "--nodes", "controller01", "--no-log", "--install-key", `${lab.clientKey}.pub`],
+      [
+        "deploy",
+        SPEC,
+        "--secrets",
+        join(lab.dir, "s.yaml"),
+        "--ssh-config",
+        cfg,
+        "--known-hosts",
+        lab.knownHosts,
+        "--root",
+        join(lab.dir, "tree"),
+        "--nodes",
+        "controller01",
+        "--no-log",
+        "--install-key",
+        `${lab.clientKey}.pub`,
+      ],
       { HA_GEN_SSH_PASSWORD: "wrong-password" },
     );
     expect(r.code).toBe(1);
@@ -78,7 +94,21 @@ describe("non-root login with sudo", () => {
 
   it("--install-key adds the key with a password from the environment, then deploys through sudo", async () => {
     const tree = join(lab.dir, "tree");
-    const args = ["deploy", SPEC, "--secrets", join(lab.dir, "s.yaml"), "--ssh-config", cfg, "--known-hosts", lab.knownHosts, "--root", tree, "--nodes", "controller01", "--no-log"];
+    const args = [
+      "deploy",
+      SPEC,
+      "--secrets",
+      join(lab.dir, "s.yaml"),
+      "--ssh-config",
+      cfg,
+      "--known-hosts",
+      lab.knownHosts,
+      "--root",
+      tree,
+      "--nodes",
+      "controller01",
+      "--no-log",
+    ];
     const r = await cli([...args, "--install-key", `${lab.clientKey}.pub`], { HA_GEN_SSH_PASSWORD: PASSWORD });
     expect(r.code, r.out).toBe(0);
     expect(r.out).toContain("controller01: public key installed in authorized_keys");
@@ -89,7 +119,9 @@ describe("non-root login with sudo", () => {
     expect([env.uid, env.mode & 0o777]).toEqual([0, 0o600]);
     expect(statSync(join(tree, "etc/hosts")).uid).toBe(0);
     // Key installation is idempotent; the key alone now logs in.
-    const again = await cli([...args, "-i", lab.clientKey, "--install-key", `${lab.clientKey}.pub`], { HA_GEN_SSH_PASSWORD: PASSWORD });
+    const again = await cli([...args, "-i", lab.clientKey, "--install-key", `${lab.clientKey}.pub`], {
+      HA_GEN_SSH_PASSWORD: PASSWORD,
+    });
     expect(again.code, again.out).toBe(0);
     expect(again.out).toContain("already present");
     expect(readFileSync(`/home/${USER}/.ssh/authorized_keys`, "utf8").trim().split("\n")).toHaveLength(1);
@@ -101,12 +133,27 @@ describe("non-root login with sudo", () => {
   it("stages uploads privately, installs them as root, runs steps as root and leaves no staging directory", async () => {
     const tree = join(lab.dir, "tree2");
     const s = step("50-whoami", ["u1"], "serial");
-    const artifacts = [file("u1", "/etc/app.conf", "value=1\n", { mode: 0o640, group: "nogroup" }), ...scriptOn(s, `id -u > "$HA_GEN_ROOT/ran-as"`)];
+    const artifacts = [
+      file("u1", "/etc/app.conf", "value=1\n", { mode: 0o640, group: "nogroup" }),
+      ...scriptOn(s, `id -u > "$HA_GEN_ROOT/ran-as"`),
+    ];
     const rec = recorder();
     const result = await deploy({
       artifacts,
       plan: { steps: [s] },
-      transport: await labTransport(lab, { resolve: () => ({ alias: "u1", hostname: lab.instance("u1").host, hostnameFromConfig: true, port: lab.instance("u1").port, user: USER, identityFiles: [lab.clientKey], identitiesOnly: true, proxyJump: [], ignored: [] }) }),
+      transport: await labTransport(lab, {
+        resolve: () => ({
+          alias: "u1",
+          hostname: lab.instance("u1").host,
+          hostnameFromConfig: true,
+          port: lab.instance("u1").port,
+          user: USER,
+          identityFiles: [lab.clientKey],
+          identitiesOnly: true,
+          proxyJump: [],
+          ignored: [],
+        }),
+      }),
       root: tree,
       rootSteps: true,
       onEvent: rec.sink,
@@ -117,7 +164,9 @@ describe("non-root login with sudo", () => {
     expect([conf.uid, conf.mode & 0o777]).toEqual([0, 0o640]);
     expect(readFileSync(join(tree, "ran-as"), "utf8").trim()).toBe("0");
     const uid = Number(spawnSync("id", ["-u", USER], { encoding: "utf8" }).stdout.trim());
-    const leftovers = readdirSync("/tmp").filter((n) => n.startsWith("ha-gen-stage.") && statSync(join("/tmp", n)).uid === uid);
+    const leftovers = readdirSync("/tmp").filter(
+      (n) => n.startsWith("ha-gen-stage.") && statSync(join("/tmp", n)).uid === uid,
+    );
     expect(leftovers).toEqual([]);
   });
 });

@@ -17,7 +17,13 @@ const NODES = ["n1", "n2", "n3"];
 let lab: SshdLab;
 let roots: string;
 const rootOf = (n: string) => join(roots, n);
-const nogroupGid = () => Number(readFileSync("/etc/group", "utf8").split("\n").find((l) => l.startsWith("nogroup:"))!.split(":")[2]);
+const nogroupGid = () =>
+  Number(
+    readFileSync("/etc/group", "utf8")
+      .split("\n")
+      .find((l) => l.startsWith("nogroup:"))!
+      .split(":")[2],
+  );
 
 beforeAll(async () => {
   lab = await startSshdLab(NODES, { addressBase: 20 });
@@ -66,12 +72,19 @@ describe("deploy push over real sshd", () => {
       expect(creds.gid).toBe(nogroupGid());
       expect(statSync(join(r, "usr/local/lib/ha-gen/10-x.sh")).mode & 0o7777).toBe(0o755);
       expect(walk(r).filter((p) => p.includes(".ha-gen-tmp."))).toEqual([]);
-      expect(walk(r)).toEqual(["etc/clustercheck/creds.cnf", "etc/ha-gen/secrets.env", "etc/hosts", "usr/local/lib/ha-gen/10-x.sh"]);
+      expect(walk(r)).toEqual([
+        "etc/clustercheck/creds.cnf",
+        "etc/ha-gen/secrets.env",
+        "etc/hosts",
+        "usr/local/lib/ha-gen/10-x.sh",
+      ]);
     }
   });
 
   it("a second run of the same files changes nothing and rewrites nothing (inode and mtime kept)", async () => {
-    const before = NODES.flatMap((n) => walk(rootOf(n)).map((p) => [join(rootOf(n), p), statSync(join(rootOf(n), p))] as const));
+    const before = NODES.flatMap((n) =>
+      walk(rootOf(n)).map((p) => [join(rootOf(n), p), statSync(join(rootOf(n), p))] as const),
+    );
     const { result, rec } = await run(tree("v1"));
     expect(result.ok).toBe(true);
     expect(result.filesChanged).toBe(0);
@@ -93,7 +106,9 @@ describe("deploy push over real sshd", () => {
     // Someone loosened the secret's mode by hand: ha-gen puts it back without rewriting it.
     const { chmodSync } = await import("node:fs");
     chmodSync(secret, 0o644);
-    const next = tree("v1").map((a) => (a.node === "n2" && a.path === "/etc/hosts" ? { ...a, content: `${a.content}# v2\n` } : a));
+    const next = tree("v1").map((a) =>
+      a.node === "n2" && a.path === "/etc/hosts" ? { ...a, content: `${a.content}# v2\n` } : a,
+    );
     const { result } = await run(next);
     expect(result.ok).toBe(true);
     expect(result.changes.get("n2")!.map((c) => [c.path, c.action])).toEqual([
@@ -113,7 +128,13 @@ describe("deploy push over real sshd", () => {
     const secret = join(rootOf("n1"), "etc/ha-gen/secrets.env");
     const before = [readFileSync(hosts, "utf8"), statSync(hosts).mtimeMs, readFileSync(secret, "utf8")];
     const next = tree("v1").map((a) =>
-      a.node !== "n1" ? a : a.path === "/etc/hosts" ? { ...a, content: a.content.replace("localhost", "localhost loopback") } : a.secret && a.path.endsWith("secrets.env") ? { ...a, content: "HACLUSTER_PASS='rotated-value'\n" } : a,
+      a.node !== "n1"
+        ? a
+        : a.path === "/etc/hosts"
+          ? { ...a, content: a.content.replace("localhost", "localhost loopback") }
+          : a.secret && a.path.endsWith("secrets.env")
+            ? { ...a, content: "HACLUSTER_PASS='rotated-value'\n" }
+            : a,
     );
     const { result, rec } = await run([...next, file("n1", "/etc/new.conf", "fresh\n")], { dryRun: true });
     expect(result.ok).toBe(true);

@@ -19,7 +19,8 @@ const UUID = "6b1b1f0e-3a51-11ef-8c5e-0242ac120002";
 let lab: SshdLab;
 let shared: string;
 let roots: string;
-const journal = () => (existsSync(join(shared, "journal")) ? readFileSync(join(shared, "journal"), "utf8").trim().split("\n") : []);
+const journal = () =>
+  existsSync(join(shared, "journal")) ? readFileSync(join(shared, "journal"), "utf8").trim().split("\n") : [];
 
 beforeAll(async () => {
   lab = await startSshdLab(NODES, { addressBase: 90 });
@@ -57,7 +58,13 @@ function seqnos(values: number[]): void {
 
 const recover = async (dryRun = false) => {
   const rec = recorder();
-  const r = await recoverGalera({ controllers: NODES, transport: await labTransport(lab), root: join(roots, "{node}"), dryRun, onEvent: rec.sink });
+  const r = await recoverGalera({
+    controllers: NODES,
+    transport: await labTransport(lab),
+    root: join(roots, "{node}"),
+    dryRun,
+    onEvent: rec.sink,
+  });
   return { r, rec };
 };
 
@@ -66,7 +73,11 @@ describe("recover galera", () => {
     seqnos([5, 9, 7]);
     const { r, rec } = await recover(true);
     expect(r.ok).toBe(true);
-    expect(r.decision).toMatchObject({ action: "bootstrap", node: "controller02", join: ["controller01", "controller03"] });
+    expect(r.decision).toMatchObject({
+      action: "bootstrap",
+      node: "controller02",
+      join: ["controller01", "controller03"],
+    });
     const ev = rec.of("galera-recovery")[0]!;
     expect(ev.reports.map((x) => x.seqno)).toEqual([5, 9, 7]);
     expect(journal()).toEqual([]);
@@ -110,8 +121,13 @@ describe("recover galera", () => {
     // Wait (bounded) until the deploy holds the locks: a dry recovery then warns about it.
     for (let i = 0; i < 200; i++) {
       probe.events.length = 0;
-      await recoverGalera({ controllers: NODES, transport: await labTransport(lab), root: join(roots, "{node}"),
-        dryRun: true, onEvent: probe.sink });
+      await recoverGalera({
+        controllers: NODES,
+        transport: await labTransport(lab),
+        root: join(roots, "{node}"),
+        dryRun: true,
+        onEvent: probe.sink,
+      });
       if (probe.of("warning").some((w) => w.message.includes("run run-holding"))) break;
       await new Promise((res) => setTimeout(res, 100));
     }

@@ -94,8 +94,12 @@ function expectNoSecret(text: string): void {
 }
 
 /** deploy() with the secrets, a run log, and a thrown error caught as part of the outcome. */
-async function run(transport: Transport, steps: PlanStep[], artifacts: Parameters<typeof deploy>[0]["artifacts"],
-  extra: Partial<Parameters<typeof deploy>[0]> = {}) {
+async function run(
+  transport: Transport,
+  steps: PlanStep[],
+  artifacts: Parameters<typeof deploy>[0]["artifacts"],
+  extra: Partial<Parameters<typeof deploy>[0]> = {},
+) {
   const rec = recorder();
   let thrown: unknown;
   const result = await deploy({
@@ -132,7 +136,11 @@ describe("no secret in deploy and recover output", () => {
     const t = await plantingTransport({
       exec: (node, cmd) => (node === "x2" && cmd.includes("ha-gen-install") ? STDERR_WITH_SECRETS : undefined),
     });
-    const r = await run(t, [], NODES.map((n) => file(n, "/etc/push-me", `${n} v2\n`)));
+    const r = await run(
+      t,
+      [],
+      NODES.map((n) => file(n, "/etc/push-me", `${n} v2\n`)),
+    );
     expect(r.result?.failed?.step).toBe("push");
     expectNoSecret(r.text);
   });
@@ -173,7 +181,11 @@ describe("no secret in deploy and recover output", () => {
     const t = await plantingTransport({
       connect: (node) => (node === "x2" ? new ConnectError(node, `x2: refused: ${PLANTED}`, false) : undefined),
     });
-    const r = await run(t, [], NODES.map((n) => file(n, "/etc/c", "c\n")));
+    const r = await run(
+      t,
+      [],
+      NODES.map((n) => file(n, "/etc/c", "c\n")),
+    );
     expect(r.result?.failed?.step).toBe("connect");
     expectNoSecret(r.text);
   });
@@ -182,7 +194,11 @@ describe("no secret in deploy and recover output", () => {
     const t = await plantingTransport({
       connect: (node) => (node === "x2" ? new UsageError(`identity file /k/${PLANTED} is a directory`) : undefined),
     });
-    const r = await run(t, [], NODES.map((n) => file(n, "/etc/c", "c\n")));
+    const r = await run(
+      t,
+      [],
+      NODES.map((n) => file(n, "/etc/c", "c\n")),
+    );
     expect(r.error).toBeInstanceOf(Object);
     expect((r.error as { message: string }).message).toContain("[redacted]");
     expectNoSecret(r.text);
@@ -207,8 +223,13 @@ describe("no secret in deploy and recover output", () => {
     const t = await plantingTransport({
       connect: (node) => (node === "x2" ? new ConnectError(node, `x2: refused: ${PLANTED}`, false) : undefined),
     });
-    const r = await recoverGalera({ controllers: NODES, transport: t, secrets: SECRETS, root: join(roots, "{node}"),
-      onEvent: rec.sink });
+    const r = await recoverGalera({
+      controllers: NODES,
+      transport: t,
+      secrets: SECRETS,
+      root: join(roots, "{node}"),
+      onEvent: rec.sink,
+    });
     expect(r.ok).toBe(false);
     expectNoSecret(JSON.stringify(rec.events));
   });

@@ -22,7 +22,10 @@ const resolve = (text: string, host: string, files: Record<string, string> = {})
         if (!(p in files)) throw Object.assign(new Error(`ENOENT ${p}`), { code: "ENOENT" });
         return files[p]!;
       },
-      listDir: (d) => Object.keys(files).filter((f) => f.startsWith(`${d}/`)).map((f) => f.slice(d.length + 1)),
+      listDir: (d) =>
+        Object.keys(files)
+          .filter((f) => f.startsWith(`${d}/`))
+          .map((f) => f.slice(d.length + 1)),
     }),
     host,
     { home: HOME, localUser: "op" },
@@ -33,7 +36,10 @@ describe("ssh config parsing", () => {
     expect(splitConfigLine("HostName 10.0.0.1")).toEqual(["HostName", "10.0.0.1"]);
     expect(splitConfigLine("Port=2222")).toEqual(["Port", "2222"]);
     expect(splitConfigLine("Port = 2222")).toEqual(["Port", "2222"]);
-    expect(splitConfigLine('IdentityFile "~/my keys/id_ed25519" # primary')).toEqual(["IdentityFile", "~/my keys/id_ed25519"]);
+    expect(splitConfigLine('IdentityFile "~/my keys/id_ed25519" # primary')).toEqual([
+      "IdentityFile",
+      "~/my keys/id_ed25519",
+    ]);
     expect(() => splitConfigLine('IdentityFile "unterminated')).toThrow(/unterminated/);
   });
 
@@ -50,7 +56,13 @@ Host *
   IdentityFile ~/.ssh/id_ed25519
 `;
     const c = resolve(cfg, "controller01");
-    expect(c).toMatchObject({ hostname: "10.15.253.163", hostnameFromConfig: true, port: 2201, user: "admin", identityFiles: [`${HOME}/.ssh/id_ed25519`] });
+    expect(c).toMatchObject({
+      hostname: "10.15.253.163",
+      hostnameFromConfig: true,
+      port: 2201,
+      user: "admin",
+      identityFiles: [`${HOME}/.ssh/id_ed25519`],
+    });
     const other = resolve(cfg, "compute01");
     expect(other).toMatchObject({ hostname: "compute01", hostnameFromConfig: false, port: 22, user: "root" });
   });
@@ -82,7 +94,10 @@ Host *
 
   it("parses ProxyJump chains and resolves the jump host later through the same config", () => {
     expect(parseProxyJump("bastion")).toEqual([{ host: "bastion" }]);
-    expect(parseProxyJump("ops@bastion:2222,inner")).toEqual([{ user: "ops", host: "bastion", port: 2222 }, { host: "inner" }]);
+    expect(parseProxyJump("ops@bastion:2222,inner")).toEqual([
+      { user: "ops", host: "bastion", port: 2222 },
+      { host: "inner" },
+    ]);
     expect(parseProxyJump("ssh://ops@[::1]:2200")).toEqual([{ user: "ops", host: "::1", port: 2200 }]);
     expect(parseProxyJump("none")).toEqual([]);
     expect(() => parseProxyJump("host:99999")).toThrow(SshConfigError);
@@ -112,7 +127,11 @@ Host *
       "/home/op/.ssh/only-c": "User scoped\nHost *inner\n  Port 7\n",
     };
     const cfg = "Include conf.d/*\nHost c*\n  Include only-c\n  IdentityFile ~/k\nHost *\n  User fallback\n";
-    expect(resolve(cfg, "lab1", files)).toMatchObject({ hostname: "127.0.0.9", connectTimeoutSec: 5, user: "fallback" });
+    expect(resolve(cfg, "lab1", files)).toMatchObject({
+      hostname: "127.0.0.9",
+      connectTimeoutSec: 5,
+      user: "fallback",
+    });
     expect(resolve(cfg, "c1", files)).toMatchObject({ user: "scoped", identityFiles: [`${HOME}/k`] });
     // A Host block inside an Include under `Host c*` applies only to names matching both.
     expect(resolve(cfg, "cinner", files).port).toBe(7);

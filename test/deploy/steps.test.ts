@@ -33,7 +33,8 @@ afterAll(async () => {
 
 /** Appends "<step> <node>" to the shared journal. */
 const record = (id: string) => `echo "${id} $HA_GEN_NODE" >> ${shared}/journal`;
-const journal = () => (existsSync(join(shared, "journal")) ? readFileSync(join(shared, "journal"), "utf8").trim().split("\n") : []);
+const journal = () =>
+  existsSync(join(shared, "journal")) ? readFileSync(join(shared, "journal"), "utf8").trim().split("\n") : [];
 
 function plan(): { steps: PlanStep[]; artifacts: Artifact[] } {
   const s1 = step("s1-serial", NODES, "serial");
@@ -43,7 +44,9 @@ function plan(): { steps: PlanStep[]; artifacts: Artifact[] } {
   const s4 = step("s4-fails", NODES, "serial");
   const s5 = step("s5-after", NODES, "parallel");
   const artifacts = [
-    ...NODES.map((n) => file(n, "/etc/ha-gen/secrets.env", `HACLUSTER_PASS='${SECRET}'\n`, { mode: 0o600, secret: true })),
+    ...NODES.map((n) =>
+      file(n, "/etc/ha-gen/secrets.env", `HACLUSTER_PASS='${SECRET}'\n`, { mode: 0o600, secret: true }),
+    ),
     ...scriptOn(s1, record("s1")),
     ...scriptOn(
       s2,
@@ -52,7 +55,10 @@ for i in $(seq 1 200); do [ "$(ls ${shared} | grep -c '^started\\.')" -ge 3 ] &&
 [ "$(ls ${shared} | grep -c '^started\\.')" -ge 3 ] || { echo "not all nodes started together" >&2; exit 9; }
 ${record("s2")}`,
     ),
-    ...scriptOn(s3, `${record("s3")}\nif [ "$HA_GEN_NODE" = a2 ]; then echo "ha-gen:changed restarted fake-service"; fi`),
+    ...scriptOn(
+      s3,
+      `${record("s3")}\nif [ "$HA_GEN_NODE" = a2 ]; then echo "ha-gen:changed restarted fake-service"; fi`,
+    ),
     ...scriptOn(
       s4,
       `${record("s4")}
@@ -119,7 +125,9 @@ describe("deploy steps over real sshd", () => {
     expect(s3.find((e) => e.node === "a2")!.changes).toEqual(["restarted fake-service"]);
     expect(s3.filter((e) => e.node !== "a2").every((e) => e.changes.length === 0)).toBe(true);
     // The failure report names node, step, exit status and a way to resume.
-    const printed = rec.events.flatMap((e) => formatEvent(e, { resumeCommand: (s) => `ha-gen deploy x --from ${s}` })).join("\n");
+    const printed = rec.events
+      .flatMap((e) => formatEvent(e, { resumeCommand: (s) => `ha-gen deploy x --from ${s}` }))
+      .join("\n");
     expect(printed).toContain("FAILED: s4-fails on a2: exit status 3");
     expect(printed).toContain("resume with: ha-gen deploy x --from s4-fails");
   });
@@ -181,7 +189,13 @@ echo "p1 $HA_GEN_NODE finished" >> ${shared}/journal`,
     expect(result.ok).toBe(false);
     expect(result.failed).toMatchObject({ step: "p1-parallel-fail", node: "a1", code: 5 });
     expect(journal().slice(before).sort()).toEqual(["p1 a2 finished", "p1 a3 finished"]);
-    expect(rec.of("node-step-end").filter((e) => e.step === "p1-parallel-fail").map((e) => [e.node, e.code]).sort()).toEqual([
+    expect(
+      rec
+        .of("node-step-end")
+        .filter((e) => e.step === "p1-parallel-fail")
+        .map((e) => [e.node, e.code])
+        .sort(),
+    ).toEqual([
       ["a1", 5],
       ["a2", 0],
       ["a3", 0],

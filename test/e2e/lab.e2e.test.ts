@@ -49,7 +49,18 @@ import { run, runAsync, waitFor, type Result } from "./lab/proc.js";
 const CLI = resolve(process.env.HA_GEN_CLI ?? join(REPO, "dist/cli/bin.js"));
 const SECRETS = join(RUN_DIR, "lab.secrets.yaml");
 const RENDER = join(RUN_DIR, "render");
-const SERVICES = ["mariadb", "rabbitmq-server", "etcd", "memcached", "xinetd", "haproxy", "pacemaker", "corosync", "pcsd", "rsyslog"];
+const SERVICES = [
+  "mariadb",
+  "rabbitmq-server",
+  "etcd",
+  "memcached",
+  "xinetd",
+  "haproxy",
+  "pacemaker",
+  "corosync",
+  "pcsd",
+  "rsyslog",
+];
 
 const spec: ClusterSpec = clusterSpecSchema.parse(labSpecInput);
 const f = new Figures();
@@ -73,7 +84,12 @@ let runSeq = 0;
 /** `ha-gen ARGS…` inside the lab namespace; --json events parsed from stdout. */
 async function haGen(label: string, args: readonly string[], timeoutMs = LIMITS.deployMs): Promise<HaGenRun> {
   const log = join(LOG_DIR, `ha-gen-${String(++runSeq).padStart(2, "0")}-${label}.log`);
-  const result = await runAsync(inLab([process.execPath, CLI, ...args]), { cwd: REPO, allowFail: true, timeoutMs, tee: log });
+  const result = await runAsync(inLab([process.execPath, CLI, ...args]), {
+    cwd: REPO,
+    allowFail: true,
+    timeoutMs,
+    tee: log,
+  });
   const events: DeployEvent[] = [];
   for (const line of result.stdout.split("\n")) {
     if (!line.startsWith("{")) continue;
@@ -96,16 +112,23 @@ function deployArgs(...extra: string[]): string[] {
 function explain(r: HaGenRun): string {
   const tail = (s: string) => s.trimEnd().split("\n").slice(-30).join("\n");
   const failed = r.runEnd?.failed ? `\nfailed: ${JSON.stringify(r.runEnd.failed)}` : "";
-  const errors = r.events.filter((e) => e.type === "error").map((e) => JSON.stringify(e)).join("\n");
+  const errors = r.events
+    .filter((e) => e.type === "error")
+    .map((e) => JSON.stringify(e))
+    .join("\n");
   return `exit ${r.result.status}${failed}${errors ? `\n${errors}` : ""}\n--- stderr\n${tail(r.result.stderr)}\n--- stdout\n${tail(r.result.stdout)}`;
 }
 
 function stepsStarted(r: HaGenRun): string[] {
-  return r.events.filter((e): e is Extract<DeployEvent, { type: "step-start" }> => e.type === "step-start").map((e) => e.step);
+  return r.events
+    .filter((e): e is Extract<DeployEvent, { type: "step-start" }> => e.type === "step-start")
+    .map((e) => e.step);
 }
 
 function nodeChanges(r: HaGenRun): string[] {
-  return r.events.flatMap((e) => (e.type === "node-step-end" && e.changes.length > 0 ? [`${e.step}@${e.node}: ${e.changes.join("; ")}`] : []));
+  return r.events.flatMap((e) =>
+    e.type === "node-step-end" && e.changes.length > 0 ? [`${e.step}@${e.node}: ${e.changes.join("; ")}`] : [],
+  );
 }
 
 function requireDeployed(): void {
@@ -135,7 +158,9 @@ function readFacts(): Facts {
   const stats = listen((b) => b.includes("stats enable"));
   const galera = listen((b) => b.includes(`bind ${VIP}:${spec.galera.port}`));
   if (!stats || !galera) throw new Error("rendered haproxy.cfg has no stats or galera listener");
-  const statsPort = stats[1].map((l) => new RegExp(`^bind ${VIP.replace(/\./g, "\\.")}:(\\d+)`).exec(l)?.[1]).find(Boolean);
+  const statsPort = stats[1]
+    .map((l) => new RegExp(`^bind ${VIP.replace(/\./g, "\\.")}:(\\d+)`).exec(l)?.[1])
+    .find(Boolean);
   const uri = stats[1].map((l) => /^stats uri (\S+)/.exec(l)?.[1]).find(Boolean) ?? "/";
   const auth = stats[1].map((l) => /^stats auth (\S+)/.exec(l)?.[1]).find(Boolean);
   if (!statsPort || !auth) throw new Error("rendered haproxy.cfg: stats listener lacks a VIP bind or stats auth");
@@ -164,8 +189,18 @@ function writeBatch(batch: string, rows: number): void {
 
 /** Every node Synced in a 3-node Primary component, and pacemaker sees all three online. */
 async function waitClusterWhole(what: string, limitMs: number): Promise<void> {
-  await waitFor(`${what}: Galera size ${NODES.length} Synced on every node`, limitMs, () => NODES.every((n) => galeraSynced(n.name)), 2000);
-  await waitFor(`${what}: pacemaker online on every node`, limitMs, () => crmStatus(NODES[0]!.name).online.length === NODES.length, 2000);
+  await waitFor(
+    `${what}: Galera size ${NODES.length} Synced on every node`,
+    limitMs,
+    () => NODES.every((n) => galeraSynced(n.name)),
+    2000,
+  );
+  await waitFor(
+    `${what}: pacemaker online on every node`,
+    limitMs,
+    () => crmStatus(NODES[0]!.name).online.length === NODES.length,
+    2000,
+  );
 }
 
 describe.sequential("container lab: ha-gen deploy of examples/lab", () => {
@@ -204,7 +239,9 @@ describe.sequential("container lab: ha-gen deploy of examples/lab", () => {
     // No trust on first use: every key was already in the harness's known_hosts, nothing added.
     expect(r.events.filter((e) => e.type === "host-key-accepted")).toEqual([]);
     expect(readFileSync(KNOWN_HOSTS, "utf8")).toBe(knownBefore);
-    const render = run([process.execPath, CLI, "render", LAB_SPEC, "--out", RENDER, "--secrets", SECRETS], { cwd: REPO });
+    const render = run([process.execPath, CLI, "render", LAB_SPEC, "--out", RENDER, "--secrets", SECRETS], {
+      cwd: REPO,
+    });
     expect(render.status).toBe(0);
     facts = readFacts();
     deployed = true;
@@ -226,9 +263,18 @@ describe.sequential("container lab: ha-gen deploy of examples/lab", () => {
       await f.time("check: galera", () => {
         for (const n of NODES) {
           const s = galeraStatus(n.name);
-          expect(s, n.name).toMatchObject({ wsrep_cluster_size: "3", wsrep_cluster_status: "Primary", wsrep_local_state_comment: "Synced", wsrep_ready: "ON" });
+          expect(s, n.name).toMatchObject({
+            wsrep_cluster_size: "3",
+            wsrep_cluster_status: "Primary",
+            wsrep_local_state_comment: "Synced",
+            wsrep_ready: "ON",
+          });
         }
-        const viaVip = vipSql(image.dir, e2eUser, "SELECT @@hostname, VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME='wsrep_cluster_size'");
+        const viaVip = vipSql(
+          image.dir,
+          e2eUser,
+          "SELECT @@hostname, VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME='wsrep_cluster_size'",
+        );
         const [servedBy, size] = viaVip.stdout.trim().split("\t");
         expect(NODES.map((n) => n.name)).toContain(servedBy);
         expect(size).toBe("3");
@@ -244,13 +290,25 @@ describe.sequential("container lab: ha-gen deploy of examples/lab", () => {
         expect(backendStatus(facts.statsUrl, facts.statsAuth, facts.galeraProxy, victim.name)).toMatch(/^UP/);
         nodeSql(victim.name, "SET GLOBAL wsrep_desync=ON");
         try {
-          await waitFor(`clustercheck 503 on desynced ${victim.name}`, 30_000, () => labHttp(`http://${victim.ip}:${port}/`).code === 503);
-          await waitFor(`haproxy marks ${victim.name} DOWN`, 30_000, () => /^DOWN/.test(backendStatus(facts.statsUrl, facts.statsAuth, facts.galeraProxy, victim.name) ?? ""));
+          await waitFor(
+            `clustercheck 503 on desynced ${victim.name}`,
+            30_000,
+            () => labHttp(`http://${victim.ip}:${port}/`).code === 503,
+          );
+          await waitFor(`haproxy marks ${victim.name} DOWN`, 30_000, () =>
+            /^DOWN/.test(backendStatus(facts.statsUrl, facts.statsAuth, facts.galeraProxy, victim.name) ?? ""),
+          );
         } finally {
           nodeSql(victim.name, "SET GLOBAL wsrep_desync=OFF");
         }
-        await waitFor(`clustercheck 200 on ${victim.name} again`, 60_000, () => labHttp(`http://${victim.ip}:${port}/`).code === 200);
-        await waitFor(`haproxy marks ${victim.name} UP again`, 30_000, () => /^UP/.test(backendStatus(facts.statsUrl, facts.statsAuth, facts.galeraProxy, victim.name) ?? ""));
+        await waitFor(
+          `clustercheck 200 on ${victim.name} again`,
+          60_000,
+          () => labHttp(`http://${victim.ip}:${port}/`).code === 200,
+        );
+        await waitFor(`haproxy marks ${victim.name} UP again`, 30_000, () =>
+          /^UP/.test(backendStatus(facts.statsUrl, facts.statsAuth, facts.galeraProxy, victim.name) ?? ""),
+        );
       });
     });
 
@@ -265,11 +323,17 @@ describe.sequential("container lab: ha-gen deploy of examples/lab", () => {
         }
         const u = spec.rabbitmq.user;
         for (const n of NODES) {
-          const ok = labHttp(`http://${n.ip}:${spec.rabbitmq.managementPort}/api/whoami`, { auth: `${u}:${facts.rabbitPass}` });
+          const ok = labHttp(`http://${n.ip}:${spec.rabbitmq.managementPort}/api/whoami`, {
+            auth: `${u}:${facts.rabbitPass}`,
+          });
           expect(ok.code, `${u} on ${n.name}: ${ok.body}`).toBe(200);
           expect(JSON.parse(ok.body)).toMatchObject({ name: u });
         }
-        expect(labHttp(`http://${NODES[0]!.ip}:${spec.rabbitmq.managementPort}/api/whoami`, { auth: `${u}:wrong-${facts.rabbitPass}` }).code).toBe(401);
+        expect(
+          labHttp(`http://${NODES[0]!.ip}:${spec.rabbitmq.managementPort}/api/whoami`, {
+            auth: `${u}:wrong-${facts.rabbitPass}`,
+          }).code,
+        ).toBe(401);
       });
     });
 
@@ -279,9 +343,17 @@ describe.sequential("container lab: ha-gen deploy of examples/lab", () => {
         const port = spec.etcd.clientPort;
         for (const n of NODES) expect(etcdHealthy(n.ip, port), n.name).toBe(true);
         const endpoints = NODES.map((n) => `http://${n.ip}:${port}`).join(",");
-        const out = ssh(NODES[0]!.name, `ETCDCTL_API=3 etcdctl --endpoints=${endpoints} endpoint health -w json`).stdout;
+        const out = ssh(
+          NODES[0]!.name,
+          `ETCDCTL_API=3 etcdctl --endpoints=${endpoints} endpoint health -w json`,
+        ).stdout;
         const health = JSON.parse(out) as { endpoint: string; health: boolean }[];
-        expect(health.filter((h) => h.health).map((h) => h.endpoint).sort()).toEqual(endpoints.split(",").sort());
+        expect(
+          health
+            .filter((h) => h.health)
+            .map((h) => h.endpoint)
+            .sort(),
+        ).toEqual(endpoints.split(",").sort());
       });
     });
 
@@ -339,14 +411,23 @@ describe.sequential("container lab: ha-gen deploy of examples/lab", () => {
     it("least privilege: no RabbitMQ guest, clustercheck USAGE only as its own user, socket at operator", async () => {
       requireDeployed();
       const users = ssh(NODES[0]!.name, "rabbitmqctl -q list_users", { timeoutMs: 120_000 }).stdout;
-      expect(users.split("\n").map((l) => l.split(/\s+/)[0]).filter(Boolean)).not.toContain("guest");
+      expect(
+        users
+          .split("\n")
+          .map((l) => l.split(/\s+/)[0])
+          .filter(Boolean),
+      ).not.toContain("guest");
       for (const n of NODES) {
         const user = spec.clustercheck.user;
         const grants = nodeSql(n.name, `SHOW GRANTS FOR '${user}'@'localhost'`).trim();
         const usage = `GRANT USAGE ON *.* TO \`${user}\`@\`localhost\``;
         expect(grants.replace(/ IDENTIFIED BY PASSWORD '[^']*'/, ""), n.name).toBe(usage);
-        const files = "stat -c '%U:%G %a' /etc/ha-gen/clustercheck.cnf\ngrep -E '^\\s*user' /etc/xinetd.d/galera-monitor";
-        const owner = ssh(n.name, files).stdout.trim().split("\n").map((l) => l.trim().replace(/\s+/g, " "));
+        const files =
+          "stat -c '%U:%G %a' /etc/ha-gen/clustercheck.cnf\ngrep -E '^\\s*user' /etc/xinetd.d/galera-monitor";
+        const owner = ssh(n.name, files)
+          .stdout.trim()
+          .split("\n")
+          .map((l) => l.trim().replace(/\s+/g, " "));
         expect(owner, n.name).toEqual(["root:clustercheck 640", "user = clustercheck"]);
       }
       const socket = `${HAPROXY_CHROOT}/stats`;
@@ -400,7 +481,9 @@ done`,
     requireDeployed();
     const stamps = () => ({
       vip: vipHolders(nodeAddresses),
-      ...Object.fromEntries(NODES.map((n) => [n.name, { ...serviceStamps(n.name, SERVICES), ...clusterStamps(n.name) }])),
+      ...Object.fromEntries(
+        NODES.map((n) => [n.name, { ...serviceStamps(n.name, SERVICES), ...clusterStamps(n.name) }]),
+      ),
     });
     const before = stamps();
     const r = await f.time("deploy (second, no change)", () => haGen("deploy-2", deployArgs()));
@@ -450,7 +533,10 @@ done`,
         expect(r.result.status, explain(r)).not.toBe(0);
         expect(r.runEnd?.failed, explain(r)).toMatchObject({ step, node: victim });
         expect(r.runEnd?.resumeFrom).toBe(step);
-        expect(stepsStarted(r).filter((s) => later.includes(s)), "steps after the failed one").toEqual([]);
+        expect(
+          stepsStarted(r).filter((s) => later.includes(s)),
+          "steps after the failed one",
+        ).toEqual([]);
       } finally {
         ssh(victim, "systemctl unmask memcached");
       }
@@ -458,7 +544,10 @@ done`,
       expect(resumed.result.status, explain(resumed)).toBe(0);
       expect(stepsStarted(resumed)[0]).toBe(step);
       const from = facts.stepIds.indexOf(step!);
-      expect(stepsStarted(resumed).filter((s) => facts.stepIds.indexOf(s) < from), "steps before --from").toEqual([]);
+      expect(
+        stepsStarted(resumed).filter((s) => facts.stepIds.indexOf(s) < from),
+        "steps before --from",
+      ).toEqual([]);
       expect(resumed.runEnd?.ok).toBe(true);
       expect(memcachedVersion(node(victim).ip, spec.memcached.port)).toMatch(/^VERSION /);
     });
@@ -474,11 +563,16 @@ done`,
     await crash(holder);
     let servedBy = "";
     await f.time("failover: VIP serves SQL again", () =>
-      waitFor("the VIP to serve SQL from another node", 60_000, () => {
-        const r = vipSql(image.dir, e2eUser, "SELECT @@hostname", { allowFail: true, connectTimeoutS: 2 });
-        servedBy = r.status === 0 ? r.stdout.trim() : "";
-        return servedBy !== "" && servedBy !== holder.name;
-      }, 250),
+      waitFor(
+        "the VIP to serve SQL from another node",
+        60_000,
+        () => {
+          const r = vipSql(image.dir, e2eUser, "SELECT @@hostname", { allowFail: true, connectTimeoutS: 2 });
+          servedBy = r.status === 0 ? r.stdout.trim() : "";
+          return servedBy !== "" && servedBy !== holder.name;
+        },
+        250,
+      ),
     );
     const failoverMs = Date.now() - t0;
     f.notes.failover = `VIP holder ${holder.name} crashed; SQL through the VIP answered from ${servedBy} after ${(failoverMs / 1000).toFixed(1)} s`;
@@ -491,11 +585,17 @@ done`,
     f.sample("after rejoin");
   });
 
-  const recoverGalera = (label: string) => haGen(label, ["recover", "galera", LAB_SPEC, ...sshArgs(), "--log-dir", join(LOG_DIR, "recover-runs")]);
+  const recoverGalera = (label: string) =>
+    haGen(label, ["recover", "galera", LAB_SPEC, ...sshArgs(), "--log-dir", join(LOG_DIR, "recover-runs")]);
 
   async function vipServesSql(label: string): Promise<void> {
     await f.time(label, () =>
-      waitFor("the VIP to serve SQL", 300_000, () => vipSql(image.dir, e2eUser, "SELECT 1", { allowFail: true, connectTimeoutS: 2 }).status === 0, 1000),
+      waitFor(
+        "the VIP to serve SQL",
+        300_000,
+        () => vipSql(image.dir, e2eUser, "SELECT 1", { allowFail: true, connectTimeoutS: 2 }).status === 0,
+        1000,
+      ),
     );
   }
 
@@ -537,7 +637,10 @@ done`,
     await vipServesSql("outage B: VIP serves SQL after losing controller03");
     writeBatch("outage-b2", 100);
     ssh(c2.name, "systemctl stop mariadb");
-    nodeSql(c1.name, `INSERT INTO e2e.rows (batch, n) VALUES ${Array.from({ length: 100 }, (_, i) => `('outage-b3', ${i + 1})`).join(",")}`);
+    nodeSql(
+      c1.name,
+      `INSERT INTO e2e.rows (batch, n) VALUES ${Array.from({ length: 100 }, (_, i) => `('outage-b3', ${i + 1})`).join(",")}`,
+    );
     ssh(c1.name, "systemctl stop mariadb");
     const grastate = ssh(c1.name, "cat /var/lib/mysql/grastate.dat").stdout;
     expect(grastate, "scenario: controller01 left last and cleanly").toMatch(/safe_to_bootstrap:\s*1/);
@@ -547,7 +650,13 @@ done`,
     expect(r.result.status, explain(r)).toBe(0);
     await f.time("outage B: Galera 3 + pacemaker 3", () => waitClusterWhole("after recovery B", 600_000));
     await vipServesSql("outage B: VIP serves SQL");
-    for (const [batch, rows] of [["failover", 200], ["outage-a", 300], ["outage-b1", 100], ["outage-b2", 100], ["outage-b3", 100]] as const) {
+    for (const [batch, rows] of [
+      ["failover", 200],
+      ["outage-a", 300],
+      ["outage-b1", 100],
+      ["outage-b2", 100],
+      ["outage-b3", 100],
+    ] as const) {
       expect(countThroughVip(batch), batch).toBe(rows);
     }
     f.sample("after recovery B");

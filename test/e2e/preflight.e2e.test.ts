@@ -14,10 +14,19 @@ describe("lab preflight: the lab subnet must be unknown to the root namespace", 
   });
 
   it("flags a route or an address in the lab subnet, not the default route", () => {
-    const routes = [{ dst: "default", dev: "eth0" }, { dst: "203.0.113.0/24", dev: "eth0" }];
+    const routes = [
+      { dst: "default", dev: "eth0" },
+      { dst: "203.0.113.0/24", dev: "eth0" },
+    ];
     expect(subnetConflicts(routes, [])).toEqual([]);
-    expect(subnetConflicts([...routes, { dst: "198.51.0.0/16", dev: "wg0" }], [])).toEqual(["route 198.51.0.0/16 dev wg0"]);
-    expect(subnetConflicts(routes, [{ ifname: "br9", addr_info: [{ family: "inet", local: "198.51.100.1", prefixlen: 24 }] }])).toEqual(["address 198.51.100.1/24 on br9"]);
+    expect(subnetConflicts([...routes, { dst: "198.51.0.0/16", dev: "wg0" }], [])).toEqual([
+      "route 198.51.0.0/16 dev wg0",
+    ]);
+    expect(
+      subnetConflicts(routes, [
+        { ifname: "br9", addr_info: [{ family: "inet", local: "198.51.100.1", prefixlen: 24 }] },
+      ]),
+    ).toEqual(["address 198.51.100.1/24 on br9"]);
   });
 
   it("finds no conflict on this machine (else the lab refuses to start)", () => {

@@ -31,24 +31,27 @@ describe.each(["train-ha", "lab"] as ExampleName[])("clustercheck generator: %s"
   const controllers = spec.nodes.filter((n) => n.roles.includes("controller"));
   const mgmt = spec.networks.management.cidr;
 
-  it.each(controllers.map((c) => [c.hostname, c.addresses.management] as const))("%s: xinetd service as in the guide, hardened", (host, addr) => {
-    const a = artifactAt(r, host, XINETD_SERVICE);
-    expect(a.mode).toBe(0o644);
-    const { name: svc, attrs } = xinetdAttrs(a.content);
-    expect(svc).toBe("galera-monitor");
-    expect(attrs.get("port")).toBe("9200");
-    expect(attrs.get("bind")).toBe(addr);
-    expect(attrs.get("only_from")!.split(/\s+/)).toEqual([mgmt, "127.0.0.1"]);
-    // Its own system user (00-prepare creates it), not the guide's root nor a shared nobody.
-    expect(attrs.get("user")).toBe("clustercheck");
-    expect(attrs.get("group")).toBe("clustercheck");
-    expect(attrs.get("type")).toBe("UNLISTED");
-    expect(attrs.get("server")).toBe(CLUSTERCHECK_BIN);
-    expect(attrs.get("disable")).toBe("no");
-    expect(attrs.get("wait")).toBe("no");
-    expect(attrs.get("socket_type")).toBe("stream");
-    expect(attrs.has("groups")).toBe(false);
-  });
+  it.each(controllers.map((c) => [c.hostname, c.addresses.management] as const))(
+    "%s: xinetd service as in the guide, hardened",
+    (host, addr) => {
+      const a = artifactAt(r, host, XINETD_SERVICE);
+      expect(a.mode).toBe(0o644);
+      const { name: svc, attrs } = xinetdAttrs(a.content);
+      expect(svc).toBe("galera-monitor");
+      expect(attrs.get("port")).toBe("9200");
+      expect(attrs.get("bind")).toBe(addr);
+      expect(attrs.get("only_from")!.split(/\s+/)).toEqual([mgmt, "127.0.0.1"]);
+      // Its own system user (00-prepare creates it), not the guide's root nor a shared nobody.
+      expect(attrs.get("user")).toBe("clustercheck");
+      expect(attrs.get("group")).toBe("clustercheck");
+      expect(attrs.get("type")).toBe("UNLISTED");
+      expect(attrs.get("server")).toBe(CLUSTERCHECK_BIN);
+      expect(attrs.get("disable")).toBe("no");
+      expect(attrs.get("wait")).toBe("no");
+      expect(attrs.get("socket_type")).toBe("stream");
+      expect(attrs.has("groups")).toBe(false);
+    },
+  );
 
   it("ships our own clustercheck and its credentials readable by the clustercheck group only", () => {
     for (const c of controllers) {
@@ -56,7 +59,7 @@ describe.each(["train-ha", "lab"] as ExampleName[])("clustercheck generator: %s"
       expect(bin).toMatchObject({ mode: 0o755, secret: false });
       expect(bin.content.startsWith("#!/bin/bash\n")).toBe(true);
       expect(bin.content).toContain(`CREDENTIALS=${CLUSTERCHECK_CNF}\n`);
-      expect(bin.content).toContain("--defaults-extra-file=\"$CREDENTIALS\"");
+      expect(bin.content).toContain('--defaults-extra-file="$CREDENTIALS"');
       expect(bin.content).not.toMatch(/wget|curl|github/i);
       const cred = artifactAt(r, c.hostname, CLUSTERCHECK_CNF);
       expect(cred).toMatchObject({ mode: 0o640, owner: "root", group: "clustercheck", secret: true });
@@ -65,7 +68,9 @@ describe.each(["train-ha", "lab"] as ExampleName[])("clustercheck generator: %s"
       expect(cnfValue(g, "client", "password")).toBe(FAKE_SECRETS.clustercheck_pass);
       expect(cnfValue(g, "client", "socket")).toBe(os.mysqlSocket);
     }
-    expect(r.artifacts.filter((a) => a.path === CLUSTERCHECK_BIN).map((a) => a.node)).toEqual(controllers.map((c) => c.hostname));
+    expect(r.artifacts.filter((a) => a.path === CLUSTERCHECK_BIN).map((a) => a.node)).toEqual(
+      controllers.map((c) => c.hostname),
+    );
   });
 
   it("runs 23-clustercheck on every controller in parallel, after the Galera steps", () => {
@@ -107,13 +112,23 @@ describe("clustercheck generator: spec settings", () => {
         ...EXAMPLES.lab,
         clustercheck: { port: 9300, user: "hcheck" },
         // HAProxy's Galera check must follow the port (validation holds them together).
-        haproxy: { services: [{ name: "galera_cluster", port: 3306, mode: "tcp", httpCheck: true, checkPort: 9300, activeBackup: true }] },
+        haproxy: {
+          services: [
+            { name: "galera_cluster", port: 3306, mode: "tcp", httpCheck: true, checkPort: 9300, activeBackup: true },
+          ],
+        },
       },
       FAKE_SECRETS,
     );
     expect(xinetdAttrs(artifactAt(r, "controller03", XINETD_SERVICE).content).attrs.get("port")).toBe("9300");
-    expect(cnfValue(parseCnf(artifactAt(r, "controller03", CLUSTERCHECK_CNF).content), "client", "user")).toBe("hcheck");
-    expect(artifactAt(r, "controller01", "/etc/ha-gen/galera-secure.sql").content).toContain("CREATE USER IF NOT EXISTS 'hcheck'@'localhost'");
-    expect(artifactAt(r, "controller03", "/usr/local/lib/ha-gen/23-clustercheck.sh").content).toContain("SERVICES_LINE='galera-monitor 9300/tcp");
+    expect(cnfValue(parseCnf(artifactAt(r, "controller03", CLUSTERCHECK_CNF).content), "client", "user")).toBe(
+      "hcheck",
+    );
+    expect(artifactAt(r, "controller01", "/etc/ha-gen/galera-secure.sql").content).toContain(
+      "CREATE USER IF NOT EXISTS 'hcheck'@'localhost'",
+    );
+    expect(artifactAt(r, "controller03", "/usr/local/lib/ha-gen/23-clustercheck.sh").content).toContain(
+      "SERVICES_LINE='galera-monitor 9300/tcp",
+    );
   });
 });

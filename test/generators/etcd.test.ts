@@ -9,13 +9,17 @@ import { ETCD_UNIT } from "../../generators/etcd.js";
 import { FAKE_SECRETS } from "../fixtures/secrets.js";
 import { EXAMPLES, artifactAt, renderExample } from "../helpers/examples.js";
 
-const controllersOf = (name: keyof typeof EXAMPLES) => EXAMPLES[name].nodes.filter((n) => n.roles.includes("controller"));
+const controllersOf = (name: keyof typeof EXAMPLES) =>
+  EXAMPLES[name].nodes.filter((n) => n.roles.includes("controller"));
 
 /** The env file as a shell sees it (systemd reads the same values: envValue()). */
 function sourced(content: string): Record<string, string> {
   const dir = mkdtempSync(join(tmpdir(), "ha-gen-etcd-env-"));
   writeFileSync(join(dir, "env"), content);
-  const out = spawnSync("/bin/bash", ["-c", 'set -a; . "$1"; env -0', "bash", join(dir, "env")], { encoding: "utf8", env: { PATH: "/usr/bin:/bin" } });
+  const out = spawnSync("/bin/bash", ["-c", 'set -a; . "$1"; env -0', "bash", join(dir, "env")], {
+    encoding: "utf8",
+    env: { PATH: "/usr/bin:/bin" },
+  });
   rmSync(dir, { recursive: true });
   return Object.fromEntries(
     out.stdout
@@ -55,7 +59,15 @@ for (const name of ["train-ha", "lab"] as const) {
       const units = controllers.map((n) => artifactAt(r, n.hostname, ETCD_UNIT).content);
       expect(new Set(units).size).toBe(1);
       const u = units[0]!;
-      for (const line of ["Type=notify", "User=etcd", "WorkingDirectory=/var/lib/etcd/", `EnvironmentFile=${os.etcdEnvFile}`, "ExecStart=/usr/bin/etcd", "Restart=on-failure", "LimitNOFILE=65536"]) {
+      for (const line of [
+        "Type=notify",
+        "User=etcd",
+        "WorkingDirectory=/var/lib/etcd/",
+        `EnvironmentFile=${os.etcdEnvFile}`,
+        "ExecStart=/usr/bin/etcd",
+        "Restart=on-failure",
+        "LimitNOFILE=65536",
+      ]) {
         expect(u.split("\n")).toContain(line);
       }
       expect(u).not.toMatch(/bash -c|GOMAXPROCS|\$\{ETCD_/);
@@ -69,11 +81,17 @@ for (const name of ["train-ha", "lab"] as const) {
       const endpoints = controllers.map((n) => `http://${n.addresses.management}:2379`).join(",");
       expect(s).toContain("systemctl start --no-block etcd");
       expect(s).toContain("systemctl restart --no-block etcd");
-      expect(s).toContain(`ETCDCTL_API=3 etcdctl --endpoints=${endpoints} --dial-timeout=2s --command-timeout=5s endpoint health`);
+      expect(s).toContain(
+        `ETCDCTL_API=3 etcdctl --endpoints=${endpoints} --dial-timeout=2s --command-timeout=5s endpoint health`,
+      );
       expect(s).toMatch(/changed_since_applied etcd-unit "\$unit"; then\n {2}systemctl daemon-reload/);
-      const code = s.split("\n").filter((l) => !/^\s*#/.test(l)).join("\n");
+      const code = s
+        .split("\n")
+        .filter((l) => !/^\s*#/.test(l))
+        .join("\n");
       expect(code).not.toMatch(/cluster-health|rm -rf|systemctl start etcd\b/);
-      for (const n of controllers) expect(s).toContain(`, started, ${n.hostname}, http://${n.addresses.management}:2380,`);
+      for (const n of controllers)
+        expect(s).toContain(`, started, ${n.hostname}, http://${n.addresses.management}:2380,`);
     });
   });
 }
@@ -88,7 +106,9 @@ describe("the data directory of Debian's packaged single-member etcd", () => {
   });
   it("is moved aside (never deleted) before ha-gen's first start when the spec points there", () => {
     const s = render("/var/lib/etcd/default", "debian12");
-    expect(s).toMatch(/if \[\[ -d "\$\{data_dir\}\/member" \]\]; then\n {4}systemctl stop etcd\n {4}aside=.*\n {4}mv -- "\$data_dir" "\$aside"/);
+    expect(s).toMatch(
+      /if \[\[ -d "\$\{data_dir\}\/member" \]\]; then\n {4}systemctl stop etcd\n {4}aside=.*\n {4}mv -- "\$data_dir" "\$aside"/,
+    );
     expect(s).not.toContain("rm ");
     expect(render("/var/lib/etcd/default", "centos8")).not.toContain("mv --");
   });

@@ -48,41 +48,49 @@ describe.each(NAMES)("galera generator: %s", (name) => {
     expect(holders).toEqual(controllers.map((c) => c.hostname));
   });
 
-  it.each(controllers.map((c) => [c.hostname, c.addresses.management] as const))("%s: addresses, cluster members and guide settings", (host, addr) => {
-    const g = parseCnf(artifactAt(r, host, os.galeraCnf).content);
-    expect(cnfValue(g, "mysqld", "bind-address")).toBe(addr);
-    expect(cnfValue(g, "mysqld", "bind-address")).not.toBe("0.0.0.0");
-    expect(cnfValue(g, "galera", "wsrep_node_address")).toBe(addr);
-    expect(cnfValue(g, "galera", "wsrep_node_name")).toBe(host);
-    const members = cnfValue(g, "galera", "wsrep_cluster_address")!;
-    expect(members).toBe(`gcomm://${controllers.map((c) => c.addresses.management).join(",")}`);
-    const providerOptions = cnfValue(g, "galera", "wsrep_provider_options")!.split(";").map((s) => s.trim());
-    expect(providerOptions).toContain(`gmcast.listen_addr=tcp://${addr}:4567`);
-    expect(providerOptions).toContain(`ist.recv_addr=${addr}`);
-    expect(cnfValue(g, "galera", "wsrep_on")).toBe("ON");
-    expect(cnfValue(g, "galera", "wsrep_provider")).toBe(os.galeraProvider);
-    expect(cnfValue(g, "galera", "wsrep_cluster_name")).toBe("mariadb_galera_cluster");
-    expect(cnfValue(g, "galera", "binlog_format")).toBe("ROW");
-    expect(cnfValue(g, "galera", "default_storage_engine")).toBe("InnoDB");
-    expect(cnfValue(g, "galera", "innodb_autoinc_lock_mode")).toBe("2");
-    expect(cnfValue(g, "galera", "wsrep_slave_threads")).toBe("4");
-    expect(cnfValue(g, "galera", "innodb_flush_log_at_trx_commit")).toBe("2");
-    expect(cnfValue(g, "galera", "innodb_buffer_pool_size")).toBe(name === "lab" ? "128M" : "1024M");
-    expect(cnfValue(g, "galera", "wsrep_sst_method")).toBe("rsync");
-    expect(cnfValue(g, "galera", "wsrep_sync_wait")).toBe("0");
-    expect(cnfValue(g, "galera", "wsrep_sst_auth")).toBeUndefined();
-    // Donors: the backups other than this node, the writer (first controller) never named; the
-    // trailing comma falls back to any node.
-    const backups = controllers.slice(1).map((c) => c.hostname).filter((h) => h !== host);
-    expect(cnfValue(g, "galera", "wsrep_sst_donor")).toBe(`${backups.join(",")},`);
-    // Not the guide's 1000: one writer takes every service's pool (HAProxy's listener follows it).
-    expect(cnfValue(g, "mysqld", "max_connections")).toBe("4096");
-    expect(cnfValue(g, "mysqld", "port")).toBe("3306");
-    expect(cnfValue(g, "mysqld", "datadir")).toBe("/var/lib/mysql");
-    expect(cnfValue(g, "mysqld", "socket")).toBe(os.mysqlSocket);
-    expect(cnfValue(g, "mysqld", "pid-file")).toBe(os.mysqlPidFile);
-    expect(cnfValue(g, "mysqld", "log-error")).toBe(os.mysqlLogError);
-  });
+  it.each(controllers.map((c) => [c.hostname, c.addresses.management] as const))(
+    "%s: addresses, cluster members and guide settings",
+    (host, addr) => {
+      const g = parseCnf(artifactAt(r, host, os.galeraCnf).content);
+      expect(cnfValue(g, "mysqld", "bind-address")).toBe(addr);
+      expect(cnfValue(g, "mysqld", "bind-address")).not.toBe("0.0.0.0");
+      expect(cnfValue(g, "galera", "wsrep_node_address")).toBe(addr);
+      expect(cnfValue(g, "galera", "wsrep_node_name")).toBe(host);
+      const members = cnfValue(g, "galera", "wsrep_cluster_address")!;
+      expect(members).toBe(`gcomm://${controllers.map((c) => c.addresses.management).join(",")}`);
+      const providerOptions = cnfValue(g, "galera", "wsrep_provider_options")!
+        .split(";")
+        .map((s) => s.trim());
+      expect(providerOptions).toContain(`gmcast.listen_addr=tcp://${addr}:4567`);
+      expect(providerOptions).toContain(`ist.recv_addr=${addr}`);
+      expect(cnfValue(g, "galera", "wsrep_on")).toBe("ON");
+      expect(cnfValue(g, "galera", "wsrep_provider")).toBe(os.galeraProvider);
+      expect(cnfValue(g, "galera", "wsrep_cluster_name")).toBe("mariadb_galera_cluster");
+      expect(cnfValue(g, "galera", "binlog_format")).toBe("ROW");
+      expect(cnfValue(g, "galera", "default_storage_engine")).toBe("InnoDB");
+      expect(cnfValue(g, "galera", "innodb_autoinc_lock_mode")).toBe("2");
+      expect(cnfValue(g, "galera", "wsrep_slave_threads")).toBe("4");
+      expect(cnfValue(g, "galera", "innodb_flush_log_at_trx_commit")).toBe("2");
+      expect(cnfValue(g, "galera", "innodb_buffer_pool_size")).toBe(name === "lab" ? "128M" : "1024M");
+      expect(cnfValue(g, "galera", "wsrep_sst_method")).toBe("rsync");
+      expect(cnfValue(g, "galera", "wsrep_sync_wait")).toBe("0");
+      expect(cnfValue(g, "galera", "wsrep_sst_auth")).toBeUndefined();
+      // Donors: the backups other than this node, the writer (first controller) never named; the
+      // trailing comma falls back to any node.
+      const backups = controllers
+        .slice(1)
+        .map((c) => c.hostname)
+        .filter((h) => h !== host);
+      expect(cnfValue(g, "galera", "wsrep_sst_donor")).toBe(`${backups.join(",")},`);
+      // Not the guide's 1000: one writer takes every service's pool (HAProxy's listener follows it).
+      expect(cnfValue(g, "mysqld", "max_connections")).toBe("4096");
+      expect(cnfValue(g, "mysqld", "port")).toBe("3306");
+      expect(cnfValue(g, "mysqld", "datadir")).toBe("/var/lib/mysql");
+      expect(cnfValue(g, "mysqld", "socket")).toBe(os.mysqlSocket);
+      expect(cnfValue(g, "mysqld", "pid-file")).toBe(os.mysqlPidFile);
+      expect(cnfValue(g, "mysqld", "log-error")).toBe(os.mysqlLogError);
+    },
+  );
 
   it("ships root's client option file (secret) on every controller and the secure SQL on the first only", () => {
     for (const c of controllers) {
@@ -107,7 +115,9 @@ describe.each(NAMES)("galera generator: %s", (name) => {
     const sql = artifactAt(r, controllers[0]!.hostname, SECURE_SQL).content;
     const pass = `'${FAKE_SECRETS.mariadb_root_pass}'`;
     if (os.id === "debian12") {
-      expect(sql).toContain(`ALTER USER 'root'@'localhost' IDENTIFIED VIA unix_socket OR mysql_native_password USING PASSWORD(${pass});`);
+      expect(sql).toContain(
+        `ALTER USER 'root'@'localhost' IDENTIFIED VIA unix_socket OR mysql_native_password USING PASSWORD(${pass});`,
+      );
       expect(sql).toContain("FROM PUBLIC");
     } else {
       expect(sql).toContain(`ALTER USER 'root'@'localhost' IDENTIFIED BY ${pass};`);
@@ -115,7 +125,9 @@ describe.each(NAMES)("galera generator: %s", (name) => {
       expect(sql).not.toContain("PUBLIC");
     }
     expect(sql).toContain("DROP DATABASE IF EXISTS test;");
-    expect(sql).toContain(`CREATE USER IF NOT EXISTS 'clustercheck'@'localhost' IDENTIFIED BY '${FAKE_SECRETS.clustercheck_pass}';`);
+    expect(sql).toContain(
+      `CREATE USER IF NOT EXISTS 'clustercheck'@'localhost' IDENTIFIED BY '${FAKE_SECRETS.clustercheck_pass}';`,
+    );
     expect(sql).toContain(`ALTER USER 'clustercheck'@'localhost' IDENTIFIED BY '${FAKE_SECRETS.clustercheck_pass}';`);
     // USAGE only: the guide's PROCESS (and any grant of an earlier setup) is revoked.
     expect(sql).toContain("REVOKE ALL PRIVILEGES, GRANT OPTION FROM 'clustercheck'@'localhost';");
@@ -133,7 +145,10 @@ describe.each(NAMES)("galera generator: %s", (name) => {
     expect(at("22-galera-secure")).toBeLessThan(at("23-clustercheck"));
     const step = (id: string) => r.plan.steps.find((s) => s.id === id)!;
     expect(step("20-galera-bootstrap").nodes).toEqual([controllers[0]!.hostname]);
-    expect(step("21-galera-join")).toMatchObject({ mode: "serial", nodes: controllers.slice(1).map((c) => c.hostname) });
+    expect(step("21-galera-join")).toMatchObject({
+      mode: "serial",
+      nodes: controllers.slice(1).map((c) => c.hostname),
+    });
     expect(step("22-galera-secure").nodes).toEqual([controllers[0]!.hostname]);
     expect(ids).not.toContain("galera-recover");
     for (const c of controllers) expect(artifactAt(r, c.hostname, GALERA_RECOVER_SCRIPT).mode).toBe(0o755);
@@ -143,15 +158,21 @@ describe.each(NAMES)("galera generator: %s", (name) => {
     const s = script(r, controllers[0]!.hostname, "20-galera-bootstrap");
     expect(s).toContain("galera_new_cluster\n");
     expect(s).not.toContain("--wsrep-new-cluster");
-    const code = s.split("\n").filter((l) => !l.trimStart().startsWith("#")).join("\n");
+    const code = s
+      .split("\n")
+      .filter((l) => !l.trimStart().startsWith("#"))
+      .join("\n");
     // Nothing removes the data directory or grastate.dat, or kills the server.
     expect(code).not.toMatch(/\brm\b[^\n]*(\/var\/lib\/mysql|GRASTATE)|pkill|kill -9/);
-    expect(code).toContain("rm -rf \"$dir\""); // only recover_position's own temp dir
+    expect(code).toContain('rm -rf "$dir"'); // only recover_position's own temp dir
     // Refuses on an existing cluster state that is not safe to bootstrap, and names the recovery.
     expect(s).toContain('"$safe" != 1');
     expect(s).toContain("ha-gen recover galera");
     // Joins instead of bootstrapping when any other controller answers on 4567.
-    const peers = controllers.slice(1).map((c) => c.addresses.management).join(" ");
+    const peers = controllers
+      .slice(1)
+      .map((c) => c.addresses.management)
+      .join(" ");
     expect(s).toContain(`GALERA_PEERS=(${peers})`);
     expect(s.indexOf("elif peer_up; then")).toBeLessThan(s.indexOf("galera_new_cluster\n  changed"));
   });
@@ -168,7 +189,8 @@ describe.each(NAMES)("galera generator: %s", (name) => {
 
   it("keeps mariadb enabled at boot", () => {
     expect(script(r, controllers[0]!.hostname, "20-galera-bootstrap")).toContain("ensure_enabled mariadb");
-    for (const c of controllers.slice(1)) expect(script(r, c.hostname, "21-galera-join")).toContain("ensure_enabled mariadb");
+    for (const c of controllers.slice(1))
+      expect(script(r, c.hostname, "21-galera-join")).toContain("ensure_enabled mariadb");
   });
 
   it("runs --wsrep-recover with the OS's server binary", () => {
@@ -197,8 +219,13 @@ describe("galera generator: spec settings and hostile values", () => {
     const r = render({
       ...EXAMPLES.lab,
       galera: {
-        clusterName: "prod_db", port: 3307, maxConnections: 2000, wsrepSlaveThreads: 8, innodbBufferPoolSize: "2G",
-        innodbFlushLogAtTrxCommit: 1, wsrepSyncWait: 1,
+        clusterName: "prod_db",
+        port: 3307,
+        maxConnections: 2000,
+        wsrepSlaveThreads: 8,
+        innodbBufferPoolSize: "2G",
+        innodbFlushLogAtTrxCommit: 1,
+        wsrepSyncWait: 1,
       },
     });
     const g = parseCnf(artifactAt(r, "controller02", "/etc/mysql/mariadb.conf.d/60-galera.cnf").content);
@@ -266,7 +293,9 @@ describe("galera generator: spec settings and hostile values", () => {
     };
     const r = render(spec);
     const g = parseCnf(artifactAt(r, "db-b", "/etc/mysql/mariadb.conf.d/60-galera.cnf").content);
-    expect(cnfValue(g, "galera", "wsrep_cluster_address")).toBe("gcomm://198.51.100.23,198.51.100.21,198.51.100.22,198.51.100.24,198.51.100.25");
+    expect(cnfValue(g, "galera", "wsrep_cluster_address")).toBe(
+      "gcomm://198.51.100.23,198.51.100.21,198.51.100.22,198.51.100.24,198.51.100.25",
+    );
     expect(r.plan.steps.find((s) => s.id === "20-galera-bootstrap")!.nodes).toEqual(["db-c"]);
     expect(r.plan.steps.find((s) => s.id === "21-galera-join")!.nodes).toEqual(["db-a", "db-b", "db-d", "db-e"]);
     expect(artifactAt(r, "db-e", "/usr/local/lib/ha-gen/21-galera-join.sh").content).toContain("MIN_SIZE=5\n");

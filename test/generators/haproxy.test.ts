@@ -55,8 +55,18 @@ describe("haproxy.cfg", () => {
       // Both examples use the 11 default services.
       expect(SPECS[name].haproxy?.services).toBeUndefined();
       expect([...ls.keys()]).toEqual([
-        "stats", "dashboard_cluster", "galera_cluster", "rabbitmq_cluster", "glance_api_cluster", "keystone_public_cluster",
-        "nova_compute_api_cluster", "nova_placement_cluster", "nova_metadata_api_cluster", "nova_vncproxy_cluster", "neutron_api_cluster", "cinder_api_cluster",
+        "stats",
+        "dashboard_cluster",
+        "galera_cluster",
+        "rabbitmq_cluster",
+        "glance_api_cluster",
+        "keystone_public_cluster",
+        "nova_compute_api_cluster",
+        "nova_placement_cluster",
+        "nova_metadata_api_cluster",
+        "nova_vncproxy_cluster",
+        "neutron_api_cluster",
+        "cinder_api_cluster",
       ]);
       for (const [lname, lines] of ls) {
         if (lname === "stats") continue;
@@ -64,7 +74,9 @@ describe("haproxy.cfg", () => {
         expect(bind).toMatch(new RegExp(`^bind ${vip.replaceAll(".", "\\.")}:\\d+$`));
         const servers = lines.filter((l) => l.startsWith("server "));
         const port = lname === "rabbitmq_cluster" ? "5672" : bind.split(":")[1];
-        expect(servers.map((s) => s.split(" ").slice(1, 3).join(" "))).toEqual(ctl.map((c) => `${c.hostname} ${c.addresses.management}:${port}`));
+        expect(servers.map((s) => s.split(" ").slice(1, 3).join(" "))).toEqual(
+          ctl.map((c) => `${c.hostname} ${c.addresses.management}:${port}`),
+        );
         for (const s of servers) expect(s.split(" ")).toContain("check");
       }
     });
@@ -77,7 +89,9 @@ describe("haproxy.cfg", () => {
         expect(lines.includes("option tcplog"), lname).toBe(mode === "tcp");
         expect(lines.includes("option httplog"), lname).toBe(mode === "http");
       }
-      expect(artifactAt(r, ctl[0]!.hostname, HAPROXY_CFG).content).not.toMatch(/^defaults[\s\S]*option (tcp|http)log[\s\S]*^listen stats/m);
+      expect(artifactAt(r, ctl[0]!.hostname, HAPROXY_CFG).content).not.toMatch(
+        /^defaults[\s\S]*option (tcp|http)log[\s\S]*^listen stats/m,
+      );
     });
 
     it(`${name}: galera is checked through clustercheck over HTTP, one writer, the others backup`, () => {
@@ -109,7 +123,10 @@ describe("haproxy.cfg", () => {
       for (const c of ctl) {
         const cfg = artifactAt(r, c.hostname, HAPROXY_CFG).content;
         const stats = listeners(cfg).get("stats")!;
-        expect(stats.filter((l) => l.startsWith("bind "))).toEqual([`bind ${vip}:1080`, `bind ${c.addresses.management}:1080`]);
+        expect(stats.filter((l) => l.startsWith("bind "))).toEqual([
+          `bind ${vip}:1080`,
+          `bind ${c.addresses.management}:1080`,
+        ]);
         expect(stats).toContain(`stats auth admin:${FAKE_SECRETS.haproxy_stats_pass}`);
         expect(stats).toContain("stats realm OpenStack\\ Haproxy");
         expect(cfg).not.toMatch(/^\s*bind (0\.0\.0\.0|\*|:)/m);
@@ -184,9 +201,24 @@ describe("haproxy.cfg", () => {
         maxconn: 123,
         stats: { port: 8404, user: "ops", realm: "Lab stats" },
         services: [
-          { name: "api", port: 8080, backendPort: 18080, mode: "http" as const, balance: "leastconn" as const, httpCheck: true, tcpKeepalive: false, timeoutClient: "2m", check: { inter: "3s", rise: 3, fall: 4 } },
           {
-            name: "db", port: 3307, mode: "tcp" as const, httpCheck: true, checkPort: 9201, activeBackup: true,
+            name: "api",
+            port: 8080,
+            backendPort: 18080,
+            mode: "http" as const,
+            balance: "leastconn" as const,
+            httpCheck: true,
+            tcpKeepalive: false,
+            timeoutClient: "2m",
+            check: { inter: "3s", rise: 3, fall: 4 },
+          },
+          {
+            name: "db",
+            port: 3307,
+            mode: "tcp" as const,
+            httpCheck: true,
+            checkPort: 9201,
+            activeBackup: true,
             timeoutTunnel: "2h",
           },
         ],
@@ -195,8 +227,24 @@ describe("haproxy.cfg", () => {
     const cfg = artifactAt(renderCluster(spec, FAKE_SECRETS), "controller02", HAPROXY_CFG).content;
     const ls = listeners(cfg);
     expect([...ls.keys()]).toEqual(["stats", "api", "db"]);
-    expect(ls.get("stats")).toEqual(expect.arrayContaining(["bind 198.51.100.10:8404", "bind 198.51.100.12:8404", `stats auth ops:${FAKE_SECRETS.haproxy_stats_pass}`, "stats realm Lab\\ stats"]));
-    expect(ls.get("api")).toEqual(expect.arrayContaining(["bind 198.51.100.10:8080", "balance leastconn", "option httpchk", "timeout client 2m", "default-server inter 3s rise 3 fall 4", "server controller03 198.51.100.13:18080 check"]));
+    expect(ls.get("stats")).toEqual(
+      expect.arrayContaining([
+        "bind 198.51.100.10:8404",
+        "bind 198.51.100.12:8404",
+        `stats auth ops:${FAKE_SECRETS.haproxy_stats_pass}`,
+        "stats realm Lab\\ stats",
+      ]),
+    );
+    expect(ls.get("api")).toEqual(
+      expect.arrayContaining([
+        "bind 198.51.100.10:8080",
+        "balance leastconn",
+        "option httpchk",
+        "timeout client 2m",
+        "default-server inter 3s rise 3 fall 4",
+        "server controller03 198.51.100.13:18080 check",
+      ]),
+    );
     expect(ls.get("api")).not.toContain("option tcpka");
     expect(ls.get("db")).toContain("timeout tunnel 2h");
     expect(ls.get("db")!.some((l) => l.startsWith("timeout client"))).toBe(false);

@@ -5,7 +5,8 @@ import { osProfile } from "../../src/core/os.js";
 import { FAKE_SECRETS } from "../fixtures/secrets.js";
 import { EXAMPLES, artifactAt, renderExample } from "../helpers/examples.js";
 
-const controllersOf = (name: keyof typeof EXAMPLES) => EXAMPLES[name].nodes.filter((n) => n.roles.includes("controller"));
+const controllersOf = (name: keyof typeof EXAMPLES) =>
+  EXAMPLES[name].nodes.filter((n) => n.roles.includes("controller"));
 
 describe("memcached on CentOS 8 (train-ha)", () => {
   const r = renderExample("train-ha");
@@ -19,7 +20,11 @@ describe("memcached on CentOS 8 (train-ha)", () => {
       expect(c).toContain('CACHESIZE="64"\n');
       expect(c).not.toContain("0.0.0.0");
       // Sourced by a shell it yields the values systemd's EnvironmentFile= reads.
-      const out = spawnSync("bash", ["-c", `eval "$C"; printf '%s|' "$PORT" "$USER" "$MAXCONN" "$CACHESIZE" "$OPTIONS"`], { env: { C: c, PATH: "/usr/bin:/bin" }, encoding: "utf8" });
+      const out = spawnSync(
+        "bash",
+        ["-c", `eval "$C"; printf '%s|' "$PORT" "$USER" "$MAXCONN" "$CACHESIZE" "$OPTIONS"`],
+        { env: { C: c, PATH: "/usr/bin:/bin" }, encoding: "utf8" },
+      );
       expect(out.stdout).toBe(`11211|memcached|1024|64|-l ${n.addresses.management},127.0.0.1|`);
     }
   });
@@ -33,8 +38,17 @@ describe("memcached on Debian 12 (lab)", () => {
   const r = renderExample("lab");
   it("writes /etc/memcached.conf per controller, one option per line, user memcache", () => {
     for (const n of controllersOf("lab")) {
-      const lines = artifactAt(r, n.hostname, "/etc/memcached.conf").content.split("\n").filter((l) => l && !l.startsWith("#"));
-      expect(lines).toEqual(["-p 11211", "-u memcache", "-m 64", "-c 1024", `-l ${n.addresses.management},127.0.0.1`, "-P /var/run/memcached/memcached.pid"]);
+      const lines = artifactAt(r, n.hostname, "/etc/memcached.conf")
+        .content.split("\n")
+        .filter((l) => l && !l.startsWith("#"));
+      expect(lines).toEqual([
+        "-p 11211",
+        "-u memcache",
+        "-m 64",
+        "-c 1024",
+        `-l ${n.addresses.management},127.0.0.1`,
+        "-P /var/run/memcached/memcached.pid",
+      ]);
     }
   });
 });
@@ -66,9 +80,17 @@ for (const name of ["train-ha", "lab"] as const) {
 
 it("writes a custom port, cache size and connection limit in both formats", () => {
   for (const os of ["centos8", "debian12"] as const) {
-    const spec = { ...structuredClone(EXAMPLES.lab), os, memcached: { port: 11311, cacheSizeMb: 512, maxConnections: 4096 } };
+    const spec = {
+      ...structuredClone(EXAMPLES.lab),
+      os,
+      memcached: { port: 11311, cacheSizeMb: 512, maxConnections: 4096 },
+    };
     const r = renderCluster(spec, FAKE_SECRETS);
     const c = artifactAt(r, "controller01", osProfile(os).memcachedConf).content;
-    expect(c).toMatch(os === "centos8" ? /PORT="11311"\nUSER="memcached"\nMAXCONN="4096"\nCACHESIZE="512"/ : /-p 11311\n-u memcache\n-m 512\n-c 4096\n/);
+    expect(c).toMatch(
+      os === "centos8"
+        ? /PORT="11311"\nUSER="memcached"\nMAXCONN="4096"\nCACHESIZE="512"/
+        : /-p 11311\n-u memcache\n-m 512\n-c 4096\n/,
+    );
   }
 });

@@ -51,7 +51,9 @@ describe("pacemaker steps", () => {
       expect(s).toContain(`controllers=( ${nodes.map((n) => n.hostname).join(" ")} )`);
       expect(s).toContain(`addresses=( ${nodes.map((n) => n.addresses.management).join(" ")} )`);
       expect(s).toContain('pcs cluster setup "$cluster_name" "${nodes[@]}" --start --enable --wait=300');
-      expect(s).toMatch(/if \[\[ -f "\$corosync_conf" && "\$\(conf_cluster_name\)" == "\$cluster_name" \]\]; then\n\s+# Never re-create/);
+      expect(s).toMatch(
+        /if \[\[ -f "\$corosync_conf" && "\$\(conf_cluster_name\)" == "\$cluster_name" \]\]; then\n\s+# Never re-create/,
+      );
       expect(s).toContain("partition with quorum");
       // Every controller has a vlan address in train-ha: corosync's second knet link runs there.
       if (name === "train-ha") {
@@ -64,18 +66,26 @@ describe("pacemaker steps", () => {
 
     it(`${name}: properties, VIP and clone as the spec says, VIP colocated with the clone`, () => {
       const s = artifactAt(r, ctl[0]!, scriptPath(RESOURCES_STEP)).content;
-      expect(s).toContain("properties=( pe-warn-series-max=1000 pe-input-series-max=1000 pe-error-series-max=1000 cluster-recheck-interval=5min stonith-enabled=false no-quorum-policy=stop )");
+      expect(s).toContain(
+        "properties=( pe-warn-series-max=1000 pe-input-series-max=1000 pe-error-series-max=1000 cluster-recheck-interval=5min stonith-enabled=false no-quorum-policy=stop )",
+      );
       const prefix = name === "lab" ? 24 : 12;
       const nic = spec.networks.management.interface;
-      expect(s).toContain(`vip_agent_options=( ip=${spec.vip.address} cidr_netmask=${prefix} nic=${nic} op monitor interval=30s)`);
+      expect(s).toContain(
+        `vip_agent_options=( ip=${spec.vip.address} cidr_netmask=${prefix} nic=${nic} op monitor interval=30s)`,
+      );
       expect(s).toContain("haproxy_monitor=( interval=5s timeout=20s )");
       const create = 'pcs_f resource create "$haproxy" systemd:haproxy op monitor "${haproxy_monitor[@]}" clone';
       expect(s).toContain(`${create} "\${force[@]}"`);
       // An existing clone with another monitor (the guide's pcs default, 60s) gets this one instead.
       expect(s).toContain('pcs_f resource op remove "$id"');
       expect(s).toContain('pcs_f resource op add "$haproxy" monitor "${haproxy_monitor[@]}"');
-      expect(s).toContain('pcs_f constraint colocation add "$vip" with "$clone" INFINITY id=colocation-vip-with-lb-haproxy-clone');
-      expect(s).toContain('pcs_f constraint order start "$clone" "then" "$vip" kind=Optional id=order-lb-haproxy-clone-then-vip');
+      expect(s).toContain(
+        'pcs_f constraint colocation add "$vip" with "$clone" INFINITY id=colocation-vip-with-lb-haproxy-clone',
+      );
+      expect(s).toContain(
+        'pcs_f constraint order start "$clone" "then" "$vip" kind=Optional id=order-lb-haproxy-clone-then-vip',
+      );
       expect(s).not.toMatch(/colocation add "\$clone" with "\$vip"/);
       expect(s).toContain('pcs cluster cib-push "$cib" diff-against="$work/orig.xml"');
       expect(s).toMatch(/if \(\( dirty \)\); then\n\s+pcs cluster cib-push/);
@@ -94,8 +104,12 @@ describe("pacemaker steps", () => {
     const spec = {
       ...SPECS.lab,
       pacemaker: {
-        clusterName: "lab.ha_2", vipResource: "api_vip", haproxyResource: "lb", vipMonitorInterval: "10s",
-        haproxyMonitorInterval: "3s", haproxyMonitorTimeout: "1min",
+        clusterName: "lab.ha_2",
+        vipResource: "api_vip",
+        haproxyResource: "lb",
+        vipMonitorInterval: "10s",
+        haproxyMonitorInterval: "3s",
+        haproxyMonitorTimeout: "1min",
         properties: { "no-quorum-policy": "freeze" as const, "cluster-recheck-interval": "3min" },
       },
     };
@@ -122,7 +136,12 @@ describe("pacemaker steps", () => {
   });
 
   it("resource ids pcs would refuse, or that clash, are spec errors", () => {
-    for (const pacemaker of [{ vipResource: "1vip" }, { haproxyResource: "lb haproxy" }, { vipResource: "lb", haproxyResource: "lb" }, { vipResource: "lb-clone", haproxyResource: "lb" }]) {
+    for (const pacemaker of [
+      { vipResource: "1vip" },
+      { haproxyResource: "lb haproxy" },
+      { vipResource: "lb", haproxyResource: "lb" },
+      { vipResource: "lb-clone", haproxyResource: "lb" },
+    ]) {
       expect(() => renderCluster({ ...SPECS.lab, pacemaker }, FAKE_SECRETS)).toThrow(SpecError);
     }
   });

@@ -30,9 +30,20 @@ describe("00-prepare", () => {
     const vault = artifactAt(renderExample("train-ha"), "controller01", SCRIPT).content;
     expect(vault).toContain("centos_mirror=https://vault.centos.org\n");
     expect(vault.match(/^use_centos_mirror( |$)/gm)).toHaveLength(2); // before and after the release packages
-    const own = artifactAt(renderCluster({ ...SPECS["train-ha"], prepare: { centosMirror: "http://repo.example.lan:8080/centos-vault" } }, FAKE_SECRETS), "controller01", SCRIPT).content;
+    const own = artifactAt(
+      renderCluster(
+        { ...SPECS["train-ha"], prepare: { centosMirror: "http://repo.example.lan:8080/centos-vault" } },
+        FAKE_SECRETS,
+      ),
+      "controller01",
+      SCRIPT,
+    ).content;
     expect(own).toContain("centos_mirror=http://repo.example.lan:8080/centos-vault\n");
-    const asIs = artifactAt(renderCluster({ ...SPECS["train-ha"], prepare: { centosMirror: "as-installed" } }, FAKE_SECRETS), "controller01", SCRIPT).content;
+    const asIs = artifactAt(
+      renderCluster({ ...SPECS["train-ha"], prepare: { centosMirror: "as-installed" } }, FAKE_SECRETS),
+      "controller01",
+      SCRIPT,
+    ).content;
     expect(asIs).not.toContain("centos_mirror");
     expect(artifactAt(renderExample("lab"), "controller01", SCRIPT).content).not.toContain("centos_mirror");
   });
@@ -57,12 +68,25 @@ describe("00-prepare", () => {
 
   it("train-ha: the guide's repositories and settings, without its URLs and EL7 package", () => {
     const s = artifactAt(renderExample("train-ha"), "controller01", SCRIPT).content;
-    for (const want of ["centos-release-openstack-train", "epel-release", "dnf config-manager --set-enabled", '"HighAvailability ha"', '"PowerTools powertools"', "setenforce 0", "SELINUX=disabled", "systemctl stop firewalld", "ensure_disabled firewalld", "rpm -q --quiet --whatprovides"]) {
+    for (const want of [
+      "centos-release-openstack-train",
+      "epel-release",
+      "dnf config-manager --set-enabled",
+      '"HighAvailability ha"',
+      '"PowerTools powertools"',
+      "setenforce 0",
+      "SELINUX=disabled",
+      "systemctl stop firewalld",
+      "ensure_disabled firewalld",
+      "rpm -q --quiet --whatprovides",
+    ]) {
       expect(s).toContain(want);
     }
-    for (const never of ["koji", "openstack-utils", "rpm -Uvh", "rpm -ivh", "wget", "curl"]) expect(s).not.toContain(never);
+    for (const never of ["koji", "openstack-utils", "rpm -Uvh", "rpm -ivh", "wget", "curl"])
+      expect(s).not.toContain(never);
     // Nothing is downloaded from a URL: the only URLs are the CentOS mirror the repositories use.
-    for (const line of s.split("\n").filter((l) => /https?:/.test(l))) expect(line).toMatch(/(mirrorlist|mirror|vault)\.centos\.org|\$\{centos_mirror\}/);
+    for (const line of s.split("\n").filter((l) => /https?:/.test(l)))
+      expect(line).toMatch(/(mirrorlist|mirror|vault)\.centos\.org|\$\{centos_mirror\}/);
   });
 
   it("lab (debian12): apt without recommends, packaged daemons kept stopped, no SELinux or dnf", () => {
@@ -123,7 +147,10 @@ describe("00-prepare", () => {
   });
 
   it("follows spec.prepare: extra packages on every node, SELinux and firewalld left alone when asked", () => {
-    const spec = { ...SPECS["train-ha"], prepare: { disableSelinux: false, disableFirewalld: false, extraPackages: ["openstack-selinux", "chrony"] } };
+    const spec = {
+      ...SPECS["train-ha"],
+      prepare: { disableSelinux: false, disableFirewalld: false, extraPackages: ["openstack-selinux", "chrony"] },
+    };
     const r = renderCluster(spec, FAKE_SECRETS);
     for (const node of ["controller01", "cephnode03"]) {
       const s = artifactAt(r, node, SCRIPT).content;

@@ -12,8 +12,10 @@ import {
 import { FAKE_SECRETS } from "../fixtures/secrets.js";
 import { EXAMPLES, artifactAt, renderExample } from "../helpers/examples.js";
 
-const controllersOf = (name: keyof typeof EXAMPLES) => EXAMPLES[name].nodes.filter((n) => n.roles.includes("controller"));
-const script = (r: { artifacts: readonly Artifact[] }, node: string, id: string) => artifactAt(r as never, node, `/usr/local/lib/ha-gen/${id}.sh`).content;
+const controllersOf = (name: keyof typeof EXAMPLES) =>
+  EXAMPLES[name].nodes.filter((n) => n.roles.includes("controller"));
+const script = (r: { artifacts: readonly Artifact[] }, node: string, id: string) =>
+  artifactAt(r as never, node, `/usr/local/lib/ha-gen/${id}.sh`).content;
 
 function variant(patch: (s: Record<string, unknown>) => void) {
   const spec = structuredClone(EXAMPLES.lab) as Record<string, unknown>;
@@ -28,7 +30,9 @@ for (const name of ["train-ha", "lab"] as const) {
 
     it("gives every controller its own node name and listeners on its management address", () => {
       for (const n of controllers) {
-        expect(artifactAt(r, n.hostname, RABBITMQ_ENV_CONF).content).toMatch(new RegExp(`^NODENAME=rabbit@${n.hostname}$`, "m"));
+        expect(artifactAt(r, n.hostname, RABBITMQ_ENV_CONF).content).toMatch(
+          new RegExp(`^NODENAME=rabbit@${n.hostname}$`, "m"),
+        );
         const conf = artifactAt(r, n.hostname, RABBITMQ_CONF).content;
         expect(conf).toContain(`listeners.tcp.1 = ${n.addresses.management}:5672\n`);
         expect(conf).toContain(`management.tcp.ip = ${n.addresses.management}\n`);
@@ -87,8 +91,10 @@ for (const name of ["train-ha", "lab"] as const) {
     });
 
     it("enables the management plugin declaratively", () => {
-      for (const n of controllers) expect(artifactAt(r, n.hostname, RABBITMQ_PLUGINS).content).toMatch(/^\[rabbitmq_management\]\.\n$/m);
-      for (const a of r.artifacts.filter((x) => x.family === "rabbitmq" && x.path.endsWith(".sh"))) expect(a.content).not.toContain("rabbitmq-plugins");
+      for (const n of controllers)
+        expect(artifactAt(r, n.hostname, RABBITMQ_PLUGINS).content).toMatch(/^\[rabbitmq_management\]\.\n$/m);
+      for (const a of r.artifacts.filter((x) => x.family === "rabbitmq" && x.path.endsWith(".sh")))
+        expect(a.content).not.toContain("rabbitmq-plugins");
     });
 
     it("plans start on all controllers, serial disc joins of 2..n to the first, configure on the first", () => {
@@ -112,7 +118,9 @@ for (const name of ["train-ha", "lab"] as const) {
     it("restarts the broker only through restart_if_changed over all four files, and waits for boot", () => {
       for (const n of controllers) {
         const start = script(r, n.hostname, "30-rabbitmq-start");
-        expect(start).toContain(`restart_if_changed rabbitmq-server rabbitmq ${RABBITMQ_ENV_CONF} ${RABBITMQ_CONF} ${RABBITMQ_PLUGINS} ${ERLANG_COOKIE}\n`);
+        expect(start).toContain(
+          `restart_if_changed rabbitmq-server rabbitmq ${RABBITMQ_ENV_CONF} ${RABBITMQ_CONF} ${RABBITMQ_PLUGINS} ${ERLANG_COOKIE}\n`,
+        );
         expect(start).toMatch(/wait_until \d+ .* rmq -q -t 30 await_startup/);
         expect(start).toContain(`tcp_open ${n.addresses.management} 5672`);
         expect(start).not.toMatch(/systemctl (re)?start/);
@@ -121,7 +129,7 @@ for (const name of ["train-ha", "lab"] as const) {
 
     it("configures user, permissions and the amq.*-excluding policy, password only on stdin", () => {
       const conf = script(r, controllers[0]!.hostname, "32-rabbitmq-configure");
-      expect(conf).toContain("set_policy -p \"$vhost\" --apply-to all ha-all '^(?!amq\\.).*' '{\"ha-mode\":\"all\"}'");
+      expect(conf).toContain('set_policy -p "$vhost" --apply-to all ha-all \'^(?!amq\\.).*\' \'{"ha-mode":"all"}\'');
       expect(conf).not.toMatch(/set_policy .* '?\^'? /);
       expect(conf).toMatch(/password \| rmq -q add_user "\$user" >\/dev\/null\n/);
       expect(conf).toMatch(/password \| rmq -q change_password "\$user" >\/dev\/null\n/);
@@ -160,24 +168,51 @@ describe("rabbitmq options", () => {
   });
 
   it("lists the policy definition with sorted keys, as rabbitmqctl prints it back", () => {
-    const r = variant((s) => (s.rabbitmq = { policy: { definition: { "ha-sync-mode": "automatic", "ha-params": 2, "ha-mode": "exactly" } } }));
-    expect(script(r, "controller01", "32-rabbitmq-configure")).toContain('{"ha-mode":"exactly","ha-params":2,"ha-sync-mode":"automatic"}');
+    const r = variant(
+      (s) =>
+        (s.rabbitmq = {
+          policy: { definition: { "ha-sync-mode": "automatic", "ha-params": 2, "ha-mode": "exactly" } },
+        }),
+    );
+    expect(script(r, "controller01", "32-rabbitmq-configure")).toContain(
+      '{"ha-mode":"exactly","ha-params":2,"ha-sync-mode":"automatic"}',
+    );
   });
 
   it("passes a hostile policy pattern and definition to rabbitmqctl byte for byte", () => {
     const pattern = `^q'"$(echo pwned)\`id\`\\.\\$HOME ü*`;
     const definition = { "ha-mode": "all", note: `it's "$x" \\ \`y\`` };
-    const r = variant((s) => (s.rabbitmq = { vhost: "/os-1", policy: { name: "p.1", pattern, definition, applyTo: "queues" } }));
+    const r = variant(
+      (s) => (s.rabbitmq = { vhost: "/os-1", policy: { name: "p.1", pattern, definition, applyTo: "queues" } }),
+    );
     const conf = script(r, "controller01", "32-rabbitmq-configure");
     const line = conf.split("\n").find((l) => l.includes("set_policy"))!;
     // Run the generated line with rmq replaced by a stub that prints each argument NUL-terminated.
-    const out = spawnSync("bash", ["-c", `rmq() { printf '%s\\0' "$@"; }\nvhost=/os-1\n${line.trim()}`], { encoding: "utf8" });
+    const out = spawnSync("bash", ["-c", `rmq() { printf '%s\\0' "$@"; }\nvhost=/os-1\n${line.trim()}`], {
+      encoding: "utf8",
+    });
     expect(out.status, out.stderr).toBe(0);
-    expect(out.stdout.split("\0").slice(0, -1)).toEqual(["-q", "set_policy", "-p", "/os-1", "--apply-to", "queues", "p.1", pattern, JSON.stringify({ "ha-mode": "all", note: definition.note })]);
+    expect(out.stdout.split("\0").slice(0, -1)).toEqual([
+      "-q",
+      "set_policy",
+      "-p",
+      "/os-1",
+      "--apply-to",
+      "queues",
+      "p.1",
+      pattern,
+      JSON.stringify({ "ha-mode": "all", note: definition.note }),
+    ]);
     // The idempotency check compares the same values, tab-separated.
     const check = conf.split("\n").find((l) => l.includes("grep -Fxq") && l.includes("p.1"))!;
-    const arg = spawnSync("bash", ["-c", `grep() { printf '%s' "$3"; }\npolicies=\n${check.replace(/^if ! /, "").replace(/; then$/, "")}`], { encoding: "utf8" });
-    expect(arg.stdout).toBe(["/os-1", "p.1", pattern, "queues", JSON.stringify({ "ha-mode": "all", note: definition.note }), "0"].join("\t"));
+    const arg = spawnSync(
+      "bash",
+      ["-c", `grep() { printf '%s' "$3"; }\npolicies=\n${check.replace(/^if ! /, "").replace(/; then$/, "")}`],
+      { encoding: "utf8" },
+    );
+    expect(arg.stdout).toBe(
+      ["/os-1", "p.1", pattern, "queues", JSON.stringify({ "ha-mode": "all", note: definition.note }), "0"].join("\t"),
+    );
   });
 
   it("refuses a policy pattern with control characters", () => {

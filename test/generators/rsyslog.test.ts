@@ -17,7 +17,12 @@ describe("rsyslog for HAProxy", () => {
 
     it(`${name}: no network input; the socket is HAProxy's /dev/log inside its chroot`, () => {
       const d = artifactAt(r, ctl[0]!, RSYSLOG_DROPIN).content;
-      expect(d.split("\n").filter((l) => !l.startsWith("#")).join("\n")).not.toMatch(/imudp|imtcp|514/);
+      expect(
+        d
+          .split("\n")
+          .filter((l) => !l.startsWith("#"))
+          .join("\n"),
+      ).not.toMatch(/imudp|imtcp|514/);
       expect(d).toContain(`input(type="imuxsock" Socket="${HAPROXY_LOG_SOCKET}" CreatePath="on")`);
       expect(d).not.toMatch(/module\(load=/);
       expect(artifactAt(r, ctl[0]!, HAPROXY_CFG).content).toContain("log /dev/log local0");
@@ -26,13 +31,20 @@ describe("rsyslog for HAProxy", () => {
     it(`${name}: the guide's three files by severity, only for HAProxy's local0, then stop`, () => {
       const d = artifactAt(r, ctl[0]!, RSYSLOG_DROPIN).content;
       expect(d).toContain('if $syslogfacility-text == "local0" and $programname startswith "haproxy" then {');
-      expect(d).toMatch(/\$syslogseverity == 6 then \{\n\s+action\(type="omfile" file="\/var\/log\/haproxy\/haproxy-info\.log"/);
-      expect(d).toMatch(/\$syslogseverity == 3 then \{\n\s+action\(type="omfile" file="\/var\/log\/haproxy\/haproxy-err\.log"/);
-      expect(d).toMatch(/\$syslogseverity <= 5 and \$syslogseverity != 3 then \{\n\s+action\(type="omfile" file="\/var\/log\/haproxy\/haproxy-notice\.log"/);
+      expect(d).toMatch(
+        /\$syslogseverity == 6 then \{\n\s+action\(type="omfile" file="\/var\/log\/haproxy\/haproxy-info\.log"/,
+      );
+      expect(d).toMatch(
+        /\$syslogseverity == 3 then \{\n\s+action\(type="omfile" file="\/var\/log\/haproxy\/haproxy-err\.log"/,
+      );
+      expect(d).toMatch(
+        /\$syslogseverity <= 5 and \$syslogseverity != 3 then \{\n\s+action\(type="omfile" file="\/var\/log\/haproxy\/haproxy-notice\.log"/,
+      );
       expect(d).toMatch(/\n {4}stop\n\}\n$/);
       expect(d).not.toMatch(/a\+w|0777|0666/);
       const rot = artifactAt(r, ctl[0]!, HAPROXY_LOGROTATE).content;
-      for (const f of ["haproxy-info.log", "haproxy-err.log", "haproxy-notice.log"]) expect(rot).toContain(`/var/log/haproxy/${f}\n`);
+      for (const f of ["haproxy-info.log", "haproxy-err.log", "haproxy-notice.log"])
+        expect(rot).toContain(`/var/log/haproxy/${f}\n`);
     });
 
     it(`${name}: 50-rsyslog checks, restarts only on change and waits for the socket`, () => {

@@ -32,7 +32,11 @@ export function isolated(script: string, args: readonly string[] = [], opts: Spa
 }
 
 /** A temporary directory removed by the returned cleanup function. */
-export function tempDir(prefix = "ha-gen-check-"): { dir: string; write: (rel: string, content: string, mode?: number) => string; cleanup: () => void } {
+export function tempDir(prefix = "ha-gen-check-"): {
+  dir: string;
+  write: (rel: string, content: string, mode?: number) => string;
+  cleanup: () => void;
+} {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   return {
     dir,

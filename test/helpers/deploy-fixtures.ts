@@ -13,7 +13,12 @@ export function file(node: string, path: string, content: string, extra: Partial
   return { node, path, content, mode: 0o644, owner: "root", group: "root", secret: false, family: "test", ...extra };
 }
 
-export function step(id: string, nodes: readonly string[], mode: StepMode, script = `/usr/local/lib/ha-gen/${id}.sh`): PlanStep {
+export function step(
+  id: string,
+  nodes: readonly string[],
+  mode: StepMode,
+  script = `/usr/local/lib/ha-gen/${id}.sh`,
+): PlanStep {
   return { id, title: `test step ${id}`, guideSection: "-", nodes, mode, script, verifies: [] };
 }
 
@@ -22,7 +27,10 @@ export function scriptOn(s: PlanStep, body: string): Artifact[] {
   return s.nodes.map((n) => file(n, s.script, `#!/usr/bin/env bash\nset -euo pipefail\n${body}\n`, { mode: 0o755 }));
 }
 
-export async function labTransport(lab: SshdLab, o: Partial<SshTransportOptions> & { knownHostsPath?: string } = {}): Promise<SshTransport> {
+export async function labTransport(
+  lab: SshdLab,
+  o: Partial<SshTransportOptions> & { knownHostsPath?: string } = {},
+): Promise<SshTransport> {
   const config = loadSshConfig(lab.sshConfig, true);
   const knownHosts = o.knownHosts ?? (await KnownHostsFile.load(o.knownHostsPath ?? lab.knownHosts));
   return new SshTransport({
@@ -37,12 +45,17 @@ export async function labTransport(lab: SshdLab, o: Partial<SshTransportOptions>
 }
 
 /** Collects events; `text()` is everything a view would print, for secret greps. */
-export function recorder(): { events: DeployEvent[]; sink: (e: DeployEvent) => void; of<T extends DeployEvent["type"]>(t: T): Extract<DeployEvent, { type: T }>[] } {
+export function recorder(): {
+  events: DeployEvent[];
+  sink: (e: DeployEvent) => void;
+  of<T extends DeployEvent["type"]>(t: T): Extract<DeployEvent, { type: T }>[];
+} {
   const events: DeployEvent[] = [];
   return {
     events,
     sink: (e) => events.push(e),
-    of: <T extends DeployEvent["type"]>(t: T) => events.filter((e): e is Extract<DeployEvent, { type: T }> => e.type === t),
+    of: <T extends DeployEvent["type"]>(t: T) =>
+      events.filter((e): e is Extract<DeployEvent, { type: T }> => e.type === t),
   };
 }
 

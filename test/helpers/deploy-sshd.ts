@@ -15,7 +15,8 @@ export const SSHD = "/usr/sbin/sshd";
 export function requireSshTools(): void {
   for (const t of [SSHD, "/usr/bin/ssh-keygen"]) {
     const r = spawnSync("sh", ["-c", `test -x "$1"`, "sh", t]);
-    if (r.status !== 0) throw new Error(`${t} is not installed: run .ci/install-system-deps.sh (openssh-server, openssh-client)`);
+    if (r.status !== 0)
+      throw new Error(`${t} is not installed: run .ci/install-system-deps.sh (openssh-server, openssh-client)`);
   }
 }
 
@@ -148,7 +149,13 @@ function sshdConfig(dir: string, host: string, port: number, o: SshdLabOptions):
   ].join("\n");
 }
 
-async function startOne(name: string, dir: string, host: string, port: number, o: SshdLabOptions): Promise<SshdInstance> {
+async function startOne(
+  name: string,
+  dir: string,
+  host: string,
+  port: number,
+  o: SshdLabOptions,
+): Promise<SshdInstance> {
   const cfg = join(dir, "sshd_config");
   writeFileSync(cfg, sshdConfig(dir, host, port, o));
   const proc = spawn(SSHD, ["-D", "-e", "-f", cfg], { stdio: ["ignore", "ignore", "pipe"] });
@@ -156,7 +163,9 @@ async function startOne(name: string, dir: string, host: string, port: number, o
   proc.stderr!.on("data", (d: Buffer) => {
     err += d.toString();
   });
-  const exited = new Promise<never>((_, rej) => proc.once("exit", (code) => rej(new Error(`sshd ${name} exited (${code}): ${err}`))));
+  const exited = new Promise<never>((_, rej) =>
+    proc.once("exit", (code) => rej(new Error(`sshd ${name} exited (${code}): ${err}`))),
+  );
   exited.catch(() => undefined);
   await Promise.race([waitForBanner(host, port), exited]);
   return {
@@ -215,7 +224,12 @@ export async function startSshdLab(names: readonly string[], o: SshdLabOptions =
     throw e;
   }
   const sshConfig = join(dir, "ssh_config");
-  writeFileSync(sshConfig, instances.map((s) => `Host ${s.name}\n  HostName ${s.host}\n  Port ${s.port}\n  User root\n  IdentityFile ${clientKey}\n`).join("\n"));
+  writeFileSync(
+    sshConfig,
+    instances
+      .map((s) => `Host ${s.name}\n  HostName ${s.host}\n  Port ${s.port}\n  User root\n  IdentityFile ${clientKey}\n`)
+      .join("\n"),
+  );
   const knownHosts = join(dir, "known_hosts");
   writeFileSync(knownHosts, instances.map((s) => `[${s.host}]:${s.port} ${s.hostKeyPub}\n`).join(""));
   const lab: SshdLab = {

@@ -73,7 +73,21 @@ netlab_install() {
 export -f netlab_root netlab_install
 `;
 
-const netlabArgv = (script: string, args: readonly string[]) => ["-n", "-m", "-p", "-f", "--kill-child", "--mount-proc", "--propagation", "private", "bash", "-c", NETLAB_SH + script, "netlab", ...args];
+const netlabArgv = (script: string, args: readonly string[]) => [
+  "-n",
+  "-m",
+  "-p",
+  "-f",
+  "--kill-child",
+  "--mount-proc",
+  "--propagation",
+  "private",
+  "bash",
+  "-c",
+  NETLAB_SH + script,
+  "netlab",
+  ...args,
+];
 
 /** Run a netlab script (NETLAB_SH prepended); args become $1... */
 export function netlab(script: string, args: readonly string[] = [], timeoutMs = 240_000): RunResult {

@@ -35,15 +35,32 @@ export function makeBaseDatadirs(): BaseDatadirs {
   const t = tempDir("ha-gen-galera-base-");
   const make = (name: string, auth: string) => {
     const dir = join(t.dir, name);
-    const r = run("unshare", ["-n", "mariadb-install-db", "--no-defaults", `--datadir=${dir}`, "--user=root", `--auth-root-authentication-method=${auth}`], { timeout: 180_000 });
+    const r = run(
+      "unshare",
+      [
+        "-n",
+        "mariadb-install-db",
+        "--no-defaults",
+        `--datadir=${dir}`,
+        "--user=root",
+        `--auth-root-authentication-method=${auth}`,
+      ],
+      { timeout: 180_000 },
+    );
     if (r.status !== 0) throw new Error(`mariadb-install-db failed: ${r.stdout}${r.stderr}`);
     return dir;
   };
-  return { passwordRoot: make("password-root", "normal"), socketRoot: make("socket-root", "socket"), cleanup: t.cleanup };
+  return {
+    passwordRoot: make("password-root", "normal"),
+    socketRoot: make("socket-root", "socket"),
+    cleanup: t.cleanup,
+  };
 }
 
 export function nodeArtifacts(artifacts: readonly Artifact[], node: string): Artifact[] {
-  return artifacts.filter((a) => a.node === node && SANDBOX_FAMILIES.has(a.family) && OVERLAID.some((p) => a.path.startsWith(p)));
+  return artifacts.filter(
+    (a) => a.node === node && SANDBOX_FAMILIES.has(a.family) && OVERLAID.some((p) => a.path.startsWith(p)),
+  );
 }
 
 export interface SandboxOptions {
@@ -214,11 +231,31 @@ export function runSandbox(o: SandboxOptions): RunResult {
       manifest.push([a.path, a.mode.toString(8), a.owner, a.group].join("\t"));
     }
     writeFileSync(join(t.dir, "manifest.tsv"), `${manifest.join("\n")}\n`);
-    writeFileSync(join(t.dir, "setup.sh"), SETUP.replaceAll("\\${", "${").replaceAll("${MYSQL_UID}", String(MYSQL_UID)));
+    writeFileSync(
+      join(t.dir, "setup.sh"),
+      SETUP.replaceAll("\\${", "${").replaceAll("${MYSQL_UID}", String(MYSQL_UID)),
+    );
     writeFileSync(join(t.dir, "scenario.sh"), o.scenario);
     return run(
       "unshare",
-      ["-n", "-m", "-p", "--fork", "--kill-child", "--mount-proc", "--propagation", "private", "bash", "-c", '. "$1/setup.sh"; . "$1/scenario.sh"', "sandbox", t.dir, o.os, o.nodeAddress, o.datadir ?? ""],
+      [
+        "-n",
+        "-m",
+        "-p",
+        "--fork",
+        "--kill-child",
+        "--mount-proc",
+        "--propagation",
+        "private",
+        "bash",
+        "-c",
+        '. "$1/setup.sh"; . "$1/scenario.sh"',
+        "sandbox",
+        t.dir,
+        o.os,
+        o.nodeAddress,
+        o.datadir ?? "",
+      ],
       { timeout: o.timeoutMs ?? 240_000 },
     );
   } finally {

@@ -29,7 +29,13 @@ export function checkHaproxyCfg(cfg: string, hosts: string): HaproxyCheck {
  * the given credentials over that loopback. Returns the HTTP status line, proving how HAProxy
  * parsed `stats auth`. Nothing leaves the namespace.
  */
-export function statsStatus(cfg: string, addresses: readonly string[], bind: string, user: string, password: string): RunResult {
+export function statsStatus(
+  cfg: string,
+  addresses: readonly string[],
+  bind: string,
+  user: string,
+  password: string,
+): RunResult {
   const t = tempDir("ha-gen-haproxy-run-");
   try {
     const cfgPath = t.write("haproxy.cfg", cfg, 0o600);

@@ -94,7 +94,19 @@ if [[ -f /usr/local/lib/ha-gen/61.sh ]]; then
 fi
 exit 0
 `;
-    const res = await runAsync("unshare", ["-n", "-m", "--propagation", "private", "bash", "-c", driver, "driver", t.dir, input.nodeAddress, input.rerun ? "yes" : "no"]);
+    const res = await runAsync("unshare", [
+      "-n",
+      "-m",
+      "--propagation",
+      "private",
+      "bash",
+      "-c",
+      driver,
+      "driver",
+      t.dir,
+      input.nodeAddress,
+      input.rerun ? "yes" : "no",
+    ]);
     const stage = (name: string): Stage | undefined => {
       const rc = `${t.dir}/${name}.rc`;
       if (!existsSync(rc)) return undefined;
@@ -105,7 +117,8 @@ exit 0
       };
     };
     const resources = stage("resources");
-    if (res.status !== 0 || !resources) throw new Error(`offline pcs driver failed (${String(res.status)}): ${res.stderr}`);
+    if (res.status !== 0 || !resources)
+      throw new Error(`offline pcs driver failed (${String(res.status)}): ${res.stderr}`);
     const read = (rel: string) => (existsSync(`${t.dir}/${rel}`) ? readFileSync(`${t.dir}/${rel}`, "utf8") : undefined);
     return {
       resources,
@@ -174,7 +187,13 @@ export interface Simulation {
  * brings `up` online (with or without quorum) and runs the transition as if every action
  * succeeded; then `crm_resource --locate` reports where each resource runs. Nothing is started.
  */
-export async function simulate(cib: string, nodes: readonly string[], up: readonly string[], quorum: boolean, resources: readonly string[]): Promise<Simulation> {
+export async function simulate(
+  cib: string,
+  nodes: readonly string[],
+  up: readonly string[],
+  quorum: boolean,
+  resources: readonly string[],
+): Promise<Simulation> {
   const t = tempDir("ha-gen-sim-");
   try {
     t.write("in.xml", cib);
@@ -193,7 +212,18 @@ for r in "$@"; do
   echo "== $r"
   CIB_file="$w/out.xml" crm_resource --locate --resource "$r" 2>&1 || true
 done`;
-    const result = await runAsync("unshare", ["-n", "bash", "-c", script, "sim", t.dir, String(quorum), nodes.join(" "), up.join(" "), ...resources]);
+    const result = await runAsync("unshare", [
+      "-n",
+      "bash",
+      "-c",
+      script,
+      "sim",
+      t.dir,
+      String(quorum),
+      nodes.join(" "),
+      up.join(" "),
+      ...resources,
+    ]);
     const locate: Record<string, string[]> = {};
     let cur: string[] | undefined;
     for (const line of result.stdout.split("\n")) {

@@ -50,7 +50,12 @@ export async function sandbox(o: SandboxOptions): Promise<SandboxResult> {
     t.write("setup.sh", o.setup ?? ":\n");
     t.write("inspect.sh", o.inspect ?? ":\n");
     t.write("out/.keep", "");
-    t.write("env", `${Object.entries(o.env ?? {}).map(([k, v]) => `${k}=${v}`).join("\n")}\n`);
+    t.write(
+      "env",
+      `${Object.entries(o.env ?? {})
+        .map(([k, v]) => `${k}=${v}`)
+        .join("\n")}\n`,
+    );
     const driver = `set -euo pipefail
 w=$1 script=$2 runs=$3
 shift 3
@@ -88,7 +93,20 @@ for n in $(seq 1 "$runs"); do
 done
 in_root /bin/bash /ha-gen-out/inspect.sh >"$w/out/inspect.out" 2>&1 || true
 `;
-    const res = await runAsync("unshare", ["-n", "-m", "--propagation", "private", "bash", "-c", driver, "sandbox", t.dir, o.script, String(o.runs), ...(o.addresses ?? [])]);
+    const res = await runAsync("unshare", [
+      "-n",
+      "-m",
+      "--propagation",
+      "private",
+      "bash",
+      "-c",
+      driver,
+      "sandbox",
+      t.dir,
+      o.script,
+      String(o.runs),
+      ...(o.addresses ?? []),
+    ]);
     const runs: RunResult[] = [];
     for (let n = 1; n <= o.runs; n++) {
       const rc = `${t.dir}/out/run${n}.rc`;

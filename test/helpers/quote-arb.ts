@@ -9,21 +9,149 @@ import { checkSecret, type SecretKey } from "../../src/core/secrets.js";
 
 /** Characters and fragments that break naive quoting somewhere. */
 export const NASTY: readonly string[] = [
-  "'", '"', "$", "`", "\\", " ", "\t", "\n", "\r", "#", ";", "-", "--", "=", "%", "{", "}", "(", ")",
-  "*", "?", "[", "]", "~", "!", "&", "|", "<", ">", ":", ",", "@", "^", "/", ".", "+",
-  "\u0000", "\u0001", "\u0008", "\u000b", "\u000c", "\u001a", "\u001b", "\u007f",
-  "\u0085", "\u00a0", "é", "ß", "😀", "👍🏽", "中", "文", "\u2028", "\u200b", "\ufeff", "\ufffd",
-  "\ufffe", "\ufdd0", "\u{10ffff}", "\u{1fffe}", "\ud800", "\udfff",
-  "\\n", "\\t", "\\0", "\\Z", "\\x41", "\\044", "\\$", "\\\"", "\\'", "\\\\", "\\ ", "\\#",
-  "${HOME}", "$(id)", "$1", "'\\''", "%msg%", "%s", "*/", "/*", "-- ", "0x41", "NULL", "!include",
+  "'",
+  '"',
+  "$",
+  "`",
+  "\\",
+  " ",
+  "\t",
+  "\n",
+  "\r",
+  "#",
+  ";",
+  "-",
+  "--",
+  "=",
+  "%",
+  "{",
+  "}",
+  "(",
+  ")",
+  "*",
+  "?",
+  "[",
+  "]",
+  "~",
+  "!",
+  "&",
+  "|",
+  "<",
+  ">",
+  ":",
+  ",",
+  "@",
+  "^",
+  "/",
+  ".",
+  "+",
+  "\u0000",
+  "\u0001",
+  "\u0008",
+  "\u000b",
+  "\u000c",
+  "\u001a",
+  "\u001b",
+  "\u007f",
+  "\u0085",
+  "\u00a0",
+  "é",
+  "ß",
+  "😀",
+  "👍🏽",
+  "中",
+  "文",
+  "\u2028",
+  "\u200b",
+  "\ufeff",
+  "\ufffd",
+  "\ufffe",
+  "\ufdd0",
+  "\u{10ffff}",
+  "\u{1fffe}",
+  "\ud800",
+  "\udfff",
+  "\\n",
+  "\\t",
+  "\\0",
+  "\\Z",
+  "\\x41",
+  "\\044",
+  "\\$",
+  '\\"',
+  "\\'",
+  "\\\\",
+  "\\ ",
+  "\\#",
+  "${HOME}",
+  "$(id)",
+  "$1",
+  "'\\''",
+  "%msg%",
+  "%s",
+  "*/",
+  "/*",
+  "-- ",
+  "0x41",
+  "NULL",
+  "!include",
 ];
 
 /** Whole values that are edge cases on their own. */
 export const EDGE_VALUES: readonly string[] = [
-  "", "-", "-n", "-e", "--", "--help", "-x=y", "'", '"', "''", '""', "\\", "$", "`", " ", "  ", "\t",
-  "\n", "a b", " lead", "trail ", "#", "#x", "a#b", ";", "a;b", "=", "a=b", "=a", "~", "~root",
-  "a:b", "x\\", "\\x", "😀", "中文密码", "emoji 😀 and 中文 and é", "pa'ss\"wo$rd`\\ #;", "line1\nline2",
-  "tab\there", "%", "%%", "{}", "[x]", "!", "*", "?", "0", "007", "true", "null", "~/x", "a\u00a0b",
+  "",
+  "-",
+  "-n",
+  "-e",
+  "--",
+  "--help",
+  "-x=y",
+  "'",
+  '"',
+  "''",
+  '""',
+  "\\",
+  "$",
+  "`",
+  " ",
+  "  ",
+  "\t",
+  "\n",
+  "a b",
+  " lead",
+  "trail ",
+  "#",
+  "#x",
+  "a#b",
+  ";",
+  "a;b",
+  "=",
+  "a=b",
+  "=a",
+  "~",
+  "~root",
+  "a:b",
+  "x\\",
+  "\\x",
+  "😀",
+  "中文密码",
+  "emoji 😀 and 中文 and é",
+  "pa'ss\"wo$rd`\\ #;",
+  "line1\nline2",
+  "tab\there",
+  "%",
+  "%%",
+  "{}",
+  "[x]",
+  "!",
+  "*",
+  "?",
+  "0",
+  "007",
+  "true",
+  "null",
+  "~/x",
+  "a\u00a0b",
 ];
 
 function unitChar(avoid?: (ch: string) => boolean): fc.Arbitrary<string> {
@@ -49,14 +177,20 @@ export function hostile(opts: { maxLength?: number; avoid?: (ch: string) => bool
 /** A hostile value that still passes checkSecret for `key` (what a secrets file may hold). */
 export function secretValue(key: SecretKey): fc.Arbitrary<string> {
   if (key === "erlang_cookie") {
-    return fc.string({ unit: fc.constantFrom(..."ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"), minLength: 20, maxLength: 64 });
+    return fc.string({
+      unit: fc.constantFrom(..."ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"),
+      minLength: 20,
+      maxLength: 64,
+    });
   }
   const unit = unitChar((ch) => isControl(ch.codePointAt(0)!) || hasLoneSurrogate(ch));
   return fc.string({ unit, minLength: 8, maxLength: 40 }).filter((v) => checkSecret(key, v) === undefined);
 }
 
 /** A batch of hostile strings: one real-program run checks the whole batch. */
-export function batch(opts: { minLength?: number; maxLength?: number; value?: fc.Arbitrary<string> } = {}): fc.Arbitrary<string[]> {
+export function batch(
+  opts: { minLength?: number; maxLength?: number; value?: fc.Arbitrary<string> } = {},
+): fc.Arbitrary<string[]> {
   return fc.array(opts.value ?? hostile(), { minLength: opts.minLength ?? 20, maxLength: opts.maxLength ?? 60 });
 }
 
@@ -79,13 +213,15 @@ export const UNREPRESENTABLE = {
    * By ha-gen's choice: only what HAProxy 1.8 and 2.x read alike (no quotes, no `$`, no control
    * characters; backslash-escaped space, `#` and `\`), and never empty.
    */
-  haproxy: (v: string) => v === "" || hasLoneSurrogate(v) || cps(v).some((c) => isControl(c) || c === 0x22 || c === 0x27 || c === 0x24),
+  haproxy: (v: string) =>
+    v === "" || hasLoneSurrogate(v) || cps(v).some((c) => isControl(c) || c === 0x22 || c === 0x27 || c === 0x24),
   /**
    * By ha-gen's choice: only characters that bash and systemd (239 and 252) take literally inside
    * double quotes; plus what systemd cannot hold at all (noncharacters: "invalid UTF-8").
    */
   envValue: (v: string) =>
-    hasLoneSurrogate(v) || cps(v).some((c) => isControl(c) || isNoncharacter(c) || c === 0x22 || c === 0x5c || c === 0x24 || c === 0x60),
+    hasLoneSurrogate(v) ||
+    cps(v).some((c) => isControl(c) || isNoncharacter(c) || c === 0x22 || c === 0x5c || c === 0x24 || c === 0x60),
   /** A single xinetd token: letters, digits and _@%+:,./- only (no `=`, `#`, braces, spaces). */
   xinetd: (v: string) => v === "" || cps(v).some((c) => !isTokenChar(c, "_@%+:,./-")),
   /** A plain token in a whitespace-separated line: also `[` `]` for IPv6 literals. */
@@ -103,7 +239,8 @@ function isTokenChar(c: number, extra: string): boolean {
 function cnfQuotedBytes(v: string): number {
   if (v !== "" && [...v].every((c) => isTokenChar(c.codePointAt(0)!, "_@%+=:,./-"))) return v.length;
   let n = 2;
-  for (const ch of v) n += ch === "\\" || ch === '"' || ch === "\n" || ch === "\t" || ch === "\r" ? 2 : Buffer.byteLength(ch);
+  for (const ch of v)
+    n += ch === "\\" || ch === '"' || ch === "\n" || ch === "\t" || ch === "\r" ? 2 : Buffer.byteLength(ch);
   return n;
 }
 
@@ -113,7 +250,11 @@ export type Format = keyof typeof UNREPRESENTABLE;
  * Quote every value; refused ones must be exactly the unrepresentable ones and must be refused
  * with UnquotableValueError. Returns the accepted values with their quoted form.
  */
-export function quoteAll(format: Format, values: readonly string[], quote: (v: string) => string): { value: string; quoted: string }[] {
+export function quoteAll(
+  format: Format,
+  values: readonly string[],
+  quote: (v: string) => string,
+): { value: string; quoted: string }[] {
   const accepted: { value: string; quoted: string }[] = [];
   for (const value of values) {
     let quoted: string | undefined;
@@ -128,7 +269,8 @@ export function quoteAll(format: Format, values: readonly string[], quote: (v: s
       if (!(error instanceof UnquotableValueError)) throw new Error(`${format}(${show(value)}) threw ${String(error)}`);
       if (!mustRefuse) throw new Error(`${format}(${show(value)}) refused a representable value: ${error.message}`);
     } else {
-      if (mustRefuse) throw new Error(`${format}(${show(value)}) accepted an unrepresentable value as ${show(quoted!)}`);
+      if (mustRefuse)
+        throw new Error(`${format}(${show(value)}) accepted an unrepresentable value as ${show(quoted!)}`);
       accepted.push({ value, quoted: quoted! });
     }
   }
@@ -144,12 +286,16 @@ export function show(v: string): string {
 /** Throws a readable error unless the reader's values equal the written ones, byte for byte. */
 export function expectSameBytes(what: string, written: readonly string[], read: readonly Buffer[]): void {
   if (read.length !== written.length) {
-    throw new Error(`${what}: wrote ${written.length} values, read back ${read.length}: ${JSON.stringify(read.map((b) => b.toString("utf8")))}`);
+    throw new Error(
+      `${what}: wrote ${written.length} values, read back ${read.length}: ${JSON.stringify(read.map((b) => b.toString("utf8")))}`,
+    );
   }
   written.forEach((v, i) => {
     // Bytes, and the decoded text too: Buffer.from() would turn a lone surrogate into U+FFFD on both sides.
     if (!read[i]!.equals(Buffer.from(v, "utf8")) || read[i]!.toString("utf8") !== v) {
-      throw new Error(`${what}: value ${i} ${show(v)} came back as ${show(read[i]!.toString("utf8"))} (hex ${read[i]!.toString("hex")})`);
+      throw new Error(
+        `${what}: value ${i} ${show(v)} came back as ${show(read[i]!.toString("utf8"))} (hex ${read[i]!.toString("hex")})`,
+      );
     }
   });
 }
@@ -164,7 +310,8 @@ export function splitNul(out: Buffer): Buffer[] {
       start = i + 1;
     }
   }
-  if (start !== out.length) throw new Error(`output does not end with NUL: ${JSON.stringify(out.subarray(start).toString("utf8"))}`);
+  if (start !== out.length)
+    throw new Error(`output does not end with NUL: ${JSON.stringify(out.subarray(start).toString("utf8"))}`);
   return parts;
 }
 

@@ -26,7 +26,18 @@ export async function startMariaDb(): Promise<TestMariaDb> {
   const log = join(t.dir, "error.log");
   // Small InnoDB files: the default 96 MiB redo log is most of the start-up time.
   const small = ["--innodb-log-file-size=4M", "--innodb-buffer-pool-size=32M"];
-  const inst = run("mariadb-install-db", ["--no-defaults", `--datadir=${datadir}`, "--user=root", "--auth-root-authentication-method=socket", "--skip-test-db", ...small], { timeout: 120_000 });
+  const inst = run(
+    "mariadb-install-db",
+    [
+      "--no-defaults",
+      `--datadir=${datadir}`,
+      "--user=root",
+      "--auth-root-authentication-method=socket",
+      "--skip-test-db",
+      ...small,
+    ],
+    { timeout: 120_000 },
+  );
   mustSucceed("mariadb-install-db", inst);
   const server = startDaemon("unshare", [
     "-n",
@@ -40,14 +51,29 @@ export async function startMariaDb(): Promise<TestMariaDb> {
     `--log-error=${log}`,
     ...small,
   ]);
-  const base = ["--no-defaults", `--socket=${socket}`, "--batch", "--raw", "--skip-column-names", "--default-character-set=utf8mb4"];
+  const base = [
+    "--no-defaults",
+    `--socket=${socket}`,
+    "--batch",
+    "--raw",
+    "--skip-column-names",
+    "--default-character-set=utf8mb4",
+  ];
   const db: TestMariaDb = {
     dir: t.dir,
     socket,
     sql: (text) => runBytes("mariadb", [...base, "--user=root"], { input: text }),
     client: (defaultsFile, text) =>
       // The statement goes in argv, not stdin: a refused login exits before reading stdin (EPIPE).
-      runBytes("mariadb", [`--defaults-file=${defaultsFile}`, `--socket=${socket}`, "--batch", "--raw", "--skip-column-names", "--default-character-set=utf8mb4", `--execute=${text}`]),
+      runBytes("mariadb", [
+        `--defaults-file=${defaultsFile}`,
+        `--socket=${socket}`,
+        "--batch",
+        "--raw",
+        "--skip-column-names",
+        "--default-character-set=utf8mb4",
+        `--execute=${text}`,
+      ]),
     async stop() {
       try {
         await server.stop(30_000);
@@ -57,10 +83,16 @@ export async function startMariaDb(): Promise<TestMariaDb> {
     },
   };
   try {
-    await waitFor("mariadbd to accept connections", () => {
-      if (server.exited) throw new Error(`mariadbd exited: ${server.output()}${existsSync(log) ? readFileSync(log, "utf8") : ""}`);
-      return existsSync(socket) && db.sql("SELECT 1;").status === 0;
-    }, 60_000, 50);
+    await waitFor(
+      "mariadbd to accept connections",
+      () => {
+        if (server.exited)
+          throw new Error(`mariadbd exited: ${server.output()}${existsSync(log) ? readFileSync(log, "utf8") : ""}`);
+        return existsSync(socket) && db.sql("SELECT 1;").status === 0;
+      },
+      60_000,
+      50,
+    );
   } catch (e) {
     await db.stop();
     throw e;

@@ -70,4 +70,5 @@ export function startDaemon(cmd: string, args: readonly string[]): Daemon {
   return d;
 }
 
-export const fileHas = (path: string, text: string) => () => existsSync(path) && readFileSync(path, "utf8").includes(text);
+export const fileHas = (path: string, text: string) => () =>
+  existsSync(path) && readFileSync(path, "utf8").includes(text);

@@ -38,14 +38,31 @@ export function checkRsyslogDropIn(dropInName: string, content: string, main: "d
     const dropDir = `${t.dir}/rsyslog.d`;
     let result: RunResult;
     if (main === "debian") {
-      result = run("unshare", ["-m", "--propagation", "private", "sh", "-c", 'mount --bind "$1" /etc/rsyslog.d && exec rsyslogd -N1 -f /etc/rsyslog.conf', "sh", dropDir]);
+      result = run("unshare", [
+        "-m",
+        "--propagation",
+        "private",
+        "sh",
+        "-c",
+        'mount --bind "$1" /etc/rsyslog.d && exec rsyslogd -N1 -f /etc/rsyslog.conf',
+        "sh",
+        dropDir,
+      ]);
     } else {
       t.write("work/.keep", "");
-      const mainPath = t.write("rsyslog.conf", CENTOS8_RSYSLOG_CONF.replace("@INCLUDE@", dropDir).replace("@WORKDIR@", `${t.dir}/work`));
+      const mainPath = t.write(
+        "rsyslog.conf",
+        CENTOS8_RSYSLOG_CONF.replace("@INCLUDE@", dropDir).replace("@WORKDIR@", `${t.dir}/work`),
+      );
       result = run("rsyslogd", ["-N1", "-f", mainPath]);
     }
     const out = result.stdout + result.stderr;
-    return { ok: result.status === 0 && !/error|warning/i.test(out.replace(/rsyslogd: End of config validation run\. Bye\./, "")), result };
+    return {
+      ok:
+        result.status === 0 &&
+        !/error|warning/i.test(out.replace(/rsyslogd: End of config validation run\. Bye\./, "")),
+      result,
+    };
   } finally {
     t.cleanup();
   }

@@ -32,7 +32,10 @@ export function stringFields(schema: z.ZodType = clusterSpecSchema): StringField
   const walk = (t: unknown, path: StringField["path"]): void => {
     const d = defOf(t);
     switch (d.type) {
-      case "optional": case "default": case "prefault": case "nullable":
+      case "optional":
+      case "default":
+      case "prefault":
+      case "nullable":
         walk(d.innerType, path);
         return;
       case "object":
@@ -54,13 +57,15 @@ export function stringFields(schema: z.ZodType = clusterSpecSchema): StringField
         if (acceptsString(t)) out.push({ path, isKey: false });
         return;
       }
-      case "string": case "enum":
+      case "string":
+      case "enum":
         out.push({ path, isKey: false });
         return;
       case "literal":
         if (acceptsString(t)) out.push({ path, isKey: false });
         return;
-      case "number": case "boolean":
+      case "number":
+      case "boolean":
         return;
       default:
         // A construct the walker does not know (pipe, transform, lazy, tuple...) must not hide fields.

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { renderCluster } from "../../src/render.js";
-import { checkSecret, SECRET_KEYS, type SecretKey, } from "../../src/core/secrets.js";
+import { checkSecret, SECRET_KEYS, type SecretKey } from "../../src/core/secrets.js";
 import { clusterSpecSchema } from "../../src/core/spec/schema.js";
 import { validateSpec } from "../../src/core/spec/validate.js";
 import { formatIssue, type SpecIssue } from "../../src/core/spec/issues.js";
@@ -18,8 +18,50 @@ import { fullSpec, getField, issuePath, setField, stringFields } from "../helper
  */
 const hostileNames = fc.oneof(
   fc.string({ unit: "grapheme", maxLength: 24 }),
-  fc.string({ unit: fc.constantFrom("'", '"', "$", "`", "\\", " ", "\n", "\t", "#", ";", "{", "}", "=", ":", "/", "a", "Z", "0", "-", ".", "_", "é", "中", "😀"), maxLength: 16 }),
-  fc.constantFrom("", "-rf", "--help", "a b", "x'y", 'x"y', "$(id)", "`id`", "a\nb", "ÄÖÜ", "name.with.dots", "UPPER", "9starts-digit"),
+  fc.string({
+    unit: fc.constantFrom(
+      "'",
+      '"',
+      "$",
+      "`",
+      "\\",
+      " ",
+      "\n",
+      "\t",
+      "#",
+      ";",
+      "{",
+      "}",
+      "=",
+      ":",
+      "/",
+      "a",
+      "Z",
+      "0",
+      "-",
+      ".",
+      "_",
+      "é",
+      "中",
+      "😀",
+    ),
+    maxLength: 16,
+  }),
+  fc.constantFrom(
+    "",
+    "-rf",
+    "--help",
+    "a b",
+    "x'y",
+    'x"y',
+    "$(id)",
+    "`id`",
+    "a\nb",
+    "ÄÖÜ",
+    "name.with.dots",
+    "UPPER",
+    "9starts-digit",
+  ),
 );
 
 /** `fragment` put into `valid` at `at` (modulo its length): close to valid, so it reaches the generators. */
@@ -71,9 +113,20 @@ describe("every string field of the schema", () => {
     const names = FIELDS.map((f) => f.name);
     expect(names.length).toBeGreaterThan(40);
     for (const known of [
-      "name", "domain", "nodes[0].hostname", "nodes[0].addresses.vlan", "vip.hostname", "ntp.server", "ntp.upstream[0]",
-      "rabbitmq.policy.pattern", "rabbitmq.policy.definition{key}", "rabbitmq.policy.definition[\"<key>\"]",
-      "prepare.centosMirror", "haproxy.services[0].check.inter", "networks.vlan.cidr", "rabbitmq.tags[0]",
+      "name",
+      "domain",
+      "nodes[0].hostname",
+      "nodes[0].addresses.vlan",
+      "vip.hostname",
+      "ntp.server",
+      "ntp.upstream[0]",
+      "rabbitmq.policy.pattern",
+      "rabbitmq.policy.definition{key}",
+      'rabbitmq.policy.definition["<key>"]',
+      "prepare.centosMirror",
+      "haproxy.services[0].check.inter",
+      "networks.vlan.cidr",
+      "rabbitmq.tags[0]",
       'pacemaker.properties["no-quorum-policy"]',
     ]) {
       expect(names).toContain(known);
@@ -134,7 +187,8 @@ describe("hostile secrets", () => {
             // A secret that is used appears verbatim or quoted, and only in secret files.
             // (Only for values distinctive enough not to occur by chance, e.g. not eight spaces.)
             if (!/[^\s\-_.=]{6}/.test(value)) continue;
-            for (const a of r.artifacts) if (a.content.includes(value)) expect(a.secret, `${a.node}:${a.path}`).toBe(true);
+            for (const a of r.artifacts)
+              if (a.content.includes(value)) expect(a.secret, `${a.node}:${a.path}`).toBe(true);
           }
         }),
         { numRuns: 40 },

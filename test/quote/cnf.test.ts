@@ -13,7 +13,11 @@ import { mustSucceed, runBytes } from "../helpers/quote-run.js";
 
 requireTool("my_print_defaults");
 
-function printDefaults(values: readonly string[], quote: (v: string) => string = cnf, keyName = (i: number) => `k${i}`): void {
+function printDefaults(
+  values: readonly string[],
+  quote: (v: string) => string = cnf,
+  keyName = (i: number) => `k${i}`,
+): void {
   const acc = quoteAll("cnf", values, quote);
   if (acc.length === 0) return;
   const t = tempDir("ha-gen-quote-cnf-");
@@ -24,12 +28,17 @@ function printDefaults(values: readonly string[], quote: (v: string) => string =
     const r = runBytes("my_print_defaults", [`--defaults-file=${file}`, "hagen"]);
     mustSucceed("my_print_defaults", r);
     const expected = acc.map((a, i) => Buffer.from(`--${keyName(i)}=${a.value}\n`, "utf8"));
-    if (!r.stdout.equals(Buffer.concat(expected)) || r.stdout.toString("utf8") !== acc.map((a, i) => `--${keyName(i)}=${a.value}\n`).join("")) {
+    if (
+      !r.stdout.equals(Buffer.concat(expected)) ||
+      r.stdout.toString("utf8") !== acc.map((a, i) => `--${keyName(i)}=${a.value}\n`).join("")
+    ) {
       // Name the first option that differs.
       let off = 0;
       for (const [i, e] of expected.entries()) {
         if (!r.stdout.subarray(off, off + e.length).equals(e)) {
-          throw new Error(`cnf(${show(acc[i]!.value)}) = ${acc[i]!.quoted} came back as ${JSON.stringify(r.stdout.subarray(off).toString("utf8").slice(0, 200))}`);
+          throw new Error(
+            `cnf(${show(acc[i]!.value)}) = ${acc[i]!.quoted} came back as ${JSON.stringify(r.stdout.subarray(off).toString("utf8").slice(0, 200))}`,
+          );
         }
         off += e.length;
       }
@@ -42,7 +51,17 @@ function printDefaults(values: readonly string[], quote: (v: string) => string =
 
 describe("cnf() read back by my_print_defaults", () => {
   it("round-trips every edge value and nasty fragment (fixed corpus)", () => {
-    printDefaults([...EDGE_VALUES, ...NASTY, NASTY.filter((n) => n !== "\u0000").join(""), '"', "'x'", '"x"', "x #y", "\\s", "\\b"]);
+    printDefaults([
+      ...EDGE_VALUES,
+      ...NASTY,
+      NASTY.filter((n) => n !== "\u0000").join(""),
+      '"',
+      "'x'",
+      '"x"',
+      "x #y",
+      "\\s",
+      "\\b",
+    ]);
   });
 
   it("round-trips arbitrary hostile strings (property, batched)", () => {

@@ -4,7 +4,17 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { envValue, sh } from "../../src/core/quote.js";
 import { requireTool, tempDir } from "../helpers/checker.js";
-import { EDGE_VALUES, NASTY, RUNS, batch, expectSameBytes, hostile, quoteAll, show, splitNul } from "../helpers/quote-arb.js";
+import {
+  EDGE_VALUES,
+  NASTY,
+  RUNS,
+  batch,
+  expectSameBytes,
+  hostile,
+  quoteAll,
+  show,
+  splitNul,
+} from "../helpers/quote-arb.js";
 import { mustSucceed, runBytes } from "../helpers/quote-run.js";
 
 /**
@@ -80,7 +90,11 @@ function readBoth(values: readonly string[], quote: (v: string | number) => stri
     const script = `set -euo pipefail\n. ${sh(file)}\nprintf '%s\\0' ${acc.map((_, i) => `"$HAGEN_${i}"`).join(" ")}\n`;
     const r = runBytes("bash", ["-s"], { input: script });
     mustSucceed("bash . env file", r);
-    expectSameBytes("bash . KEY=envValue(v)", acc.map((a) => a.value), splitNul(r.stdout));
+    expectSameBytes(
+      "bash . KEY=envValue(v)",
+      acc.map((a) => a.value),
+      splitNul(r.stdout),
+    );
   } finally {
     t.cleanup();
   }
@@ -90,15 +104,26 @@ function readBoth(values: readonly string[], quote: (v: string | number) => stri
     if (a.value === "") return; // see the file comment: environment.d drops empty values
     const got = sd.values.get(`HAGEN_${i}`);
     if (!got) throw new Error(`systemd dropped ${show(a.value)} (${show(a.quoted)}): ${sd.stderr}`);
-    if (!got.equals(Buffer.from(a.value, "utf8")) || got.toString("utf8") !== a.value) throw new Error(`systemd read ${show(a.value)} (${show(a.quoted)}) as ${show(got.toString("utf8"))}`);
+    if (!got.equals(Buffer.from(a.value, "utf8")) || got.toString("utf8") !== a.value)
+      throw new Error(`systemd read ${show(a.value)} (${show(a.quoted)}) as ${show(got.toString("utf8"))}`);
   });
 }
 
-const refused = (ch: string) => /["\\$`\u0000-\u001f\u007f]/.test(ch) || /[\ud800-\udfff]|\p{Noncharacter_Code_Point}/u.test(ch);
+const refused = (ch: string) =>
+  /["\\$`\u0000-\u001f\u007f]/.test(ch) || /[\ud800-\udfff]|\p{Noncharacter_Code_Point}/u.test(ch);
 
 describe("envValue() read by bash and by systemd's env-file parser", () => {
   it("round-trips every edge value and nasty fragment (fixed corpus)", () => {
-    readBoth([...EDGE_VALUES, ...NASTY, NASTY.filter((n) => !refused(n)).join(""), "  spaced  ", "x=y", "'single'", "#", ";comment"]);
+    readBoth([
+      ...EDGE_VALUES,
+      ...NASTY,
+      NASTY.filter((n) => !refused(n)).join(""),
+      "  spaced  ",
+      "x=y",
+      "'single'",
+      "#",
+      ";comment",
+    ]);
   });
 
   it("round-trips arbitrary hostile values (property, batched)", () => {
@@ -106,7 +131,10 @@ describe("envValue() read by bash and by systemd's env-file parser", () => {
       fc.property(batch({ minLength: 40, maxLength: 80, value: hostile({ avoid: refused }) }), (vs) => readBoth(vs)),
       RUNS(10),
     );
-    fc.assert(fc.property(batch({ minLength: 40, maxLength: 80 }), (vs) => readBoth(vs)), RUNS(5));
+    fc.assert(
+      fc.property(batch({ minLength: 40, maxLength: 80 }), (vs) => readBoth(vs)),
+      RUNS(5),
+    );
   });
 
   it("numbers are values too", () => {

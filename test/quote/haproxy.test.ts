@@ -54,14 +54,19 @@ interface Case {
 }
 
 /** One config, one haproxy, one client run for all passwords and realms given. */
-function checkAuth(passwords: readonly string[], realms: readonly string[], quote: (v: string) => string = haproxy): void {
+function checkAuth(
+  passwords: readonly string[],
+  realms: readonly string[],
+  quote: (v: string) => string = haproxy,
+): void {
   const pws = quoteAll("haproxy", passwords, quote);
   const rls = quoteAll("haproxy", realms, quote);
   const sections = Math.max(1, rls.length, Math.ceil(pws.length / 25));
   const t = tempDir("ha-gen-quote-haproxy-");
   try {
     const cases: Case[] = [];
-    let cfg = "global\n    maxconn 200\n\ndefaults\n    mode http\n    timeout connect 5s\n    timeout client 10s\n    timeout server 10s\n";
+    let cfg =
+      "global\n    maxconn 200\n\ndefaults\n    mode http\n    timeout connect 5s\n    timeout client 10s\n    timeout server 10s\n";
     for (let s = 0; s < sections; s++) {
       const port = 8400 + s;
       const realm = rls[s];
@@ -70,11 +75,22 @@ function checkAuth(passwords: readonly string[], realms: readonly string[], quot
       pws.forEach((p, i) => {
         if (i % sections !== s) return;
         cfg += `    stats auth u${i}:${p.quoted}\n`;
-        cases.push({ port, auth: `u${i}:${p.value}`, expect: 200, what: `password ${show(p.value)} (${show(p.quoted)})` });
+        cases.push({
+          port,
+          auth: `u${i}:${p.value}`,
+          expect: 200,
+          what: `password ${show(p.value)} (${show(p.quoted)})`,
+        });
         cases.push({ port, auth: `u${i}:${p.value}x`, expect: 401, what: `wrong password for ${show(p.value)}` });
       });
       if (!pws.some((_, i) => i % sections === s)) cfg += `    stats auth nobody:nobody-${s}\n`;
-      cases.push({ port, auth: null, expect: 401, realm: realm?.value, what: `realm ${realm ? show(realm.value) : "(default)"}` });
+      cases.push({
+        port,
+        auth: null,
+        expect: 401,
+        realm: realm?.value,
+        what: `realm ${realm ? show(realm.value) : "(default)"}`,
+      });
     }
     const cfgPath = t.write("haproxy.cfg", cfg);
     const clientPath = t.write("client.mjs", CLIENT);
@@ -101,7 +117,8 @@ exit "$rc"
     cases.forEach((c, i) => {
       const got = results[i]!;
       if (got.status !== c.expect) throw new Error(`${c.what}: HTTP ${got.status}, expected ${c.expect}`);
-      if (c.realm !== undefined && got.realm !== `Basic realm="${c.realm}"`) throw new Error(`${c.what} came back as ${show(got.realm ?? "(no header)")}`);
+      if (c.realm !== undefined && got.realm !== `Basic realm="${c.realm}"`)
+        throw new Error(`${c.what} came back as ${show(got.realm ?? "(no header)")}`);
     });
   } finally {
     t.cleanup();
@@ -114,7 +131,13 @@ const refused = (ch: string) => /['"$\u0000-\u001f\u007f]/.test(ch) || /[\ud800-
 describe("haproxy() read by HAProxy: stats auth and stats realm", () => {
   it("accepts the password and realm of every edge value and nasty fragment (fixed corpus)", () => {
     const corpus = [...EDGE_VALUES, ...NASTY, NASTY.filter((n) => !refused(n)).join("")];
-    checkAuth(corpus, ["my realm", "a#b\\c d😀中", "-", "realm:with:colons", ` ${NASTY.filter((n) => !refused(n) && !n.includes("\\")).join("")} `]);
+    checkAuth(corpus, [
+      "my realm",
+      "a#b\\c d😀中",
+      "-",
+      "realm:with:colons",
+      ` ${NASTY.filter((n) => !refused(n) && !n.includes("\\")).join("")} `,
+    ]);
   });
 
   it("accepts arbitrary hostile passwords and realms (property, batched)", () => {
@@ -129,7 +152,10 @@ describe("haproxy() read by HAProxy: stats auth and stats realm", () => {
   });
 
   it("refuses exactly the documented set (empty, control characters, quotes, $, lone surrogates)", () => {
-    fc.assert(fc.property(fc.array(hostile(), { maxLength: 200 }), (vs) => void quoteAll("haproxy", vs, haproxy)), { numRuns: 50 });
+    fc.assert(
+      fc.property(fc.array(hostile(), { maxLength: 200 }), (vs) => void quoteAll("haproxy", vs, haproxy)),
+      { numRuns: 50 },
+    );
   });
 
   it("the same check rejects unescaped words (proof the check can fail)", () => {

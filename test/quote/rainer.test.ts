@@ -21,7 +21,12 @@ requireTool("rsyslogd", "logger", "unshare");
 const controlOrSurrogate = (ch: string) => /[\u0000-\u001f\u007f]/.test(ch) || /[\ud800-\udfff]/u.test(ch);
 
 /** One config, one rsyslogd run: returns the `$!` variables of the message it wrote. */
-async function checkRsyslog(values: readonly string[], fileNames: readonly string[], quote: (v: string) => string = rainer, extra = ""): Promise<Record<string, unknown>> {
+async function checkRsyslog(
+  values: readonly string[],
+  fileNames: readonly string[],
+  quote: (v: string) => string = rainer,
+  extra = "",
+): Promise<Record<string, unknown>> {
   const vals = quoteAll("rainer", values, quote);
   const names = quoteAll("rainer", fileNames, quote);
   const t = tempDir("ha-gen-quote-rsyslog-");
@@ -42,7 +47,8 @@ async function checkRsyslog(values: readonly string[], fileNames: readonly strin
     ].join("\n");
     const confPath = t.write("rsyslog.conf", `${conf}\n`);
     const check = run("rsyslogd", ["-N1", "-f", confPath]);
-    if (check.status !== 0 || /error/i.test(check.stdout + check.stderr)) throw new Error(`rsyslogd -N1 rejected the config: ${check.stdout}${check.stderr}\n${conf}`);
+    if (check.status !== 0 || /error/i.test(check.stdout + check.stderr))
+      throw new Error(`rsyslogd -N1 rejected the config: ${check.stdout}${check.stderr}\n${conf}`);
 
     const d = startDaemon("unshare", ["-n", "rsyslogd", "-n", "-f", confPath, "-i", join(t.dir, "rsyslogd.pid")]);
     try {
@@ -59,10 +65,15 @@ async function checkRsyslog(values: readonly string[], fileNames: readonly strin
 
     const got = JSON.parse(readFileSync(out, "utf8").split("\n")[0]!) as Record<string, unknown>;
     vals.forEach((v, i) => {
-      if (got[`v${i}`] !== v.value) throw new Error(`rainer(${show(v.value)}) = ${show(v.quoted)} came back as ${show(String(got[`v${i}`]))}`);
+      if (got[`v${i}`] !== v.value)
+        throw new Error(`rainer(${show(v.value)}) = ${show(v.quoted)} came back as ${show(String(got[`v${i}`]))}`);
     });
     const onDisk = new Set(readdirSync(files));
-    for (const n of names) if (!onDisk.has(n.value)) throw new Error(`file name ${show(n.value)} (${show(quote(join(files, n.value)))}) not created; found ${[...onDisk].map(show).join(", ")}`);
+    for (const n of names)
+      if (!onDisk.has(n.value))
+        throw new Error(
+          `file name ${show(n.value)} (${show(quote(join(files, n.value)))}) not created; found ${[...onDisk].map(show).join(", ")}`,
+        );
     if (onDisk.size !== names.length) throw new Error(`unexpected files: ${[...onDisk].map(show).join(", ")}`);
     return got;
   } finally {
@@ -76,8 +87,15 @@ const fileName = hostile({ avoid: (ch) => controlOrSurrogate(ch) || ch === "/", 
 
 describe("rainer() read by rsyslogd: expression strings and object parameters", () => {
   it("round-trips every edge value and nasty fragment, in `set` and as file names (fixed corpus)", async () => {
-    const names = [...new Set([...EDGE_VALUES, ...NASTY].filter((n) => !/[/]/.test(n) && n !== "" && n !== "." && n !== ".."))];
-    const got = await checkRsyslog([...EDGE_VALUES, ...NASTY, NASTY.filter((n) => !controlOrSurrogate(n)).join("")], names, rainer, `set $!nulproof = "a\\000b";`);
+    const names = [
+      ...new Set([...EDGE_VALUES, ...NASTY].filter((n) => !/[/]/.test(n) && n !== "" && n !== "." && n !== "..")),
+    ];
+    const got = await checkRsyslog(
+      [...EDGE_VALUES, ...NASTY, NASTY.filter((n) => !controlOrSurrogate(n)).join("")],
+      names,
+      rainer,
+      `set $!nulproof = "a\\000b";`,
+    );
     // NUL is not representable: rsyslog cuts the string at it (so rainer refuses control characters).
     expect(got.nulproof).toBe("a");
   });
@@ -94,7 +112,10 @@ describe("rainer() read by rsyslogd: expression strings and object parameters", 
   });
 
   it("refuses exactly control characters and lone surrogates", () => {
-    fc.assert(fc.property(fc.array(hostile(), { maxLength: 200 }), (vs) => void quoteAll("rainer", vs, rainer)), { numRuns: 50 });
+    fc.assert(
+      fc.property(fc.array(hostile(), { maxLength: 200 }), (vs) => void quoteAll("rainer", vs, rainer)),
+      { numRuns: 50 },
+    );
   });
 
   it("the same check rejects the old escaping that left `$` bare (proof the check can fail)", async () => {

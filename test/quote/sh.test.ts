@@ -8,7 +8,16 @@ import { SECRET_KEYS, type SecretKey, type Secrets } from "../../src/core/secret
 import { validateSpec } from "../../src/core/spec/validate.js";
 import { FAKE_SECRETS } from "../fixtures/secrets.js";
 import { requireTool, tempDir } from "../helpers/checker.js";
-import { EDGE_VALUES, NASTY, RUNS, batch, expectSameBytes, quoteAll, secretValue, splitNul } from "../helpers/quote-arb.js";
+import {
+  EDGE_VALUES,
+  NASTY,
+  RUNS,
+  batch,
+  expectSameBytes,
+  quoteAll,
+  secretValue,
+  splitNul,
+} from "../helpers/quote-arb.js";
 import { mustSucceed, runBytes } from "../helpers/quote-run.js";
 
 /**
@@ -21,17 +30,29 @@ requireTool("bash", "dash");
 
 const SHELLS = ["bash", "dash"] as const;
 
-function printWords(shell: (typeof SHELLS)[number], values: readonly string[], quote: (v: string) => string = sh): void {
+function printWords(
+  shell: (typeof SHELLS)[number],
+  values: readonly string[],
+  quote: (v: string) => string = sh,
+): void {
   const acc = quoteAll("sh", values, quote);
   if (acc.length === 0) return;
   // One printf per word, then all words through shArgs in a single command line.
   const perWord = acc.map((a) => `printf '%s\\0' ${a.quoted}`).join("\n");
   const r1 = runBytes(shell, ["-s"], { input: `${perWord}\n` });
   mustSucceed(`${shell} (one word per printf)`, r1);
-  expectSameBytes(`${shell} sh()`, acc.map((a) => a.value), splitNul(r1.stdout));
+  expectSameBytes(
+    `${shell} sh()`,
+    acc.map((a) => a.value),
+    splitNul(r1.stdout),
+  );
   const r2 = runBytes(shell, ["-s"], { input: `printf '%s\\0' ${shArgs(acc.map((a) => a.value))}\n` });
   mustSucceed(`${shell} (shArgs)`, r2);
-  expectSameBytes(`${shell} shArgs()`, acc.map((a) => a.value), splitNul(r2.stdout));
+  expectSameBytes(
+    `${shell} shArgs()`,
+    acc.map((a) => a.value),
+    splitNul(r2.stdout),
+  );
 }
 
 /** `KEY=<sh(v)>` lines sourced with `. file`, as load_secrets does with secrets.env. */
@@ -45,7 +66,11 @@ function sourceEnvFile(shell: (typeof SHELLS)[number], values: readonly string[]
     const script = `${strict}\n. ${sh(file)}\nprintf '%s\\0' ${acc.map((_, i) => `"$V_${i}"`).join(" ")}\n`;
     const r = runBytes(shell, ["-s"], { input: script });
     mustSucceed(`${shell} . env file`, r);
-    expectSameBytes(`${shell} . KEY=sh(v)`, acc.map((a) => a.value), splitNul(r.stdout));
+    expectSameBytes(
+      `${shell} . KEY=sh(v)`,
+      acc.map((a) => a.value),
+      splitNul(r.stdout),
+    );
   } finally {
     t.cleanup();
   }
@@ -59,7 +84,8 @@ describe("sh / shArgs read back by bash and dash", () => {
       sourceEnvFile(shell, corpus);
     }
     // The corpus really covers what the brief lists: these must all have been accepted above.
-    for (const must of ["", "'", '"', "$", "`", "\\", " ", "\t", "\n", "#", ";", "😀", "中文密码", "-n"]) expect(sh(must)).toBeTypeOf("string");
+    for (const must of ["", "'", '"', "$", "`", "\\", " ", "\t", "\n", "#", ";", "😀", "中文密码", "-n"])
+      expect(sh(must)).toBeTypeOf("string");
   });
 
   it("round-trips arbitrary hostile words (property, batched)", () => {
@@ -108,7 +134,9 @@ describe("generators/secrets-env.ts: /etc/ha-gen/secrets.env sourced by bash", (
   const spec = v.spec;
 
   it("gives the step scripts every controller secret exactly (property over valid secrets)", () => {
-    const secretsArb = fc.record(Object.fromEntries(CONTROLLER_SECRETS.map((k) => [k, secretValue(k)])) as Record<SecretKey, fc.Arbitrary<string>>);
+    const secretsArb = fc.record(
+      Object.fromEntries(CONTROLLER_SECRETS.map((k) => [k, secretValue(k)])) as Record<SecretKey, fc.Arbitrary<string>>,
+    );
     fc.assert(
       fc.property(fc.array(secretsArb, { minLength: 5, maxLength: 10 }), (sets) => {
         const t = tempDir("ha-gen-quote-secrets-env-");

@@ -33,7 +33,9 @@ function selectHex(values: readonly string[], quote: (v: string) => string = sql
   if (lines.length !== acc.length) throw new Error(`sent ${acc.length} literals, got ${lines.length} rows`);
   acc.forEach((a, i) => {
     if (lines[i] !== hex(a.value) || Buffer.from(lines[i]!, "hex").toString("utf8") !== a.value) {
-      throw new Error(`sql(${JSON.stringify(a.value)}) = ${a.quoted} came back as ${JSON.stringify(Buffer.from(lines[i]!, "hex").toString("utf8"))}`);
+      throw new Error(
+        `sql(${JSON.stringify(a.value)}) = ${a.quoted} came back as ${JSON.stringify(Buffer.from(lines[i]!, "hex").toString("utf8"))}`,
+      );
     }
   });
 }
@@ -49,7 +51,11 @@ function loginWith(passwords: readonly string[], quotePassword: (v: string) => s
   const t = tempDir("ha-gen-quote-login-");
   try {
     usable.forEach((p, i) => {
-      const good = t.write(`good-${i}.cnf`, `[client]\nuser = ${cnf(users[i]!)}\npassword = ${quotePassword(p)}\n`, 0o600);
+      const good = t.write(
+        `good-${i}.cnf`,
+        `[client]\nuser = ${cnf(users[i]!)}\npassword = ${quotePassword(p)}\n`,
+        0o600,
+      );
       const r = db.client(good, "SELECT CURRENT_USER();\n");
       if (r.status !== 0 || r.stdout.toString("utf8") !== `${users[i]}@localhost\n`) {
         throw new Error(`login with password ${JSON.stringify(p)} (cnf ${quotePassword(p)}) failed: ${r.stderr}`);
@@ -58,7 +64,8 @@ function loginWith(passwords: readonly string[], quotePassword: (v: string) => s
       if (i % 4 !== 0) return;
       const bad = t.write(`bad-${i}.cnf`, `[client]\nuser = ${cnf(users[i]!)}\npassword = ${cnf(`${p}x`)}\n`, 0o600);
       const rb = db.client(bad, "SELECT 1;\n");
-      if (rb.status === 0 || !/Access denied/.test(rb.stderr)) throw new Error(`a wrong password for ${JSON.stringify(p)} was accepted`);
+      if (rb.status === 0 || !/Access denied/.test(rb.stderr))
+        throw new Error(`a wrong password for ${JSON.stringify(p)} was accepted`);
     });
   } finally {
     t.cleanup();
@@ -67,7 +74,18 @@ function loginWith(passwords: readonly string[], quotePassword: (v: string) => s
 
 describe("sql() read by a real MariaDB server", () => {
   it("round-trips every edge value and nasty fragment byte for byte (fixed corpus)", () => {
-    selectHex([...EDGE_VALUES, ...NASTY, NASTY.join(""), "\u0000", "a\u0000b", "\u001a", "\\0", "\\Z", "' OR '1'='1", "'; DROP TABLE x; --"]);
+    selectHex([
+      ...EDGE_VALUES,
+      ...NASTY,
+      NASTY.join(""),
+      "\u0000",
+      "a\u0000b",
+      "\u001a",
+      "\\0",
+      "\\Z",
+      "' OR '1'='1",
+      "'; DROP TABLE x; --",
+    ]);
   });
 
   it("round-trips arbitrary hostile strings (property, batched)", () => {
@@ -91,7 +109,9 @@ describe("sql() in CREATE USER + cnf() in the client's option file: the password
   it("works for every edge value and nasty fragment (fixed corpus)", () => {
     // Fragments in groups of 6 (SELECT HEX above checks each one alone).
     const frags = NASTY.filter((n) => n !== "\u0000");
-    const groups = Array.from({ length: Math.ceil(frags.length / 6) }, (_, i) => frags.slice(i * 6, i * 6 + 6).join(""));
+    const groups = Array.from({ length: Math.ceil(frags.length / 6) }, (_, i) =>
+      frags.slice(i * 6, i * 6 + 6).join(""),
+    );
     loginWith([...EDGE_VALUES, ...groups, frags.join("")]);
   });
 

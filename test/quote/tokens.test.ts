@@ -16,13 +16,20 @@ requireTool("xinetd", "unshare", "ip", "bash");
 
 const TOKEN_CHARS = [..."abcxyzABCXYZ0129_@%+:,./-[]"];
 // Mostly token characters, some that must be refused.
-const tokenish = fc.string({ unit: fc.oneof({ weight: 8, arbitrary: fc.constantFrom(...TOKEN_CHARS) }, { weight: 1, arbitrary: fc.constantFrom(...NASTY) }), maxLength: 16 });
+const tokenish = fc.string({
+  unit: fc.oneof(
+    { weight: 8, arbitrary: fc.constantFrom(...TOKEN_CHARS) },
+    { weight: 1, arbitrary: fc.constantFrom(...NASTY) },
+  ),
+  maxLength: 16,
+});
 const mixed = fc.oneof(tokenish, hostile());
 
 /** One xinetd run: `server_args = <xinetd(t)>…`; the server prints "$@" NUL-separated. */
 function xinetdArgs(tokens: readonly string[], quote: (v: string) => string = xinetd): void {
   // A deliberately wrong quoter (the proof below) skips the refusal check to reach xinetd.
-  const acc = quote === xinetd ? quoteAll("xinetd", tokens, quote) : tokens.map((value) => ({ value, quoted: quote(value) }));
+  const acc =
+    quote === xinetd ? quoteAll("xinetd", tokens, quote) : tokens.map((value) => ({ value, quoted: quote(value) }));
   if (acc.length === 0) return;
   const t = tempDir("ha-gen-quote-xinetd-");
   try {
@@ -49,7 +56,11 @@ if grep -E 'ERROR|WARNING' "$2" | grep -v 'Exiting'; then exit 4; fi
 `;
     const r = isolated(script, [conf, log, out]);
     if (r.status !== 0) throw new Error(`xinetd run failed (${String(r.status)}): ${r.stdout}${r.stderr}`);
-    expectSameBytes("xinetd server_args", acc.map((a) => a.value), splitNul(readFileSync(out)));
+    expectSameBytes(
+      "xinetd server_args",
+      acc.map((a) => a.value),
+      splitNul(readFileSync(out)),
+    );
   } finally {
     t.cleanup();
   }
@@ -57,15 +68,31 @@ if grep -E 'ERROR|WARNING' "$2" | grep -v 'Exiting'; then exit 4; fi
 
 describe("xinetd(): single tokens, read back by xinetd", () => {
   it("passes every accepted edge value and nasty fragment through server_args (fixed corpus)", () => {
-    xinetdArgs([...EDGE_VALUES, ...NASTY, "127.0.0.1", "/usr/bin/clustercheck", "mysql", "9200", "user@host:1,2", "-n", "--x"]);
+    xinetdArgs([
+      ...EDGE_VALUES,
+      ...NASTY,
+      "127.0.0.1",
+      "/usr/bin/clustercheck",
+      "mysql",
+      "9200",
+      "user@host:1,2",
+      "-n",
+      "--x",
+    ]);
   });
 
   it("passes arbitrary accepted tokens through server_args exactly (property, batched)", () => {
-    fc.assert(fc.property(fc.array(mixed, { minLength: 40, maxLength: 100 }), (ts) => xinetdArgs(ts)), RUNS(3));
+    fc.assert(
+      fc.property(fc.array(mixed, { minLength: 40, maxLength: 100 }), (ts) => xinetdArgs(ts)),
+      RUNS(3),
+    );
   });
 
   it("refuses exactly what is not a plain token (property)", () => {
-    fc.assert(fc.property(fc.array(mixed, { maxLength: 300 }), (vs) => void quoteAll("xinetd", vs, xinetd)), { numRuns: 100 });
+    fc.assert(
+      fc.property(fc.array(mixed, { maxLength: 300 }), (vs) => void quoteAll("xinetd", vs, xinetd)),
+      { numRuns: 100 },
+    );
     expect(xinetd(9200)).toBe("9200");
   });
 
@@ -76,7 +103,10 @@ describe("xinetd(): single tokens, read back by xinetd", () => {
 
 describe("word(): plain tokens for chrony, hosts, sysctl and rsyslog paths", () => {
   it("refuses exactly what is not a plain token (property)", () => {
-    fc.assert(fc.property(fc.array(mixed, { maxLength: 300 }), (vs) => void quoteAll("word", vs, (v) => word(v, "test.conf"))), { numRuns: 100 });
+    fc.assert(
+      fc.property(fc.array(mixed, { maxLength: 300 }), (vs) => void quoteAll("word", vs, (v) => word(v, "test.conf"))),
+      { numRuns: 100 },
+    );
   });
 
   it("accepts IPv6 literals and names the format in its refusal", () => {

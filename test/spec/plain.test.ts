@@ -34,7 +34,14 @@ describe("toPlainData", () => {
         },
       }),
     ).toBe("vip cannot be read: getter boom");
-    const trap = new Proxy({}, { ownKeys: () => { throw new Error("trap boom"); } });
+    const trap = new Proxy(
+      {},
+      {
+        ownKeys: () => {
+          throw new Error("trap boom");
+        },
+      },
+    );
     expect(refused({ x: trap })).toBe("x cannot be read: trap boom");
   });
 

@@ -32,7 +32,8 @@ const STONITH_WARNING =
 
 describe("validateSpec", () => {
   it("accepts both bundled examples, warning only about disabled fencing", () => {
-    for (const spec of Object.values(EXAMPLES)) expect(messages(spec)).toEqual({ errors: [], warnings: [STONITH_WARNING] });
+    for (const spec of Object.values(EXAMPLES))
+      expect(messages(spec)).toEqual({ errors: [], warnings: [STONITH_WARNING] });
   });
 
   it("reports every problem at once, each with path, value and reason", () => {
@@ -73,27 +74,94 @@ galera: { maxConections: 10 }
   });
 
   const cases: [string, (s: ReturnType<typeof base>) => void, string[]][] = [
-    ["VIP outside the management network", (s) => (s.vip.address = "10.15.254.10"), ["vip.address: 10.15.254.10 is outside the management network 10.15.253.0/24"]],
-    ["VIP is the broadcast address", (s) => (s.vip.address = "10.15.253.255"), ["vip.address: 10.15.253.255 is the network or broadcast address of 10.15.253.0/24"]],
-    ["CIDR with host bits", (s) => (s.networks.management.cidr = "10.15.253.163/12"), ["networks.management.cidr: 10.15.253.163/12 has host bits set; the network is 10.0.0.0/12"]],
-    ["bad interface name", (s) => (s.networks.management.interface = "eth 0"), ['networks.management.interface: "eth 0" is not a valid Linux interface name (1-15 of A-Z a-z 0-9 _ . @ -)']],
-    ["vlan address without vlan network", (s) => ((s.nodes[0]!.addresses as Record<string, string>).vlan = "172.31.253.11"), ["nodes[0].addresses.vlan: 172.31.253.11 has no network: networks.vlan is not defined"]],
-    ["address that is not IPv4", (s) => (s.nodes[1]!.addresses.management = "10.15.253.300"), ["nodes[1].addresses.management: 10.15.253.300 is not an IPv4 address"]],
-    ["unknown top-level key", (s) => Object.assign(s, { noeds: [] }), ["noeds: is not a known setting; did you mean nodes?"]],
+    [
+      "VIP outside the management network",
+      (s) => (s.vip.address = "10.15.254.10"),
+      ["vip.address: 10.15.254.10 is outside the management network 10.15.253.0/24"],
+    ],
+    [
+      "VIP is the broadcast address",
+      (s) => (s.vip.address = "10.15.253.255"),
+      ["vip.address: 10.15.253.255 is the network or broadcast address of 10.15.253.0/24"],
+    ],
+    [
+      "CIDR with host bits",
+      (s) => (s.networks.management.cidr = "10.15.253.163/12"),
+      ["networks.management.cidr: 10.15.253.163/12 has host bits set; the network is 10.0.0.0/12"],
+    ],
+    [
+      "bad interface name",
+      (s) => (s.networks.management.interface = "eth 0"),
+      ['networks.management.interface: "eth 0" is not a valid Linux interface name (1-15 of A-Z a-z 0-9 _ . @ -)'],
+    ],
+    [
+      "vlan address without vlan network",
+      (s) => ((s.nodes[0]!.addresses as Record<string, string>).vlan = "172.31.253.11"),
+      ["nodes[0].addresses.vlan: 172.31.253.11 has no network: networks.vlan is not defined"],
+    ],
+    [
+      "address that is not IPv4",
+      (s) => (s.nodes[1]!.addresses.management = "10.15.253.300"),
+      ["nodes[1].addresses.management: 10.15.253.300 is not an IPv4 address"],
+    ],
+    [
+      "unknown top-level key",
+      (s) => Object.assign(s, { noeds: [] }),
+      ["noeds: is not a known setting; did you mean nodes?"],
+    ],
     [
       "even number of controllers",
       (s) => s.nodes.push({ hostname: "c4", roles: ["controller"], addresses: { management: "10.15.253.14" } }),
-      ["nodes: 4 controller(s): Galera, etcd, RabbitMQ and pacemaker need an odd number of at least 3 members to keep quorum when one fails; set safety.allowUnsafeMemberCount: true to accept the risk"],
+      [
+        "nodes: 4 controller(s): Galera, etcd, RabbitMQ and pacemaker need an odd number of at least 3 members to keep quorum when one fails; set safety.allowUnsafeMemberCount: true to accept the risk",
+      ],
     ],
-    ["no controller", (s) => {
+    [
+      "no controller",
+      (s) => {
         for (const n of s.nodes) n.roles = ["compute"];
-      }, ["nodes: 3 node(s) given, but none has the role controller (Galera, RabbitMQ, etcd, pacemaker and HAProxy run on controllers)"]],
-    ["clashing VIP ports", (s) => Object.assign(s, { haproxy: { stats: { port: 3306 } } }), ["haproxy.services[1].port: 3306 is already bound on the VIP by haproxy.stats.port", "haproxy.stats.port: 3306 is also galera.port"]],
-    ["check port without HTTP check", (s) => Object.assign(s, { haproxy: { services: [{ name: "db", port: 3306, mode: "tcp", checkPort: 9200 }] } }), ["haproxy.services[0].checkPort: 9200 needs httpCheck: true (a TCP check on the check port keeps a desynced node in rotation)"]],
-    ["Galera check port that is not clustercheck's", (s) => Object.assign(s, { clustercheck: { port: 9201 } }), ["haproxy.services[1].checkPort: 9200 differs from clustercheck.port 9201: HAProxy would check a port nothing listens on"]],
-    ["a cluster port on a reserved Galera port", (s) => Object.assign(s, { memcached: { port: 4567 } }), ["memcached.port: 4567 is reserved for Galera/Erlang/pcsd/corosync cluster traffic"]],
-    ["a port of YAML's .inf, shown as such (not as JSON's null)", (s) => Object.assign(s, { memcached: { port: Infinity } }), ["memcached.port: Infinity must be number"]],
-    ["a BigInt from a TypeScript spec (JSON cannot show it)", (s) => Object.assign(s, { memcached: { port: 11211n } }), ["memcached.port: is a BigInt: write a number or a string"]],
+      },
+      [
+        "nodes: 3 node(s) given, but none has the role controller (Galera, RabbitMQ, etcd, pacemaker and HAProxy run on controllers)",
+      ],
+    ],
+    [
+      "clashing VIP ports",
+      (s) => Object.assign(s, { haproxy: { stats: { port: 3306 } } }),
+      [
+        "haproxy.services[1].port: 3306 is already bound on the VIP by haproxy.stats.port",
+        "haproxy.stats.port: 3306 is also galera.port",
+      ],
+    ],
+    [
+      "check port without HTTP check",
+      (s) => Object.assign(s, { haproxy: { services: [{ name: "db", port: 3306, mode: "tcp", checkPort: 9200 }] } }),
+      [
+        "haproxy.services[0].checkPort: 9200 needs httpCheck: true (a TCP check on the check port keeps a desynced node in rotation)",
+      ],
+    ],
+    [
+      "Galera check port that is not clustercheck's",
+      (s) => Object.assign(s, { clustercheck: { port: 9201 } }),
+      [
+        "haproxy.services[1].checkPort: 9200 differs from clustercheck.port 9201: HAProxy would check a port nothing listens on",
+      ],
+    ],
+    [
+      "a cluster port on a reserved Galera port",
+      (s) => Object.assign(s, { memcached: { port: 4567 } }),
+      ["memcached.port: 4567 is reserved for Galera/Erlang/pcsd/corosync cluster traffic"],
+    ],
+    [
+      "a port of YAML's .inf, shown as such (not as JSON's null)",
+      (s) => Object.assign(s, { memcached: { port: Infinity } }),
+      ["memcached.port: Infinity must be number"],
+    ],
+    [
+      "a BigInt from a TypeScript spec (JSON cannot show it)",
+      (s) => Object.assign(s, { memcached: { port: 11211n } }),
+      ["memcached.port: is a BigInt: write a number or a string"],
+    ],
     [
       "a node named like a file every render writes beside the node folders",
       (s) => void (s.nodes[0]!.hostname = "plan.json"),
@@ -196,9 +264,12 @@ galera: { maxConections: 10 }
       { numRuns: 300 },
     );
     fc.assert(
-      fc.property(fc.dictionary(fc.constantFrom("nodes", "vip", "networks", "haproxy", "galera", "x"), fc.anything()), (x) => {
-        validateSpec({ ...base(), ...x });
-      }),
+      fc.property(
+        fc.dictionary(fc.constantFrom("nodes", "vip", "networks", "haproxy", "galera", "x"), fc.anything()),
+        (x) => {
+          validateSpec({ ...base(), ...x });
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -272,7 +343,10 @@ describe("cross-field rules skip inputs that are structurally broken", () => {
           if (r.ok) continue; // some breaks are valid (a record takes any key)
           const elsewhere = r.errors.filter((e) => !under(e.path, shown)).map(formatIssue);
           expect(elsewhere, `breaking ${shown}`).toEqual([]);
-          expect(r.warnings.map(formatIssue).filter((w) => !baseWarnings.has(w)), `breaking ${shown}`).toEqual([]);
+          expect(
+            r.warnings.map(formatIssue).filter((w) => !baseWarnings.has(w)),
+            `breaking ${shown}`,
+          ).toEqual([]);
           checked++;
         }
       }
@@ -319,7 +393,10 @@ describe("hostnames: one rule for every field naming a host", () => {
     expect(() => renderCluster(s, FAKE_SECRETS)).toThrow(SpecError);
     for (const [path, set] of HOST_FIELDS) {
       const errors = errorsFor(set, "Controller01.Example.org");
-      expect(errors.filter((e) => e.startsWith(`${path}: `)), path).toHaveLength(1);
+      expect(
+        errors.filter((e) => e.startsWith(`${path}: `)),
+        path,
+      ).toHaveLength(1);
       expect(errors.join("\n"), path).toMatch(/lower.case/);
     }
   });

@@ -100,7 +100,12 @@ function numbers(o: DeployCliOptions): Numbers {
 }
 
 function list(v: string | undefined): string[] | undefined {
-  return v === undefined ? undefined : v.split(",").map((s) => s.trim()).filter(Boolean);
+  return v === undefined
+    ? undefined
+    : v
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean);
 }
 
 /**
@@ -146,7 +151,8 @@ function secretValues(path: string): string[] {
   const text = readSecretsText(path);
   if (text === undefined) throw new InputError(`secrets file ${path} does not exist`, 2);
   const { values, issues } = readSecretsFile(text);
-  if (issues.length > 0) throw new InputError(issues.map((i) => `${path}: ${i.key ? `${i.key}: ` : ""}${i.message}`).join("\n"));
+  if (issues.length > 0)
+    throw new InputError(issues.map((i) => `${path}: ${i.key ? `${i.key}: ` : ""}${i.message}`).join("\n"));
   return [...values];
 }
 
@@ -156,7 +162,9 @@ async function loadSpec(spec: string, o: DeployCliOptions): Promise<Input> {
   // A dry run writes nothing, not even newly generated secrets (a real run generates and keeps them).
   const save = o.dryRun
     ? () => {
-        warnings.push(`${secretsPath} lacks some secrets: this dry run used throw-away values (a real deploy generates and saves them)`);
+        warnings.push(
+          `${secretsPath} lacks some secrets: this dry run used throw-away values (a real deploy generates and saves them)`,
+        );
       }
     : writeSecretsFile;
   const p = await prepare({ specPath: spec, secretsPath, saveSecrets: save });
@@ -175,7 +183,8 @@ async function loadSpec(spec: string, o: DeployCliOptions): Promise<Input> {
 async function readPassword(prompt: string): Promise<string> {
   const env = process.env[PASSWORD_ENV];
   if (env !== undefined) return env;
-  if (!process.stdin.isTTY) throw new InputError(`--install-key needs the SSH password: set ${PASSWORD_ENV} or run on a terminal`, 2);
+  if (!process.stdin.isTTY)
+    throw new InputError(`--install-key needs the SSH password: set ${PASSWORD_ENV} or run on a terminal`, 2);
   process.stderr.write(prompt);
   const stdin = process.stdin;
   stdin.setRawMode(true);
@@ -223,7 +232,10 @@ export function resumeCommand(argv: readonly string[], step: string, planIds: re
     }
     if (a.startsWith("--from=")) continue;
     if (a.startsWith("--only=")) {
-      only = a.slice(7).split(",").map((x) => x.trim());
+      only = a
+        .slice(7)
+        .split(",")
+        .map((x) => x.trim());
       continue;
     }
     out.push(a);
@@ -272,7 +284,11 @@ async function sshSetup(
   const live = !json && process.stdout.isTTY === true;
   const viewOpts = { resumeCommand: resume };
   const liveV = live ? liveView(process.stdout, viewOpts) : undefined;
-  const sink: (e: DeployEvent) => void = json ? jsonView(process.stdout) : liveV ? liveV.sink : plainView(process.stdout, viewOpts);
+  const sink: (e: DeployEvent) => void = json
+    ? jsonView(process.stdout)
+    : liveV
+      ? liveV.sink
+      : plainView(process.stdout, viewOpts);
   // deploy() redacts its own events; the transport's warnings reach the view directly.
   const redactor = new Redactor(input.secrets);
   const report = (e: DeployEvent) => sink(redactDeep(e, redactor));
@@ -301,7 +317,12 @@ export async function runDeployCommand(spec: string, o: DeployCliOptions, argv: 
   const isDir = existsSync(spec) && statSync(spec).isDirectory();
   const input = isDir ? loadRenderedDir(spec, o.secrets) : await loadSpec(spec, o);
   for (const w of input.warnings) printErr(`${w}\n`);
-  const resume = (step: string) => resumeCommand(argv, step, input.steps.map((x) => x.id));
+  const resume = (step: string) =>
+    resumeCommand(
+      argv,
+      step,
+      input.steps.map((x) => x.id),
+    );
   const { common, sink, liveV } = await sshSetup(input, o, n, resume);
 
   let password: string | undefined;
@@ -314,7 +335,10 @@ export async function runDeployCommand(spec: string, o: DeployCliOptions, argv: 
         const conn = await pwTransport.connect(node);
         const r = await installAuthorizedKey(conn, pub, node);
         await conn.close();
-        sink({ type: "warning", message: `${node}: public key ${r === "added" ? "installed" : "already present"} in authorized_keys` });
+        sink({
+          type: "warning",
+          message: `${node}: public key ${r === "added" ? "installed" : "already present"} in authorized_keys`,
+        });
       } catch (e) {
         await pwTransport.close();
         // The password is redacted like a secret: an error message must never carry it.
@@ -356,7 +380,11 @@ export async function runDeployCommand(spec: string, o: DeployCliOptions, argv: 
 }
 
 /** `ha-gen recover galera <spec>`: see recover.ts. */
-export async function runRecoverGaleraCommand(spec: string, o: DeployCliOptions, argv: readonly string[]): Promise<number> {
+export async function runRecoverGaleraCommand(
+  spec: string,
+  o: DeployCliOptions,
+  argv: readonly string[],
+): Promise<number> {
   const n = numbers(o);
   const input = await loadSpec(spec, o);
   for (const w of input.warnings) printErr(`${w}\n`);
@@ -364,7 +392,8 @@ export async function runRecoverGaleraCommand(spec: string, o: DeployCliOptions,
   const again = argv.map((a) => sh(a)).join(" ");
   const { common, sink, liveV } = await sshSetup(input, o, n, () => again);
   const runId = newRunId();
-  const logDir = o.logDir === false || o.dryRun ? undefined : resolve(o.logDir ?? "ha-gen-runs", `${runId}-recover-galera`);
+  const logDir =
+    o.logDir === false || o.dryRun ? undefined : resolve(o.logDir ?? "ha-gen-runs", `${runId}-recover-galera`);
   try {
     const r = await recoverGalera({
       controllers: input.controllers ?? [],
@@ -384,7 +413,11 @@ export async function runRecoverGaleraCommand(spec: string, o: DeployCliOptions,
 
 function cliOptions(opts: Options): DeployCliOptions {
   const { noAgent, noLog, logDir, ...rest } = opts;
-  return { ...(rest as DeployCliOptions), agent: noAgent !== true, logDir: noLog === true ? false : (logDir as string) };
+  return {
+    ...(rest as DeployCliOptions),
+    agent: noAgent !== true,
+    logDir: noLog === true ? false : (logDir as string),
+  };
 }
 
 export const deployCommand: Command = {

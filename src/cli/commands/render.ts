@@ -82,7 +82,9 @@ export const render: Command = {
         throw writeFailure(e, `--out ${out}`);
       }
       if (w.foreign.length > 0) {
-        printErr(`warning: ${out} holds ${w.foreign.length} file(s) no render wrote; left untouched: ${w.foreign.slice(0, 3).join(", ")}${w.foreign.length > 3 ? ", …" : ""}\n`);
+        printErr(
+          `warning: ${out} holds ${w.foreign.length} file(s) no render wrote; left untouched: ${w.foreign.slice(0, 3).join(", ")}${w.foreign.length > 3 ? ", …" : ""}\n`,
+        );
       }
       const secretFiles = artifacts.filter((a) => a.secret).length;
       if (p.generatedSecrets.length > 0) {

@@ -100,4 +100,3 @@ export function formatIssue(i: SpecIssue): string {
   const prefix = i.severity === "warning" ? "warning: " : "";
   return "value" in i ? `${prefix}${i.path}: ${formatValue(i.value)} ${i.message}` : `${prefix}${i.path}: ${i.message}`;
 }
-

@@ -25,7 +25,11 @@ function fromZod(input: unknown, issue: z.core.$ZodIssue): SpecIssue[] {
     const known = knownKeys(path);
     return issue.keys.map((k) => {
       const near = closest(k, known);
-      return { severity: "error" as const, path: formatPath([...path, k]), message: near ? `is not a known setting; did you mean ${near}?` : "is not a known setting" };
+      return {
+        severity: "error" as const,
+        path: formatPath([...path, k]),
+        message: near ? `is not a known setting; did you mean ${near}?` : "is not a known setting",
+      };
     });
   }
   if (issue.code === "invalid_key") {
@@ -39,9 +43,18 @@ function fromZod(input: unknown, issue: z.core.$ZodIssue): SpecIssue[] {
   // Messages the schema words itself start lower-case; zod's defaults are reworded to fit "path: value message".
   if (/^[a-z]/.test(message)) return [{ severity: "error", path: formatPath(path), value, message }];
   if (issue.code === "invalid_type") message = `must be ${issue.expected}`;
-  else if (issue.code === "invalid_value") message = `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}`;
-  else if (issue.code === "too_small") message = issue.origin === "array" ? `needs at least ${String(issue.minimum)} item(s)` : `must be at least ${String(issue.minimum)}`;
-  else if (issue.code === "too_big") message = issue.origin === "array" ? `may have at most ${String(issue.maximum)} item(s)` : `must be at most ${String(issue.maximum)}`;
+  else if (issue.code === "invalid_value")
+    message = `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}`;
+  else if (issue.code === "too_small")
+    message =
+      issue.origin === "array"
+        ? `needs at least ${String(issue.minimum)} item(s)`
+        : `must be at least ${String(issue.minimum)}`;
+  else if (issue.code === "too_big")
+    message =
+      issue.origin === "array"
+        ? `may have at most ${String(issue.maximum)} item(s)`
+        : `must be at most ${String(issue.maximum)}`;
   const sized = issue.code === "too_small" || issue.code === "too_big";
   if (sized && issue.origin === "string") message += " characters long";
   return [{ severity: "error", path: formatPath(path), value, message }];
@@ -58,7 +71,8 @@ function knownKeys(path: readonly PropertyKey[]): string[] {
   };
   for (const p of path) {
     cur = unwrap(cur);
-    const def = (cur as { _zod: { def: { type: string; shape?: Record<string, unknown>; element?: unknown } } })._zod.def;
+    const def = (cur as { _zod: { def: { type: string; shape?: Record<string, unknown>; element?: unknown } } })._zod
+      .def;
     if (def.type === "array" && typeof p === "number") cur = def.element;
     else if (def.type === "object" && typeof p === "string" && def.shape?.[p]) cur = def.shape[p];
     else return [];
@@ -115,8 +129,10 @@ const within = (a: Path, b: Path) => b.length <= a.length && b.every((seg, i) =>
 
 /** Cross-field rules; each names the inputs it reads and runs only when those are sound. */
 function semantic(spec: ClusterSpec, out: Issues, sound: Soundness): void {
-  const err = (path: string, value: unknown, message: string) => out.errors.push({ severity: "error", path, value, message });
-  const warn = (path: string, value: unknown, message: string) => out.warnings.push({ severity: "warning", path, value, message });
+  const err = (path: string, value: unknown, message: string) =>
+    out.errors.push({ severity: "error", path, value, message });
+  const warn = (path: string, value: unknown, message: string) =>
+    out.warnings.push({ severity: "warning", path, value, message });
   const warnNoValue = (path: string, message: string) => out.warnings.push({ severity: "warning", path, message });
   /** The inputs, as dotted paths (no indexes), are free of structural errors. */
   const ok = (...inputs: string[]) =>
@@ -197,7 +213,11 @@ function semantic(spec: ClusterSpec, out: Issues, sound: Soundness): void {
   }
   const prefix = spec.vip.prefix;
   if (prefix !== undefined && ok("vip.prefix", "networks.management.cidr") && prefix !== mgmt.prefix) {
-    warn("vip.prefix", spec.vip.prefix, `differs from the management network's /${mgmt.prefix}; IPaddr2 adds a route for a different subnet`);
+    warn(
+      "vip.prefix",
+      spec.vip.prefix,
+      `differs from the management network's /${mgmt.prefix}; IPaddr2 adds a route for a different subnet`,
+    );
   }
   if (spec.vip.hostname !== undefined && ok("vip.hostname") && hostSeen.has(spec.vip.hostname)) {
     err("vip.hostname", spec.vip.hostname, "is also a node's hostname");
@@ -216,8 +236,7 @@ function semantic(spec: ClusterSpec, out: Issues, sound: Soundness): void {
         "to keep quorum when one fails";
       if (spec.safety.allowUnsafeMemberCount) {
         warn("nodes", controllers, `${why} (allowed by safety.allowUnsafeMemberCount)`);
-      }
-      else err("nodes", controllers, `${why}; set safety.allowUnsafeMemberCount: true to accept the risk`);
+      } else err("nodes", controllers, `${why}; set safety.allowUnsafeMemberCount: true to accept the risk`);
     }
   }
 
@@ -283,16 +302,30 @@ function semantic(spec: ClusterSpec, out: Issues, sound: Soundness): void {
 
   const props = spec.pacemaker.properties;
   if (!props["stonith-enabled"] && ok("pacemaker.properties.stonith-enabled")) {
-    warnNoValue("pacemaker.properties.stonith-enabled", "is false: without fencing a hung node can keep the VIP (acceptable only until a fence device is configured)");
+    warnNoValue(
+      "pacemaker.properties.stonith-enabled",
+      "is false: without fencing a hung node can keep the VIP (acceptable only until a fence device is configured)",
+    );
   }
   if (props["no-quorum-policy"] === "ignore" && ok("pacemaker.properties.no-quorum-policy")) {
-    warn("pacemaker.properties.no-quorum-policy", "ignore", `lets a partition without quorum keep running resources: split brain, two nodes holding the VIP`);
+    warn(
+      "pacemaker.properties.no-quorum-policy",
+      "ignore",
+      `lets a partition without quorum keep running resources: split brain, two nodes holding the VIP`,
+    );
   }
   if (spec.rabbitmq.ramNodes && ok("rabbitmq.ramNodes")) {
-    warn("rabbitmq.ramNodes", true, "joins RAM nodes: deprecated by RabbitMQ, and a full outage loses whatever only they held");
+    warn(
+      "rabbitmq.ramNodes",
+      true,
+      "joins RAM nodes: deprecated by RabbitMQ, and a full outage loses whatever only they held",
+    );
   }
   if (spec.prepare.disableSelinux === false && spec.os === "centos8" && ok("prepare.disableSelinux", "os")) {
-    warnNoValue("prepare.disableSelinux", "is false: install openstack-selinux (prepare.extraPackages) or the services will be denied");
+    warnNoValue(
+      "prepare.disableSelinux",
+      "is false: install openstack-selinux (prepare.extraPackages) or the services will be denied",
+    );
   }
 }
 

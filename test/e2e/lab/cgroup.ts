@@ -12,7 +12,9 @@ import { CGROUP_NAME } from "./config.js";
 /** The hierarchies a container's processes must be separated in: v2 alone, or v1 name=systemd + v2 (hybrid). */
 export function cgroupRoots(): string[] {
   if (existsSync("/sys/fs/cgroup/cgroup.controllers")) return [join("/sys/fs/cgroup", CGROUP_NAME)];
-  return ["/sys/fs/cgroup/systemd", "/sys/fs/cgroup/unified"].filter((h) => existsSync(join(h, "cgroup.procs"))).map((h) => join(h, CGROUP_NAME));
+  return ["/sys/fs/cgroup/systemd", "/sys/fs/cgroup/unified"]
+    .filter((h) => existsSync(join(h, "cgroup.procs")))
+    .map((h) => join(h, CGROUP_NAME));
 }
 
 export function cgroupDirs(name: string): string[] {
@@ -24,7 +26,14 @@ export function cgroupDirs(name: string): string[] {
  * cgroup.procs in every hierarchy), then execs the command, which inherits the cgroup.
  */
 export function inOwnCgroup(name: string, argv: readonly string[]): string[] {
-  return ["sh", "-ec", 'n=$1; shift; for d in $n; do mkdir -p "$d"; echo $$ > "$d/cgroup.procs"; done; exec "$@"', "cg-launch", cgroupDirs(name).join(" "), ...argv];
+  return [
+    "sh",
+    "-ec",
+    'n=$1; shift; for d in $n; do mkdir -p "$d"; echo $$ > "$d/cgroup.procs"; done; exec "$@"',
+    "cg-launch",
+    cgroupDirs(name).join(" "),
+    ...argv,
+  ];
 }
 
 /** Every PID in a cgroup subtree (all hierarchies). */

@@ -9,14 +9,29 @@ import { run, type Result } from "./proc.js";
 
 /** Global status of a node's MariaDB, read on the node as root (its /root/.my.cnf). */
 export function galeraStatus(node: string): Record<string, string> {
-  const r = ssh(node, `mysql -N -B -e "SHOW GLOBAL STATUS WHERE Variable_name IN ('wsrep_cluster_size','wsrep_cluster_status','wsrep_local_state','wsrep_local_state_comment','wsrep_ready','wsrep_cluster_state_uuid')"`, { allowFail: true, timeoutMs: 30_000 });
+  const r = ssh(
+    node,
+    `mysql -N -B -e "SHOW GLOBAL STATUS WHERE Variable_name IN ('wsrep_cluster_size','wsrep_cluster_status','wsrep_local_state','wsrep_local_state_comment','wsrep_ready','wsrep_cluster_state_uuid')"`,
+    { allowFail: true, timeoutMs: 30_000 },
+  );
   if (r.status !== 0) return {};
-  return Object.fromEntries(r.stdout.trim().split("\n").filter(Boolean).map((l) => l.split("\t") as [string, string]));
+  return Object.fromEntries(
+    r.stdout
+      .trim()
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => l.split("\t") as [string, string]),
+  );
 }
 
 export function galeraSynced(node: string, size = NODES.length): boolean {
   const s = galeraStatus(node);
-  return s.wsrep_cluster_size === String(size) && s.wsrep_cluster_status === "Primary" && s.wsrep_local_state_comment === "Synced" && s.wsrep_ready === "ON";
+  return (
+    s.wsrep_cluster_size === String(size) &&
+    s.wsrep_cluster_status === "Primary" &&
+    s.wsrep_local_state_comment === "Synced" &&
+    s.wsrep_ready === "ON"
+  );
 }
 
 /** SQL on a node as MariaDB root; tab-separated rows. */
@@ -33,10 +48,23 @@ export interface DbUser {
  * SQL through the VIP from the lab namespace, with the image's mysql client in a throw-away
  * container. The credentials go through a file on the client's private /tmp (never argv).
  */
-export function vipSql(image: string, u: DbUser, sql: string, opts: { allowFail?: boolean; connectTimeoutS?: number } = {}): Result {
+export function vipSql(
+  image: string,
+  u: DbUser,
+  sql: string,
+  opts: { allowFail?: boolean; connectTimeoutS?: number } = {},
+): Result {
   return client(
     image,
-    ["/bin/bash", "-c", 'umask 077; cat > /tmp/client.cnf; exec mysql --defaults-extra-file=/tmp/client.cnf -h "$1" -P 3306 --connect-timeout="$2" -N -B -e "$3"', "vip-sql", VIP, String(opts.connectTimeoutS ?? 5), sql],
+    [
+      "/bin/bash",
+      "-c",
+      'umask 077; cat > /tmp/client.cnf; exec mysql --defaults-extra-file=/tmp/client.cnf -h "$1" -P 3306 --connect-timeout="$2" -N -B -e "$3"',
+      "vip-sql",
+      VIP,
+      String(opts.connectTimeoutS ?? 5),
+      sql,
+    ],
     { input: `[client]\nuser=${u.user}\npassword=${u.password}\n`, allowFail: opts.allowFail, timeoutMs: 60_000 },
   );
 }
@@ -75,7 +103,9 @@ export function crmStatus(node: string): CrmStatus {
   }
   // clone instances are listed as resource id="lb-haproxy" inside <clone id="lb-haproxy-clone">
   for (const c of xml.matchAll(/<clone id="([^"]+)"[^>]*>([\s\S]*?)<\/clone>/g)) {
-    started[c[1]!] = [...c[2]!.matchAll(/<resource [^>]*role="Started"[^>]*>\s*<node name="([^"]+)"/g)].map((x) => x[1]!);
+    started[c[1]!] = [...c[2]!.matchAll(/<resource [^>]*role="Started"[^>]*>\s*<node name="([^"]+)"/g)].map(
+      (x) => x[1]!,
+    );
   }
   return { online, started, quorum: /<current_dc [^>]*with_quorum="true"/.test(all) };
 }
@@ -89,9 +119,17 @@ export interface RabbitStatus {
 
 export function rabbitStatus(node: string): RabbitStatus {
   const out = ssh(node, "rabbitmqctl -q cluster_status --formatter json", { timeoutMs: 120_000 }).stdout;
-  const j = JSON.parse(out.slice(out.indexOf("{"))) as { running_nodes?: string[]; disk_nodes?: string[]; partitions?: unknown };
+  const j = JSON.parse(out.slice(out.indexOf("{"))) as {
+    running_nodes?: string[];
+    disk_nodes?: string[];
+    partitions?: unknown;
+  };
   const p = j.partitions ?? [];
-  return { running: j.running_nodes ?? [], disk: j.disk_nodes ?? [], partitions: Array.isArray(p) ? p.map(String) : Object.keys(p as object) };
+  return {
+    running: j.running_nodes ?? [],
+    disk: j.disk_nodes ?? [],
+    partitions: Array.isArray(p) ? p.map(String) : Object.keys(p as object),
+  };
 }
 
 /** etcd's /health of one member, from the lab namespace. */
@@ -103,7 +141,16 @@ export function etcdHealthy(ip: string, port: number): boolean {
 /** memcached's `version` answer from the lab namespace (bash /dev/tcp: no client needed). */
 export function memcachedVersion(ip: string, port: number): string | undefined {
   const r = run(
-    inLab(["timeout", "5", "bash", "-c", 'exec 3<>"/dev/tcp/$1/$2" && printf "version\\r\\n" >&3 && IFS= read -r line <&3 && printf "%s" "${line%$\'\\r\'}"', "mc", ip, String(port)]),
+    inLab([
+      "timeout",
+      "5",
+      "bash",
+      "-c",
+      'exec 3<>"/dev/tcp/$1/$2" && printf "version\\r\\n" >&3 && IFS= read -r line <&3 && printf "%s" "${line%$\'\\r\'}"',
+      "mc",
+      ip,
+      String(port),
+    ]),
     { allowFail: true, timeoutMs: 10_000 },
   );
   return r.status === 0 && r.stdout.startsWith("VERSION ") ? r.stdout : undefined;
@@ -111,11 +158,20 @@ export function memcachedVersion(ip: string, port: number): string | undefined {
 
 /** Main PID and activation time of each unit on a node: the same values after a rerun = not restarted. */
 export function serviceStamps(node: string, units: readonly string[]): Record<string, string> {
-  const out = ssh(node, `for u in ${units.join(" ")}; do printf '%s %s %s\\n' "$u" "$(systemctl show -p MainPID --value "$u")" "$(systemctl show -p ActiveEnterTimestampMonotonic --value "$u")"; done`, { timeoutMs: 60_000 }).stdout;
-  return Object.fromEntries(out.trim().split("\n").map((l) => {
-    const [u, pid, ts] = l.split(" ");
-    return [u!, `pid=${pid} since=${ts}`];
-  }));
+  const out = ssh(
+    node,
+    `for u in ${units.join(" ")}; do printf '%s %s %s\\n' "$u" "$(systemctl show -p MainPID --value "$u")" "$(systemctl show -p ActiveEnterTimestampMonotonic --value "$u")"; done`,
+    { timeoutMs: 60_000 },
+  ).stdout;
+  return Object.fromEntries(
+    out
+      .trim()
+      .split("\n")
+      .map((l) => {
+        const [u, pid, ts] = l.split(" ");
+        return [u!, `pid=${pid} since=${ts}`];
+      }),
+  );
 }
 
 /** The node whose eth0 holds the VIP (read from the host: works while the node is down too). */
@@ -135,7 +191,12 @@ export function clusterStamps(node: string): Record<string, string> {
 mysql -N -B -e "SHOW GLOBAL STATUS LIKE 'wsrep_cluster_conf_id'" | tr '\\t' ' '`,
     { timeoutMs: 120_000 },
   ).stdout;
-  return Object.fromEntries(out.trim().split("\n").map((l) => [l.slice(0, l.indexOf(" ")), l.slice(l.indexOf(" ") + 1)]));
+  return Object.fromEntries(
+    out
+      .trim()
+      .split("\n")
+      .map((l) => [l.slice(0, l.indexOf(" ")), l.slice(l.indexOf(" ") + 1)]),
+  );
 }
 
 /** Local addresses of the TCP listeners on `port` on a node (`ss` over SSH), sorted. */

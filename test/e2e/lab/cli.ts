@@ -27,7 +27,9 @@ const f = new Figures();
 switch (cmd) {
   case "image": {
     const i = await ensureImage({ rebuild: args.includes("--rebuild") });
-    process.stdout.write(`${i.dir} ${i.cached ? "(cached)" : `(built in ${Math.round(i.ms / 1000)} s)`}, ${i.manifest.sizeMiB} MiB\n`);
+    process.stdout.write(
+      `${i.dir} ${i.cached ? "(cached)" : `(built in ${Math.round(i.ms / 1000)} s)`}, ${i.manifest.sizeMiB} MiB\n`,
+    );
     break;
   }
   case "up": {
@@ -51,7 +53,8 @@ switch (cmd) {
     const [node, ...rest] = args;
     if (!node) throw new Error("usage: ssh NODE [CMD...]");
     const argv = sshArgv(node, rest.join(" "));
-    process.exitCode = spawnSync(argv[0]!, rest.length ? argv.slice(1) : argv.slice(1, -1), { stdio: "inherit" }).status ?? 1;
+    process.exitCode =
+      spawnSync(argv[0]!, rest.length ? argv.slice(1) : argv.slice(1, -1), { stdio: "inherit" }).status ?? 1;
     break;
   }
   default:

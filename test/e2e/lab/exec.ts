@@ -28,7 +28,11 @@ export function ssh(node: string, script: string, o: RunOptions = {}): Result {
 }
 
 export function sshAsync(node: string, script: string, o: RunOptions = {}): Promise<Result> {
-  return runAsync(sshArgv(node, "bash -s"), { timeoutMs: LIMITS.commandMs, ...o, input: `set -euo pipefail\n${script}\n` });
+  return runAsync(sshArgv(node, "bash -s"), {
+    timeoutMs: LIMITS.commandMs,
+    ...o,
+    input: `set -euo pipefail\n${script}\n`,
+  });
 }
 
 /**
@@ -50,8 +54,21 @@ export function clientArgv(image: string, argv: readonly string[]): { argv: stri
   const name = `${CLIENT_PREFIX}-${process.pid}-${++clientSeq}`;
   return {
     argv: inOwnCgroup(name, [
-      "systemd-nspawn", "-q", "-D", image, "--read-only", `--machine=${name}`, "--register=no", "--keep-unit", "--link-journal=no",
-      "--resolv-conf=off", "--timezone=off", `--network-namespace-path=/run/netns/${LAB_NETNS}`, "--pipe", "--", ...argv,
+      "systemd-nspawn",
+      "-q",
+      "-D",
+      image,
+      "--read-only",
+      `--machine=${name}`,
+      "--register=no",
+      "--keep-unit",
+      "--link-journal=no",
+      "--resolv-conf=off",
+      "--timezone=off",
+      `--network-namespace-path=/run/netns/${LAB_NETNS}`,
+      "--pipe",
+      "--",
+      ...argv,
     ]),
     cleanup: () => {
       for (const d of cgroupDirs(name)) removeCgroupTree(d);

@@ -37,7 +37,14 @@ const MANIFEST = ".ha-gen-lab-image.json";
 
 export function imageKey(): string {
   const h = createHash("sha256")
-    .update(JSON.stringify({ suite: SUITE, packages: [...IMAGE_PACKAGES].sort(), disabled: IMAGE_DISABLED_SERVICES, recipe: BAKE_RECIPE_VERSION }))
+    .update(
+      JSON.stringify({
+        suite: SUITE,
+        packages: [...IMAGE_PACKAGES].sort(),
+        disabled: IMAGE_DISABLED_SERVICES,
+        recipe: BAKE_RECIPE_VERSION,
+      }),
+    )
     .digest("hex");
   return h.slice(0, 16);
 }
@@ -61,7 +68,8 @@ export function hostAptSources(): AptSource[] {
   const files: string[] = [];
   if (existsSync("/etc/apt/sources.list")) files.push("/etc/apt/sources.list");
   if (existsSync("/etc/apt/sources.list.d")) {
-    for (const f of readdirSync("/etc/apt/sources.list.d").sort()) if (f.endsWith(".list") || f.endsWith(".sources")) files.push(join("/etc/apt/sources.list.d", f));
+    for (const f of readdirSync("/etc/apt/sources.list.d").sort())
+      if (f.endsWith(".list") || f.endsWith(".sources")) files.push(join("/etc/apt/sources.list.d", f));
   }
   const out: AptSource[] = [];
   for (const f of files) {
@@ -77,7 +85,11 @@ export function hostAptSources(): AptSource[] {
           else if (/^\s/.test(line) && last) fields[last] += ` ${line.trim()}`;
         }
         if (!(fields.types ?? "").split(/\s+/).includes("deb") || (fields.enabled ?? "yes") === "no") continue;
-        out.push({ uris: (fields.uris ?? "").split(/\s+/).filter(Boolean), suites: (fields.suites ?? "").split(/\s+/).filter(Boolean), components: (fields.components ?? "").split(/\s+/).filter(Boolean) });
+        out.push({
+          uris: (fields.uris ?? "").split(/\s+/).filter(Boolean),
+          suites: (fields.suites ?? "").split(/\s+/).filter(Boolean),
+          components: (fields.components ?? "").split(/\s+/).filter(Boolean),
+        });
       }
     } else {
       for (const raw of text.split("\n")) {
@@ -95,7 +107,10 @@ export function debianMirrors(): { main: string; security: string | undefined } 
   const src = hostAptSources().filter((s) => s.components.includes("main"));
   const main = src.find((s) => s.suites.includes(SUITE))?.uris[0];
   const security = src.find((s) => s.suites.includes(`${SUITE}-security`))?.uris[0];
-  if (!main) throw new Error(`no apt source for Debian ${SUITE} main in /etc/apt/sources.list*: the image is built from the machine's configured Debian mirror`);
+  if (!main)
+    throw new Error(
+      `no apt source for Debian ${SUITE} main in /etc/apt/sources.list*: the image is built from the machine's configured Debian mirror`,
+    );
   return { main, security };
 }
 
@@ -131,7 +146,14 @@ export async function ensureImage(opts: { rebuild?: boolean } = {}): Promise<Ima
 
   const tDeb = Date.now();
   await runAsync(
-    ["debootstrap", "--variant=minbase", "--include=systemd,systemd-sysv,dbus,openssh-server,iproute2", SUITE, build, main],
+    [
+      "debootstrap",
+      "--variant=minbase",
+      "--include=systemd,systemd-sysv,dbus,openssh-server,iproute2",
+      SUITE,
+      build,
+      main,
+    ],
     { timeoutMs: 1_200_000, tee: join(LOG_DIR, "image-debootstrap.log") },
   );
   const debootstrapMs = Date.now() - tDeb;
@@ -158,8 +180,21 @@ dpkg-query -W -f='\${Package}\\t\${Version}\\n'
   try {
     await runAsync(
       inOwnCgroup("bake", [
-        "systemd-nspawn", "-q", "-D", build, "--machine=ha-gen-lab-bake", "--register=no", "--keep-unit", "--link-journal=no",
-        "--resolv-conf=copy-host", "--timezone=off", "--setenv=DEBIAN_FRONTEND=noninteractive", "--pipe", "/bin/bash", "-c", bake,
+        "systemd-nspawn",
+        "-q",
+        "-D",
+        build,
+        "--machine=ha-gen-lab-bake",
+        "--register=no",
+        "--keep-unit",
+        "--link-journal=no",
+        "--resolv-conf=copy-host",
+        "--timezone=off",
+        "--setenv=DEBIAN_FRONTEND=noninteractive",
+        "--pipe",
+        "/bin/bash",
+        "-c",
+        bake,
       ]),
       { timeoutMs: 1_800_000, tee: join(LOG_DIR, "image-apt.log") },
     );

@@ -17,7 +17,8 @@ export async function labUp(f: Figures, opts: { rebuildImage?: boolean } = {}): 
   acquireLab();
   await f.time("teardown (before)", () => teardown());
   mkdirSync(LOG_DIR, { recursive: true });
-  for (const e of readdirSync(LOG_DIR)) if (!e.startsWith("image-")) rmSync(join(LOG_DIR, e), { recursive: true, force: true });
+  for (const e of readdirSync(LOG_DIR))
+    if (!e.startsWith("image-")) rmSync(join(LOG_DIR, e), { recursive: true, force: true });
   log("lab up");
   const image = await f.time("image (cached lookup or build)", () => ensureImage({ rebuild: opts.rebuildImage }));
   if (!image.cached) {

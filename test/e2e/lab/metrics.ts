@@ -85,12 +85,16 @@ export class Figures {
   report(): string {
     const lines = ["ha-gen container lab figures", "", "timings:"];
     const w = Math.max(...this.timings.map((t) => t.name.length), 10);
-    for (const t of this.timings) lines.push(`  ${t.name.padEnd(w)} ${(t.ms / 1000).toFixed(1).padStart(7)} s${t.ok ? "" : "  (failed)"}`);
+    for (const t of this.timings)
+      lines.push(`  ${t.name.padEnd(w)} ${(t.ms / 1000).toFixed(1).padStart(7)} s${t.ok ? "" : "  (failed)"}`);
     const mem = [...this.memory, ...(this.peak ? [{ ...this.peak, label: "peak (sampled every 2 s)" }] : [])];
     if (mem.length > 0) {
       lines.push("", "memory (PSS, MiB):");
       lines.push(`  ${"when".padEnd(26)} ${NODES.map((n) => n.name.padStart(12)).join(" ")}        total`);
-      for (const m of mem) lines.push(`  ${m.label.padEnd(26)} ${NODES.map((n) => String(m.pssMiB[n.name] ?? 0).padStart(12)).join(" ")} ${String(m.totalMiB).padStart(12)}`);
+      for (const m of mem)
+        lines.push(
+          `  ${m.label.padEnd(26)} ${NODES.map((n) => String(m.pssMiB[n.name] ?? 0).padStart(12)).join(" ")} ${String(m.totalMiB).padStart(12)}`,
+        );
     }
     const notes = Object.entries(this.notes);
     if (notes.length > 0) lines.push("", "notes:", ...notes.map(([k, v]) => `  ${k}: ${v}`));
@@ -108,7 +112,10 @@ export class Figures {
   save(): string {
     mkdirSync(STATE_DIR, { recursive: true });
     const f = join(STATE_DIR, "figures.json");
-    writeFileSync(f, `${JSON.stringify({ at: new Date().toISOString(), timings: this.timings, memory: this.memory, peak: this.peak, notes: this.notes }, null, 2)}\n`);
+    writeFileSync(
+      f,
+      `${JSON.stringify({ at: new Date().toISOString(), timings: this.timings, memory: this.memory, peak: this.peak, notes: this.notes }, null, 2)}\n`,
+    );
     writeFileSync(join(STATE_DIR, "figures.txt"), `${this.report()}\n`);
     return f;
   }

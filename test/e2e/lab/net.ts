@@ -54,6 +54,8 @@ export function plug(n: LabNode): void {
 
 /** Addresses on a node's eth0 (seen from the host, also while the node is down). */
 export function nodeAddresses(n: LabNode): string[] {
-  const j = JSON.parse(run(["ip", "-n", n.netns, "-j", "-4", "addr", "show", "dev", "eth0"]).stdout || "[]") as { addr_info: { local: string }[] }[];
+  const j = JSON.parse(run(["ip", "-n", n.netns, "-j", "-4", "addr", "show", "dev", "eth0"]).stdout || "[]") as {
+    addr_info: { local: string }[];
+  }[];
   return j.flatMap((x) => x.addr_info.map((a) => a.local));
 }

@@ -1,6 +1,16 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { LIMITS, LOG_DIR, NODES, NODES_DIR, RUN_DIR, VIP, type LabNode } from "./config.js";
 import { cgroupDirs, inOwnCgroup, removeCgroupTree } from "./cgroup.js";
@@ -19,13 +29,16 @@ const pidFile = (n: LabNode) => join(RUN_DIR, `${n.name}.nspawn.pid`);
 const initFile = (n: LabNode) => join(RUN_DIR, `${n.name}.init.pid`);
 
 export function isMounted(path: string): boolean {
-  return readFileSync("/proc/self/mountinfo", "utf8").split("\n").some((l) => l.split(" ")[4] === path);
+  return readFileSync("/proc/self/mountinfo", "utf8")
+    .split("\n")
+    .some((l) => l.split(" ")[4] === path);
 }
 
 /** The harness's SSH client key (root's authorized key on every node). */
 export function ensureClientKey(): void {
   mkdirSync(RUN_DIR, { recursive: true, mode: 0o700 });
-  if (!existsSync(CLIENT_KEY)) run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "ha-gen-lab", "-f", CLIENT_KEY]);
+  if (!existsSync(CLIENT_KEY))
+    run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "ha-gen-lab", "-f", CLIENT_KEY]);
 }
 
 /** Overlay root + identity for each node; returns known_hosts lines of their new host keys. */
@@ -38,15 +51,27 @@ export function makeNodes(image: string): void {
     if (isMounted(nodeRoot(n))) throw new Error(`${nodeRoot(n)} is still mounted: tear the lab down first`);
     rmSync(d, { recursive: true, force: true });
     for (const sub of ["upper", "work", "root"]) mkdirSync(join(d, sub), { recursive: true });
-    run(["mount", "-t", "overlay", `ha-gen-lab-${n.name}`, "-o", `lowerdir=${image},upperdir=${join(d, "upper")},workdir=${join(d, "work")}`, nodeRoot(n)]);
+    run([
+      "mount",
+      "-t",
+      "overlay",
+      `ha-gen-lab-${n.name}`,
+      "-o",
+      `lowerdir=${image},upperdir=${join(d, "upper")},workdir=${join(d, "work")}`,
+      nodeRoot(n),
+    ]);
     const r = nodeRoot(n);
     writeFileSync(join(r, "etc/hostname"), `${n.name}\n`);
     writeFileSync(join(r, "etc/machine-id"), `${randomBytes(16).toString("hex")}\n`);
     // Host keys made here, so the harness knows them before the first connection and every SSH
     // client (the harness's and ha-gen deploy's) verifies them: no trust on first use.
     run(["ssh-keygen", "-q", "-A", "-f", r]);
-    for (const f of readdirSync(join(r, "etc/ssh")).filter((x) => /^ssh_host_.*_key\.pub$/.test(x)).sort()) {
-      const [type, key] = readFileSync(join(r, "etc/ssh", f), "utf8").trim().split(/\s+/);
+    for (const f of readdirSync(join(r, "etc/ssh"))
+      .filter((x) => /^ssh_host_.*_key\.pub$/.test(x))
+      .sort()) {
+      const [type, key] = readFileSync(join(r, "etc/ssh", f), "utf8")
+        .trim()
+        .split(/\s+/);
       known.push(`${n.name},${n.ip} ${type} ${key}`);
     }
     mkdirSync(join(r, "root/.ssh"), { recursive: true, mode: 0o700 });
@@ -101,7 +126,9 @@ function isContainerInit(pid: number): boolean {
 
 function children(pid: number): number[] {
   try {
-    return readdirSync(`/proc/${pid}/task`).flatMap((t) => readFileSync(`/proc/${pid}/task/${t}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number));
+    return readdirSync(`/proc/${pid}/task`).flatMap((t) =>
+      readFileSync(`/proc/${pid}/task/${t}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number),
+    );
   } catch {
     return [];
   }
@@ -131,9 +158,20 @@ export async function boot(n: LabNode): Promise<void> {
   // --private-network together with --network-namespace-path keeps CAP_NET_ADMIN and a writable
   // /proc/sys/net in the container (IPaddr2 adds the VIP, the rollout sets net.* sysctls).
   const argv = inOwnCgroup(n.name, [
-    "systemd-nspawn", "-D", nodeRoot(n), `--machine=${n.name}`, `--hostname=${n.name}`,
-    "--register=no", "--keep-unit", "--link-journal=no", "--resolv-conf=off", "--timezone=off",
-    `--network-namespace-path=/run/netns/${n.netns}`, "--private-network", "--console=read-only", "-b",
+    "systemd-nspawn",
+    "-D",
+    nodeRoot(n),
+    `--machine=${n.name}`,
+    `--hostname=${n.name}`,
+    "--register=no",
+    "--keep-unit",
+    "--link-journal=no",
+    "--resolv-conf=off",
+    "--timezone=off",
+    `--network-namespace-path=/run/netns/${n.netns}`,
+    "--private-network",
+    "--console=read-only",
+    "-b",
   ]);
   const p = spawn(argv[0]!, argv.slice(1), { detached: true, stdio: ["ignore", out, out] });
   closeSync(out);
@@ -141,26 +179,36 @@ export async function boot(n: LabNode): Promise<void> {
   if (!p.pid) throw new Error(`could not start systemd-nspawn for ${n.name}`);
   writeFileSync(pidFile(n), `${p.pid}\n`);
   log(`boot ${n.name}: nspawn pid ${p.pid}`);
-  const init = await waitFor(`${n.name}: the container's systemd`, 30_000, () => {
-    if (!alive(p.pid)) throw new Error(`systemd-nspawn for ${n.name} exited; see ${LOG_DIR}/console-${n.name}.log`);
-    // nspawn → (short-lived outer child) → the container's PID 1
-    const queue = children(p.pid!);
-    for (let i = 0; i < queue.length; i++) {
-      if (isContainerInit(queue[i]!)) return queue[i];
-      queue.push(...children(queue[i]!));
-    }
-    return undefined;
-  }, 100);
+  const init = await waitFor(
+    `${n.name}: the container's systemd`,
+    30_000,
+    () => {
+      if (!alive(p.pid)) throw new Error(`systemd-nspawn for ${n.name} exited; see ${LOG_DIR}/console-${n.name}.log`);
+      // nspawn → (short-lived outer child) → the container's PID 1
+      const queue = children(p.pid!);
+      for (let i = 0; i < queue.length; i++) {
+        if (isContainerInit(queue[i]!)) return queue[i];
+        queue.push(...children(queue[i]!));
+      }
+      return undefined;
+    },
+    100,
+  );
   writeFileSync(initFile(n), `${init}\n`);
   log(`boot ${n.name}: container init pid ${init}`);
 }
 
 /** Wait until sshd answers with the recorded host key (bounded). */
 export async function waitForSsh(n: LabNode, limitMs = LIMITS.sshReadyMs): Promise<void> {
-  await waitFor(`sshd on ${n.name}`, limitMs, () => {
-    if (!running(n)) throw new Error(`${n.name} is not running; see ${LOG_DIR}/console-${n.name}.log`);
-    return run(sshArgv(n.name, "true"), { allowFail: true, timeoutMs: 15_000 }).status === 0;
-  }, 500);
+  await waitFor(
+    `sshd on ${n.name}`,
+    limitMs,
+    () => {
+      if (!running(n)) throw new Error(`${n.name} is not running; see ${LOG_DIR}/console-${n.name}.log`);
+      return run(sshArgv(n.name, "true"), { allowFail: true, timeoutMs: 15_000 }).status === 0;
+    },
+    500,
+  );
 }
 
 /**
@@ -182,11 +230,17 @@ export async function crash(n: LabNode): Promise<void> {
 /** Power cut of several nodes at once (all PID 1s killed before any cable is pulled). */
 export async function crashAll(nodes: readonly LabNode[]): Promise<void> {
   const inits = nodes.map((n) => initPid(n));
-  if (inits.some((p) => p === undefined)) throw new Error(`not all of ${nodes.map((n) => n.name).join(", ")} are running`);
+  if (inits.some((p) => p === undefined))
+    throw new Error(`not all of ${nodes.map((n) => n.name).join(", ")} are running`);
   for (const p of inits) process.kill(p!, "SIGKILL");
   for (const n of nodes) unplug(n);
   log(`crash ${nodes.map((n) => n.name).join(", ")}: SIGKILL ${inits.join(", ")}, veths down`);
-  await waitFor("the nodes' nspawn to exit", 30_000, () => nodes.every((n, i) => !alive(readPid(pidFile(n))) && !alive(inits[i])), 200);
+  await waitFor(
+    "the nodes' nspawn to exit",
+    30_000,
+    () => nodes.every((n, i) => !alive(readPid(pidFile(n))) && !alive(inits[i])),
+    200,
+  );
   for (const n of nodes) {
     rmSync(pidFile(n), { force: true });
     rmSync(initFile(n), { force: true });

@@ -25,7 +25,9 @@ export function acquireLab(pid = process.pid): void {
   mkdirSync(CACHE_DIR, { recursive: true });
   const o = current();
   if (o && o.pid !== pid && alive(o.pid)) {
-    throw new Error(`another container lab run owns this machine (pid ${o.pid}, ${o.stateDir}, since ${o.since}); wait for it or stop it`);
+    throw new Error(
+      `another container lab run owns this machine (pid ${o.pid}, ${o.stateDir}, since ${o.since}); wait for it or stop it`,
+    );
   }
   writeFileSync(OWNER_FILE, `${JSON.stringify({ pid, stateDir: STATE_DIR, since: new Date().toISOString() })}\n`);
 }

@@ -55,7 +55,9 @@ function fmt(argv: readonly string[]): string {
 }
 
 function finish(argv: readonly string[], r: Result, o: RunOptions): Result {
-  log(`${r.status === 0 ? "ok " : "ERR"} ${(r.ms / 1000).toFixed(1)}s ${fmt(argv).slice(0, 400)}${r.status === 0 ? "" : ` -> ${r.signal ?? r.status}: ${r.stderr.trim().split("\n").slice(-3).join(" | ").slice(0, 400)}`}`);
+  log(
+    `${r.status === 0 ? "ok " : "ERR"} ${(r.ms / 1000).toFixed(1)}s ${fmt(argv).slice(0, 400)}${r.status === 0 ? "" : ` -> ${r.signal ?? r.status}: ${r.stderr.trim().split("\n").slice(-3).join(" | ").slice(0, 400)}`}`,
+  );
   if (r.status !== 0 && !o.allowFail) throw new CommandError(argv, r);
   return r;
 }
@@ -73,14 +75,28 @@ export function run(argv: readonly string[], o: RunOptions = {}): Result {
     maxBuffer: 256 * 1024 * 1024,
   });
   if (p.error && (p.error as NodeJS.ErrnoException).code !== "ETIMEDOUT") throw p.error;
-  return finish(argv, { status: p.status, signal: p.signal, stdout: String(p.stdout ?? ""), stderr: String(p.stderr ?? ""), ms: Date.now() - t0 }, o);
+  return finish(
+    argv,
+    {
+      status: p.status,
+      signal: p.signal,
+      stdout: String(p.stdout ?? ""),
+      stderr: String(p.stderr ?? ""),
+      ms: Date.now() - t0,
+    },
+    o,
+  );
 }
 
 /** Run without blocking (long commands: image bake, deploy), so samplers keep running. */
 export function runAsync(argv: readonly string[], o: RunOptions = {}): Promise<Result> {
   const t0 = Date.now();
   return new Promise((resolveP, reject) => {
-    const p = spawn(argv[0]!, argv.slice(1), { env: o.env ?? process.env, cwd: o.cwd, stdio: ["pipe", "pipe", "pipe"] });
+    const p = spawn(argv[0]!, argv.slice(1), {
+      env: o.env ?? process.env,
+      cwd: o.cwd,
+      stdio: ["pipe", "pipe", "pipe"],
+    });
     let stdout = "";
     let stderr = "";
     if (o.tee) mkdirSync(dirname(o.tee), { recursive: true });
@@ -113,7 +129,12 @@ export function runAsync(argv: readonly string[], o: RunOptions = {}): Promise<R
 }
 
 /** Poll `probe` until it returns a truthy value; throw after `limitMs` with the last observation. */
-export async function waitFor<T>(what: string, limitMs: number, probe: () => T | undefined | false | Promise<T | undefined | false>, everyMs = 1000): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  limitMs: number,
+  probe: () => T | undefined | false | Promise<T | undefined | false>,
+  everyMs = 1000,
+): Promise<T> {
   const t0 = Date.now();
   let last: unknown;
   for (;;) {
@@ -125,7 +146,9 @@ export async function waitFor<T>(what: string, limitMs: number, probe: () => T |
       last = e instanceof Error ? e.message : e;
     }
     if (Date.now() - t0 >= limitMs) {
-      throw new Error(`timed out after ${Math.round(limitMs / 1000)}s waiting for ${what}; last: ${String(last).slice(0, 2000)}`);
+      throw new Error(
+        `timed out after ${Math.round(limitMs / 1000)}s waiting for ${what}; last: ${String(last).slice(0, 2000)}`,
+      );
     }
     await new Promise((r) => setTimeout(r, everyMs));
   }

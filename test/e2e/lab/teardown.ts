@@ -81,11 +81,16 @@ export async function teardown(opts: { keepState?: boolean } = {}): Promise<void
     if (p) killAll([p]);
   }
   // 2. Whatever else is ours: nspawn supervisors, client containers, ssh/deploy processes in `lab`.
-  await waitFor("lab processes to exit", 30_000, () => {
-    const left = [...new Set([...allLabPids(), ...pidsInLabNamespaces()])].filter(alive);
-    killAll(left);
-    return left.length === 0;
-  }, 200);
+  await waitFor(
+    "lab processes to exit",
+    30_000,
+    () => {
+      const left = [...new Set([...allLabPids(), ...pidsInLabNamespaces()])].filter(alive);
+      killAll(left);
+      return left.length === 0;
+    },
+    200,
+  );
   // 3. Namespaces (the veths and br0 go with them).
   for (const ns of NAMESPACES) if (existsSync(`/run/netns/${ns}`)) run(["ip", "netns", "delete", ns]);
   // 4. Overlay mounts, innermost first.
@@ -97,7 +102,8 @@ export async function teardown(opts: { keepState?: boolean } = {}): Promise<void
   const prop = "/run/systemd/nspawn/propagate";
   if (existsSync(prop)) {
     for (const e of readdirSync(prop)) {
-      if (NODES.some((n) => n.name === e) || e.startsWith(CLIENT_PREFIX) || e === "ha-gen-lab-bake") rmSync(join(prop, e), { recursive: true, force: true });
+      if (NODES.some((n) => n.name === e) || e.startsWith(CLIENT_PREFIX) || e === "ha-gen-lab-bake")
+        rmSync(join(prop, e), { recursive: true, force: true });
     }
   }
   // 6. Node disks and per-run files (never while anything is still mounted below them).
