@@ -46,6 +46,16 @@ import { run, runAsync, waitFor, type Result } from "./lab/proc.js";
  * build on each other; figures are printed at the end and kept in .lab/figures.{json,txt}.
  */
 
+const FAILOVER =
+  "4. failover: the VIP holder crashes; the VIP answers from another node within 20 s with every committed row; " +
+  "the node rejoins";
+const OUTAGE_A =
+  "5a. full outage: all three killed at once after writes; `ha-gen recover galera` brings Galera back with every " +
+  "committed row";
+const OUTAGE_B =
+  "5b. staggered outage: no node can form a Primary alone; `ha-gen recover galera` bootstraps the most advanced " +
+  "node and loses no committed row";
+const ROWS_B3 = Array.from({ length: 100 }, (_, i) => `('outage-b3', ${i + 1})`).join(",");
 const CLI = resolve(process.env.HA_GEN_CLI ?? join(REPO, "dist/cli/bin.js"));
 const SECRETS = join(RUN_DIR, "lab.secrets.yaml");
 const RENDER = join(RUN_DIR, "render");
@@ -116,7 +126,8 @@ function explain(r: HaGenRun): string {
     .filter((e) => e.type === "error")
     .map((e) => JSON.stringify(e))
     .join("\n");
-  return `exit ${r.result.status}${failed}${errors ? `\n${errors}` : ""}\n--- stderr\n${tail(r.result.stderr)}\n--- stdout\n${tail(r.result.stdout)}`;
+  const head = `exit ${r.result.status}${failed}${errors ? `\n${errors}` : ""}`;
+  return `${head}\n--- stderr\n${tail(r.result.stderr)}\n--- stdout\n${tail(r.result.stdout)}`;
 }
 
 function stepsStarted(r: HaGenRun): string[] {
@@ -253,7 +264,8 @@ describe.sequential("container lab: ha-gen deploy of examples/lab", () => {
       `CREATE DATABASE IF NOT EXISTS e2e;
        CREATE USER IF NOT EXISTS 'e2e'@'198.51.100.%' IDENTIFIED BY '${e2eUser.password}';
        GRANT ALL ON e2e.* TO 'e2e'@'198.51.100.%';
-       CREATE TABLE IF NOT EXISTS e2e.rows (id INT AUTO_INCREMENT PRIMARY KEY, batch VARCHAR(32) NOT NULL, n INT NOT NULL);`,
+       CREATE TABLE IF NOT EXISTS e2e.rows
+        (id INT AUTO_INCREMENT PRIMARY KEY, batch VARCHAR(32) NOT NULL, n INT NOT NULL);`,
     );
   });
 
@@ -273,7 +285,8 @@ describe.sequential("container lab: ha-gen deploy of examples/lab", () => {
         const viaVip = vipSql(
           image.dir,
           e2eUser,
-          "SELECT @@hostname, VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME='wsrep_cluster_size'",
+          "SELECT @@hostname, VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS " +
+            "WHERE VARIABLE_NAME='wsrep_cluster_size'",
         );
         const [servedBy, size] = viaVip.stdout.trim().split("\t");
         expect(NODES.map((n) => n.name)).toContain(servedBy);
@@ -553,7 +566,7 @@ done`,
     });
   });
 
-  it("4. failover: the VIP holder crashes; the VIP answers from another node within 20 s with every committed row; the node rejoins", async () => {
+  it(FAILOVER, async () => {
     requireDeployed();
     const holders = vipHolders(nodeAddresses);
     expect(holders).toHaveLength(1);
@@ -575,7 +588,9 @@ done`,
       ),
     );
     const failoverMs = Date.now() - t0;
-    f.notes.failover = `VIP holder ${holder.name} crashed; SQL through the VIP answered from ${servedBy} after ${(failoverMs / 1000).toFixed(1)} s`;
+    const after = `${(failoverMs / 1000).toFixed(1)} s`;
+    const crashed = `VIP holder ${holder.name} crashed`;
+    f.notes.failover = `${crashed}; SQL through the VIP answered from ${servedBy} after ${after}`;
     expect(failoverMs, "VIP back within 20 s").toBeLessThan(20_000);
     expect(countThroughVip("failover"), "rows committed before the crash").toBe(200);
     f.sample("one node down");
@@ -610,7 +625,7 @@ done`,
     });
   }
 
-  it("5a. full outage: all three killed at once after writes; `ha-gen recover galera` brings Galera back with every committed row", async () => {
+  it(OUTAGE_A, async () => {
     requireDeployed();
     writeBatch("outage-a", 300);
     await crashAll(NODES);
@@ -625,7 +640,7 @@ done`,
     f.sample("after recovery A");
   });
 
-  it("5b. staggered outage: no node can form a Primary alone; `ha-gen recover galera` bootstraps the most advanced node and loses no committed row", async () => {
+  it(OUTAGE_B, async () => {
     requireDeployed();
     // controller03 crashes; writes continue on 01+02; 02 then 01 are shut down cleanly, 01 last
     // with the newest rows; then the power goes. After power-on 03 waits for a view it can never
@@ -637,10 +652,7 @@ done`,
     await vipServesSql("outage B: VIP serves SQL after losing controller03");
     writeBatch("outage-b2", 100);
     ssh(c2.name, "systemctl stop mariadb");
-    nodeSql(
-      c1.name,
-      `INSERT INTO e2e.rows (batch, n) VALUES ${Array.from({ length: 100 }, (_, i) => `('outage-b3', ${i + 1})`).join(",")}`,
-    );
+    nodeSql(c1.name, `INSERT INTO e2e.rows (batch, n) VALUES ${ROWS_B3}`);
     ssh(c1.name, "systemctl stop mariadb");
     const grastate = ssh(c1.name, "cat /var/lib/mysql/grastate.dat").stdout;
     expect(grastate, "scenario: controller01 left last and cleanly").toMatch(/safe_to_bootstrap:\s*1/);
