@@ -11,7 +11,8 @@ import { run, type Result } from "./proc.js";
 export function galeraStatus(node: string): Record<string, string> {
   const r = ssh(
     node,
-    `mysql -N -B -e "SHOW GLOBAL STATUS WHERE Variable_name IN ('wsrep_cluster_size','wsrep_cluster_status','wsrep_local_state','wsrep_local_state_comment','wsrep_ready','wsrep_cluster_state_uuid')"`,
+    `mysql -N -B -e "SHOW GLOBAL STATUS WHERE Variable_name IN ('wsrep_cluster_size','wsrep_cluster_status',` +
+      `'wsrep_local_state','wsrep_local_state_comment','wsrep_ready','wsrep_cluster_state_uuid')"`,
     { allowFail: true, timeoutMs: 30_000 },
   );
   if (r.status !== 0) return {};
@@ -59,7 +60,8 @@ export function vipSql(
     [
       "/bin/bash",
       "-c",
-      'umask 077; cat > /tmp/client.cnf; exec mysql --defaults-extra-file=/tmp/client.cnf -h "$1" -P 3306 --connect-timeout="$2" -N -B -e "$3"',
+      "umask 077; cat > /tmp/client.cnf; exec mysql --defaults-extra-file=/tmp/client.cnf " +
+        '-h "$1" -P 3306 --connect-timeout="$2" -N -B -e "$3"',
       "vip-sql",
       VIP,
       String(opts.connectTimeoutS ?? 5),
@@ -146,7 +148,8 @@ export function memcachedVersion(ip: string, port: number): string | undefined {
       "5",
       "bash",
       "-c",
-      'exec 3<>"/dev/tcp/$1/$2" && printf "version\\r\\n" >&3 && IFS= read -r line <&3 && printf "%s" "${line%$\'\\r\'}"',
+      'exec 3<>"/dev/tcp/$1/$2" && printf "version\\r\\n" >&3 && ' +
+        'IFS= read -r line <&3 && printf "%s" "${line%$\'\\r\'}"',
       "mc",
       ip,
       String(port),
@@ -160,7 +163,8 @@ export function memcachedVersion(ip: string, port: number): string | undefined {
 export function serviceStamps(node: string, units: readonly string[]): Record<string, string> {
   const out = ssh(
     node,
-    `for u in ${units.join(" ")}; do printf '%s %s %s\\n' "$u" "$(systemctl show -p MainPID --value "$u")" "$(systemctl show -p ActiveEnterTimestampMonotonic --value "$u")"; done`,
+    `for u in ${units.join(" ")}; do printf '%s %s %s\\n' "$u" "$(systemctl show -p MainPID --value "$u")" ` +
+      `"$(systemctl show -p ActiveEnterTimestampMonotonic --value "$u")"; done`,
     { timeoutMs: 60_000 },
   ).stdout;
   return Object.fromEntries(

@@ -109,7 +109,8 @@ export function debianMirrors(): { main: string; security: string | undefined } 
   const security = src.find((s) => s.suites.includes(`${SUITE}-security`))?.uris[0];
   if (!main)
     throw new Error(
-      `no apt source for Debian ${SUITE} main in /etc/apt/sources.list*: the image is built from the machine's configured Debian mirror`,
+      `no apt source for Debian ${SUITE} main in /etc/apt/sources.list*: ` +
+        `the image is built from the machine's configured Debian mirror`,
     );
   return { main, security };
 }
@@ -158,10 +159,12 @@ export async function ensureImage(opts: { rebuild?: boolean } = {}): Promise<Ima
   );
   const debootstrapMs = Date.now() - tDeb;
 
-  writeFileSync(
-    join(build, "etc/apt/sources.list"),
-    `${[`deb ${main} ${SUITE} main`, `deb ${main} ${SUITE}-updates main`, ...(security ? [`deb ${security} ${SUITE}-security main`] : [])].join("\n")}\n`,
-  );
+  const aptSources = [
+    `deb ${main} ${SUITE} main`,
+    `deb ${main} ${SUITE}-updates main`,
+    ...(security ? [`deb ${security} ${SUITE}-security main`] : []),
+  ];
+  writeFileSync(join(build, "etc/apt/sources.list"), `${aptSources.join("\n")}\n`);
   // Maintainer scripts must not start daemons during the bake (a started etcd/rabbit/corosync
   // would leave single-node state behind).
   writeFileSync(join(build, "usr/sbin/policy-rc.d"), "#!/bin/sh\nexit 101\n", { mode: 0o755 });

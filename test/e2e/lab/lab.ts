@@ -25,7 +25,10 @@ export async function labUp(f: Figures, opts: { rebuildImage?: boolean } = {}): 
     f.record("image: debootstrap", image.manifest.debootstrapMs);
     f.record("image: apt-get install", image.manifest.aptMs);
   }
-  f.notes.image = `${image.dir} (${image.cached ? "cached" : "built now"}; built ${image.manifest.builtAt} in ${Math.round(image.manifest.totalMs / 1000)} s; ${image.manifest.sizeMiB} MiB, ${Object.keys(image.manifest.versions).length} packages)`;
+  f.notes.image =
+    `${image.dir} (${image.cached ? "cached" : "built now"}; built ${image.manifest.builtAt} ` +
+    `in ${Math.round(image.manifest.totalMs / 1000)} s; ${image.manifest.sizeMiB} MiB, ` +
+    `${Object.keys(image.manifest.versions).length} packages)`;
   await f.time("network namespaces", () => netUp());
   await f.time("node roots (overlay + identity)", () => makeNodes(image.dir));
   await f.time("boot to SSH (3 nodes)", async () => {

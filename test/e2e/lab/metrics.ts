@@ -91,10 +91,10 @@ export class Figures {
     if (mem.length > 0) {
       lines.push("", "memory (PSS, MiB):");
       lines.push(`  ${"when".padEnd(26)} ${NODES.map((n) => n.name.padStart(12)).join(" ")}        total`);
-      for (const m of mem)
-        lines.push(
-          `  ${m.label.padEnd(26)} ${NODES.map((n) => String(m.pssMiB[n.name] ?? 0).padStart(12)).join(" ")} ${String(m.totalMiB).padStart(12)}`,
-        );
+      for (const m of mem) {
+        const perNode = NODES.map((n) => String(m.pssMiB[n.name] ?? 0).padStart(12)).join(" ");
+        lines.push(`  ${m.label.padEnd(26)} ${perNode} ${String(m.totalMiB).padStart(12)}`);
+      }
     }
     const notes = Object.entries(this.notes);
     if (notes.length > 0) lines.push("", "notes:", ...notes.map(([k, v]) => `  ${k}: ${v}`));
@@ -112,10 +112,14 @@ export class Figures {
   save(): string {
     mkdirSync(STATE_DIR, { recursive: true });
     const f = join(STATE_DIR, "figures.json");
-    writeFileSync(
-      f,
-      `${JSON.stringify({ at: new Date().toISOString(), timings: this.timings, memory: this.memory, peak: this.peak, notes: this.notes }, null, 2)}\n`,
-    );
+    const data = {
+      at: new Date().toISOString(),
+      timings: this.timings,
+      memory: this.memory,
+      peak: this.peak,
+      notes: this.notes,
+    };
+    writeFileSync(f, `${JSON.stringify(data, null, 2)}\n`);
     writeFileSync(join(STATE_DIR, "figures.txt"), `${this.report()}\n`);
     return f;
   }

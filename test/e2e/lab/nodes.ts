@@ -87,8 +87,10 @@ export function writeSshConfig(): void {
   const hosts = NODES.map((n) => `Host ${n.name}\n  HostName ${n.ip}\n`).join("");
   writeFileSync(
     SSH_CONFIG,
-    `# ha-gen container lab (written by test/e2e/lab); use from the lab namespace only:\n#   ip netns exec lab ssh -F ${SSH_CONFIG} controller01\n` +
-      `${hosts}Host vip\n  HostName ${VIP}\n  HostKeyAlias vip\n\nHost *\n  User root\n  IdentityFile ${CLIENT_KEY}\n  IdentitiesOnly yes\n` +
+    `# ha-gen container lab (written by test/e2e/lab); use from the lab namespace only:\n` +
+      `#   ip netns exec lab ssh -F ${SSH_CONFIG} controller01\n` +
+      `${hosts}Host vip\n  HostName ${VIP}\n  HostKeyAlias vip\n\n` +
+      `Host *\n  User root\n  IdentityFile ${CLIENT_KEY}\n  IdentitiesOnly yes\n` +
       `  UserKnownHostsFile ${KNOWN_HOSTS}\n  StrictHostKeyChecking yes\n  BatchMode yes\n  ConnectTimeout 5\n` +
       `  ServerAliveInterval 5\n  ServerAliveCountMax 6\n  LogLevel ERROR\n`,
   );

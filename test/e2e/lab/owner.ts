@@ -26,7 +26,8 @@ export function acquireLab(pid = process.pid): void {
   const o = current();
   if (o && o.pid !== pid && alive(o.pid)) {
     throw new Error(
-      `another container lab run owns this machine (pid ${o.pid}, ${o.stateDir}, since ${o.since}); wait for it or stop it`,
+      `another container lab run owns this machine (pid ${o.pid}, ${o.stateDir}, since ${o.since}); ` +
+        `wait for it or stop it`,
     );
   }
   writeFileSync(OWNER_FILE, `${JSON.stringify({ pid, stateDir: STATE_DIR, since: new Date().toISOString() })}\n`);

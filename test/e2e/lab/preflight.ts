@@ -12,7 +12,8 @@ export function labBlockers(): string[] {
   }
   if (process.getuid?.() !== 0) {
     out.push(
-      "the container lab needs root (it creates network namespaces, overlay mounts and cgroups, and boots systemd-nspawn containers): run `sudo npm run test:e2e`",
+      "the container lab needs root (it creates network namespaces, overlay mounts and cgroups, " +
+        "and boots systemd-nspawn containers): run `sudo npm run test:e2e`",
     );
   }
   const tools: Record<string, string> = {
@@ -30,7 +31,8 @@ export function labBlockers(): string[] {
   );
   if (missing.length > 0) {
     out.push(
-      `missing ${missing.map(([t]) => t).join(", ")} (packages ${[...new Set(missing.map(([, p]) => p))].join(" ")}): run .ci/install-lab-deps.sh as root`,
+      `missing ${missing.map(([t]) => t).join(", ")} ` +
+        `(packages ${[...new Set(missing.map(([, p]) => p))].join(" ")}): run .ci/install-lab-deps.sh as root`,
     );
   }
   if (!readFileSync("/proc/filesystems", "utf8").includes("overlay"))
@@ -112,7 +114,8 @@ export function requireFreeSubnet(): void {
   const c = rootNamespaceConflicts();
   if (c.length > 0) {
     throw new Error(
-      `refusing to start the lab: ${LAB_SUBNET} overlaps the root network namespace (${c.join("; ")}). The lab must be invisible to this machine's own network.`,
+      `refusing to start the lab: ${LAB_SUBNET} overlaps the root network namespace (${c.join("; ")}). ` +
+        `The lab must be invisible to this machine's own network.`,
     );
   }
 }

@@ -55,9 +55,11 @@ function fmt(argv: readonly string[]): string {
 }
 
 function finish(argv: readonly string[], r: Result, o: RunOptions): Result {
-  log(
-    `${r.status === 0 ? "ok " : "ERR"} ${(r.ms / 1000).toFixed(1)}s ${fmt(argv).slice(0, 400)}${r.status === 0 ? "" : ` -> ${r.signal ?? r.status}: ${r.stderr.trim().split("\n").slice(-3).join(" | ").slice(0, 400)}`}`,
-  );
+  const failure =
+    r.status === 0
+      ? ""
+      : ` -> ${r.signal ?? r.status}: ${r.stderr.trim().split("\n").slice(-3).join(" | ").slice(0, 400)}`;
+  log(`${r.status === 0 ? "ok " : "ERR"} ${(r.ms / 1000).toFixed(1)}s ${fmt(argv).slice(0, 400)}${failure}`);
   if (r.status !== 0 && !o.allowFail) throw new CommandError(argv, r);
   return r;
 }
