@@ -52,14 +52,16 @@ export class RunLog {
     const s = this.open(join(this.nodeDir(node), `${String(index + 1).padStart(2, "0")}-${safe(step)}.log`));
     const started = Date.now();
     s.write(
-      `step:    ${step}\nnode:    ${node}\ncommand: ${this.redactor.redact(command)}\nstarted: ${new Date(started).toISOString()}\n--- output (out| stdout, err| stderr) ---\n`,
+      `step:    ${step}\nnode:    ${node}\ncommand: ${this.redactor.redact(command)}\n` +
+        `started: ${new Date(started).toISOString()}\n--- output (out| stdout, err| stderr) ---\n`,
     );
     return {
       line: (stream, l) => s.write(`${stream}| ${this.redactor.redact(l)}\n`),
       end: (code, extra) => {
         const ms = Date.now() - started;
         s.write(
-          `--- end ---\nexit:    ${code === null ? "none (killed, timed out or disconnected)" : code}\nduration: ${(ms / 1000).toFixed(2)}s\n${extra ? `${this.redactor.redact(extra)}\n` : ""}`,
+          `--- end ---\nexit:    ${code === null ? "none (killed, timed out or disconnected)" : code}\n` +
+            `duration: ${(ms / 1000).toFixed(2)}s\n${extra ? `${this.redactor.redact(extra)}\n` : ""}`,
         );
         s.end();
       },
@@ -91,6 +93,8 @@ function safe(name: string): string {
 /** A sortable, unique run id: 20250101-120000-ab12. */
 export function newRunId(now = new Date()): string {
   const p = (n: number) => String(n).padStart(2, "0");
-  const stamp = `${now.getFullYear()}${p(now.getMonth() + 1)}${p(now.getDate())}-${p(now.getHours())}${p(now.getMinutes())}${p(now.getSeconds())}`;
+  const stamp =
+    `${now.getFullYear()}${p(now.getMonth() + 1)}${p(now.getDate())}` +
+    `-${p(now.getHours())}${p(now.getMinutes())}${p(now.getSeconds())}`;
   return `${stamp}-${Math.random().toString(16).slice(2, 6)}`;
 }

@@ -57,7 +57,8 @@ export function selectRun(steps: readonly PlanStep[], allNodes: readonly string[
   if (o.root && !o.rootSteps && chosen.length > 0) {
     if (o.only !== undefined || o.from !== undefined) {
       throw new UsageError(
-        "with --root, steps do not run (they would change this system, not the tree under --root); use --only push, or add --root-steps for scripts that honour HA_GEN_ROOT",
+        "with --root, steps do not run (they would change this system, not the tree under --root); " +
+          "use --only push, or add --root-steps for scripts that honour HA_GEN_ROOT",
       );
     }
     notes.push(

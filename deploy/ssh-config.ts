@@ -6,8 +6,8 @@ import { isAbsolute, join } from "node:path";
 /**
  * The subset of OpenSSH's client configuration (ssh_config(5)) that decides where and as whom
  * ha-gen connects: Host blocks with wildcard and negated patterns, HostName, Port, User,
- * IdentityFile, ProxyJump, HostKeyAlias, IdentitiesOnly, ConnectTimeout and Include. As in OpenSSH the first value obtained
- * for a keyword wins and IdentityFile accumulates. `Match` (other than `Match all`) is refused
+ * IdentityFile, ProxyJump, HostKeyAlias, IdentitiesOnly, ConnectTimeout and Include. As in OpenSSH
+ * the first value obtained for a keyword wins and IdentityFile accumulates. `Match` (other than `Match all`) is refused
  * rather than ignored: silently skipping a block could send us to the wrong host. Options ha-gen
  * deliberately does not honour (StrictHostKeyChecking, UserKnownHostsFile...) are reported.
  */

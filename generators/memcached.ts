@@ -44,7 +44,8 @@ function debianConf(s: MemcachedSettings): string {
       "memcached options, read by /usr/share/memcached/scripts/systemd-memcached-wrapper.",
       "Management address and loopback only: memcached has no authentication.",
     ) +
-    `-p ${w(s.port)}\n-u ${w(s.user)}\n-m ${w(s.cacheSizeMb)}\n-c ${w(s.maxConnections)}\n-l ${w(s.listen)}\n-P /var/run/memcached/memcached.pid\n`
+    `-p ${w(s.port)}\n-u ${w(s.user)}\n-m ${w(s.cacheSizeMb)}\n-c ${w(s.maxConnections)}\n` +
+    `-l ${w(s.listen)}\n-P /var/run/memcached/memcached.pid\n`
   );
 }
 

@@ -92,7 +92,9 @@ function resourcesContext(cluster: Cluster) {
       colocation: `//rsc_colocation[@rsc=${L(vip)}][@with-rsc=${L(clone)}][@score="INFINITY"]`,
       anyColocation: `//rsc_colocation[@rsc=${L(vip)}][@with-rsc=${L(clone)}]`,
       reverseColocation: `//rsc_colocation[@rsc=${L(clone)}][@with-rsc=${L(vip)}]`,
-      order: `//rsc_order[@first=${L(clone)}][@then=${L(vip)}][@kind="Optional"][not(@first-action) or @first-action="start"][not(@then-action) or @then-action="start"]`,
+      order:
+        `//rsc_order[@first=${L(clone)}][@then=${L(vip)}][@kind="Optional"]` +
+        `[not(@first-action) or @first-action="start"][not(@then-action) or @then-action="start"]`,
       anyOrder: `//rsc_order[@first=${L(clone)}][@then=${L(vip)}]`,
       reverseOrder: `//rsc_order[@first=${L(vip)}][@then=${L(clone)}]`,
     },

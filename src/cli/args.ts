@@ -47,7 +47,8 @@ const VERSION: OptionSpec = { long: "version", short: "V", description: "output 
 const camel = (s: string) => s.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 const flagText = (o: OptionSpec) => `${o.short ? `-${o.short}, ` : ""}--${o.long}${o.value ? ` <${o.value}>` : ""}`;
 const usageOf = (c: CommandSpec) =>
-  `${c.options?.length ? " [options]" : ""}${c.commands?.length ? " [command]" : ""}${(c.args ?? []).map((a) => ` <${a.name}>`).join("")}`;
+  `${c.options?.length ? " [options]" : ""}${c.commands?.length ? " [command]" : ""}` +
+  `${(c.args ?? []).map((a) => ` <${a.name}>`).join("")}`;
 
 function wrap(text: string, indent: number, width = 80): string[] {
   const lines: string[] = [];
@@ -78,7 +79,8 @@ export function helpText(c: CommandSpec, chain: readonly string[], top = false):
   if (c.args?.length) out.push("Arguments:", ...table(c.args.map((a) => [a.name, a.description])), "");
   const opts = [...(top ? [VERSION] : []), ...(c.options ?? []), HELP];
   const desc = (o: OptionSpec) =>
-    `${o.description}${o.choices ? ` (choices: ${o.choices.map((x) => `"${x}"`).join(", ")})` : ""}${o.default !== undefined ? ` (default: ${JSON.stringify(o.default)})` : ""}`;
+    `${o.description}${o.choices ? ` (choices: ${o.choices.map((x) => `"${x}"`).join(", ")})` : ""}` +
+    `${o.default !== undefined ? ` (default: ${JSON.stringify(o.default)})` : ""}`;
   out.push("Options:", ...table(opts.map((o) => [flagText(o), desc(o)])));
   if (c.commands?.length)
     out.push("", "Commands:", ...table(c.commands.map((s) => [`${s.name}${usageOf(s)}`, s.description])));
@@ -157,7 +159,8 @@ export function parseCommandLine(program: CommandSpec, argv: readonly string[]):
     return usage(`missing required argument '${args[parsed.positionals.length]!.name}'`);
   if (parsed.positionals.length > args.length)
     return usage(
-      `too many arguments${path.length ? ` for '${path.join(" ")}'` : ""}. Expected ${args.length} argument${args.length === 1 ? "" : "s"} but got ${parsed.positionals.length}.`,
+      `too many arguments${path.length ? ` for '${path.join(" ")}'` : ""}. ` +
+        `Expected ${args.length} argument${args.length === 1 ? "" : "s"} but got ${parsed.positionals.length}.`,
     );
   return { kind: "run", parsed: { path, args: parsed.positionals, options } };
 }

@@ -95,7 +95,8 @@ export function writeTreeAtomic(outDir: string, artifacts: readonly Artifact[], 
     if (foreign.length > 0) {
       throw new EnvironmentError(
         `--out ${outDir} must be rewritten whole (a node's files changed between file and directory) but holds ` +
-          `files no render wrote (${foreign.slice(0, 3).join(", ")}${foreign.length > 3 ? ", …" : ""}): move them out first`,
+          `files no render wrote (${foreign.slice(0, 3).join(", ")}${foreign.length > 3 ? ", …" : ""})` +
+          `: move them out first`,
       );
     }
     return replaceWhole(target, files, old);
@@ -132,7 +133,8 @@ export function assertReplaceable(outDir: string): void {
   if (readdirSync(target).length === 0) return;
   if (!isOutputDir(target)) {
     throw new EnvironmentError(
-      `--out ${outDir} is not empty and holds no ha-gen ${MANIFEST}: refusing to replace it (choose a new or empty directory)`,
+      `--out ${outDir} is not empty and holds no ha-gen ${MANIFEST}: ` +
+        `refusing to replace it (choose a new or empty directory)`,
     );
   }
   try {

@@ -28,7 +28,8 @@ export function formatEvent(e: DeployEvent, o: ViewOptions = {}): string[] {
         lines.push(
           r.error
             ? `  ${r.node}: no report (${r.error})`
-            : `  ${r.node}: uuid ${r.uuid} seqno ${r.seqno} safe_to_bootstrap ${r.safeToBootstrap ? 1 : 0} ${r.running ? `running (${r.state})` : "stopped"}`,
+            : `  ${r.node}: uuid ${r.uuid} seqno ${r.seqno} ` +
+                `safe_to_bootstrap ${r.safeToBootstrap ? 1 : 0} ${r.running ? `running (${r.state})` : "stopped"}`,
         );
       }
       const plan =
@@ -44,7 +45,9 @@ export function formatEvent(e: DeployEvent, o: ViewOptions = {}): string[] {
     }
     case "run-start":
       return [
-        `ha-gen deploy${e.dryRun ? " (dry run: nothing is changed)" : ""}: ${e.nodes.length} node(s); ${e.push ? "push files" : "no file push"}${e.steps.length ? ` + ${e.steps.length} step(s)` : ""}${e.logDir ? `; log: ${e.logDir}` : ""}`,
+        `ha-gen deploy${e.dryRun ? " (dry run: nothing is changed)" : ""}: ${e.nodes.length} node(s); ` +
+          `${e.push ? "push files" : "no file push"}${e.steps.length ? ` + ${e.steps.length} step(s)` : ""}` +
+          `${e.logDir ? `; log: ${e.logDir}` : ""}`,
       ];
     case "connect-start":
     case "push-start":
@@ -54,18 +57,21 @@ export function formatEvent(e: DeployEvent, o: ViewOptions = {}): string[] {
       return [];
     case "host-key-accepted":
       return [
-        `host key of ${e.name} accepted on first use (${e.keyType} ${e.fingerprint})${e.recorded ? "" : " for this run only (dry run)"}`,
+        `host key of ${e.name} accepted on first use (${e.keyType} ${e.fingerprint})` +
+          `${e.recorded ? "" : " for this run only (dry run)"}`,
       ];
     case "warning":
       return [`warning: ${e.message}`];
     case "push-end": {
       const verb = e.dryRun ? "would change" : "changed";
       const lines = [
-        `${e.node}: files ${e.changed.length ? `${e.changed.length} ${verb}` : "unchanged"}${e.changed.length ? `, ${e.unchanged} unchanged` : ` (${e.unchanged})`} (${sec(e.ms)})`,
+        `${e.node}: files ${e.changed.length ? `${e.changed.length} ${verb}` : "unchanged"}` +
+          `${e.changed.length ? `, ${e.unchanged} unchanged` : ` (${e.unchanged})`} (${sec(e.ms)})`,
       ];
       for (const c of e.changed) {
         lines.push(
-          `  ${c.action.padEnd(6)} ${c.path} (${c.detail})${c.secret && e.dryRun && c.action !== "attrs" ? " [secret: no diff]" : ""}`,
+          `  ${c.action.padEnd(6)} ${c.path} (${c.detail})` +
+            `${c.secret && e.dryRun && c.action !== "attrs" ? " [secret: no diff]" : ""}`,
         );
         if (c.diff && o.diffs !== false) for (const l of c.diff.replace(/\n$/, "").split("\n")) lines.push(`    ${l}`);
       }
@@ -100,18 +106,20 @@ export function formatEvent(e: DeployEvent, o: ViewOptions = {}): string[] {
           );
         else if (nothing)
           lines.push(
-            `done in ${sec(e.ms)}: no changes (${e.filesUnchanged} file(s) unchanged${e.stepsRun ? `, ${e.stepsRun} step(s) run, none changed anything` : ""})`,
+            `done in ${sec(e.ms)}: no changes (${e.filesUnchanged} file(s) unchanged` +
+              `${e.stepsRun ? `, ${e.stepsRun} step(s) run, none changed anything` : ""})`,
           );
         else
           lines.push(
-            `done in ${sec(e.ms)}: ${e.filesChanged} file(s) changed, ${e.filesUnchanged} unchanged; ${e.stepsRun} step(s) run, ${e.stepsChanged} changed something`,
+            `done in ${sec(e.ms)}: ${e.filesChanged} file(s) changed, ${e.filesUnchanged} unchanged; ` +
+              `${e.stepsRun} step(s) run, ${e.stepsChanged} changed something`,
           );
         return lines;
       }
       const f = e.failed!;
-      lines.push(
-        `FAILED: ${f.step}${f.node ? ` on ${f.node}` : ""}: ${f.message}${f.code !== undefined && f.code !== null && !f.message.includes(String(f.code)) ? ` (exit ${f.code})` : ""}`,
-      );
+      const exit =
+        f.code !== undefined && f.code !== null && !f.message.includes(String(f.code)) ? ` (exit ${f.code})` : "";
+      lines.push(`FAILED: ${f.step}${f.node ? ` on ${f.node}` : ""}: ${f.message}${exit}`);
       if (f.tail) {
         lines.push("  last output:");
         for (const l of f.tail.split("\n")) lines.push(`    ${l}`);

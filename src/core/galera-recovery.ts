@@ -139,7 +139,9 @@ export function chooseBootstrapNode(reports: readonly NodeReport[]): RecoveryDec
     const detail = withState.map((r) => `${r.node}=${r.report.uuid}`).join(", ");
     return {
       action: "refuse",
-      reason: `the controllers hold different Galera cluster UUIDs (${detail}): they are not one cluster; resolve by hand`,
+      reason:
+        `the controllers hold different Galera cluster UUIDs (${detail}): ` +
+        `they are not one cluster; resolve by hand`,
     };
   }
 
@@ -164,7 +166,9 @@ export function chooseBootstrapNode(reports: readonly NodeReport[]): RecoveryDec
   if (unknown.length > 0) {
     return {
       action: "refuse",
-      reason: `no recoverable position (seqno -1) on ${unknown.join(", ")}: the node with the latest transaction cannot be determined`,
+      reason:
+        `no recoverable position (seqno -1) on ${unknown.join(", ")}: ` +
+        `the node with the latest transaction cannot be determined`,
     };
   }
   // Stable sort keeps spec order for full ties.

@@ -80,7 +80,8 @@ try {
   const totalFiles = nodeNames.reduce((n, node) => n + files(join(rendered, node)).length, 0);
   lab = await startSshdLab(nodeNames, { addressBase: 100 });
   console.log(
-    `train-ha: ${nodeNames.length} nodes, ${totalFiles} files; ${nodeNames.length} sshd instances on 127.0.0.100-${99 + nodeNames.length}`,
+    `train-ha: ${nodeNames.length} nodes, ${totalFiles} files; ` +
+      `${nodeNames.length} sshd instances on 127.0.0.100-${99 + nodeNames.length}`,
   );
   const results = {};
 
@@ -152,15 +153,20 @@ try {
       lab.instances
         .map(
           (s) =>
-            `${s.name} ansible_host=${s.host} ansible_port=${s.port} ansible_user=root ansible_ssh_private_key_file=${lab.clientKey}`,
+            `${s.name} ansible_host=${s.host} ansible_port=${s.port} ` +
+            `ansible_user=root ansible_ssh_private_key_file=${lab.clientKey}`,
         )
         .join("\n") +
-        `\n\n[all:vars]\nansible_ssh_common_args='-o UserKnownHostsFile=${lab.knownHosts} -o StrictHostKeyChecking=yes'\nansible_python_interpreter=/usr/bin/python3\n`,
+        `\n\n[all:vars]\n` +
+        `ansible_ssh_common_args='-o UserKnownHostsFile=${lab.knownHosts} -o StrictHostKeyChecking=yes'\n` +
+        `ansible_python_interpreter=/usr/bin/python3\n`,
     );
     const book = join(work, "push.yml");
     writeFileSync(
       book,
-      `- hosts: all\n  gather_facts: false\n  tasks:\n    - name: push the rendered tree\n      copy:\n        src: "${rendered}/{{ inventory_hostname }}/"\n        dest: "${ansRoot}/{{ inventory_hostname }}/"\n        mode: preserve\n`,
+      `- hosts: all\n  gather_facts: false\n  tasks:\n    - name: push the rendered tree\n` +
+        `      copy:\n        src: "${rendered}/{{ inventory_hostname }}/"\n` +
+        `        dest: "${ansRoot}/{{ inventory_hostname }}/"\n        mode: preserve\n`,
     );
     const env = {
       ...process.env,
@@ -203,14 +209,17 @@ try {
   console.log(`ha-gen deploy --only push      ${fmt(results.hagen)}`);
   if (results.ansible !== undefined)
     console.log(
-      `ansible-playbook (copy)        ${fmt(results.ansible)}   ratio ${(results.ansible / results.hagen).toFixed(1)}x  (target >= 10x)`,
+      `ansible-playbook (copy)        ${fmt(results.ansible)}   ` +
+        `ratio ${(results.ansible / results.hagen).toFixed(1)}x  (target >= 10x)`,
     );
   console.log(
-    `sequential scp loop            ${fmt(results.scp)}   ratio ${(results.scp / results.hagen).toFixed(1)}x  (target >= 3x)`,
+    `sequential scp loop            ${fmt(results.scp)}   ` +
+      `ratio ${(results.scp / results.hagen).toFixed(1)}x  (target >= 3x)`,
   );
   console.log(`no-change redeploy (9 nodes)   ${fmt(results.redeploy)}   (target <= 2 s)`);
   console.log(
-    `load average: ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")} on ${spawnSync("nproc", { encoding: "utf8" }).stdout.trim()} cores`,
+    `load average: ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}` +
+      ` on ${spawnSync("nproc", { encoding: "utf8" }).stdout.trim()} cores`,
   );
 } finally {
   await lab?.stop();

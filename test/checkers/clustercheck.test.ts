@@ -181,9 +181,11 @@ describe("scripts: bash -n and shellcheck", () => {
 });
 
 /** curl's view of one request: status line, then headers and body. */
-const HTTP = String.raw`
+const HTTP =
+  String.raw`
 http() { curl -s -i --max-time 15 "http://$NODE_IP:9200/" | tr -d '\r'; echo; }
-wait_state() { for i in $(seq 1 100); do [[ "$(sql_root "SHOW GLOBAL STATUS LIKE 'wsrep_local_state'" | cut -f2)" == "$1" ]] && return 0; sleep 0.1; done; return 1; }
+wait_state() { for i in $(seq 1 100); do [[ "$(sql_root "SHOW GLOBAL STATUS LIKE 'wsrep_local_state'" | cut -f2)" ` +
+  `== "$1" ]] && return 0; sleep 0.1; done; return 1; }
 `;
 
 describe("clustercheck and 23-clustercheck, run for real against MariaDB", () => {
@@ -311,7 +313,9 @@ http
       const r = renderExample(name);
       const first = controllers(EXAMPLES[name])[0]!;
       const os = EXAMPLES[name].os ?? "centos8";
-      const scenario = `run_script 20-galera-bootstrap >/dev/null\nrun_script 22-galera-secure >/dev/null\nstep cc\nrun_script 23-clustercheck\n`;
+      const scenario =
+        `run_script 20-galera-bootstrap >/dev/null\nrun_script 22-galera-secure >/dev/null\n` +
+        `step cc\nrun_script 23-clustercheck\n`;
       const res = runSandbox({
         os,
         nodeAddress: first.addresses.management,

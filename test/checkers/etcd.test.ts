@@ -54,22 +54,37 @@ function clusterScript(
       const unit = r.artifacts.find((a) => a.node === n.name && a.path === ETCD_UNIT)!;
       const u = unitExec(unit.content);
       const manifest = stageArtifacts(dir, n.name, files(n.name));
-      // systemd reads EnvironmentFile= itself; the file is also valid for a shell (envValue), which this check relies on.
-      return `netlab_node ${n.name} ${n.addr} "netlab_root ${dir}/${n.name}-root && netlab_install ${manifest} && set -a && . ${u.envFile} && set +a && cd ${u.workDir} && exec runuser -u ${u.user} -- ${u.execStart} >${dir}/${n.name}.log 2>&1"`;
+      // systemd reads EnvironmentFile= itself; the file is also valid for a shell (envValue),
+      // which this check relies on.
+      return (
+        `netlab_node ${n.name} ${n.addr} "netlab_root ${dir}/${n.name}-root && netlab_install ${manifest} ` +
+        `&& set -a && . ${u.envFile} && set +a && cd ${u.workDir} ` +
+        `&& exec runuser -u ${u.user} -- ${u.execStart} >${dir}/${n.name}.log 2>&1"`
+      );
     })
     .join("\n");
   const first = nodes[0]!.name;
-  return `${start}
+  return (
+    `${start}
 start=$SECONDS
-until netlab_exec ${first} env ETCDCTL_API=3 etcdctl --endpoints=${endpoints} --dial-timeout=1s --command-timeout=2s endpoint health >/dev/null 2>&1; do
+until netlab_exec ${first} env ETCDCTL_API=3 etcdctl --endpoints=${endpoints} --dial-timeout=1s --command-timeout=2s ` +
+    `endpoint health >/dev/null 2>&1; do
   if (( SECONDS - start > 30 )); then echo "=== timeout"; break; fi
   sleep 0.2
 done
-echo "=== health"; netlab_exec ${nodes[1]!.name} env ETCDCTL_API=3 etcdctl --endpoints=http://127.0.0.1:2379 --dial-timeout=2s endpoint health --cluster 2>&1 || echo HEALTH-FAILED
+echo "=== health"; netlab_exec ${nodes[1]!.name} env ETCDCTL_API=3 etcdctl --endpoints=http://127.0.0.1:2379 ` +
+    `--dial-timeout=2s endpoint health --cluster 2>&1 || echo HEALTH-FAILED
 echo "=== members"; netlab_exec ${first} env ETCDCTL_API=3 etcdctl --endpoints=${endpoints} member list 2>&1
 echo "=== status"; netlab_exec ${first} env ETCDCTL_API=3 etcdctl --endpoints=${endpoints} endpoint status -w json 2>&1
-${nodes.map((n) => `echo "=== listen ${n.name}"; netlab_exec ${n.name} ss -Hltn | awk '{ print $4 }' | sort\necho "=== log ${n.name}"; cat ${dir}/${n.name}.log`).join("\n")}
-`;
+${nodes
+  .map(
+    (n) =>
+      `echo "=== listen ${n.name}"; netlab_exec ${n.name} ss -Hltn | awk '{ print $4 }' | sort\n` +
+      `echo "=== log ${n.name}"; cat ${dir}/${n.name}.log`,
+  )
+  .join("\n")}
+`
+  );
 }
 
 function etcdFiles(r: ReturnType<typeof renderExample>) {

@@ -46,7 +46,10 @@ function controllers(name: ExampleName) {
   return EXAMPLES[name].nodes.filter((n) => n.roles.includes("controller"));
 }
 
-/** The option file as Debian's mariadbd can load it: CentOS's provider path rewritten, 10.3's socket plugin line dropped. */
+/**
+ * The option file as Debian's mariadbd can load it: CentOS's provider path rewritten,
+ * 10.3's socket plugin line dropped.
+ */
 function forDebianCheck(content: string): string {
   return content
     .replaceAll("/usr/lib64/galera/libgalera_smm.so", DEBIAN_PROVIDER)
@@ -136,12 +139,14 @@ function galeraStart(content: string, addr: string): { connecting: boolean; log:
   const t = tempDir();
   try {
     const f = t.write("galera.cnf", content);
-    const script = String.raw`
+    const script =
+      String.raw`
 set -u
 ip link set lo up
 ip addr add "$2/32" dev lo
 cp -a "$3" "$1/data"
-mariadbd --defaults-file="$4" --user=root --datadir="$1/data" --socket="$1/s.sock" --pid-file="$1/s.pid" --log-error="$1/err.log" &
+mariadbd --defaults-file="$4" --user=root --datadir="$1/data" --socket="$1/s.sock" --pid-file="$1/s.pid" ` +
+      `--log-error="$1/err.log" &
 pid=$!
 for i in $(seq 1 200); do
   grep -q "gcomm: connecting" "$1/err.log" 2>/dev/null && break
@@ -261,7 +266,8 @@ function firstController(name: ExampleName, secrets: Secrets = FAKE_SECRETS) {
   return { r, first, os: spec.os ?? "centos8" };
 }
 
-const BOOT_SECURE = String.raw`
+const BOOT_SECURE =
+  String.raw`
 step boot1
 run_script 20-galera-bootstrap
 step boot2
@@ -279,7 +285,8 @@ run_script 22-galera-secure
 step grants
 sql_root "SHOW GRANTS FOR 'clustercheck'@'localhost'" | sed -E "s/ IDENTIFIED BY PASSWORD '[^']*'//"
 step accounts
-sql_root "SELECT CONCAT(User, '@', Host, ' ', IF(COALESCE(Password, '') = '' AND COALESCE(authentication_string, '') = '', 'nopass', 'pass')) FROM mysql.user ORDER BY 1"
+sql_root "SELECT CONCAT(User, '@', Host, ' ', IF(COALESCE(Password, '') = '' ` +
+  `AND COALESCE(authentication_string, '') = '', 'nopass', 'pass')) FROM mysql.user ORDER BY 1"
 sql_root "SELECT CONCAT('db ', User, '@', Host, ' ', Db) FROM mysql.db WHERE User IN ('', 'PUBLIC')"
 sql_root "SHOW DATABASES LIKE 'test'"
 step root-login
@@ -298,7 +305,8 @@ describe("step scripts, run for real in a sandbox", () => {
       // so the replicated removal is exercised the CentOS way too.
       const seed10_3 =
         os === "centos8"
-          ? `sql_root "INSERT INTO mysql.db (Host, Db, User, Select_priv) VALUES ('%', 'test\\\\_%', '', 'Y'); FLUSH PRIVILEGES" >/dev/null\n`
+          ? `sql_root "INSERT INTO mysql.db (Host, Db, User, Select_priv) ` +
+            `VALUES ('%', 'test\\\\_%', '', 'Y'); FLUSH PRIVILEGES" >/dev/null\n`
           : "";
       const scenario = BOOT_SECURE.replace("step secure1\n", `${seed10_3}step secure1\n`);
       const res = runSandbox({

@@ -121,7 +121,9 @@ describe.concurrent("51-haproxy run for real in a sandboxed copy of this machine
     const res = await sandbox({
       files: [pick(SCRIPT_LIB), pick(HAPROXY_CFG), pick(STEP)],
       stubs: { systemctl: SYSTEMCTL_STUB },
-      setup: `mkdir -p ${STUB_STATE}/systemd && touch ${STUB_STATE}/systemd/haproxy.enabled ${STUB_STATE}/systemd/haproxy.active`,
+      setup:
+        `mkdir -p ${STUB_STATE}/systemd && ` +
+        `touch ${STUB_STATE}/systemd/haproxy.enabled ${STUB_STATE}/systemd/haproxy.active`,
       script: STEP,
       runs: 2,
       inspect: calls,

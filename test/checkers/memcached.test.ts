@@ -19,7 +19,10 @@ import { EXAMPLES, renderExample, type ExampleName } from "../helpers/examples.j
 
 const WRAPPER = "/usr/share/memcached/scripts/systemd-memcached-wrapper";
 const PORT = 11211;
-/** Debian's /usr/lib/tmpfiles.d/memcached.conf: `d /run/memcached 0755 memcache memcache`, where its config puts the pid file. */
+/**
+ * Debian's /usr/lib/tmpfiles.d/memcached.conf: `d /run/memcached 0755 memcache memcache`,
+ * where its config puts the pid file.
+ */
 const RUNDIR: Record<"centos8" | "debian12", string> = {
   debian12: "install -d -m 0755 -o memcache -g memcache /run/memcached",
   centos8: "true",
@@ -33,8 +36,10 @@ function serviceCommand(name: ExampleName): string {
   const conf = osProfile("centos8").memcachedConf;
   // CentOS's package creates this user; Debian's is called memcache.
   return (
-    "echo memcached:x:9911:9911::/run/memcached:/usr/sbin/nologin >> /etc/passwd && echo memcached:x:9911: >> /etc/group && " +
-    `set -a && . ${conf} && set +a && exec /usr/bin/memcached -p \\$PORT -u \\$USER -m \\$CACHESIZE -c \\$MAXCONN \\$OPTIONS`
+    "echo memcached:x:9911:9911::/run/memcached:/usr/sbin/nologin >> /etc/passwd && " +
+    "echo memcached:x:9911: >> /etc/group && " +
+    `set -a && . ${conf} && set +a && ` +
+    `exec /usr/bin/memcached -p \\$PORT -u \\$USER -m \\$CACHESIZE -c \\$MAXCONN \\$OPTIONS`
   );
 }
 
@@ -44,12 +49,18 @@ function labScript(name: ExampleName, dir: string, files: (node: string) => Arti
     .map((n) => {
       const manifest = stageArtifacts(dir, n.name, files(n.name));
       // /run is private to the node; RUNDIR does what the package's tmpfiles.d entry does at boot.
-      return `netlab_node ${n.name} ${n.addr} "netlab_root ${dir}/${n.name}-root && netlab_install ${manifest} && mount -t tmpfs none /run && ${RUNDIR[EXAMPLES[name].os!]} && ${serviceCommand(name)} >${dir}/${n.name}.log 2>&1"`;
+      return (
+        `netlab_node ${n.name} ${n.addr} "netlab_root ${dir}/${n.name}-root && netlab_install ${manifest} ` +
+        `&& mount -t tmpfs none /run && ${RUNDIR[EXAMPLES[name].os!]} ` +
+        `&& ${serviceCommand(name)} >${dir}/${n.name}.log 2>&1"`
+      );
     })
     .join("\n");
-  const probe = `# answers HOST: memcached replies to "version" there.
+  const probe =
+    `# answers HOST: memcached replies to "version" there.
 answers() {
-  timeout 3 bash -c 'exec 3<>"/dev/tcp/$1/${PORT}" && printf "version\\r\\n" >&3 && IFS= read -r line <&3 && printf "%s\\n" "$line"' _ "$1"
+  timeout 3 bash -c 'exec 3<>"/dev/tcp/$1/${PORT}" && printf "version\\r\\n" >&3 ` +
+    `&& IFS= read -r line <&3 && printf "%s\\n" "$line"' _ "$1"
 }
 export -f answers`;
   const checks = nodes

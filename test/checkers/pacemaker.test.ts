@@ -44,9 +44,13 @@ function inputs(name: ExampleName) {
   };
 }
 
-/** What the guide's own commands leave in the CIB: reverse colocation and order, /24 VIP without nic, recheck 5 s, quorum ignored. */
+/**
+ * What the guide's own commands leave in the CIB: reverse colocation and order, /24 VIP without nic,
+ * recheck 5 s, quorum ignored.
+ */
 function guideCib(vip: string): string {
-  return `<cib crm_feature_set="3.16.1" validate-with="pacemaker-3.9" epoch="9" num_updates="0" admin_epoch="0">
+  return (
+    `<cib crm_feature_set="3.16.1" validate-with="pacemaker-3.9" epoch="9" num_updates="0" admin_epoch="0">
   <configuration>
     <crm_config>
       <cluster_property_set id="cib-bootstrap-options">
@@ -80,13 +84,16 @@ function guideCib(vip: string): string {
       </clone>
     </resources>
     <constraints>
-      <rsc_order first="vip" then="lb-haproxy-clone" kind="Optional" id="order-vip-lb-haproxy-clone-Optional" first-action="start" then-action="start"/>
-      <rsc_colocation rsc="lb-haproxy-clone" with-rsc="vip" score="INFINITY" id="colocation-lb-haproxy-clone-vip-INFINITY"/>
+      <rsc_order first="vip" then="lb-haproxy-clone" kind="Optional" id="order-vip-lb-haproxy-clone-Optional" ` +
+    `first-action="start" then-action="start"/>
+      <rsc_colocation rsc="lb-haproxy-clone" with-rsc="vip" score="INFINITY" ` +
+    `id="colocation-lb-haproxy-clone-vip-INFINITY"/>
     </constraints>
   </configuration>
   <status/>
 </cib>
-`;
+`
+  );
 }
 
 type Inputs = ReturnType<typeof inputs>;
@@ -119,7 +126,10 @@ describe("pacemaker scripts against pcs, crm_verify and corosync (offline, isola
       expect(out.rerun?.status, out.rerun?.stderr).toBe(0);
       expect(changes(out.rerun)).toEqual([]);
       expect(out.cib).toMatch(
-        /<rsc_colocation rsc="vip" with-rsc="lb-haproxy-clone" score="INFINITY" id="colocation-vip-with-lb-haproxy-clone"\/>/,
+        new RegExp(
+          '<rsc_colocation rsc="vip" with-rsc="lb-haproxy-clone" score="INFINITY" ' +
+            String.raw`id="colocation-vip-with-lb-haproxy-clone"\/>`,
+        ),
       );
       expect(out.cib).toMatch(/<rsc_order first="lb-haproxy-clone" then="vip" kind="Optional"/);
       expect(out.cib).toMatch(/name="cluster-recheck-interval" value="5min"/);
@@ -175,7 +185,8 @@ describe("pacemaker scripts against pcs, crm_verify and corosync (offline, isola
     expect(changes(out.rerun)).toEqual([]);
   });
 
-  it("pacemaker's scheduler: ours runs HAProxy on every controller with the VIP on one; the guide's runs HAProxy only beside the VIP", async () => {
+  it("pacemaker's scheduler: ours runs HAProxy on every controller with the VIP on one; " +
+    "the guide's runs HAProxy only beside the VIP", async () => {
     const nodes = ["controller01", "controller02", "controller03"];
     const ours = await simulate(runs.get("lab")!.out.cib, nodes, nodes, true, ["vip", "lb-haproxy-clone"]);
     expect(ours.result.status, ours.result.stderr).toBe(0);
@@ -187,7 +198,8 @@ describe("pacemaker scripts against pcs, crm_verify and corosync (offline, isola
     expect(guide.locate["lb-haproxy-clone"]).toEqual(guide.locate.vip);
   }, 120_000);
 
-  it("pacemaker's scheduler: a partition without quorum gives up the VIP with ours (stop); the guide's (ignore) keeps it", async () => {
+  it("pacemaker's scheduler: a partition without quorum gives up the VIP with ours (stop); " +
+    "the guide's (ignore) keeps it", async () => {
     const nodes = ["controller01", "controller02", "controller03"];
     const ours = await simulate(runs.get("lab")!.out.cib, nodes, ["controller01"], false, ["vip"]);
     expect(ours.result.status, ours.result.stderr).toBe(0);
@@ -284,45 +296,50 @@ cat > /etc/corosync/corosync.conf <<'CONF'
 ${corosync}
 CONF`;
 
-  it("debian12: sets the password (hostile characters included), removes the packaged corosync.conf, starts pcsd; a rerun changes nothing", async () => {
-    const packaged =
-      "totem {\n\tversion: 2\n\tcluster_name: debian\n}\nnodelist {\n\tnode {\n\t\tname: node1\n\t\tnodeid: 1\n\t\tring0_addr: 127.0.0.1\n\t}\n}";
-    const res = await sandbox({
-      files: base,
-      stubs: { systemctl: SYSTEMCTL_STUB, pcs: PCS_STUB, hostname },
-      setup: stubSetup(packaged),
-      script: scriptPath(PCSD_STEP),
-      runs: 2,
-      addresses: ["198.51.100.11"],
-      inspect: [
-        PCSD_LISTENERS,
-        "grep PCSD_BIND_ADDR= /etc/default/pcsd",
-        CHECK_PASSWORD,
-        `cat ${STUB_STATE}/calls | grep '^pcs'`,
-        '[[ -e /etc/corosync/corosync.conf ]] && echo "corosync.conf left" || echo "corosync.conf removed"',
-      ].join("\n"),
-    });
-    const [first, second] = res.runs;
-    expect(first!.status, first!.stderr).toBe(0);
-    expect(changedLines(first!)).toEqual([
-      "ha-gen:changed set the password of hacluster",
-      "ha-gen:changed removed the packaged single-node corosync configuration (pcs cluster destroy)",
-      'ha-gen:changed set PCSD_BIND_ADDR="198.51.100.11,127.0.0.1" in /etc/default/pcsd',
-      "ha-gen:changed enabled pcsd",
-      "ha-gen:changed started pcsd",
-    ]);
-    // The real pcsd, from the edited environment file: the management address and loopback only.
-    expect(res.inspect).toContain("listeners: 127.0.0.1:2224 198.51.100.11:2224\n");
-    // The packaged file's other lines stay; its commented example too.
-    expect(res.inspect).toContain(`#PCSD_BIND_ADDR='::'\nPCSD_BIND_ADDR="198.51.100.11,127.0.0.1"\n`);
-    expect(second!.status, second!.stderr).toBe(0);
-    expect(changedLines(second!)).toEqual([]);
-    expect(res.inspect).toContain("password ok");
-    expect(res.inspect).toContain("corosync.conf removed");
-    expect(res.inspect.split("\n").filter((l) => l.startsWith("pcs "))).toEqual(["pcs cluster destroy"]);
-    // The password never reaches a log line.
-    expect(first!.stdout + first!.stderr).not.toContain('b"c$d');
-  });
+  it(
+    "debian12: sets the password (hostile characters included), " +
+      "removes the packaged corosync.conf, starts pcsd; a rerun changes nothing",
+    async () => {
+      const packaged =
+        "totem {\n\tversion: 2\n\tcluster_name: debian\n}\n" +
+        "nodelist {\n\tnode {\n\t\tname: node1\n\t\tnodeid: 1\n\t\tring0_addr: 127.0.0.1\n\t}\n}";
+      const res = await sandbox({
+        files: base,
+        stubs: { systemctl: SYSTEMCTL_STUB, pcs: PCS_STUB, hostname },
+        setup: stubSetup(packaged),
+        script: scriptPath(PCSD_STEP),
+        runs: 2,
+        addresses: ["198.51.100.11"],
+        inspect: [
+          PCSD_LISTENERS,
+          "grep PCSD_BIND_ADDR= /etc/default/pcsd",
+          CHECK_PASSWORD,
+          `cat ${STUB_STATE}/calls | grep '^pcs'`,
+          '[[ -e /etc/corosync/corosync.conf ]] && echo "corosync.conf left" || echo "corosync.conf removed"',
+        ].join("\n"),
+      });
+      const [first, second] = res.runs;
+      expect(first!.status, first!.stderr).toBe(0);
+      expect(changedLines(first!)).toEqual([
+        "ha-gen:changed set the password of hacluster",
+        "ha-gen:changed removed the packaged single-node corosync configuration (pcs cluster destroy)",
+        'ha-gen:changed set PCSD_BIND_ADDR="198.51.100.11,127.0.0.1" in /etc/default/pcsd',
+        "ha-gen:changed enabled pcsd",
+        "ha-gen:changed started pcsd",
+      ]);
+      // The real pcsd, from the edited environment file: the management address and loopback only.
+      expect(res.inspect).toContain("listeners: 127.0.0.1:2224 198.51.100.11:2224\n");
+      // The packaged file's other lines stay; its commented example too.
+      expect(res.inspect).toContain(`#PCSD_BIND_ADDR='::'\nPCSD_BIND_ADDR="198.51.100.11,127.0.0.1"\n`);
+      expect(second!.status, second!.stderr).toBe(0);
+      expect(changedLines(second!)).toEqual([]);
+      expect(res.inspect).toContain("password ok");
+      expect(res.inspect).toContain("corosync.conf removed");
+      expect(res.inspect.split("\n").filter((l) => l.startsWith("pcs "))).toEqual(["pcs cluster destroy"]);
+      // The password never reaches a log line.
+      expect(first!.stdout + first!.stderr).not.toContain('b"c$d');
+    },
+  );
 
   it("a pcsd already on every address (as after the package's boot) moves to the management address", async () => {
     const res = await sandbox({
@@ -354,7 +371,8 @@ CONF`;
 
   it("a node of another cluster stops the step and keeps its corosync.conf", async () => {
     const foreign =
-      "totem {\n\tcluster_name: payroll\n}\nnodelist {\n\tnode {\n\t\tring0_addr: 10.1.1.1\n\t}\n\tnode {\n\t\tring0_addr: 10.1.1.2\n\t}\n}";
+      "totem {\n\tcluster_name: payroll\n}\n" +
+      "nodelist {\n\tnode {\n\t\tring0_addr: 10.1.1.1\n\t}\n\tnode {\n\t\tring0_addr: 10.1.1.2\n\t}\n}";
     const res = await sandbox({
       files: base,
       stubs: { systemctl: SYSTEMCTL_STUB, pcs: PCS_STUB, hostname },
@@ -362,7 +380,9 @@ CONF`;
       script: scriptPath(PCSD_STEP),
       runs: 1,
       addresses: ["198.51.100.11"],
-      inspect: `grep -c payroll /etc/corosync/corosync.conf; touch ${STUB_STATE}/calls; grep -c '^pcs' ${STUB_STATE}/calls || true`,
+      inspect:
+        `grep -c payroll /etc/corosync/corosync.conf; touch ${STUB_STATE}/calls; ` +
+        `grep -c '^pcs' ${STUB_STATE}/calls || true`,
     });
     expect(res.runs[0]!.status).not.toBe(0);
     expect(res.runs[0]!.stderr).toContain("belongs to another corosync cluster");
@@ -370,46 +390,51 @@ CONF`;
   });
 });
 
-describe.concurrent("62-pacemaker-resources in live mode, in a sandbox against a simulated cluster (pcs cluster cib/cib-push stubbed)", () => {
-  const nodes = ["controller01", "controller02", "controller03"];
-  const LIVE = "/var/tmp/ha-gen-live-cib.xml";
-  // The live cluster is a CIB file whose status crm_simulate fills in; a push re-runs the scheduler.
-  const pcsStub = `case "$1 $2" in
+describe.concurrent(
+  "62-pacemaker-resources in live mode, in a sandbox against a simulated cluster " +
+    "(pcs cluster cib/cib-push stubbed)",
+  () => {
+    const nodes = ["controller01", "controller02", "controller03"];
+    const LIVE = "/var/tmp/ha-gen-live-cib.xml";
+    // The live cluster is a CIB file whose status crm_simulate fills in; a push re-runs the scheduler.
+    const pcsStub = `case "$1 $2" in
   "cluster cib") cat "$LIVE_CIB" ;;
   "cluster cib-push")
     echo "pcs $*" >> ${STUB_STATE}/calls
     crm_simulate -x "$3" ${nodes.map((n) => `-u ${n}`).join(" ")} --quorum=true -S -O "$LIVE_CIB" >/dev/null ;;
   *) unset CIB_file; exec /usr/sbin/pcs "$@" ;;
 esac`;
-  const live = async (cib: string) => {
-    const r = renderExample("lab");
-    const pick = (path: string) => ({ path, content: artifactAt(r, "controller01", path).content, mode: 0o755 });
-    return sandbox({
-      files: [pick(SCRIPT_LIB), pick(scriptPath(RESOURCES_STEP)), { path: LIVE, content: cib }],
-      stubs: { pcs: pcsStub },
-      env: { CIB_file: LIVE, LIVE_CIB: LIVE },
-      script: scriptPath(RESOURCES_STEP),
-      runs: 1,
-      inspect: `touch ${STUB_STATE}/calls; cat ${STUB_STATE}/calls`,
-    });
-  };
+    const live = async (cib: string) => {
+      const r = renderExample("lab");
+      const pick = (path: string) => ({ path, content: artifactAt(r, "controller01", path).content, mode: 0o755 });
+      return sandbox({
+        files: [pick(SCRIPT_LIB), pick(scriptPath(RESOURCES_STEP)), { path: LIVE, content: cib }],
+        stubs: { pcs: pcsStub },
+        env: { CIB_file: LIVE, LIVE_CIB: LIVE },
+        script: scriptPath(RESOURCES_STEP),
+        runs: 1,
+        inspect: `touch ${STUB_STATE}/calls; cat ${STUB_STATE}/calls`,
+      });
+    };
 
-  it("a cluster already as specified: nothing pushed, nothing changed, verified", async () => {
-    const sim = await simulate(runs.get("lab")!.out.cib, nodes, nodes, true, []);
-    const res = await live(sim.cib);
-    expect(res.runs[0]!.status, res.runs[0]!.stderr).toBe(0);
-    expect(changedLines(res.runs[0]!)).toEqual([]);
-    expect(res.inspect.trim()).toBe("");
-    expect(res.runs[0]!.stderr).toMatch(/VIP 198\.51\.100\.10 is on controller0[123]/);
-  }, 180_000);
+    it("a cluster already as specified: nothing pushed, nothing changed, verified", async () => {
+      const sim = await simulate(runs.get("lab")!.out.cib, nodes, nodes, true, []);
+      const res = await live(sim.cib);
+      expect(res.runs[0]!.status, res.runs[0]!.stderr).toBe(0);
+      expect(changedLines(res.runs[0]!)).toEqual([]);
+      expect(res.inspect.trim()).toBe("");
+      expect(res.runs[0]!.stderr).toMatch(/VIP 198\.51\.100\.10 is on controller0[123]/);
+    }, 180_000);
 
-  it("a cluster built by the guide: repaired on a shadow CIB, pushed as a diff once, then HAProxy runs everywhere", async () => {
-    const sim = await simulate(guideCib("198.51.100.10"), nodes, nodes, true, ["lb-haproxy-clone"]);
-    expect(sim.locate["lb-haproxy-clone"]).toHaveLength(1);
-    const res = await live(sim.cib);
-    expect(res.runs[0]!.status, res.runs[0]!.stderr).toBe(0);
-    expect(changedLines(res.runs[0]!)).toContain("ha-gen:changed pushed the changes to the cluster");
-    expect(res.inspect.trim()).toMatch(/^pcs cluster cib-push \S+\/cib\.xml diff-against=\S+\/orig\.xml$/);
-    expect(res.runs[0]!.stderr).toContain("ready after");
-  }, 180_000);
-});
+    it("a cluster built by the guide: repaired on a shadow CIB, " +
+      "pushed as a diff once, then HAProxy runs everywhere", async () => {
+      const sim = await simulate(guideCib("198.51.100.10"), nodes, nodes, true, ["lb-haproxy-clone"]);
+      expect(sim.locate["lb-haproxy-clone"]).toHaveLength(1);
+      const res = await live(sim.cib);
+      expect(res.runs[0]!.status, res.runs[0]!.stderr).toBe(0);
+      expect(changedLines(res.runs[0]!)).toContain("ha-gen:changed pushed the changes to the cluster");
+      expect(res.inspect.trim()).toMatch(/^pcs cluster cib-push \S+\/cib\.xml diff-against=\S+\/orig\.xml$/);
+      expect(res.runs[0]!.stderr).toContain("ready after");
+    }, 180_000);
+  },
+);

@@ -49,7 +49,9 @@ const DEBIAN_STUBS = {
   "dpkg-query": `p=\${!#}
 grep -qxF -- "$p" ${PKG_STATE} 2>/dev/null || exit 1
 printf 'install ok installed'`,
-  "apt-get": `echo "apt-get $* policy-rc.d=$([[ -x /usr/sbin/policy-rc.d ]] && /usr/sbin/policy-rc.d; echo $?)" >> ${STUB_STATE}/calls
+  "apt-get":
+    `echo "apt-get $* policy-rc.d=$([[ -x /usr/sbin/policy-rc.d ]] ` +
+    `&& /usr/sbin/policy-rc.d; echo $?)" >> ${STUB_STATE}/calls
 seen=0
 for a in "$@"; do
   if [[ $seen == 1 && $a != -* && $a != Dpkg::* ]]; then echo "$a" >> ${PKG_STATE}; fi
@@ -87,141 +89,166 @@ function files(name: ExampleName, node: string, hostname = node) {
 }
 
 describe.concurrent("00-prepare run for real in a sandboxed copy of this machine (package tools stubbed)", () => {
-  it("debian12 controller: installs what is missing under a temporary policy-rc.d, then a rerun changes nothing", async () => {
-    const res = await sandbox({
-      files: files("lab", "controller01"),
-      stubs: DEBIAN_STUBS,
-      setup: `rm -rf /usr/sbin/policy-rc.d /var/lib/ha-gen\nprintf 'chrony\\nrsyslog\\n' > ${PKG_STATE}`,
-      script: SCRIPT,
-      runs: 2,
-      inspect: `cat ${STUB_STATE}/calls; echo "policy-rc.d left: $([[ -e /usr/sbin/policy-rc.d ]] && echo yes || echo no)"; echo "state dir: $([[ -d /var/lib/ha-gen ]] && echo yes || echo no)"
+  it(
+    "debian12 controller: installs what is missing under a temporary policy-rc.d, " + "then a rerun changes nothing",
+    async () => {
+      const res = await sandbox({
+        files: files("lab", "controller01"),
+        stubs: DEBIAN_STUBS,
+        setup: `rm -rf /usr/sbin/policy-rc.d /var/lib/ha-gen\nprintf 'chrony\\nrsyslog\\n' > ${PKG_STATE}`,
+        script: SCRIPT,
+        runs: 2,
+        inspect:
+          `cat ${STUB_STATE}/calls; ` +
+          `echo "policy-rc.d left: $([[ -e /usr/sbin/policy-rc.d ]] && echo yes || echo no)"; ` +
+          `echo "state dir: $([[ -d /var/lib/ha-gen ]] && echo yes || echo no)"
 echo "user: $(getent passwd clustercheck | cut -d: -f1,6,7) group: $(id -gn clustercheck)" \
   "system: $(( $(id -u clustercheck) < 1000 ))"`,
-    });
-    const [first, second] = res.runs;
-    expect(first!.status, first!.stderr).toBe(0);
-    const all = [...new Set([...PACKAGES.debian12.controller, ...PACKAGES.debian12.every])];
-    const missing = all.filter((p) => p !== "chrony" && p !== "rsyslog");
-    expect(changedLines(first!)).toEqual([
-      "ha-gen:changed created /var/lib/ha-gen",
-      `ha-gen:changed installed ${missing.join(" ")}`,
-      "ha-gen:changed created system user clustercheck",
-    ]);
-    expect(second!.status, second!.stderr).toBe(0);
-    expect(changedLines(second!)).toEqual([]);
-    const apt = res.inspect.split("\n").filter((l) => l.startsWith("apt-get "));
-    expect(apt).toHaveLength(1);
-    expect(apt[0]).toContain(
-      "install -y --no-install-recommends -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold",
-    );
-    // Daemons were kept from starting during the install (policy-rc.d answered 101), and the file is gone again.
-    expect(apt[0]).toMatch(/policy-rc\.d=101$/);
-    expect(res.inspect).toContain("policy-rc.d left: no");
-    expect(res.inspect).toContain("state dir: yes");
-    // xinetd runs clustercheck as this user; its group alone reads the credentials.
-    expect(res.inspect).toContain("user: clustercheck:/nonexistent:/usr/sbin/nologin group: clustercheck system: 1");
-  });
+      });
+      const [first, second] = res.runs;
+      expect(first!.status, first!.stderr).toBe(0);
+      const all = [...new Set([...PACKAGES.debian12.controller, ...PACKAGES.debian12.every])];
+      const missing = all.filter((p) => p !== "chrony" && p !== "rsyslog");
+      expect(changedLines(first!)).toEqual([
+        "ha-gen:changed created /var/lib/ha-gen",
+        `ha-gen:changed installed ${missing.join(" ")}`,
+        "ha-gen:changed created system user clustercheck",
+      ]);
+      expect(second!.status, second!.stderr).toBe(0);
+      expect(changedLines(second!)).toEqual([]);
+      const apt = res.inspect.split("\n").filter((l) => l.startsWith("apt-get "));
+      expect(apt).toHaveLength(1);
+      expect(apt[0]).toContain(
+        "install -y --no-install-recommends -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold",
+      );
+      // Daemons were kept from starting during the install (policy-rc.d answered 101), and the file is gone again.
+      expect(apt[0]).toMatch(/policy-rc\.d=101$/);
+      expect(res.inspect).toContain("policy-rc.d left: no");
+      expect(res.inspect).toContain("state dir: yes");
+      // xinetd runs clustercheck as this user; its group alone reads the credentials.
+      expect(res.inspect).toContain("user: clustercheck:/nonexistent:/usr/sbin/nologin group: clustercheck system: 1");
+    },
+  );
 
-  it("centos8 controller: SELinux, firewalld, repositories (either id case), packages; then a rerun changes nothing", async () => {
-    const repos =
-      "[HighAvailability]\nname=CentOS Linux 8 - HighAvailability\nenabled=0\n\n[powertools]\nname=CentOS Linux 8 - PowerTools\nenabled=0\n";
-    const res = await sandbox({
-      files: [
-        ...files("train-ha", "controller01"),
-        { path: "/etc/yum.repos.d/CentOS-ha-gen-test.repo", content: repos },
-        { path: "/etc/selinux/config", content: "# SELinux\nSELINUX=enforcing\nSELINUXTYPE=targeted\n" },
-      ],
-      stubs: CENTOS_STUBS,
-      setup: `rm -rf /var/lib/ha-gen
+  it(
+    "centos8 controller: SELinux, firewalld, repositories (either id case), " +
+      "packages; then a rerun changes nothing",
+    async () => {
+      const repos =
+        "[HighAvailability]\nname=CentOS Linux 8 - HighAvailability\nenabled=0\n\n" +
+        "[powertools]\nname=CentOS Linux 8 - PowerTools\nenabled=0\n";
+      const res = await sandbox({
+        files: [
+          ...files("train-ha", "controller01"),
+          { path: "/etc/yum.repos.d/CentOS-ha-gen-test.repo", content: repos },
+          { path: "/etc/selinux/config", content: "# SELinux\nSELINUX=enforcing\nSELINUXTYPE=targeted\n" },
+        ],
+        stubs: CENTOS_STUBS,
+        setup:
+          `rm -rf /var/lib/ha-gen
 echo Enforcing > ${STUB_STATE}/selinux
-mkdir -p ${STUB_STATE}/systemd && touch ${STUB_STATE}/systemd/firewalld.exists ${STUB_STATE}/systemd/firewalld.active ${STUB_STATE}/systemd/firewalld.enabled
+mkdir -p ${STUB_STATE}/systemd && touch ${STUB_STATE}/systemd/firewalld.exists ` +
+          `${STUB_STATE}/systemd/firewalld.active ${STUB_STATE}/systemd/firewalld.enabled
 printf 'baseos  enabled\\nappstream  enabled\\n' > ${STUB_STATE}/enabled-repos
 : > ${PKG_STATE}`,
-      script: SCRIPT,
-      runs: 2,
-      inspect: `grep -c '^SELINUX=disabled$' /etc/selinux/config; grep -c '^SELINUX=' /etc/selinux/config; cat ${STUB_STATE}/calls`,
-    });
-    const [first, second] = res.runs;
-    expect(first!.status, first!.stderr).toBe(0);
-    const c = changedLines(first!);
-    expect(c).toContain("ha-gen:changed SELinux permissive until the next boot");
-    expect(c).toContain("ha-gen:changed SELinux disabled in /etc/selinux/config (from the next boot)");
-    expect(c).toContain("ha-gen:changed stopped firewalld");
-    expect(c).toContain("ha-gen:changed disabled firewalld");
-    expect(c).toContain("ha-gen:changed installed centos-release-openstack-train yum-utils epel-release");
-    expect(c).toContain("ha-gen:changed enabled repositories HighAvailability powertools");
-    expect(second!.status, second!.stderr).toBe(0);
-    expect(changedLines(second!)).toEqual([]);
-    expect(res.inspect.split("\n").slice(0, 2)).toEqual(["1", "1"]);
-    expect(res.inspect).toContain("dnf config-manager --set-enabled HighAvailability powertools");
-    const installs = res.inspect.split("\n").filter((l) => l.startsWith("dnf install -y "));
-    expect(installs).toHaveLength(2);
-    for (const p of PACKAGES.centos8.controller) expect(installs[1]!.split(" ")).toContain(p);
-  });
+        script: SCRIPT,
+        runs: 2,
+        inspect:
+          `grep -c '^SELINUX=disabled$' /etc/selinux/config; ` +
+          `grep -c '^SELINUX=' /etc/selinux/config; cat ${STUB_STATE}/calls`,
+      });
+      const [first, second] = res.runs;
+      expect(first!.status, first!.stderr).toBe(0);
+      const c = changedLines(first!);
+      expect(c).toContain("ha-gen:changed SELinux permissive until the next boot");
+      expect(c).toContain("ha-gen:changed SELinux disabled in /etc/selinux/config (from the next boot)");
+      expect(c).toContain("ha-gen:changed stopped firewalld");
+      expect(c).toContain("ha-gen:changed disabled firewalld");
+      expect(c).toContain("ha-gen:changed installed centos-release-openstack-train yum-utils epel-release");
+      expect(c).toContain("ha-gen:changed enabled repositories HighAvailability powertools");
+      expect(second!.status, second!.stderr).toBe(0);
+      expect(changedLines(second!)).toEqual([]);
+      expect(res.inspect.split("\n").slice(0, 2)).toEqual(["1", "1"]);
+      expect(res.inspect).toContain("dnf config-manager --set-enabled HighAvailability powertools");
+      const installs = res.inspect.split("\n").filter((l) => l.startsWith("dnf install -y "));
+      expect(installs).toHaveLength(2);
+      for (const p of PACKAGES.centos8.controller) expect(installs[1]!.split(" ")).toContain(p);
+    },
+  );
 
-  it("centos8: every CentOS repository, also those the release packages add, uses the vault instead of the dead mirror list", async () => {
-    // As CentOS 8.5 and centos-release-openstack-train ship them.
-    const baseos = [
-      "[baseos]",
-      "name=CentOS Linux $releasever - BaseOS",
-      "mirrorlist=http://mirrorlist.centos.org/?release=$releasever&arch=$basearch&repo=BaseOS&infra=$infra",
-      "#baseurl=http://mirror.centos.org/$contentdir/$releasever/BaseOS/$basearch/os/",
-      "gpgcheck=1",
-      "enabled=1",
-      "",
-    ].join("\n");
-    const train =
-      "[centos-openstack-train]\nname=CentOS-8 - OpenStack train\nbaseurl=http://mirror.centos.org/$contentdir/$releasever/cloud/$basearch/openstack-train/\ngpgcheck=1\nenabled=1\n";
-    const epel = "[epel]\nmetalink=https://mirrors.fedoraproject.org/metalink?repo=epel-8&arch=$basearch\nenabled=1\n";
-    const repos = "[HighAvailability]\nenabled=0\n\n[powertools]\nenabled=0\n";
-    const res = await sandbox({
-      files: [
-        ...files("train-ha", "controller01"),
-        { path: "/etc/yum.repos.d/CentOS-Linux-BaseOS.repo", content: baseos },
-        { path: "/etc/yum.repos.d/CentOS-ha-gen-test.repo", content: repos },
-        { path: "/etc/yum.repos.d/epel.repo", content: epel },
-        { path: "/root/release-files/CentOS-OpenStack-train.repo", content: train },
-        { path: "/etc/selinux/config", content: "SELINUX=disabled\n" },
-      ],
-      stubs: CENTOS_STUBS,
-      setup: `rm -rf /var/lib/ha-gen
-echo Disabled > ${STUB_STATE}/selinux
-printf 'baseos  enabled\\n' > ${STUB_STATE}/enabled-repos
-printf '#!/bin/bash\\ncp /root/release-files/CentOS-OpenStack-train.repo /etc/yum.repos.d/\\n' > ${STUB_STATE}/on-install-centos-release-openstack-train
-chmod +x ${STUB_STATE}/on-install-centos-release-openstack-train
-: > ${PKG_STATE}`,
-      script: SCRIPT,
-      runs: 2,
-      inspect:
-        "cat /etc/yum.repos.d/CentOS-Linux-BaseOS.repo /etc/yum.repos.d/CentOS-OpenStack-train.repo /etc/yum.repos.d/epel.repo",
-    });
-    const [first, second] = res.runs;
-    expect(first!.status, first!.stderr).toBe(0);
-    const c = changedLines(first!);
-    expect(c).toContain("ha-gen:changed pointed CentOS-Linux-BaseOS.repo at https://vault.centos.org");
-    expect(c).toContain("ha-gen:changed pointed CentOS-OpenStack-train.repo at https://vault.centos.org");
-    expect(c.indexOf("ha-gen:changed pointed CentOS-Linux-BaseOS.repo at https://vault.centos.org")).toBeLessThan(
-      c.indexOf("ha-gen:changed installed centos-release-openstack-train yum-utils epel-release"),
-    );
-    expect(second!.status, second!.stderr).toBe(0);
-    expect(changedLines(second!)).toEqual([]);
-    expect(res.inspect).toBe(
-      `${[
+  it(
+    "centos8: every CentOS repository, also those the release packages add, " +
+      "uses the vault instead of the dead mirror list",
+    async () => {
+      // As CentOS 8.5 and centos-release-openstack-train ship them.
+      const baseos = [
         "[baseos]",
         "name=CentOS Linux $releasever - BaseOS",
-        "#mirrorlist=http://mirrorlist.centos.org/?release=$releasever&arch=$basearch&repo=BaseOS&infra=$infra",
-        "baseurl=https://vault.centos.org/$contentdir/$releasever/BaseOS/$basearch/os/",
+        "mirrorlist=http://mirrorlist.centos.org/?release=$releasever&arch=$basearch&repo=BaseOS&infra=$infra",
+        "#baseurl=http://mirror.centos.org/$contentdir/$releasever/BaseOS/$basearch/os/",
         "gpgcheck=1",
         "enabled=1",
-        "[centos-openstack-train]",
-        "name=CentOS-8 - OpenStack train",
-        "baseurl=https://vault.centos.org/$contentdir/$releasever/cloud/$basearch/openstack-train/",
-        "gpgcheck=1",
-        "enabled=1",
-        ...epel.trimEnd().split("\n"),
-      ].join("\n")}\n`,
-    );
-  });
+        "",
+      ].join("\n");
+      const train =
+        "[centos-openstack-train]\nname=CentOS-8 - OpenStack train\n" +
+        "baseurl=http://mirror.centos.org/$contentdir/$releasever/cloud/$basearch/openstack-train/\n" +
+        "gpgcheck=1\nenabled=1\n";
+      const epel =
+        "[epel]\nmetalink=https://mirrors.fedoraproject.org/metalink?repo=epel-8&arch=$basearch\nenabled=1\n";
+      const repos = "[HighAvailability]\nenabled=0\n\n[powertools]\nenabled=0\n";
+      const res = await sandbox({
+        files: [
+          ...files("train-ha", "controller01"),
+          { path: "/etc/yum.repos.d/CentOS-Linux-BaseOS.repo", content: baseos },
+          { path: "/etc/yum.repos.d/CentOS-ha-gen-test.repo", content: repos },
+          { path: "/etc/yum.repos.d/epel.repo", content: epel },
+          { path: "/root/release-files/CentOS-OpenStack-train.repo", content: train },
+          { path: "/etc/selinux/config", content: "SELINUX=disabled\n" },
+        ],
+        stubs: CENTOS_STUBS,
+        setup:
+          `rm -rf /var/lib/ha-gen
+echo Disabled > ${STUB_STATE}/selinux
+printf 'baseos  enabled\\n' > ${STUB_STATE}/enabled-repos
+printf '#!/bin/bash\\ncp /root/release-files/CentOS-OpenStack-train.repo /etc/yum.repos.d/\\n' ` +
+          `> ${STUB_STATE}/on-install-centos-release-openstack-train
+chmod +x ${STUB_STATE}/on-install-centos-release-openstack-train
+: > ${PKG_STATE}`,
+        script: SCRIPT,
+        runs: 2,
+        inspect:
+          "cat /etc/yum.repos.d/CentOS-Linux-BaseOS.repo " +
+          "/etc/yum.repos.d/CentOS-OpenStack-train.repo /etc/yum.repos.d/epel.repo",
+      });
+      const [first, second] = res.runs;
+      expect(first!.status, first!.stderr).toBe(0);
+      const c = changedLines(first!);
+      expect(c).toContain("ha-gen:changed pointed CentOS-Linux-BaseOS.repo at https://vault.centos.org");
+      expect(c).toContain("ha-gen:changed pointed CentOS-OpenStack-train.repo at https://vault.centos.org");
+      expect(c.indexOf("ha-gen:changed pointed CentOS-Linux-BaseOS.repo at https://vault.centos.org")).toBeLessThan(
+        c.indexOf("ha-gen:changed installed centos-release-openstack-train yum-utils epel-release"),
+      );
+      expect(second!.status, second!.stderr).toBe(0);
+      expect(changedLines(second!)).toEqual([]);
+      expect(res.inspect).toBe(
+        `${[
+          "[baseos]",
+          "name=CentOS Linux $releasever - BaseOS",
+          "#mirrorlist=http://mirrorlist.centos.org/?release=$releasever&arch=$basearch&repo=BaseOS&infra=$infra",
+          "baseurl=https://vault.centos.org/$contentdir/$releasever/BaseOS/$basearch/os/",
+          "gpgcheck=1",
+          "enabled=1",
+          "[centos-openstack-train]",
+          "name=CentOS-8 - OpenStack train",
+          "baseurl=https://vault.centos.org/$contentdir/$releasever/cloud/$basearch/openstack-train/",
+          "gpgcheck=1",
+          "enabled=1",
+          ...epel.trimEnd().split("\n"),
+        ].join("\n")}\n`,
+      );
+    },
+  );
 
   it("centos8: a failing `dnf repolist` stops the step with a message, not silently", async () => {
     const res = await sandbox({

@@ -39,7 +39,9 @@ function bootScript(nodes: { name: string; addr: string; manifest: string }[], d
   const start = nodes
     .map(
       (n) =>
-        `netlab_node ${n.name} ${n.addr} "netlab_root ${dir}/${n.name}-root && netlab_install ${n.manifest} && touch /etc/.netlab-installed && cd /var/lib/rabbitmq && exec runuser -u rabbitmq -- env HOME=/var/lib/rabbitmq /usr/lib/rabbitmq/bin/rabbitmq-server >${dir}/${n.name}.log 2>&1"`,
+        `netlab_node ${n.name} ${n.addr} "netlab_root ${dir}/${n.name}-root && netlab_install ${n.manifest} ` +
+        `&& touch /etc/.netlab-installed && cd /var/lib/rabbitmq && exec runuser -u rabbitmq -- ` +
+        `env HOME=/var/lib/rabbitmq /usr/lib/rabbitmq/bin/rabbitmq-server >${dir}/${n.name}.log 2>&1"`,
     )
     .join("\n");
   const wait = nodes
@@ -113,7 +115,8 @@ describe("RabbitMQ artifacts boot real brokers (RabbitMQ 3.10.8)", () => {
     for (const d of dirs) d.cleanup();
   });
 
-  it.concurrent("train-ha: every controller's configuration boots a broker listening on its management address", async () => {
+  it.concurrent("train-ha: every controller's configuration boots a broker " +
+    "listening on its management address", async () => {
     const tmp = newDir();
     const r = renderExample("train-ha");
     const nodes = stageExample(r, "train-ha", tmp.dir);
@@ -123,7 +126,8 @@ describe("RabbitMQ artifacts boot real brokers (RabbitMQ 3.10.8)", () => {
     expectBooted(sections, r, "train-ha");
   }, 300_000);
 
-  it.concurrent("lab: brokers boot, the generated join and configure scripts build the cluster, a rerun changes nothing", async () => {
+  it.concurrent("lab: brokers boot, the generated join and configure scripts build the cluster, " +
+    "a rerun changes nothing", async () => {
     const tmp = newDir();
     const r = renderExample("lab");
     const nodes = stageExample(r, "lab", tmp.dir);
@@ -135,17 +139,20 @@ describe("RabbitMQ artifacts boot real brokers (RabbitMQ 3.10.8)", () => {
     )!;
     writeFileSync(join(tmp.dir, "32-broken.sh"), brokenScript.content);
     const s = "/usr/local/lib/ha-gen";
-    const steps = `
+    const steps =
+      `
 for pass in 1 2; do
   for n in controller02 controller03; do
     echo "=== join$pass $n"; netlab_exec $n bash ${s}/31-rabbitmq-join.sh 2>&1 || { echo "=== join-failed $n"; exit 5; }
   done
-  echo "=== configure$pass"; netlab_exec controller01 bash ${s}/32-rabbitmq-configure.sh 2>&1 || { echo "=== configure-failed"; exit 6; }
+  echo "=== configure$pass"; netlab_exec controller01 bash ${s}/32-rabbitmq-configure.sh 2>&1 ` +
+      `|| { echo "=== configure-failed"; exit 6; }
 done
 echo "=== cluster"; netlab_exec controller03 ${CTL} -q -s cluster_status --formatter json
 echo "=== policies"; netlab_exec controller02 ${CTL} -q -s list_policies -p /
 echo "=== users"; netlab_exec controller02 ${CTL} -q -s list_users
-echo "=== auth"; printf '%s\\n' "$1" | netlab_exec controller03 ${CTL} -q authenticate_user openstack 2>&1 && echo AUTH-OK
+echo "=== auth"; printf '%s\\n' "$1" | netlab_exec controller03 ${CTL} -q authenticate_user openstack ` +
+      `2>&1 && echo AUTH-OK
 echo "=== broken"; rc=0; netlab_exec controller01 bash ${tmp.dir}/32-broken.sh 2>&1 || rc=$?; echo "rc=$rc"
 `;
     const res = await netlabAsync(bootScript(nodes, tmp.dir) + steps, [FAKE_SECRETS.rabbit_pass]);

@@ -78,34 +78,42 @@ describe("50-rsyslog script: bash -n and shellcheck", () => {
 });
 
 describe("50-rsyslog run for real in a sandboxed copy of this machine (systemctl stubbed)", () => {
-  it("checks the configuration with rsyslogd -N1, restarts rsyslog once, waits for the socket; a rerun changes nothing", async () => {
-    const r = renderExample("lab");
-    const pick = (path: string) => {
-      const a = artifactAt(r, "controller01", path);
-      return { path: a.path, content: a.content, mode: a.mode };
-    };
-    const STEP = scriptPath("50-rsyslog");
-    // rsyslog's start creates the imuxsock socket, as the real daemon does with CreatePath="on".
-    const hook = `#!/bin/bash
+  it(
+    "checks the configuration with rsyslogd -N1, restarts rsyslog once, " +
+      "waits for the socket; a rerun changes nothing",
+    async () => {
+      const r = renderExample("lab");
+      const pick = (path: string) => {
+        const a = artifactAt(r, "controller01", path);
+        return { path: a.path, content: a.content, mode: a.mode };
+      };
+      const STEP = scriptPath("50-rsyslog");
+      // rsyslog's start creates the imuxsock socket, as the real daemon does with CreatePath="on".
+      const hook =
+        `#!/bin/bash
 mkdir -p "$(dirname ${HAPROXY_LOG_SOCKET})"
 rm -f ${HAPROXY_LOG_SOCKET}
-python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).bind(sys.argv[1])' ${HAPROXY_LOG_SOCKET}`;
-    const res = await sandbox({
-      files: [pick(SCRIPT_LIB), pick(RSYSLOG_DROPIN), pick(STEP)],
-      stubs: { systemctl: SYSTEMCTL_STUB },
-      setup: `mkdir -p ${STUB_STATE}/systemd && touch ${STUB_STATE}/systemd/rsyslog.enabled ${STUB_STATE}/systemd/rsyslog.active
+python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).bind(sys.argv[1])' ` +
+        `${HAPROXY_LOG_SOCKET}`;
+      const res = await sandbox({
+        files: [pick(SCRIPT_LIB), pick(RSYSLOG_DROPIN), pick(STEP)],
+        stubs: { systemctl: SYSTEMCTL_STUB },
+        setup:
+          `mkdir -p ${STUB_STATE}/systemd && ` +
+          `touch ${STUB_STATE}/systemd/rsyslog.enabled ${STUB_STATE}/systemd/rsyslog.active
 rm -f ${HAPROXY_LOG_SOCKET}
 cat > ${STUB_STATE}/on-start-rsyslog <<'HOOK'
 ${hook}
 HOOK
 chmod +x ${STUB_STATE}/on-start-rsyslog`,
-      script: STEP,
-      runs: 2,
-    });
-    const [first, second] = res.runs;
-    expect(first!.status, first!.stderr).toBe(0);
-    expect(changedLines(first!)).toEqual(["ha-gen:changed restarted rsyslog (configuration changed)"]);
-    expect(second!.status, second!.stderr).toBe(0);
-    expect(changedLines(second!)).toEqual([]);
-  });
+        script: STEP,
+        runs: 2,
+      });
+      const [first, second] = res.runs;
+      expect(first!.status, first!.stderr).toBe(0);
+      expect(changedLines(first!)).toEqual(["ha-gen:changed restarted rsyslog (configuration changed)"]);
+      expect(second!.status, second!.stderr).toBe(0);
+      expect(changedLines(second!)).toEqual([]);
+    },
+  );
 });

@@ -163,7 +163,8 @@ describe("ha-gen render", () => {
     const r = cli(["render", "examples/lab/cluster.ts", "--out", home, "--secrets", secrets]);
     expect(r.code).toBe(2);
     expect(r.stderr).toBe(
-      `error: --out ${home} is not empty and holds no ha-gen manifest.json: refusing to replace it (choose a new or empty directory)\n`,
+      `error: --out ${home} is not empty and holds no ha-gen manifest.json: ` +
+        `refusing to replace it (choose a new or empty directory)\n`,
     );
     expect(readdirSync(home)).toEqual(["notes.txt"]);
     expect(existsSync(secrets)).toBe(false);
@@ -201,7 +202,9 @@ describe("other commands and exit codes", () => {
     const spec = join(work, "even.yaml");
     writeFileSync(
       spec,
-      "networks: { management: { cidr: 10.0.0.0/24, interface: eth0 } }\nnodes: [{ hostname: a, roles: [controller], addresses: { management: 10.0.0.2 } }]\nvip: { address: 10.0.0.2 }\n",
+      "networks: { management: { cidr: 10.0.0.0/24, interface: eth0 } }\n" +
+        "nodes: [{ hostname: a, roles: [controller], addresses: { management: 10.0.0.2 } }]\n" +
+        "vip: { address: 10.0.0.2 }\n",
     );
     const bad = cli(["validate", spec]);
     expect(bad.code).toBe(1);
@@ -263,7 +266,8 @@ describe("other commands and exit codes", () => {
       ["sync.ts", `export default () => ({ ...base, name: "from-sync" });`],
       [
         "async.ts",
-        `export default async () => { await new Promise((r) => setTimeout(r, 5)); return { ...base, name: "from-async" }; };`,
+        `export default async () => { await new Promise((r) => setTimeout(r, 5)); ` +
+          `return { ...base, name: "from-async" }; };`,
       ],
     ] as const) {
       const spec = join(work, name);

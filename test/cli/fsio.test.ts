@@ -88,38 +88,48 @@ describe("writeTreeAtomic", () => {
     expect(readdirSync(work).filter((n) => n.includes("ha-gen-"))).toEqual([]);
   });
 
-  it("updates in place: unchanged files keep inode and mtime, changes are renamed in, stale files and directories go", () => {
-    const out = join(work, "fresh");
-    const past = new Date("2020-01-01T00:00:00Z");
-    for (const f of ["a/etc/hosts", "b/etc/x/y.conf"]) utimesSync(join(out, f), past, past);
-    const before = {
-      hosts: statSync(join(out, "a/etc/hosts")),
-      secret: statSync(join(out, "a/etc/secret")),
-      y: statSync(join(out, "b/etc/x/y.conf")),
-    };
-    writeFileSync(join(out, "b/stray.txt"), "not ours\n"); // no render wrote it: it stays, reported
-    const v2 = [
-      art("a", "/etc/hosts", "hosts v1\n"),
-      art("a", "/etc/secret", "n3w\n", 0o600),
-      art("b", "/etc/x/y.conf", "y\n", 0o640),
-      art("c", "/new.conf", "new\n"),
-    ];
-    expect(writeTreeAtomic(out, v2, m(v2))).toEqual({ written: 4, unchanged: 1, removed: 1, foreign: ["b/stray.txt"] });
-    expect(tree(out)).toEqual({
-      "a/etc/hosts": "644 hosts v1\n",
-      "a/etc/secret": "600 n3w\n",
-      "b/etc/x/y.conf": "640 y\n",
-      "b/stray.txt": "644 not ours\n",
-      "c/new.conf": "644 new\n",
-      "manifest.json": mf(v2),
-    });
-    const hosts = statSync(join(out, "a/etc/hosts"));
-    expect([hosts.ino, hosts.mtimeMs]).toEqual([before.hosts.ino, past.getTime()]);
-    const y = statSync(join(out, "b/etc/x/y.conf"));
-    expect([y.ino, y.mtimeMs]).toEqual([before.y.ino, past.getTime()]); // only its mode changed
-    expect(statSync(join(out, "a/etc/secret")).ino).not.toBe(before.secret.ino); // replaced by rename, never rewritten in place
-    expect(existsSync(join(out, "b/old"))).toBe(false);
-  });
+  it(
+    "updates in place: unchanged files keep inode and mtime, changes are renamed in, " +
+      "stale files and directories go",
+    () => {
+      const out = join(work, "fresh");
+      const past = new Date("2020-01-01T00:00:00Z");
+      for (const f of ["a/etc/hosts", "b/etc/x/y.conf"]) utimesSync(join(out, f), past, past);
+      const before = {
+        hosts: statSync(join(out, "a/etc/hosts")),
+        secret: statSync(join(out, "a/etc/secret")),
+        y: statSync(join(out, "b/etc/x/y.conf")),
+      };
+      writeFileSync(join(out, "b/stray.txt"), "not ours\n"); // no render wrote it: it stays, reported
+      const v2 = [
+        art("a", "/etc/hosts", "hosts v1\n"),
+        art("a", "/etc/secret", "n3w\n", 0o600),
+        art("b", "/etc/x/y.conf", "y\n", 0o640),
+        art("c", "/new.conf", "new\n"),
+      ];
+      expect(writeTreeAtomic(out, v2, m(v2))).toEqual({
+        written: 4,
+        unchanged: 1,
+        removed: 1,
+        foreign: ["b/stray.txt"],
+      });
+      expect(tree(out)).toEqual({
+        "a/etc/hosts": "644 hosts v1\n",
+        "a/etc/secret": "600 n3w\n",
+        "b/etc/x/y.conf": "640 y\n",
+        "b/stray.txt": "644 not ours\n",
+        "c/new.conf": "644 new\n",
+        "manifest.json": mf(v2),
+      });
+      const hosts = statSync(join(out, "a/etc/hosts"));
+      expect([hosts.ino, hosts.mtimeMs]).toEqual([before.hosts.ino, past.getTime()]);
+      const y = statSync(join(out, "b/etc/x/y.conf"));
+      expect([y.ino, y.mtimeMs]).toEqual([before.y.ino, past.getTime()]); // only its mode changed
+      // replaced by rename, never rewritten in place
+      expect(statSync(join(out, "a/etc/secret")).ino).not.toBe(before.secret.ino);
+      expect(existsSync(join(out, "b/old"))).toBe(false);
+    },
+  );
 
   it("a second write of the same tree writes nothing", () => {
     const out = join(work, "same");
@@ -176,7 +186,9 @@ describe("writeTreeAtomic", () => {
     const home = join(work, "home");
     mkdirSync(home);
     writeFileSync(join(home, "thesis.tex"), "precious\n");
-    const msg = `--out ${home} is not empty and holds no ha-gen manifest.json: refusing to replace it (choose a new or empty directory)`;
+    const msg =
+      `--out ${home} is not empty and holds no ha-gen manifest.json: ` +
+      `refusing to replace it (choose a new or empty directory)`;
     expect(() => assertReplaceable(home)).toThrow(msg);
     expect(() => writeTreeAtomic(home, v1, m(v1))).toThrow(msg);
     writeFileSync(join(home, "manifest.json"), '{ "format": "something-else" }\n');

@@ -175,27 +175,31 @@ describe("render never touches its inputs", () => {
 });
 
 describe("output directory lock", () => {
-  it("two renders at once into one directory: each either finishes or refuses clearly; the tree matches its manifest", async () => {
-    const { dir, spec } = project("concurrent");
-    const out = join(dir, "out");
-    const secrets = join(dir, "s.yaml");
-    expect(cli(["render", spec, "--out", out, "--secrets", secrets]).code).toBe(0);
-    const other = join(dir, "other.ts");
-    writeFileSync(other, `import base from ${JSON.stringify(LAB)};\nexport default { ...base, name: "other" };\n`);
-    const runs = await Promise.all([
-      cliAsync(["render", spec, "--out", out, "--secrets", secrets]),
-      cliAsync(["render", other, "--out", out, "--secrets", secrets]),
-      cliAsync(["render", spec, "--out", out, "--secrets", secrets]),
-    ]);
-    for (const r of runs) {
-      noStack(r.stderr);
-      expect([0, 2]).toContain(r.code);
-      if (r.code === 2) expect(r.stderr).toMatch(/is being written by another ha-gen render \(pid \d+ on /);
-    }
-    expect(runs.some((r) => r.code === 0)).toBe(true);
-    matchesManifest(out);
-    expect(readdirSync(dir).filter((n) => n.includes(".ha-gen-lock"))).toEqual([]);
-  });
+  it(
+    "two renders at once into one directory: each either finishes or refuses clearly; " +
+      "the tree matches its manifest",
+    async () => {
+      const { dir, spec } = project("concurrent");
+      const out = join(dir, "out");
+      const secrets = join(dir, "s.yaml");
+      expect(cli(["render", spec, "--out", out, "--secrets", secrets]).code).toBe(0);
+      const other = join(dir, "other.ts");
+      writeFileSync(other, `import base from ${JSON.stringify(LAB)};\nexport default { ...base, name: "other" };\n`);
+      const runs = await Promise.all([
+        cliAsync(["render", spec, "--out", out, "--secrets", secrets]),
+        cliAsync(["render", other, "--out", out, "--secrets", secrets]),
+        cliAsync(["render", spec, "--out", out, "--secrets", secrets]),
+      ]);
+      for (const r of runs) {
+        noStack(r.stderr);
+        expect([0, 2]).toContain(r.code);
+        if (r.code === 2) expect(r.stderr).toMatch(/is being written by another ha-gen render \(pid \d+ on /);
+      }
+      expect(runs.some((r) => r.code === 0)).toBe(true);
+      matchesManifest(out);
+      expect(readdirSync(dir).filter((n) => n.includes(".ha-gen-lock"))).toEqual([]);
+    },
+  );
 
   it("a live holder is named and refused after a short wait; a dead holder's lock is taken over", () => {
     const { dir, spec } = project("held");

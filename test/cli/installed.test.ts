@@ -83,7 +83,8 @@ describe("installed package", () => {
       [
         "--input-type=module",
         "-e",
-        'import { defineCluster, renderCluster } from "ha-gen"; console.log(typeof defineCluster, typeof renderCluster);',
+        'import { defineCluster, renderCluster } from "ha-gen"; ' +
+          "console.log(typeof defineCluster, typeof renderCluster);",
       ],
       { cwd: app, encoding: "utf8" },
     );
@@ -106,7 +107,8 @@ describe("installed package", () => {
         writeFileSync(join(poisoned, "node_modules", d, "index.js"), `throw new Error("${d} was loaded");\n`);
       }
       const render =
-        'import { renderCluster, SECRET_KEYS } from "ha-gen"; import spec from "ha-gen/package.json" with { type: "json" };' +
+        'import { renderCluster, SECRET_KEYS } from "ha-gen"; ' +
+        'import spec from "ha-gen/package.json" with { type: "json" };' +
         "console.log(typeof renderCluster, SECRET_KEYS.length > 0, spec.name);";
       const r = spawnSync(process.execPath, ["--input-type=module", "-e", render], { cwd: poisoned, encoding: "utf8" });
       expect(r.stderr).toBe("");

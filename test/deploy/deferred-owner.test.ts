@@ -35,7 +35,8 @@ function plan(createUser: boolean) {
     ...scriptOn(
       install,
       createUser
-        ? 'echo "lateuser:x:4242:4242::/nonexistent:/usr/sbin/nologin" >> "$HA_GEN_ROOT/etc/passwd"; echo "lateuser:x:4242:" >> "$HA_GEN_ROOT/etc/group"'
+        ? 'echo "lateuser:x:4242:4242::/nonexistent:/usr/sbin/nologin" >> "$HA_GEN_ROOT/etc/passwd"; ' +
+            'echo "lateuser:x:4242:" >> "$HA_GEN_ROOT/etc/group"'
         : "true",
     ),
     ...scriptOn(use, 'test -s "$HA_GEN_ROOT/var/lib/late/cookie"'),

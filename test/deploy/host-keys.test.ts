@@ -144,7 +144,9 @@ describe("host keys", () => {
     const cfgPath = join(lab.dir, "jump_config");
     writeFileSync(
       cfgPath,
-      `Host behind\n  HostName ${target.host}\n  Port ${target.port}\n  ProxyJump jumpbox\n\nHost jumpbox\n  HostName ${bastion.host}\n  Port ${bastion.port}\n\nHost *\n  User root\n  IdentityFile ${lab.clientKey}\n`,
+      `Host behind\n  HostName ${target.host}\n  Port ${target.port}\n  ProxyJump jumpbox\n\n` +
+        `Host jumpbox\n  HostName ${bastion.host}\n  Port ${bastion.port}\n\n` +
+        `Host *\n  User root\n  IdentityFile ${lab.clientKey}\n`,
     );
     const config = loadSshConfig(cfgPath, true);
     const transport = new SshTransport({

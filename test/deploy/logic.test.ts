@@ -47,20 +47,23 @@ describe("unifiedDiff", () => {
     expect(unifiedDiff("same\n", "same\n", "x")).toBe("");
   });
 
-  it("is applied by GNU patch to give exactly the new content (random edits, missing final newlines, new files)", () => {
-    const line = fc.constantFrom("alpha", "beta", "gamma", "", " x", "delta");
-    const text = fc
-      .tuple(fc.array(line, { maxLength: 25 }), fc.boolean())
-      .map(([ls, nl]) => (ls.length ? ls.join("\n") + (nl ? "\n" : "") : ""));
-    fc.assert(
-      fc.property(text, text, (a, b) => {
-        if (a === b) return;
-        expect(patched(a, b)).toBe(b);
-      }),
-      { numRuns: 150 },
-    );
-    expect(patched(undefined, "brand\nnew\n")).toBe("brand\nnew\n");
-  });
+  it(
+    "is applied by GNU patch to give exactly the new content " + "(random edits, missing final newlines, new files)",
+    () => {
+      const line = fc.constantFrom("alpha", "beta", "gamma", "", " x", "delta");
+      const text = fc
+        .tuple(fc.array(line, { maxLength: 25 }), fc.boolean())
+        .map(([ls, nl]) => (ls.length ? ls.join("\n") + (nl ? "\n" : "") : ""));
+      fc.assert(
+        fc.property(text, text, (a, b) => {
+          if (a === b) return;
+          expect(patched(a, b)).toBe(b);
+        }),
+        { numRuns: 150 },
+      );
+      expect(patched(undefined, "brand\nnew\n")).toBe("brand\nnew\n");
+    },
+  );
 });
 
 describe("Redactor", () => {
@@ -146,26 +149,30 @@ describe("guards", () => {
     expect(guardProblem(noPort)).toMatch(/guard\.probe\.port: /);
     expect(guardProblem({ ...guard, nodes: "c1" })).toMatch(/nodes/);
   });
-  it("skips a Galera bootstrap when any node is Primary, refuses when one runs without being Primary or cannot be probed", () => {
-    expect(
-      decideGuard("galera-bootstrap", [
+  it(
+    "skips a Galera bootstrap when any node is Primary, " +
+      "refuses when one runs without being Primary or cannot be probed",
+    () => {
+      expect(
+        decideGuard("galera-bootstrap", [
+          { node: "c1", state: "none" },
+          { node: "c2", state: "primary" },
+        ]).action,
+      ).toBe("skip");
+      const r = decideGuard("galera-bootstrap", [
         { node: "c1", state: "none" },
-        { node: "c2", state: "primary" },
-      ]).action,
-    ).toBe("skip");
-    const r = decideGuard("galera-bootstrap", [
-      { node: "c1", state: "none" },
-      { node: "c3", state: "running" },
-    ]);
-    expect([r.action, r.reason]).toEqual(["refuse", expect.stringContaining("ha-gen recover galera")]);
-    expect(decideGuard("galera-bootstrap", [{ node: "c1", state: "unknown" }]).action).toBe("refuse");
-    expect(
-      decideGuard("galera-bootstrap", [
-        { node: "c1", state: "none" },
-        { node: "c2", state: "none" },
-      ]).action,
-    ).toBe("run");
-  });
+        { node: "c3", state: "running" },
+      ]);
+      expect([r.action, r.reason]).toEqual(["refuse", expect.stringContaining("ha-gen recover galera")]);
+      expect(decideGuard("galera-bootstrap", [{ node: "c1", state: "unknown" }]).action).toBe("refuse");
+      expect(
+        decideGuard("galera-bootstrap", [
+          { node: "c1", state: "none" },
+          { node: "c2", state: "none" },
+        ]).action,
+      ).toBe("run");
+    },
+  );
   it("never re-creates an existing pacemaker cluster", () => {
     expect(
       decideGuard("pacemaker-cluster", [

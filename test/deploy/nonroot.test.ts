@@ -130,43 +130,46 @@ describe("non-root login with sudo", () => {
     expect(keyOnly.out).toContain("no changes");
   });
 
-  it("stages uploads privately, installs them as root, runs steps as root and leaves no staging directory", async () => {
-    const tree = join(lab.dir, "tree2");
-    const s = step("50-whoami", ["u1"], "serial");
-    const artifacts = [
-      file("u1", "/etc/app.conf", "value=1\n", { mode: 0o640, group: "nogroup" }),
-      ...scriptOn(s, `id -u > "$HA_GEN_ROOT/ran-as"`),
-    ];
-    const rec = recorder();
-    const result = await deploy({
-      artifacts,
-      plan: { steps: [s] },
-      transport: await labTransport(lab, {
-        resolve: () => ({
-          alias: "u1",
-          hostname: lab.instance("u1").host,
-          hostnameFromConfig: true,
-          port: lab.instance("u1").port,
-          user: USER,
-          identityFiles: [lab.clientKey],
-          identitiesOnly: true,
-          proxyJump: [],
-          ignored: [],
+  it(
+    "stages uploads privately, installs them as root, " + "runs steps as root and leaves no staging directory",
+    async () => {
+      const tree = join(lab.dir, "tree2");
+      const s = step("50-whoami", ["u1"], "serial");
+      const artifacts = [
+        file("u1", "/etc/app.conf", "value=1\n", { mode: 0o640, group: "nogroup" }),
+        ...scriptOn(s, `id -u > "$HA_GEN_ROOT/ran-as"`),
+      ];
+      const rec = recorder();
+      const result = await deploy({
+        artifacts,
+        plan: { steps: [s] },
+        transport: await labTransport(lab, {
+          resolve: () => ({
+            alias: "u1",
+            hostname: lab.instance("u1").host,
+            hostnameFromConfig: true,
+            port: lab.instance("u1").port,
+            user: USER,
+            identityFiles: [lab.clientKey],
+            identitiesOnly: true,
+            proxyJump: [],
+            ignored: [],
+          }),
         }),
-      }),
-      root: tree,
-      rootSteps: true,
-      onEvent: rec.sink,
-    });
-    expect(result.ok, JSON.stringify(result.failed)).toBe(true);
-    expect(rec.of("node-step-start")[0]!.command).toMatch(/^sudo -n -- timeout /);
-    const conf = statSync(join(tree, "etc/app.conf"));
-    expect([conf.uid, conf.mode & 0o777]).toEqual([0, 0o640]);
-    expect(readFileSync(join(tree, "ran-as"), "utf8").trim()).toBe("0");
-    const uid = Number(spawnSync("id", ["-u", USER], { encoding: "utf8" }).stdout.trim());
-    const leftovers = readdirSync("/tmp").filter(
-      (n) => n.startsWith("ha-gen-stage.") && statSync(join("/tmp", n)).uid === uid,
-    );
-    expect(leftovers).toEqual([]);
-  });
+        root: tree,
+        rootSteps: true,
+        onEvent: rec.sink,
+      });
+      expect(result.ok, JSON.stringify(result.failed)).toBe(true);
+      expect(rec.of("node-step-start")[0]!.command).toMatch(/^sudo -n -- timeout /);
+      const conf = statSync(join(tree, "etc/app.conf"));
+      expect([conf.uid, conf.mode & 0o777]).toEqual([0, 0o640]);
+      expect(readFileSync(join(tree, "ran-as"), "utf8").trim()).toBe("0");
+      const uid = Number(spawnSync("id", ["-u", USER], { encoding: "utf8" }).stdout.trim());
+      const leftovers = readdirSync("/tmp").filter(
+        (n) => n.startsWith("ha-gen-stage.") && statSync(join("/tmp", n)).uid === uid,
+      );
+      expect(leftovers).toEqual([]);
+    },
+  );
 });

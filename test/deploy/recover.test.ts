@@ -37,7 +37,8 @@ set -euo pipefail
 case "$1" in
   report)
     [ -e ${shared}/broken.$HA_GEN_NODE ] && { echo "mysqld: cannot read grastate.dat" >&2; exit 1; }
-    printf 'ha-gen:galera node=%s uuid=${UUID} seqno=%s safe_to_bootstrap=0 running=no state=stopped\\n' "$HA_GEN_NODE" "$(cat ${shared}/seqno.$HA_GEN_NODE)" ;;
+    printf 'ha-gen:galera node=%s uuid=${UUID} seqno=%s safe_to_bootstrap=0 running=no state=stopped\\n' ` +
+        `"$HA_GEN_NODE" "$(cat ${shared}/seqno.$HA_GEN_NODE)" ;;
   bootstrap|join) echo "$1 $HA_GEN_NODE" >> ${shared}/journal ;;
   *) exit 2 ;;
 esac

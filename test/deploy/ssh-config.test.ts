@@ -80,7 +80,8 @@ Host *
 
   it("accumulates IdentityFile entries and expands ~ and tokens", () => {
     const c = resolve(
-      `Host n1\n  HostName 127.0.0.2\n  User deploy\n  IdentityFile ~/.ssh/%h_%r\n  IdentityFile /keys/%n-%p\nHost *\n  IdentityFile keys/default\n  IdentitiesOnly yes\n`,
+      `Host n1\n  HostName 127.0.0.2\n  User deploy\n  IdentityFile ~/.ssh/%h_%r\n  IdentityFile /keys/%n-%p\n` +
+        `Host *\n  IdentityFile keys/default\n  IdentitiesOnly yes\n`,
       "n1",
     );
     expect(c.identityFiles).toEqual([`${HOME}/.ssh/127.0.0.2_deploy`, "/keys/n1-22", `${HOME}/keys/default`]);

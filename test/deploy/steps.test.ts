@@ -105,32 +105,35 @@ function allLogText(dir: string): string {
 describe("deploy steps over real sshd", () => {
   let first: Awaited<ReturnType<typeof run>>;
 
-  it("runs steps in plan order, serial steps node by node, parallel steps together, and stops at the first failure", async () => {
-    first = await run();
-    const { result, rec } = first;
-    expect(result.ok).toBe(false);
-    const j = journal();
-    // s1 serial in node order; s2 and s3 on every node; s4 stopped at a2 (a3 never started); s5 never ran.
-    expect(j.slice(0, 3)).toEqual(["s1 a1", "s1 a2", "s1 a3"]);
-    expect(j.slice(3, 6).sort()).toEqual(["s2 a1", "s2 a2", "s2 a3"]);
-    expect(j.slice(6, 9).sort()).toEqual(["s3 a1", "s3 a2", "s3 a3"]);
-    expect(j.slice(9)).toEqual(["s4 a1", "s4 a2"]);
-    expect(result.failed).toMatchObject({ step: "s4-fails", node: "a2", code: 3 });
-    expect(result.failed!.tail).toContain("diagnostic line 30");
-    expect(result.failed!.tail).toContain("password is [redacted]");
-    expect(result.resumeFrom).toBe("s4-fails");
-    expect(rec.of("step-start").map((e) => e.step)).toEqual(["s1-serial", "s2-parallel", "s3-changes", "s4-fails"]);
-    // changed/unchanged per step and node, from the scripts' `ha-gen:changed` lines.
-    const s3 = rec.of("node-step-end").filter((e) => e.step === "s3-changes");
-    expect(s3.find((e) => e.node === "a2")!.changes).toEqual(["restarted fake-service"]);
-    expect(s3.filter((e) => e.node !== "a2").every((e) => e.changes.length === 0)).toBe(true);
-    // The failure report names node, step, exit status and a way to resume.
-    const printed = rec.events
-      .flatMap((e) => formatEvent(e, { resumeCommand: (s) => `ha-gen deploy x --from ${s}` }))
-      .join("\n");
-    expect(printed).toContain("FAILED: s4-fails on a2: exit status 3");
-    expect(printed).toContain("resume with: ha-gen deploy x --from s4-fails");
-  });
+  it(
+    "runs steps in plan order, serial steps node by node, " + "parallel steps together, and stops at the first failure",
+    async () => {
+      first = await run();
+      const { result, rec } = first;
+      expect(result.ok).toBe(false);
+      const j = journal();
+      // s1 serial in node order; s2 and s3 on every node; s4 stopped at a2 (a3 never started); s5 never ran.
+      expect(j.slice(0, 3)).toEqual(["s1 a1", "s1 a2", "s1 a3"]);
+      expect(j.slice(3, 6).sort()).toEqual(["s2 a1", "s2 a2", "s2 a3"]);
+      expect(j.slice(6, 9).sort()).toEqual(["s3 a1", "s3 a2", "s3 a3"]);
+      expect(j.slice(9)).toEqual(["s4 a1", "s4 a2"]);
+      expect(result.failed).toMatchObject({ step: "s4-fails", node: "a2", code: 3 });
+      expect(result.failed!.tail).toContain("diagnostic line 30");
+      expect(result.failed!.tail).toContain("password is [redacted]");
+      expect(result.resumeFrom).toBe("s4-fails");
+      expect(rec.of("step-start").map((e) => e.step)).toEqual(["s1-serial", "s2-parallel", "s3-changes", "s4-fails"]);
+      // changed/unchanged per step and node, from the scripts' `ha-gen:changed` lines.
+      const s3 = rec.of("node-step-end").filter((e) => e.step === "s3-changes");
+      expect(s3.find((e) => e.node === "a2")!.changes).toEqual(["restarted fake-service"]);
+      expect(s3.filter((e) => e.node !== "a2").every((e) => e.changes.length === 0)).toBe(true);
+      // The failure report names node, step, exit status and a way to resume.
+      const printed = rec.events
+        .flatMap((e) => formatEvent(e, { resumeCommand: (s) => `ha-gen deploy x --from ${s}` }))
+        .join("\n");
+      expect(printed).toContain("FAILED: s4-fails on a2: exit status 3");
+      expect(printed).toContain("resume with: ha-gen deploy x --from s4-fails");
+    },
+  );
 
   it("keeps secrets out of events, printed output and the run log, which records every step", async () => {
     const { rec, logDir } = first;

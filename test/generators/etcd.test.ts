@@ -107,7 +107,10 @@ describe("the data directory of Debian's packaged single-member etcd", () => {
   it("is moved aside (never deleted) before ha-gen's first start when the spec points there", () => {
     const s = render("/var/lib/etcd/default", "debian12");
     expect(s).toMatch(
-      /if \[\[ -d "\$\{data_dir\}\/member" \]\]; then\n {4}systemctl stop etcd\n {4}aside=.*\n {4}mv -- "\$data_dir" "\$aside"/,
+      new RegExp(
+        String.raw`if \[\[ -d "\$\{data_dir\}\/member" \]\]; then\n {4}systemctl stop etcd\n` +
+          String.raw` {4}aside=.*\n {4}mv -- "\$data_dir" "\$aside"`,
+      ),
     );
     expect(s).not.toContain("rm ");
     expect(render("/var/lib/etcd/default", "centos8")).not.toContain("mv --");

@@ -17,7 +17,9 @@ function rep(node: string, seqno: number, o: Partial<GaleraReport> = {}): NodeRe
 
 describe("parseRecoveryReport", () => {
   it("parses the report line and ignores surrounding output", () => {
-    const out = `Warning: banner\nha-gen:galera node=controller02 uuid=${U1} seqno=1234 safe_to_bootstrap=0 running=no state=stopped\n`;
+    const out =
+      `Warning: banner\nha-gen:galera node=controller02 uuid=${U1} seqno=1234 ` +
+      `safe_to_bootstrap=0 running=no state=stopped\n`;
     expect(parseRecoveryReport(out)).toEqual({
       node: "controller02",
       uuid: U1,
@@ -43,7 +45,8 @@ describe("parseRecoveryReport", () => {
     ["no report line", "hello"],
     [
       "two report lines",
-      `ha-gen:galera node=a uuid=${U1} seqno=1 safe_to_bootstrap=0 running=no state=stopped\nha-gen:galera node=a uuid=${U1} seqno=2 safe_to_bootstrap=0 running=no state=stopped`,
+      `ha-gen:galera node=a uuid=${U1} seqno=1 safe_to_bootstrap=0 running=no state=stopped\n` +
+        `ha-gen:galera node=a uuid=${U1} seqno=2 safe_to_bootstrap=0 running=no state=stopped`,
     ],
     ["missing field", `ha-gen:galera node=a uuid=${U1} seqno=1 running=no state=stopped`],
     ["duplicate field", `ha-gen:galera node=a uuid=${U1} seqno=1 seqno=2 safe_to_bootstrap=0 running=no state=stopped`],

@@ -119,20 +119,24 @@ describe("haproxy.cfg", () => {
       expect(ls.get("keystone_public_cluster")!.some((l) => l.startsWith("timeout "))).toBe(false);
     });
 
-    it(`${name}: stats on the VIP and the node's own address with the generated password, never 0.0.0.0 or admin:admin`, () => {
-      for (const c of ctl) {
-        const cfg = artifactAt(r, c.hostname, HAPROXY_CFG).content;
-        const stats = listeners(cfg).get("stats")!;
-        expect(stats.filter((l) => l.startsWith("bind "))).toEqual([
-          `bind ${vip}:1080`,
-          `bind ${c.addresses.management}:1080`,
-        ]);
-        expect(stats).toContain(`stats auth admin:${FAKE_SECRETS.haproxy_stats_pass}`);
-        expect(stats).toContain("stats realm OpenStack\\ Haproxy");
-        expect(cfg).not.toMatch(/^\s*bind (0\.0\.0\.0|\*|:)/m);
-        expect(cfg).not.toContain("admin:admin");
-      }
-    });
+    it(
+      `${name}: stats on the VIP and the node's own address with the generated password, ` +
+        `never 0.0.0.0 or admin:admin`,
+      () => {
+        for (const c of ctl) {
+          const cfg = artifactAt(r, c.hostname, HAPROXY_CFG).content;
+          const stats = listeners(cfg).get("stats")!;
+          expect(stats.filter((l) => l.startsWith("bind "))).toEqual([
+            `bind ${vip}:1080`,
+            `bind ${c.addresses.management}:1080`,
+          ]);
+          expect(stats).toContain(`stats auth admin:${FAKE_SECRETS.haproxy_stats_pass}`);
+          expect(stats).toContain("stats realm OpenStack\\ Haproxy");
+          expect(cfg).not.toMatch(/^\s*bind (0\.0\.0\.0|\*|:)/m);
+          expect(cfg).not.toContain("admin:admin");
+        }
+      },
+    );
 
     it(`${name}: logs to /dev/log inside the chroot (the rsyslog socket), no UDP syslog`, () => {
       const cfg = artifactAt(r, ctl[0]!.hostname, HAPROXY_CFG).content;

@@ -52,7 +52,10 @@ describe("pacemaker steps", () => {
       expect(s).toContain(`addresses=( ${nodes.map((n) => n.addresses.management).join(" ")} )`);
       expect(s).toContain('pcs cluster setup "$cluster_name" "${nodes[@]}" --start --enable --wait=300');
       expect(s).toMatch(
-        /if \[\[ -f "\$corosync_conf" && "\$\(conf_cluster_name\)" == "\$cluster_name" \]\]; then\n\s+# Never re-create/,
+        new RegExp(
+          String.raw`if \[\[ -f "\$corosync_conf" && "\$\(conf_cluster_name\)` +
+            String.raw`" == "\$cluster_name" \]\]; then\n\s+# Never re-create`,
+        ),
       );
       expect(s).toContain("partition with quorum");
       // Every controller has a vlan address in train-ha: corosync's second knet link runs there.
@@ -67,7 +70,8 @@ describe("pacemaker steps", () => {
     it(`${name}: properties, VIP and clone as the spec says, VIP colocated with the clone`, () => {
       const s = artifactAt(r, ctl[0]!, scriptPath(RESOURCES_STEP)).content;
       expect(s).toContain(
-        "properties=( pe-warn-series-max=1000 pe-input-series-max=1000 pe-error-series-max=1000 cluster-recheck-interval=5min stonith-enabled=false no-quorum-policy=stop )",
+        "properties=( pe-warn-series-max=1000 pe-input-series-max=1000 pe-error-series-max=1000 " +
+          "cluster-recheck-interval=5min stonith-enabled=false no-quorum-policy=stop )",
       );
       const prefix = name === "lab" ? 24 : 12;
       const nic = spec.networks.management.interface;

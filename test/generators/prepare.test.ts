@@ -48,23 +48,26 @@ describe("00-prepare", () => {
     expect(artifactAt(renderExample("lab"), "controller01", SCRIPT).content).not.toContain("centos_mirror");
   });
 
-  it("train-ha: controllers get every package the later steps run, the other nodes chrony, the client and crudini", () => {
-    const r = renderExample("train-ha");
-    for (const n of SPECS["train-ha"].nodes) {
-      const got = packages(artifactAt(r, n.hostname, SCRIPT).content);
-      if (n.roles.includes("controller")) {
-        for (const p of [...PACKAGES.centos8.controller, ...PACKAGES.centos8.every]) expect(got).toContain(p);
-        const services = ["pcs", "pacemaker", "haproxy", "mariadb-server-galera", "rabbitmq-server", "etcd"];
-        services.push("memcached");
-        for (const p of [...services, "xinetd", "rsyslog", "libibverbs"]) expect(got).toContain(p);
-      } else {
-        expect(got).toEqual(["chrony", "python3-openstackclient", "crudini"]);
-        // The guide's libibverbs is for MariaDB/Galera: controllers only.
-        expect(got).not.toContain("libibverbs");
+  it(
+    "train-ha: controllers get every package the later steps run, " + "the other nodes chrony, the client and crudini",
+    () => {
+      const r = renderExample("train-ha");
+      for (const n of SPECS["train-ha"].nodes) {
+        const got = packages(artifactAt(r, n.hostname, SCRIPT).content);
+        if (n.roles.includes("controller")) {
+          for (const p of [...PACKAGES.centos8.controller, ...PACKAGES.centos8.every]) expect(got).toContain(p);
+          const services = ["pcs", "pacemaker", "haproxy", "mariadb-server-galera", "rabbitmq-server", "etcd"];
+          services.push("memcached");
+          for (const p of [...services, "xinetd", "rsyslog", "libibverbs"]) expect(got).toContain(p);
+        } else {
+          expect(got).toEqual(["chrony", "python3-openstackclient", "crudini"]);
+          // The guide's libibverbs is for MariaDB/Galera: controllers only.
+          expect(got).not.toContain("libibverbs");
+        }
+        expect(new Set(got).size).toBe(got.length);
       }
-      expect(new Set(got).size).toBe(got.length);
-    }
-  });
+    },
+  );
 
   it("train-ha: the guide's repositories and settings, without its URLs and EL7 package", () => {
     const s = artifactAt(renderExample("train-ha"), "controller01", SCRIPT).content;

@@ -119,7 +119,8 @@ for (const name of ["train-ha", "lab"] as const) {
       for (const n of controllers) {
         const start = script(r, n.hostname, "30-rabbitmq-start");
         expect(start).toContain(
-          `restart_if_changed rabbitmq-server rabbitmq ${RABBITMQ_ENV_CONF} ${RABBITMQ_CONF} ${RABBITMQ_PLUGINS} ${ERLANG_COOKIE}\n`,
+          `restart_if_changed rabbitmq-server rabbitmq ${RABBITMQ_ENV_CONF} ` +
+            `${RABBITMQ_CONF} ${RABBITMQ_PLUGINS} ${ERLANG_COOKIE}\n`,
         );
         expect(start).toMatch(/wait_until \d+ .* rmq -q -t 30 await_startup/);
         expect(start).toContain(`tcp_open ${n.addresses.management} 5672`);

@@ -38,7 +38,10 @@ describe("rsyslog for HAProxy", () => {
         /\$syslogseverity == 3 then \{\n\s+action\(type="omfile" file="\/var\/log\/haproxy\/haproxy-err\.log"/,
       );
       expect(d).toMatch(
-        /\$syslogseverity <= 5 and \$syslogseverity != 3 then \{\n\s+action\(type="omfile" file="\/var\/log\/haproxy\/haproxy-notice\.log"/,
+        new RegExp(
+          String.raw`\$syslogseverity <= 5 and \$syslogseverity != 3 then \{\n\s+` +
+            String.raw`action\(type="omfile" file="\/var\/log\/haproxy\/haproxy-notice\.log"`,
+        ),
       );
       expect(d).toMatch(/\n {4}stop\n\}\n$/);
       expect(d).not.toMatch(/a\+w|0777|0666/);

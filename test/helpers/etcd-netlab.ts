@@ -14,7 +14,8 @@ import { run, type RunResult } from "./checker.js";
  * address, and its hostname. Nodes can install their generated artifacts at the real paths on
  * overlays of /etc, /var and /usr/local, invisible outside the node.
  */
-export const NETLAB_SH = `
+export const NETLAB_SH =
+  `
 set -euo pipefail
 ip link set lo up
 ip link add nlbr0 type bridge
@@ -35,7 +36,8 @@ netlab_node() {
     exec bash -c "$3"' netlab-node "$name" "$addr" "$script" &
   pid=$!
   # The veth end can only move once unshare has created the node's network namespace.
-  until [[ "$(readlink "/proc/$pid/ns/net" 2>/dev/null || true)" != "$(readlink /proc/self/ns/net)" ]]; do sleep 0.01; done
+  until [[ "$(readlink "/proc/$pid/ns/net" 2>/dev/null || true)" != "$(readlink /proc/self/ns/net)" ]]; ` +
+  `do sleep 0.01; done
   ip link add "nlv$NL_N" type veth peer name eth0 netns "$pid"
   ip link set "nlv$NL_N" master nlbr0 up
   NL_PID[$name]=$pid

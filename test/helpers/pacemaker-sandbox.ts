@@ -56,7 +56,8 @@ export async function sandbox(o: SandboxOptions): Promise<SandboxResult> {
         .map(([k, v]) => `${k}=${v}`)
         .join("\n")}\n`,
     );
-    const driver = `set -euo pipefail
+    const driver =
+      `set -euo pipefail
 w=$1 script=$2 runs=$3
 shift 3
 ip link set lo up
@@ -83,7 +84,9 @@ mount --bind "$w/out" "$r/ha-gen-out"
 cp "$w/setup.sh" "$w/inspect.sh" "$r/ha-gen-out/"
 extra_env=()
 while IFS= read -r kv; do [[ -n "$kv" ]] && extra_env+=("$kv"); done < "$w/env"
-in_root() { chroot "$r" /usr/bin/env -i PATH=${STUB_DIR}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 "\${extra_env[@]}" "$@"; }
+in_root() { chroot "$r" /usr/bin/env -i ` +
+      `PATH=${STUB_DIR}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin ` +
+      `HOME=/root LANG=C.UTF-8 "\${extra_env[@]}" "$@"; }
 in_root /bin/bash /ha-gen-out/setup.sh
 for n in $(seq 1 "$runs"); do
   set +e

@@ -287,14 +287,16 @@ export function show(v: string): string {
 export function expectSameBytes(what: string, written: readonly string[], read: readonly Buffer[]): void {
   if (read.length !== written.length) {
     throw new Error(
-      `${what}: wrote ${written.length} values, read back ${read.length}: ${JSON.stringify(read.map((b) => b.toString("utf8")))}`,
+      `${what}: wrote ${written.length} values, read back ${read.length}: ` +
+        `${JSON.stringify(read.map((b) => b.toString("utf8")))}`,
     );
   }
   written.forEach((v, i) => {
     // Bytes, and the decoded text too: Buffer.from() would turn a lone surrogate into U+FFFD on both sides.
     if (!read[i]!.equals(Buffer.from(v, "utf8")) || read[i]!.toString("utf8") !== v) {
       throw new Error(
-        `${what}: value ${i} ${show(v)} came back as ${show(read[i]!.toString("utf8"))} (hex ${read[i]!.toString("hex")})`,
+        `${what}: value ${i} ${show(v)} came back as ${show(read[i]!.toString("utf8"))} ` +
+          `(hex ${read[i]!.toString("hex")})`,
       );
     }
   });

@@ -68,7 +68,10 @@ export function checkRsyslogDropIn(dropInName: string, content: string, main: "d
   }
 }
 
-/** `logrotate -d` (debug: reads, rotates nothing) with a private state file; logrotate exits 0 on unknown options, so any `error:` fails. */
+/**
+ * `logrotate -d` (debug: reads, rotates nothing) with a private state file; logrotate exits 0 on
+ * unknown options, so any `error:` fails.
+ */
 export function checkLogrotate(content: string): Check {
   const t = tempDir("ha-gen-logrotate-");
   try {

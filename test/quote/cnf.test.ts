@@ -37,7 +37,8 @@ function printDefaults(
       for (const [i, e] of expected.entries()) {
         if (!r.stdout.subarray(off, off + e.length).equals(e)) {
           throw new Error(
-            `cnf(${show(acc[i]!.value)}) = ${acc[i]!.quoted} came back as ${JSON.stringify(r.stdout.subarray(off).toString("utf8").slice(0, 200))}`,
+            `cnf(${show(acc[i]!.value)}) = ${acc[i]!.quoted} ` +
+              `came back as ${JSON.stringify(r.stdout.subarray(off).toString("utf8").slice(0, 200))}`,
           );
         }
         off += e.length;

@@ -15,7 +15,8 @@ import { EDGE_VALUES, NASTY, RUNS, hostile, quoteAll, show } from "../helpers/qu
 
 requireTool("haproxy", "unshare", "ip");
 
-const CLIENT = `
+const CLIENT =
+  `
 import http from "node:http";
 import { readFileSync } from "node:fs";
 const cases = JSON.parse(readFileSync(process.argv[2], "utf8"));
@@ -27,7 +28,8 @@ function get(port, auth) {
       res.resume();
       const h = res.headers["www-authenticate"];
       // Node reads header bytes as latin1; the realm is UTF-8.
-      res.on("end", () => resolve({ status: res.statusCode, realm: h === undefined ? null : Buffer.from(h, "latin1").toString("utf8") }));
+      res.on("end", () => resolve({ status: res.statusCode, realm: h === undefined ? null : ` +
+  `Buffer.from(h, "latin1").toString("utf8") }));
     });
     req.on("error", reject);
     req.setTimeout(5000, () => req.destroy(new Error("timeout")));
@@ -66,7 +68,8 @@ function checkAuth(
   try {
     const cases: Case[] = [];
     let cfg =
-      "global\n    maxconn 200\n\ndefaults\n    mode http\n    timeout connect 5s\n    timeout client 10s\n    timeout server 10s\n";
+      "global\n    maxconn 200\n\n" +
+      "defaults\n    mode http\n    timeout connect 5s\n    timeout client 10s\n    timeout server 10s\n";
     for (let s = 0; s < sections; s++) {
       const port = 8400 + s;
       const realm = rls[s];

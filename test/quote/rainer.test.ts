@@ -72,7 +72,8 @@ async function checkRsyslog(
     for (const n of names)
       if (!onDisk.has(n.value))
         throw new Error(
-          `file name ${show(n.value)} (${show(quote(join(files, n.value)))}) not created; found ${[...onDisk].map(show).join(", ")}`,
+          `file name ${show(n.value)} (${show(quote(join(files, n.value)))}) ` +
+            `not created; found ${[...onDisk].map(show).join(", ")}`,
         );
     if (onDisk.size !== names.length) throw new Error(`unexpected files: ${[...onDisk].map(show).join(", ")}`);
     return got;

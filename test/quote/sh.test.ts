@@ -153,7 +153,8 @@ describe("generators/secrets-env.ts: /etc/ha-gen/secrets.env sourced by bash", (
           }
           // Each file in its own subshell, with the step scripts' strict mode.
           const vars = CONTROLLER_SECRETS.map((k) => `"$${k.toUpperCase()}"`).join(" ");
-          const script = `set -euo pipefail\n${paths.map((p) => `( . ${sh(p)}; printf '%s\\0' ${vars} )`).join("\n")}\n`;
+          const sourced = paths.map((p) => `( . ${sh(p)}; printf '%s\\0' ${vars} )`).join("\n");
+          const script = `set -euo pipefail\n${sourced}\n`;
           const r = runBytes("bash", ["-s"], { input: script });
           mustSucceed("bash . secrets.env", r);
           expectSameBytes("secrets.env", expected, splitNul(r.stdout));

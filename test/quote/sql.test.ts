@@ -34,7 +34,8 @@ function selectHex(values: readonly string[], quote: (v: string) => string = sql
   acc.forEach((a, i) => {
     if (lines[i] !== hex(a.value) || Buffer.from(lines[i]!, "hex").toString("utf8") !== a.value) {
       throw new Error(
-        `sql(${JSON.stringify(a.value)}) = ${a.quoted} came back as ${JSON.stringify(Buffer.from(lines[i]!, "hex").toString("utf8"))}`,
+        `sql(${JSON.stringify(a.value)}) = ${a.quoted} ` +
+          `came back as ${JSON.stringify(Buffer.from(lines[i]!, "hex").toString("utf8"))}`,
       );
     }
   });

@@ -36,7 +36,9 @@ function xinetdArgs(tokens: readonly string[], quote: (v: string) => string = xi
     const server = t.write("args.sh", "#!/bin/bash\nprintf '%s\\0' \"$@\"\n", 0o755);
     const conf = t.write(
       "xinetd.conf",
-      `defaults\n{\n}\n\nservice hagen-quote\n{\n\ttype = UNLISTED\n\tsocket_type = stream\n\tprotocol = tcp\n\tport = 9999\n\tbind = 127.0.0.1\n\twait = no\n\tuser = root\n\tserver = ${xinetd(server)}\n\tserver_args = ${acc.map((a) => a.quoted).join(" ")}\n\tdisable = no\n}\n`,
+      `defaults\n{\n}\n\nservice hagen-quote\n{\n\ttype = UNLISTED\n` +
+        `\tsocket_type = stream\n\tprotocol = tcp\n\tport = 9999\n\tbind = 127.0.0.1\n\twait = no\n\tuser = root\n` +
+        `\tserver = ${xinetd(server)}\n\tserver_args = ${acc.map((a) => a.quoted).join(" ")}\n\tdisable = no\n}\n`,
     );
     const log = `${t.dir}/xinetd.log`;
     const out = `${t.dir}/out`;

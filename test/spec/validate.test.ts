@@ -28,7 +28,8 @@ const TIMER_TOO_LONG = "is longer than 2147483647 ms (about 24.8 days), more tha
 const UNICODE_TEXT = "must be valid Unicode text (no lone \\uD800-\\uDFFF escapes)";
 
 const STONITH_WARNING =
-  "warning: pacemaker.properties.stonith-enabled: is false: without fencing a hung node can keep the VIP (acceptable only until a fence device is configured)";
+  "warning: pacemaker.properties.stonith-enabled: is false: without fencing a hung node can keep the VIP " +
+  "(acceptable only until a fence device is configured)";
 
 describe("validateSpec", () => {
   it("accepts both bundled examples, warning only about disabled fencing", () => {
@@ -68,7 +69,8 @@ galera: { maxConections: 10 }
       ],
       warnings: [
         STONITH_WARNING,
-        "warning: pacemaker.properties.no-quorum-policy: ignore lets a partition without quorum keep running resources: split brain, two nodes holding the VIP",
+        "warning: pacemaker.properties.no-quorum-policy: ignore lets a partition without quorum " +
+          "keep running resources: split brain, two nodes holding the VIP",
       ],
     });
   });
@@ -113,7 +115,8 @@ galera: { maxConections: 10 }
       "even number of controllers",
       (s) => s.nodes.push({ hostname: "c4", roles: ["controller"], addresses: { management: "10.15.253.14" } }),
       [
-        "nodes: 4 controller(s): Galera, etcd, RabbitMQ and pacemaker need an odd number of at least 3 members to keep quorum when one fails; set safety.allowUnsafeMemberCount: true to accept the risk",
+        "nodes: 4 controller(s): Galera, etcd, RabbitMQ and pacemaker need an odd number of at least 3 members " +
+          "to keep quorum when one fails; set safety.allowUnsafeMemberCount: true to accept the risk",
       ],
     ],
     [
@@ -122,7 +125,8 @@ galera: { maxConections: 10 }
         for (const n of s.nodes) n.roles = ["compute"];
       },
       [
-        "nodes: 3 node(s) given, but none has the role controller (Galera, RabbitMQ, etcd, pacemaker and HAProxy run on controllers)",
+        "nodes: 3 node(s) given, but none has the role controller " +
+          "(Galera, RabbitMQ, etcd, pacemaker and HAProxy run on controllers)",
       ],
     ],
     [
@@ -137,14 +141,16 @@ galera: { maxConections: 10 }
       "check port without HTTP check",
       (s) => Object.assign(s, { haproxy: { services: [{ name: "db", port: 3306, mode: "tcp", checkPort: 9200 }] } }),
       [
-        "haproxy.services[0].checkPort: 9200 needs httpCheck: true (a TCP check on the check port keeps a desynced node in rotation)",
+        "haproxy.services[0].checkPort: 9200 needs httpCheck: true " +
+          "(a TCP check on the check port keeps a desynced node in rotation)",
       ],
     ],
     [
       "Galera check port that is not clustercheck's",
       (s) => Object.assign(s, { clustercheck: { port: 9201 } }),
       [
-        "haproxy.services[1].checkPort: 9200 differs from clustercheck.port 9201: HAProxy would check a port nothing listens on",
+        "haproxy.services[1].checkPort: 9200 differs from clustercheck.port 9201: " +
+          "HAProxy would check a port nothing listens on",
       ],
     ],
     [
@@ -245,7 +251,8 @@ galera: { maxConections: 10 }
     const m = messages(s);
     expect(m.errors).toEqual([]);
     expect(m.warnings).toContain(
-      "warning: nodes: 2 controller(s): Galera, etcd, RabbitMQ and pacemaker need an odd number of at least 3 members to keep quorum when one fails (allowed by safety.allowUnsafeMemberCount)",
+      "warning: nodes: 2 controller(s): Galera, etcd, RabbitMQ and pacemaker need an odd number " +
+        "of at least 3 members to keep quorum when one fails (allowed by safety.allowUnsafeMemberCount)",
     );
   });
 

@@ -163,7 +163,8 @@ async function loadSpec(spec: string, o: DeployCliOptions): Promise<Input> {
   const save = o.dryRun
     ? () => {
         warnings.push(
-          `${secretsPath} lacks some secrets: this dry run used throw-away values (a real deploy generates and saves them)`,
+          `${secretsPath} lacks some secrets: this dry run used throw-away values ` +
+            `(a real deploy generates and saves them)`,
         );
       }
     : writeSecretsFile;

@@ -26,14 +26,16 @@ const spec: CommandSpec = {
       value: "dir",
       default: "ha-gen-out",
       description:
-        "output directory: created, or updated in place when it holds an earlier render (files that did not change are not touched)",
+        "output directory: created, or updated in place when it holds an earlier render " +
+        "(files that did not change are not touched)",
     },
     {
       long: "secrets",
       short: "s",
       value: "file",
       description:
-        "secrets file, created 0600 and filled with generated values when missing (default: <spec>.secrets.yaml beside the spec)",
+        "secrets file, created 0600 and filled with generated values when missing " +
+        "(default: <spec>.secrets.yaml beside the spec)",
     },
   ],
 };
@@ -83,7 +85,8 @@ export const render: Command = {
       }
       if (w.foreign.length > 0) {
         printErr(
-          `warning: ${out} holds ${w.foreign.length} file(s) no render wrote; left untouched: ${w.foreign.slice(0, 3).join(", ")}${w.foreign.length > 3 ? ", …" : ""}\n`,
+          `warning: ${out} holds ${w.foreign.length} file(s) no render wrote; ` +
+            `left untouched: ${w.foreign.slice(0, 3).join(", ")}${w.foreign.length > 3 ? ", …" : ""}\n`,
         );
       }
       const secretFiles = artifacts.filter((a) => a.secret).length;
