@@ -20,6 +20,20 @@ function filesUnder(dir: string): string[] {
 
 const SOURCES = [...filesUnder("src"), ...filesUnder("generators"), ...filesUnder("deploy")];
 
+const MAX_LINE = 120;
+/** Being rewritten in another change; remove it from here once its lines are within MAX_LINE. */
+const LONG_LINES_PENDING = new Set(["test/helpers/galera-sandbox.ts"]);
+
+/** Every .ts and .mjs file under `dir`, without the container lab (test/e2e) and the snapshots. */
+function testFiles(dir: string): string[] {
+  return readdirSync(join(REPO, dir)).flatMap((e) => {
+    const rel = join(dir, e);
+    if (statSync(join(REPO, rel)).isDirectory())
+      return rel === join("test", "e2e") || rel === join("test", "__snapshots__") ? [] : testFiles(rel);
+    return rel.endsWith(".ts") || rel.endsWith(".mjs") ? [rel] : [];
+  });
+}
+
 type Layer = "core" | "generators" | "api" | "deploy" | "cli";
 const RANK: Record<Layer, number> = { core: 0, generators: 1, api: 2, deploy: 3, cli: 4 };
 /** What each layer may import besides itself. */
@@ -100,6 +114,17 @@ describe("code rules", () => {
       const src = readFileSync(join(REPO, f), "utf8");
       return forbidden.filter((re) => re.test(src)).map((re) => `${f}: ${re}`);
     });
+    expect(hits).toEqual([]);
+  });
+
+  it("no line over 120 characters in the sources and the tests (Biome does not split strings and comments)", () => {
+    const hits = [...SOURCES, ...testFiles("test")]
+      .filter((f) => !LONG_LINES_PENDING.has(f))
+      .flatMap((f) =>
+        readFileSync(join(REPO, f), "utf8")
+          .split(/\r?\n/)
+          .flatMap((line, i) => ([...line].length > MAX_LINE ? [`${f}:${i + 1} (${[...line].length})`] : [])),
+      );
     expect(hits).toEqual([]);
   });
 });
