@@ -194,7 +194,6 @@ export function galera(cluster: Cluster): GeneratorOutput {
   const { os, controllers } = cluster;
   const [first, ...others] = controllers;
   if (!first) throw new Error("internal: galera needs at least one controller");
-  const f = flavour(cluster);
   const rootCnf = rootMyCnf(cluster);
   const artifacts = controllers.flatMap((n) => [
     fileFor(FAMILY, n.hostname, { path: os.galeraCnf, content: galeraCnf(cluster, n) }),

@@ -77,7 +77,7 @@ export function rabbitmq(cluster: Cluster): GeneratorOutput {
   const owner = os.rabbitmqUser;
 
   // An Erlang term file: `%` starts a comment.
-  const plugins = `%% ${MARKER}\n` + (r.managementPlugin ? "[rabbitmq_management].\n" : "[].\n");
+  const plugins = `%% ${MARKER}\n${r.managementPlugin ? "[rabbitmq_management].\n" : "[].\n"}`;
   const cookie = cluster.secrets.erlang_cookie;
 
   const perNode = controllers.flatMap((n) => {

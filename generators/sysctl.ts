@@ -16,7 +16,7 @@ export function sysctl(cluster: Cluster): GeneratorOutput {
     "net.bridge.bridge-nf-call-iptables = 1",
     "net.bridge.bridge-nf-call-ip6tables = 1",
   ];
-  const common = hashHeader("Kernel parameters for the OpenStack HA base layer.") + base.join("\n") + "\n";
+  const common = `${hashHeader("Kernel parameters for the OpenStack HA base layer.") + base.join("\n")}\n`;
   const controller =
     hashHeader(
       "Kernel parameters for the OpenStack HA base layer.",
@@ -25,7 +25,7 @@ export function sysctl(cluster: Cluster): GeneratorOutput {
     [...base, "net.ipv4.ip_nonlocal_bind = 1"].join("\n") +
     "\n";
   const others = cluster.nodes.filter((n) => !n.roles.includes("controller"));
-  const modules = hashHeader("Needed by the net.bridge.* keys in " + SYSCTL_FILE) + "br_netfilter\n";
+  const modules = `${hashHeader(`Needed by the net.bridge.* keys in ${SYSCTL_FILE}`)}br_netfilter\n`;
   return merge(
     {
       artifacts: [

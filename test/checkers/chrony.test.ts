@@ -98,7 +98,6 @@ describe("chrony.conf: Debian's chronyd", () => {
   });
 
   it("train-ha server: allow 10.0.0.0/12 admits exactly what the guide's allow 10.15.253.163/12 admits", () => {
-    const spec = EXAMPLES["train-ha"];
     const server = chronyConfs("train-ha").find((a) => a.node === "controller01")!;
     expect(server.content).toContain("allow 10.0.0.0/12\n");
     const probes = ["10.0.0.5", "10.15.253.163", "10.15.255.254", "10.16.0.1", "10.31.255.1", "172.31.253.163"];
