@@ -257,12 +257,18 @@ describe("pacemaker step scripts: bash -n and shellcheck", () => {
  * reads (a restart stops the previous one first); it runs for at most a minute.
  */
 const PCSD_HOOK = `#!/bin/bash
-if kill "$(cat ${STUB_STATE}/pcsd.pid 2>/dev/null)" 2>/dev/null; then
-  for i in $(seq 1 50); do ss -Hltn "sport = :2224" | grep -q . || break; sleep 0.1; done
+# As systemctl restart does: the old pcsd is gone before the new one starts (Ruby may take a
+# while to exit on a busy machine: up to 60 s, then SIGKILL).
+old=$(cat ${STUB_STATE}/pcsd.pid 2>/dev/null)
+if [[ -n "$old" ]] && kill "$old" 2>/dev/null; then
+  for i in $(seq 1 600); do kill -0 "$old" 2>/dev/null || break; sleep 0.1; done
+  kill -9 "$old" 2>/dev/null || true
+  for i in $(seq 1 100); do ss -Hltn "sport = :2224" | grep -q . || break; sleep 0.1; done
 fi
 ( set -a; . /etc/default/pcsd; set +a; exec timeout 60 /usr/sbin/pcsd ) >>/var/log/pcsd-stub.log 2>&1 &
 echo $! > ${STUB_STATE}/pcsd.pid
-for i in $(seq 1 100); do ss -Hltn "sport = :2224" | grep -q . && break; sleep 0.1; done`;
+# pcsd (Ruby) may take tens of seconds to listen on a busy machine: wait up to 60 s.
+for i in $(seq 1 600); do ss -Hltn "sport = :2224" | grep -q . && break; sleep 0.1; done`;
 /** Where pcsd listens, one address a line, sorted. */
 const PCSD_LISTENERS = `echo "listeners: $(ss -Hltn 'sport = :2224' | awk '{ print $4 }' | sort | paste -sd' ')"`;
 const PCS_STUB = `echo "pcs $*" >> ${STUB_STATE}/calls
