@@ -175,6 +175,7 @@ STUB
 cat > /usr/local/sbin/galera_new_cluster <<'STUB'
 #!/bin/bash
 # Stand-in for MariaDB's galera_new_cluster: restart the service with --wsrep-new-cluster.
+echo galera_new_cluster >> /run/stub/calls
 touch /run/stub/new-cluster
 systemctl restart mariadb
 rc=$?
@@ -196,6 +197,11 @@ run_script() {
 sql_root() { mysql --defaults-file=/root/.my.cnf -N -B -e "$1" 2>/dev/null || mysql --no-defaults --socket="$(my_print_defaults --defaults-file=/root/.my.cnf client | sed -n 's/^--socket=//p')" -uroot -N -B -e "$1"; }
 set +e
 `;
+
+/** The sandbox's setup as a script to source with SB OS NODE_IP DATADIR_SRC (galera-cluster.ts). */
+export function nodeSetupScript(): string {
+  return SETUP.replaceAll("\\${", "${").replaceAll("${MYSQL_UID}", String(MYSQL_UID));
+}
 
 /** Runs `scenario` in a fresh sandbox holding `files`; returns its output. */
 export function runSandbox(o: SandboxOptions): RunResult {
