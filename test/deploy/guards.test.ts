@@ -112,7 +112,8 @@ describe("pacemaker cluster guard over SSH", () => {
 
   it("an existing cluster (corosync.conf lists its nodes) still runs the step, told the cluster exists", async () => {
     const conf = join(lab.dir, "corosync.conf");
-    writeFileSync(conf, "nodelist {\n  node {\n    ring0_addr: 10.0.0.1\n  }\n  node {\n    ring0_addr: 10.0.0.2\n  }\n}\n");
+    const node = (a: string) => `  node {\n    ring0_addr: ${a}\n  }\n`;
+    writeFileSync(conf, `nodelist {\n${node("10.0.0.1")}${node("10.0.0.2")}}\n`);
     const { result, rec, seen } = await runSetup(conf);
     expect(result.ok, JSON.stringify(result.failed)).toBe(true);
     expect(rec.of("step-skip")).toEqual([]);

@@ -147,8 +147,8 @@ describe("guards", () => {
   });
   it("never re-creates an existing pacemaker cluster: the step runs told it exists (it may only start it)", () => {
     const exists = { action: "run", env: { HA_GEN_CLUSTER_EXISTS: "1" } };
-    const configured = decideGuard("pacemaker-cluster", [{ node: "c1", state: "none" }, { node: "c2", state: "configured" }]);
-    expect(configured).toMatchObject(exists);
+    const configured = [{ node: "c1", state: "none" }, { node: "c2", state: "configured" }];
+    expect(decideGuard("pacemaker-cluster", configured)).toMatchObject(exists);
     expect(decideGuard("pacemaker-cluster", [{ node: "c1", state: "member" }])).toMatchObject(exists);
     const none = decideGuard("pacemaker-cluster", [{ node: "c1", state: "none" }]);
     expect([none.action, none.env]).toEqual(["run", undefined]);

@@ -47,7 +47,11 @@ for spec in "$@"; do
   unshare -m --propagation private bash -c '. "$1/setup.sh" "$2" "$3" "$4" "$5" >"$2/setup.log" 2>&1 || exit 1
     touch "$2/ready"; exec sleep infinity' node "$W" "$W/$name" "$OS" "$ip" "$DATADIR_SRC" &
   PID[$name]=$!
-  for _ in $(seq 1 600); do [[ -e "$W/$name/ready" ]] && break; kill -0 "\${PID[$name]}" 2>/dev/null || break; sleep 0.05; done
+  for _ in $(seq 1 600); do
+    [[ -e "$W/$name/ready" ]] && break
+    kill -0 "\${PID[$name]}" 2>/dev/null || break
+    sleep 0.05
+  done
   [[ -e "$W/$name/ready" ]] || { echo "setup of $name failed"; cat "$W/$name/setup.log"; exit 1; }
 done
 on() {
@@ -61,7 +65,10 @@ run_script() {
   on "$n" bash "/usr/local/lib/ha-gen/$id.sh" "$@" 2>&1 || rc=$?
   printf 'rc[%s@%s]=%s\n' "$id" "$n" "$rc"
 }
-sql() { on "$1" mysql --defaults-file=/root/.my.cnf -N -B -e "$2" 2>/dev/null || on "$1" mysql --no-defaults --socket=/run/mysqld/mysqld.sock -uroot -N -B -e "$2"; }
+sql() {
+  on "$1" mysql --defaults-file=/root/.my.cnf -N -B -e "$2" 2>/dev/null ||
+    on "$1" mysql --no-defaults --socket=/run/mysqld/mysqld.sock -uroot -N -B -e "$2"
+}
 step() { printf '=== %s\n' "$*"; }
 set +e
 # Through a file, so a run that times out still shows how far it got.
@@ -117,7 +124,8 @@ else
     rm -f "$datadir/tables_flushed"
     mkdir "$dir/data-$host.tmp"
     find "$datadir" -mindepth 1 -maxdepth 1 ! -name 'galera.cache' ! -name 'grastate.dat' ! -name 'gvwstate.dat' \
-      ! -name '*.pid' ! -name '*.sock' ! -name 'wsrep_sst*' ! -name 'sst_in_progress' -exec cp -a {} "$dir/data-$host.tmp/" \;
+      ! -name '*.pid' ! -name '*.sock' ! -name 'wsrep_sst*' ! -name 'sst_in_progress' \
+      -exec cp -a {} "$dir/data-$host.tmp/" \;
     mv "$dir/data-$host.tmp" "$dir/data-$host"
   fi
   echo continue
