@@ -339,42 +339,45 @@ async function pushFiles(run: Run): Promise<Stop | undefined> {
   return { failed: { step: PUSH, node: errors[0]!.node, message }, resumeFrom: PUSH };
 }
 
+/** A step as it runs: with the environment its guard gave it. */
+type StepToRun = RunnableStep & { readonly env?: Readonly<Record<string, string>> };
+
 /** Phase 4: the steps in plan order, each after its guard; stops at the first failure. */
 async function runSteps(run: Run): Promise<Stop | undefined> {
   for (const [index, step] of run.sel.steps.entries()) {
     const guard = await checkGuard(run, step);
     if (guard === "skip") continue;
-    if (guard !== "run") return guard;
+    if ("failed" in guard) return guard;
     if (run.dryRun) {
       run.emit({ type: "step-would-run", step: step.id, title: step.title, nodes: step.nodes, mode: step.mode });
       continue;
     }
-    const failed = await runStep(run, step, index);
+    const failed = await runStep(run, guard.env ? { ...step, env: guard.env } : step, index);
     if (failed) return { failed, resumeFrom: step.id };
   }
   return undefined;
 }
 
-/** Probes a guarded step's nodes: run it, skip it, or stop the run (a dry run only warns). */
-async function checkGuard(run: Run, step: PlanStep): Promise<"run" | "skip" | Stop> {
+/** Probes a guarded step's nodes: run it (with its guard's environment), skip it, or stop the run (dry run: warn). */
+async function checkGuard(run: Run, step: PlanStep): Promise<Pick<StepToRun, "env"> | "skip" | Stop> {
   const nodes = run.probes.get(step);
-  if (!step.guard || !nodes) return "run";
+  if (!step.guard || !nodes) return {};
   const decision = decideGuard(step.guard.kind, await probeGuard(step.guard, run.conns, nodes, run.cmdTimeoutMs));
   if (decision.action === "skip") {
     run.emit({ type: "step-skip", step: step.id, reason: `${run.dryRun ? "would skip: " : ""}${decision.reason}` });
     return "skip";
   }
-  if (decision.action === "run") return "run";
+  if (decision.action === "run") return decision.env ? { env: decision.env } : {};
   if (run.dryRun) {
     run.emit({ type: "warning", message: `step ${step.id} would be refused: ${decision.reason}` });
-    return "run";
+    return {};
   }
   run.emit({ type: "error", step: step.id, message: decision.reason });
   return { failed: { step: step.id, message: decision.reason }, resumeFrom: step.id };
 }
 
 /** One step on its nodes, one at a time (serial) or together (parallel): no node starts after a failure. */
-async function runStep(run: Run, step: RunnableStep, index: number): Promise<Failure | undefined> {
+async function runStep(run: Run, step: StepToRun, index: number): Promise<Failure | undefined> {
   const t0 = Date.now();
   run.emit({ type: "step-start", step: step.id, title: step.title, nodes: step.nodes, mode: step.mode });
   let failed: Failure | undefined;
@@ -555,12 +558,16 @@ interface ScriptRun {
 }
 
 /** Runs a step's script on one node, streaming its output into the log and the events. */
-async function runScript(run: Run, node: string, step: RunnableStep, index: number): Promise<ScriptRun> {
+async function runScript(run: Run, node: string, step: StepToRun, index: number): Promise<ScriptRun> {
   const conn = run.conns.get(node)!;
   const { redactor, stepTimeoutMs } = run;
   const root = rootFor(run.o.root, node);
   const secs = Math.max(1, Math.ceil(stepTimeoutMs / 1000));
-  const env = root ? ["env", `HA_GEN_ROOT=${root}`, `HA_GEN_NODE=${node}`] : [];
+  const vars = [
+    ...(root ? [`HA_GEN_ROOT=${root}`, `HA_GEN_NODE=${node}`] : []),
+    ...Object.entries(step.env ?? {}).map(([k, v]) => `${k}=${v}`),
+  ];
+  const env = vars.length > 0 ? ["env", ...vars] : [];
   // `timeout` bounds the script on the node itself: closing an SSH channel does not stop it.
   const script = ["bash", "--", root + step.script, ...(step.args ?? [])];
   const command = asRoot(conn, ["timeout", "--kill-after=30", `${secs}`, ...env, ...script]);

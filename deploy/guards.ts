@@ -5,12 +5,15 @@ import type { Connection } from "./transport.js";
 
 /**
  * Defence in depth for the two irreversible steps of a rollout, checked over SSH by deploy itself
- * before the step runs (the step scripts check too):
+ * before the step runs (the step scripts check too). A guard only ever prevents a NEW cluster:
  *  - a Galera bootstrap (`galera_new_cluster`) while some node already runs a Primary component
- *    would split the cluster into two histories: the step is skipped when a Primary exists, and
+ *    would split the cluster into two histories: when a Primary exists the step still runs (it
+ *    restarts the first controller for a changed option file, starts it when stopped) with
+ *    HA_GEN_CLUSTER_EXISTS=1, which makes it refuse to bootstrap whatever it sees itself; it is
  *    refused when a Galera node runs without being Primary (that needs `ha-gen recover galera`);
  *  - re-creating a pacemaker cluster (`pcs cluster setup`) destroys the existing configuration:
- *    the step is skipped when any node already belongs to a multi-node cluster.
+ *    when any node already belongs to a cluster the step still runs (it starts a cluster that is
+ *    stopped everywhere) with HA_GEN_CLUSTER_EXISTS=1, which makes it refuse to set one up.
  * A step is guarded when its plan entry says so (PlanStep.guard, set by the generator that owns
  * the service, with the paths and port the probe reads), so plan.json carries its own safety.
  */
@@ -24,7 +27,12 @@ export interface GuardDecision {
   readonly action: "run" | "skip" | "refuse";
   readonly reason: string;
   readonly probes: readonly GuardProbe[];
+  /** Extra environment of the step's script when it runs. */
+  readonly env?: Readonly<Record<string, string>>;
 }
+
+/** Tells a guarded step that its cluster exists: it may join or start it, never create one. */
+export const CLUSTER_EXISTS_ENV = { HA_GEN_CLUSTER_EXISTS: "1" } as const;
 
 /** The nodes a guarded step's probe asks: the whole plan step's nodes (not only --nodes) and the guard's. */
 export function probeNodes(planStep: { readonly nodes: readonly string[] }, guard: StepGuard): string[] {
@@ -64,12 +72,12 @@ export function decideGuard(kind: GuardKind, probes: readonly GuardProbe[]): Gua
   const on = (s: string) => probes.filter((p) => p.state === s).map((p) => p.node);
   const unsure = probes.filter((p) => p.state === "unknown" || p.state === "unreachable").map((p) => p.node);
   const decision = (action: GuardDecision["action"], reason: string): GuardDecision => ({ action, reason, probes });
+  const existing = (reason: string): GuardDecision => ({ action: "run", reason, probes, env: CLUSTER_EXISTS_ENV });
   if (kind === "galera-bootstrap") {
     const primary = on("primary");
     const running = on("running");
     if (primary.length > 0) {
-      const reason = `Galera already runs a Primary component (${primary.join(", ")}): not bootstrapping again`;
-      return decision("skip", reason);
+      return existing(`Galera already runs a Primary component (${primary.join(", ")}): the step may only join it`);
     }
     if (running.length > 0) {
       return decision(
@@ -83,9 +91,9 @@ export function decideGuard(kind: GuardKind, probes: readonly GuardProbe[]): Gua
     }
     return decision("run", "no Galera node is running");
   }
-  const existing = [...on("member"), ...on("configured")];
-  if (existing.length > 0) {
-    return decision("skip", `a pacemaker cluster already exists (${existing.join(", ")}): not re-creating it`);
+  const members = [...on("member"), ...on("configured")];
+  if (members.length > 0) {
+    return existing(`a pacemaker cluster already exists (${members.join(", ")}): the step may only start it`);
   }
   if (unsure.length > 0) {
     return decision(

@@ -176,13 +176,14 @@ function guardText(s: PlanStep, g: StepGuard): string {
     case "galera-bootstrap":
       return (
         `before this step \`ha-gen deploy\` asks ${nodes} whether Galera runs (wsrep_cluster_status, or a ` +
-        `listener on port ${g.probe.port}): skipped when a Primary component exists, refused when a node runs ` +
-        "without one or cannot be asked"
+        `listener on port ${g.probe.port}): when a Primary component exists it runs with HA_GEN_CLUSTER_EXISTS=1 ` +
+        "(joins it, never bootstraps); refused when a node runs without one or cannot be asked"
       );
     case "pacemaker-cluster":
       return (
         `before this step \`ha-gen deploy\` checks ${nodes} for an existing cluster (corosync-quorumtool, or ` +
-        `two or more nodes in ${g.probe.corosyncConf}): skipped when one exists`
+        `two or more nodes in ${g.probe.corosyncConf}): when one exists it runs with HA_GEN_CLUSTER_EXISTS=1 ` +
+        "(starts it, never sets one up)"
       );
   }
 }

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type AddressInfo, type Server } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -96,5 +96,41 @@ describe("galera bootstrap guard over SSH", () => {
     expect(result.ok, JSON.stringify(result.failed)).toBe(true);
     expect(rec.of("step-start").map((s) => s.step)).toEqual(["30-galera-bootstrap", "31-galera-join"]);
     expect(existsSync(join(shared, "bootstrapped"))).toBe(true);
+  });
+});
+
+describe("pacemaker cluster guard over SSH", () => {
+  async function runSetup(corosyncConf: string) {
+    const rec = recorder();
+    const setup: PlanStep = {
+      ...step("61-pacemaker-cluster", ["g1"], "serial"),
+      guard: { kind: "pacemaker-cluster", nodes: ["g1", "g2"], probe: { corosyncConf } },
+    };
+    const record = `printf '%s\\n' "\${HA_GEN_CLUSTER_EXISTS:-unset}" > ${shared}/cluster-exists`;
+    const result = await deploy({
+      artifacts: scriptOn(setup, record),
+      plan: { steps: [setup] },
+      transport: await labTransport(lab),
+      root: join(lab.dir, "roots", "{node}"),
+      rootSteps: true,
+      onEvent: rec.sink,
+    });
+    return { result, rec, seen: readFileSync(join(shared, "cluster-exists"), "utf8").trim() };
+  }
+
+  it("an existing cluster (corosync.conf lists its nodes) still runs the step, told the cluster exists", async () => {
+    const conf = join(lab.dir, "corosync.conf");
+    const node = (a: string) => `  node {\n    ring0_addr: ${a}\n  }\n`;
+    writeFileSync(conf, `nodelist {\n${node("10.0.0.1")}${node("10.0.0.2")}}\n`);
+    const { result, rec, seen } = await runSetup(conf);
+    expect(result.ok, JSON.stringify(result.failed)).toBe(true);
+    expect(rec.of("step-skip")).toEqual([]);
+    expect(seen).toBe("1");
+  });
+
+  it("no cluster anywhere: the step runs without it", async () => {
+    const { result, seen } = await runSetup(join(lab.dir, "no-corosync.conf"));
+    expect(result.ok, JSON.stringify(result.failed)).toBe(true);
+    expect(seen).toBe("unset");
   });
 });

@@ -150,38 +150,38 @@ describe("guards", () => {
     expect(guardProblem({ ...guard, nodes: "c1" })).toMatch(/nodes/);
   });
   it(
-    "skips a Galera bootstrap when any node is Primary, " +
-      "refuses when one runs without being Primary or cannot be probed",
+    "Galera bootstrap: run, told the cluster exists, when a node is Primary; refused when one runs " + "non-Primary",
     () => {
-      expect(
-        decideGuard("galera-bootstrap", [
-          { node: "c1", state: "none" },
-          { node: "c2", state: "primary" },
-        ]).action,
-      ).toBe("skip");
+      // Only a NEW cluster is prevented: the step still restarts or starts the first controller into the running one.
+      const p = decideGuard("galera-bootstrap", [
+        { node: "c1", state: "none" },
+        { node: "c2", state: "primary" },
+      ]);
+      expect([p.action, p.env]).toEqual(["run", { HA_GEN_CLUSTER_EXISTS: "1" }]);
       const r = decideGuard("galera-bootstrap", [
         { node: "c1", state: "none" },
         { node: "c3", state: "running" },
       ]);
       expect([r.action, r.reason]).toEqual(["refuse", expect.stringContaining("ha-gen recover galera")]);
       expect(decideGuard("galera-bootstrap", [{ node: "c1", state: "unknown" }]).action).toBe("refuse");
-      expect(
-        decideGuard("galera-bootstrap", [
-          { node: "c1", state: "none" },
-          { node: "c2", state: "none" },
-        ]).action,
-      ).toBe("run");
+      const fresh = decideGuard("galera-bootstrap", [
+        { node: "c1", state: "none" },
+        { node: "c2", state: "none" },
+      ]);
+      expect([fresh.action, fresh.env]).toEqual(["run", undefined]);
     },
   );
-  it("never re-creates an existing pacemaker cluster", () => {
-    expect(
-      decideGuard("pacemaker-cluster", [
-        { node: "c1", state: "none" },
-        { node: "c2", state: "configured" },
-      ]).action,
-    ).toBe("skip");
-    expect(decideGuard("pacemaker-cluster", [{ node: "c1", state: "member" }]).action).toBe("skip");
-    expect(decideGuard("pacemaker-cluster", [{ node: "c1", state: "none" }]).action).toBe("run");
+  it("never re-creates an existing pacemaker cluster: the step runs told it exists (it may only start it)", () => {
+    const exists = { action: "run", env: { HA_GEN_CLUSTER_EXISTS: "1" } };
+    const configured = [
+      { node: "c1", state: "none" },
+      { node: "c2", state: "configured" },
+    ];
+    expect(decideGuard("pacemaker-cluster", configured)).toMatchObject(exists);
+    expect(decideGuard("pacemaker-cluster", [{ node: "c1", state: "member" }])).toMatchObject(exists);
+    const none = decideGuard("pacemaker-cluster", [{ node: "c1", state: "none" }]);
+    expect([none.action, none.env]).toEqual(["run", undefined]);
+    expect(decideGuard("pacemaker-cluster", [{ node: "c1", state: "unreachable" }]).action).toBe("refuse");
   });
 });
 

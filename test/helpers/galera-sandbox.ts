@@ -156,7 +156,8 @@ start() {
       echo $! > "$S/$svc.pid"
       for (( i = 0; i < 1200; i++ )); do
         grep -q "ready for connections" "$log" && return 0
-        kill -0 "$(cat "$S/$svc.pid")" 2>/dev/null || { echo "stub: mariadb exited" >&2; tail -n 30 "$log" >&2; return 1; }
+        kill -0 "$(cat "$S/$svc.pid")" 2>/dev/null ||
+          { echo "stub: mariadb exited" >&2; tail -n 30 "$log" >&2; return 1; }
         sleep 0.1
       done ;;
     xinetd)
@@ -196,6 +197,7 @@ STUB
 cat > /usr/local/sbin/galera_new_cluster <<'STUB'
 #!/bin/bash
 # Stand-in for MariaDB's galera_new_cluster: restart the service with --wsrep-new-cluster.
+echo galera_new_cluster >> /run/stub/calls
 touch /run/stub/new-cluster
 systemctl restart mariadb
 rc=$?
@@ -214,9 +216,18 @@ run_script() {
   printf 'rc[%s]=%s\n' "$id" "$rc"
 }
 # sql_root SQL: as MariaDB root over the socket (whatever the root password is now).
-sql_root() { mysql --defaults-file=/root/.my.cnf -N -B -e "$1" 2>/dev/null || mysql --no-defaults --socket="$(my_print_defaults --defaults-file=/root/.my.cnf client | sed -n 's/^--socket=//p')" -uroot -N -B -e "$1"; }
+sql_root() {
+  mysql --defaults-file=/root/.my.cnf -N -B -e "$1" 2>/dev/null ||
+    mysql --no-defaults -uroot -N -B -e "$1" \
+      --socket="$(my_print_defaults --defaults-file=/root/.my.cnf client | sed -n 's/^--socket=//p')"
+}
 set +e
 `;
+
+/** The sandbox's setup as a script to source with SB OS NODE_IP DATADIR_SRC (galera-cluster.ts). */
+export function nodeSetupScript(): string {
+  return SETUP.replaceAll("\\${", "${").replaceAll("${MYSQL_UID}", String(MYSQL_UID));
+}
 
 /** Runs `scenario` in a fresh sandbox holding `files`; returns its output. */
 export function runSandbox(o: SandboxOptions): RunResult {

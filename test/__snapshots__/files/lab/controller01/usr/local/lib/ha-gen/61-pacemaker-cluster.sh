@@ -41,6 +41,11 @@ if [[ -f "$corosync_conf" && "$(conf_cluster_name)" == "$cluster_name" ]]; then
   fi
 else
   [[ ! -f "$corosync_conf" ]] || die "$corosync_conf belongs to cluster $(conf_cluster_name), not $cluster_name"
+  # ha-gen deploy found a cluster on another controller: setting one up here would wipe it.
+  if [[ "${HA_GEN_CLUSTER_EXISTS:-}" == 1 ]]; then
+    die "ha-gen deploy found a pacemaker cluster on another controller, but $corosync_conf is missing here:" \
+      "not creating a cluster (pcs cluster setup would wipe it); add this node back with pcs cluster node add"
+  fi
   load_secrets
   pcsd_up() {
     local a

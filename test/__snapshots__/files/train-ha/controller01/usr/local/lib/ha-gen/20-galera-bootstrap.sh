@@ -132,7 +132,10 @@ restore_position() {
 # - another controller answers on port 4567: a cluster runs, join it instead;
 # - grastate.dat holds an existing cluster not marked safe to bootstrap: refuse (the node with
 #   the latest transaction must be found first: ha-gen recover galera);
-# - otherwise stop the standalone server the package started and run galera_new_cluster.
+# - otherwise stop the standalone server the package started and run galera_new_cluster,
+#   unless HA_GEN_CLUSTER_EXISTS=1: ha-gen deploy saw a Primary component elsewhere, so this node
+#   only ever joins it (the step runs on every rollout: a changed option file restarts this node,
+#   a stopped one is started).
 # Never deletes the data directory (the guide's pkill -9 + rm -rf /var/lib/mysql/*).
 require_tools mysql galera_new_cluster
 ensure_enabled mariadb
@@ -164,6 +167,10 @@ elif peer_up; then
     changed "started mariadb (joined the running Galera cluster)"
   fi
 else
+  if [[ "${HA_GEN_CLUSTER_EXISTS:-}" == 1 ]]; then
+    die "ha-gen deploy saw a Primary component on another controller, but none answers on Galera port" \
+      "4567 from here: not bootstrapping a second cluster (check the network between the controllers)"
+  fi
   uuid=$(grastate_value uuid)
   safe=$(grastate_value safe_to_bootstrap)
   if [[ -n "$uuid" && "$uuid" != 00000000-0000-0000-0000-000000000000 && "$safe" != 1 ]]; then

@@ -1,0 +1,135 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { osProfile } from "../../src/core/os.js";
+import { FAKE_SECRETS } from "../fixtures/secrets.js";
+import { renderCluster } from "../../src/render.js";
+import { EXAMPLES } from "../helpers/examples.js";
+import { runGaleraCluster } from "../helpers/galera-cluster.js";
+import {
+  changedLines,
+  exitCode,
+  makeBaseDatadirs,
+  nodeArtifacts,
+  runSandbox,
+  section,
+  type BaseDatadirs,
+} from "../helpers/galera-sandbox.js";
+
+/**
+ * The lab's Galera scripts on a real 3-node cluster (Debian's MariaDB and Galera, every node's
+ * address on one namespace's loopback). The SST scripts (rsync, mariabackup) are not installed on
+ * the checker machines: state transfers go through a stand-in wsrep_sst_rsync that copies no data
+ * (see galera-cluster.ts). The container lab runs the real rsync SST.
+ */
+
+let base: BaseDatadirs;
+beforeAll(() => {
+  base = makeBaseDatadirs();
+});
+afterAll(() => base?.cleanup());
+
+const spec = EXAMPLES.lab;
+const CNF = osProfile("debian12").galeraCnf;
+
+function clusterNodes() {
+  const r = renderCluster(spec, FAKE_SECRETS);
+  return spec.nodes.map((n) => ({
+    name: n.hostname,
+    address: n.addresses.management,
+    files: nodeArtifacts(r.artifacts, n.hostname),
+  }));
+}
+
+const STATUS = String.raw`
+status() {
+  local n
+  for n in controller01 controller02 controller03; do
+    echo "$n $(sql "$n" "SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME IN
+      ('wsrep_cluster_size', 'wsrep_cluster_status', 'wsrep_local_state_comment', 'wsrep_cluster_state_uuid')
+      ORDER BY VARIABLE_NAME" | tr '\n' ' ')"
+  done
+}
+`;
+
+describe("Galera on three real nodes: the bootstrap step on a running cluster only ever joins it", () => {
+  it("a changed option file restarts controller01 into the cluster, a stopped one is started; no new cluster", () => {
+    const scenario = `${STATUS}
+step boot
+run_script controller01 20-galera-bootstrap
+step join2
+run_script controller02 21-galera-join
+step join3
+run_script controller03 21-galera-join
+step formed
+status
+step donors
+on controller01 grep -ho "requested state transfer from '[^']*'. Selected [^ ]* *([^)]*)" /var/log/stub-mariadb.log
+export HA_GEN_CLUSTER_EXISTS=1
+step changed
+on controller01 sed -i 's/^wsrep_slave_threads = 4$/wsrep_slave_threads = 2/' ${CNF}
+run_script controller01 20-galera-bootstrap
+step after-change
+status
+step stopped
+on controller01 systemctl stop mariadb
+run_script controller01 20-galera-bootstrap
+step after-start
+status
+step rerun
+run_script controller01 20-galera-bootstrap
+step calls
+on controller01 grep -c galera_new_cluster /run/stub/calls
+`;
+    const res = runGaleraCluster({ os: "debian12", nodes: clusterNodes(), datadir: base.socketRoot, scenario });
+    const out = res.stdout + res.stderr;
+    const rc = (s: string, id: string, node: string) => new RegExp(`^rc\\[${id}@${node}\\]=(\\d+)$`, "m").exec(s)?.[1];
+    expect(rc(section(out, "boot"), "20-galera-bootstrap", "controller01"), out).toBe("0");
+    const bootstrapped = "ha-gen:changed bootstrapped a new Galera cluster on this node";
+    expect(changedLines(section(out, "boot"))).toContain(bootstrapped);
+    expect(rc(section(out, "join3"), "21-galera-join", "controller03"), out).toBe("0");
+    const lines = (name: string) => section(out, name).trim().split("\n").map((l) => l.trim());
+    const formed = lines("formed");
+    const uuid = / ([0-9a-f-]{36}) /.exec(formed[0]!)?.[1];
+    expect(uuid, out).toBeDefined();
+    const synced = (n: string) => `${n} 3 ${uuid} Primary Synced`;
+    expect(formed).toEqual(["controller01", "controller02", "controller03"].map(synced));
+    // The joiners' donors: controller02 asks for controller03, not yet there, and falls back (the
+    // trailing comma) to controller01; controller03 gets controller02, not the writer.
+    expect(section(out, "donors"), out).toMatch(/from 'controller03,'\. Selected \S+ *\(controller01\)/);
+    expect(section(out, "donors"), out).toMatch(/from 'controller02,'\. Selected \S+ *\(controller02\)/);
+
+    const changed = section(out, "changed");
+    expect(rc(changed, "20-galera-bootstrap", "controller01"), out).toBe("0");
+    const rejoined = "ha-gen:changed restarted mariadb (option file changed; rejoined the cluster)";
+    expect(changedLines(changed)).toEqual([rejoined]);
+    expect(lines("after-change")).toEqual(["controller01", "controller02", "controller03"].map(synced));
+
+    const stopped = section(out, "stopped");
+    expect(rc(stopped, "20-galera-bootstrap", "controller01"), out).toBe("0");
+    expect(changedLines(stopped)).toEqual(["ha-gen:changed started mariadb (joined the running Galera cluster)"]);
+    expect(lines("after-start")).toEqual(["controller01", "controller02", "controller03"].map(synced));
+
+    expect(changedLines(section(out, "rerun"))).toEqual([]);
+    // Only the first bootstrap ever ran galera_new_cluster.
+    expect(section(out, "calls").trim()).toBe("1");
+  }, 300_000);
+});
+
+describe("the bootstrap step told that a cluster exists never starts a new one", () => {
+  it("HA_GEN_CLUSTER_EXISTS=1 and no controller answers: refused, even on a fresh datadir", () => {
+    const r = renderCluster(spec, FAKE_SECRETS);
+    const scenario = `step refused
+export HA_GEN_CLUSTER_EXISTS=1
+run_script 20-galera-bootstrap
+unset HA_GEN_CLUSTER_EXISTS
+step calls
+grep -c galera_new_cluster /run/stub/calls || true
+`;
+    const files = nodeArtifacts(r.artifacts, "controller01");
+    const res = runSandbox({ os: "debian12", nodeAddress: "198.51.100.11", files, datadir: base.socketRoot, scenario });
+    const out = res.stdout + res.stderr;
+    const refused = section(out, "refused");
+    expect(exitCode(refused, "20-galera-bootstrap"), out).not.toBe(0);
+    expect(refused).toContain("not bootstrapping a second cluster");
+    expect(section(out, "calls").trim()).toBe("0");
+  }, 120_000);
+});
