@@ -86,7 +86,11 @@ on controller01 grep -c galera_new_cluster /run/stub/calls
     const bootstrapped = "ha-gen:changed bootstrapped a new Galera cluster on this node";
     expect(changedLines(section(out, "boot"))).toContain(bootstrapped);
     expect(rc(section(out, "join3"), "21-galera-join", "controller03"), out).toBe("0");
-    const lines = (name: string) => section(out, name).trim().split("\n").map((l) => l.trim());
+    const lines = (name: string) =>
+      section(out, name)
+        .trim()
+        .split("\n")
+        .map((l) => l.trim());
     const formed = lines("formed");
     const uuid = / ([0-9a-f-]{36}) /.exec(formed[0]!)?.[1];
     expect(uuid, out).toBeDefined();
