@@ -1,5 +1,4 @@
 import { manifestJson, planJson, planMarkdown } from "../../core/formats.js";
-import type { CommandSpec } from "../args.js";
 import {
   assertInputsOutside,
   assertReplaceable,
@@ -13,35 +12,11 @@ import {
 import { loadSpec } from "../load.js";
 import { printErr, printOut } from "../output.js";
 import { defaultSecretsPath, prepare } from "../pipeline.js";
-import { printWarnings, SPEC_ARG, type Command } from "./common.js";
-
-const spec: CommandSpec = {
-  name: "render",
-  description: "render every node's files plus plan.json, PLAN.md and manifest.json into a directory",
-  args: SPEC_ARG,
-  options: [
-    {
-      long: "out",
-      short: "o",
-      value: "dir",
-      default: "ha-gen-out",
-      description:
-        "output directory: created, or updated in place when it holds an earlier render " +
-        "(files that did not change are not touched)",
-    },
-    {
-      long: "secrets",
-      short: "s",
-      value: "file",
-      description:
-        "secrets file, created 0600 and filled with generated values when missing " +
-        "(default: <spec>.secrets.yaml beside the spec)",
-    },
-  ],
-};
+import { printWarnings, type Command } from "./common.js";
+import { renderSpec } from "./specs.js";
 
 export const render: Command = {
-  spec,
+  spec: renderSpec,
   async run([spec], opts) {
     const specPath = spec!;
     const out = opts.out as string;
