@@ -73,9 +73,12 @@ function matchesManifest(out: string): void {
 let work: string;
 beforeAll(() => {
   if (!existsSync(CLI)) throw new Error("dist/cli/bin.js missing: run `npm run build` (npm test does)");
+  // A fresh clone has no node_modules/.cache until something creates it.
+  mkdirSync(join(REPO, "node_modules/.cache"), { recursive: true });
   work = mkdtempSync(join(REPO, "node_modules/.cache/ha-gen-hostile-"));
 });
 afterAll(() => {
+  if (work === undefined) return;
   spawnSync("chattr", ["-R", "-i", work]);
   rmSync(work, { recursive: true, force: true });
 });
