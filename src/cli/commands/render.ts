@@ -4,6 +4,7 @@ import {
   assertReplaceable,
   lockOutput,
   tightenSecretsFile,
+  type Replaceable,
   type TreeWrite,
   writeFailure,
   writeSecretsFile,
@@ -24,8 +25,9 @@ export const render: Command = {
     // Every path is checked before anything is written, secrets included.
     const loaded = await loadSpec(specPath);
     assertInputsOutside(out, loaded.files, secretsPath);
-    assertReplaceable(out);
+    assertReplaceable(out, "shape");
     let lock: { release(): void } | undefined;
+    let checked: Replaceable | undefined;
     try {
       const p = await prepare({
         specPath,
@@ -33,7 +35,7 @@ export const render: Command = {
         loaded,
         onValid: () => {
           lock = lockOutput(out);
-          assertReplaceable(out); // again, now that no other render can be changing it
+          checked = assertReplaceable(out); // in full, now that no other render can be changing it
         },
         saveSecrets: (path, text) => {
           try {
@@ -50,11 +52,16 @@ export const render: Command = {
       const { artifacts, plan } = p.rendered;
       let w: TreeWrite;
       try {
-        w = writeTreeAtomic(out, artifacts, [
-          { path: "plan.json", content: planJson(plan), mode: 0o644 },
-          { path: "PLAN.md", content: planMarkdown(plan, artifacts), mode: 0o644 },
-          { path: "manifest.json", content: manifestJson(artifacts), mode: 0o644 },
-        ]);
+        w = writeTreeAtomic(
+          out,
+          artifacts,
+          [
+            { path: "plan.json", content: planJson(plan), mode: 0o644 },
+            { path: "PLAN.md", content: planMarkdown(plan, artifacts), mode: 0o644 },
+            { path: "manifest.json", content: manifestJson(artifacts), mode: 0o644 },
+          ],
+          checked,
+        );
       } catch (e) {
         throw writeFailure(e, `--out ${out}`);
       }
