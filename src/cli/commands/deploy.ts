@@ -27,7 +27,7 @@ import { printErr } from "../output.js";
 import { readSecretsText } from "../load.js";
 import { defaultSecretsPath, prepare } from "../pipeline.js";
 import { jsonView, liveView, plainView } from "../progress.js";
-import type { Command, Options } from "./common.js";
+import { shownWarnings, type Command, type Options } from "./common.js";
 import { deploySpec, recoverGaleraSpec } from "./specs.js";
 
 /** `ha-gen deploy`: turns command-line options into a deploy() run with the SSH transport. */
@@ -169,7 +169,7 @@ async function loadSpec(spec: string, o: DeployCliOptions): Promise<Input> {
       }
     : writeSecretsFile;
   const p = await prepare({ specPath: spec, secretsPath, saveSecrets: save });
-  warnings.push(...p.warnings.map(formatIssue));
+  warnings.push(...shownWarnings(p.warnings).map(formatIssue));
   const addresses = new Map(p.cluster.nodes.map((n) => [n.hostname, n.addresses.management] as const));
   return {
     artifacts: p.rendered.artifacts,
