@@ -38,6 +38,8 @@ export type DeployEvent =
     }
   | {
       readonly type: "run-start";
+      /** The version of this event stream (ha-gen-events/1). */
+      readonly format: string;
       readonly runId: string;
       readonly dryRun: boolean;
       readonly nodes: readonly string[];
@@ -115,6 +117,8 @@ export type DeployEvent =
         readonly tail?: string;
       };
       readonly resumeFrom?: string;
+      /** Stopped by an interruption (Ctrl-C), not by a failure: `failed.step` is where it stopped. */
+      readonly interrupted?: boolean;
     };
 
 export type EventSink = (e: DeployEvent) => void;

@@ -26,7 +26,7 @@ import { writeSecretsFile } from "../fsio.js";
 import { printErr } from "../output.js";
 import { readSecretsText } from "../load.js";
 import { defaultSecretsPath, prepare } from "../pipeline.js";
-import { jsonView, liveView, plainView } from "../progress.js";
+import { jsonView, liveView, plainView, withHeartbeat } from "../progress.js";
 import { shownWarnings, type Command, type Options } from "./common.js";
 import { deploySpec, recoverGaleraSpec } from "./specs.js";
 
@@ -53,6 +53,16 @@ export interface DeployCliOptions {
   readonly connectRetries?: string;
   readonly stepTimeout?: string;
   readonly installKey?: string;
+  readonly detailedExitcode?: boolean;
+}
+
+/** Exit status of a run stopped by Ctrl-C or SIGTERM (128 + SIGINT), as shells report it. */
+export const EXIT_INTERRUPTED = 130;
+
+/** Period of the non-TTY heartbeat; the variable is for tests (undocumented). */
+function heartbeatMs(): number {
+  const v = Number(process.env.HA_GEN_HEARTBEAT_MS);
+  return Number.isInteger(v) && v >= 10 ? v : 30_000;
 }
 
 /** Environment variable read for the first-contact password (never a command-line argument). */
@@ -284,12 +294,12 @@ async function sshSetup(
   const json = o.json ?? false;
   const live = !json && process.stdout.isTTY === true;
   const viewOpts = { resumeCommand: resume };
-  const liveV = live ? liveView(process.stdout, viewOpts) : undefined;
-  const sink: (e: DeployEvent) => void = json
-    ? jsonView(process.stdout)
-    : liveV
-      ? liveV.sink
-      : plainView(process.stdout, viewOpts);
+  const liveV = live
+    ? liveView(process.stdout, viewOpts)
+    : json
+      ? undefined
+      : withHeartbeat(process.stdout, plainView(process.stdout, viewOpts), heartbeatMs());
+  const sink: (e: DeployEvent) => void = json ? jsonView(process.stdout) : liveV!.sink;
   // deploy() redacts its own events; the transport's warnings reach the view directly.
   const redactor = new Redactor(input.secrets);
   const report = (e: DeployEvent) => sink(redactDeep(e, redactor));
@@ -311,20 +321,66 @@ async function sshSetup(
   return { common, sink: report, liveV };
 }
 
+/**
+ * Ctrl-C (SIGINT) or SIGTERM during a run: the first stops it cleanly (no new work starts, what
+ * runs finishes, the run ends with the `--from` to resume); a second exits at once, and the nodes'
+ * deploy locks go with the dropped connections. Returns the signal and a function removing the handlers.
+ */
+function interruptions(): { signal: AbortSignal; dispose: () => void } {
+  const ac = new AbortController();
+  const onSignal = (name: NodeJS.Signals) => {
+    if (ac.signal.aborted) {
+      printErr(`\n${name} again: aborting now (a step running on a node goes on there until it ends)\n`);
+      process.exit(EXIT_INTERRUPTED);
+    }
+    printErr(`\n${name}: stopping after the running work finishes (again to abort at once)\n`);
+    ac.abort();
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  return {
+    signal: ac.signal,
+    dispose: () => {
+      process.off("SIGINT", onSignal);
+      process.off("SIGTERM", onSignal);
+    },
+  };
+}
+
+/**
+ * The exit status of a finished run: 0 ok, 1 failed, 130 interrupted; with --detailed-exitcode an ok
+ * run that changed something (a dry run: that would change files) is 2, as `terraform plan` has it.
+ */
+function exitStatus(result: DeployResult, o: DeployCliOptions): number {
+  if (result.interrupted) return EXIT_INTERRUPTED;
+  if (!result.ok) return 1;
+  if (!o.detailedExitcode) return 0;
+  const changed = result.filesChanged > 0 || (!o.dryRun && result.stepResults.some((r) => r.changes.length > 0));
+  return changed ? 2 : 0;
+}
+
 export async function runDeployCommand(spec: string, o: DeployCliOptions, argv: readonly string[]): Promise<number> {
   const n = numbers(o);
   const pubPath = o.installKey === undefined ? undefined : resolve(o.installKey);
   const pub = pubPath === undefined ? undefined : readInstallKey(pubPath);
   const isDir = existsSync(spec) && statSync(spec).isDirectory();
   const input = isDir ? loadRenderedDir(spec, o.secrets) : await loadSpec(spec, o);
-  for (const w of input.warnings) printErr(`${w}\n`);
+  // With --json they are events of the stream (below).
+  if (!o.json) for (const w of input.warnings) printErr(`${w}\n`);
   const resume = (step: string) =>
     resumeCommand(
       argv,
       step,
       input.steps.map((x) => x.id),
     );
-  const { common, sink, liveV } = await sshSetup(input, o, n, resume);
+  const setup = await sshSetup(input, o, n, resume);
+  const { common, liveV } = setup;
+  // With --json the input's warnings are events right after run-start (the line that names the format).
+  const pending = o.json ? input.warnings.map((w) => w.replace(/^warning(?: \[([^\]]+)\])?: /, "")) : [];
+  const sink = (e: DeployEvent) => {
+    setup.sink(e);
+    if (e.type === "run-start") for (const message of pending.splice(0)) setup.sink({ type: "warning", message });
+  };
 
   let password: string | undefined;
   if (pubPath !== undefined && pub !== undefined) {
@@ -356,6 +412,7 @@ export async function runDeployCommand(spec: string, o: DeployCliOptions, argv: 
   const runId = newRunId();
   const logDir = o.logDir === false || o.dryRun ? undefined : resolve(o.logDir ?? "ha-gen-runs", runId);
   let result: DeployResult;
+  const interrupt = interruptions();
   try {
     result = await deploy({
       artifacts: input.artifacts,
@@ -373,11 +430,13 @@ export async function runDeployCommand(spec: string, o: DeployCliOptions, argv: 
       onEvent: sink,
       ...(logDir ? { logDir } : {}),
       runId,
+      signal: interrupt.signal,
     });
   } finally {
+    interrupt.dispose();
     liveV?.stop();
   }
-  return result.ok ? 0 : 1;
+  return exitStatus(result, o);
 }
 
 /** `ha-gen recover galera <spec>`: see recover.ts. */

@@ -135,6 +135,12 @@ export const deploySpec: CommandSpec = {
         "connect and show per node the files that would change (with diffs, never for secret files) and the " +
         "steps that would run; change nothing",
     },
+    {
+      long: "detailed-exitcode",
+      description:
+        "exit 2 when the run changed something (with --dry-run: when files would change), 0 when nothing, " +
+        "1 on error (as terraform plan)",
+    },
     { long: "from", value: "step", description: "resume: push files, then run the plan from this step on" },
     { long: "only", value: "steps", description: "run only these steps (comma-separated); `push` is the file push" },
     { long: "nodes", value: "nodes", description: "only these nodes (comma-separated)" },
