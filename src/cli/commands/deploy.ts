@@ -9,6 +9,10 @@ import {
   newRunId,
   recoverGalera,
   resolveSshHost,
+  resolveWithSshG,
+  SshConfigError,
+  sshAvailable,
+  sshRunner,
   SshTransport,
   type DeployEvent,
   type DeployResult,
@@ -275,6 +279,34 @@ function readInstallKey(path: string): string {
   return text;
 }
 
+/**
+ * How a host name becomes where to connect: OpenSSH's own `ssh -G` where ssh can run (every Match,
+ * Include and token as ssh has them), else ha-gen's parser of ~/.ssh/config or --ssh-config. The
+ * undocumented HA_GEN_SSH names the ssh program ("none": the parser), for tests.
+ */
+function hostLookup(explicit: string | undefined): (name: string) => SshHostConfig {
+  const program = process.env.HA_GEN_SSH;
+  const run = program === "none" ? undefined : sshRunner(program || "ssh");
+  if (run && sshAvailable(run)) {
+    // ssh -G would read an unreadable file as "no config": refuse it as the parser does.
+    if (explicit !== undefined) {
+      try {
+        readFileSync(explicit);
+      } catch (e) {
+        throw new SshConfigError(`cannot read ssh config ${explicit}: ${(e as NodeJS.ErrnoException).code ?? e}`);
+      }
+    }
+    const cache = new Map<string, SshHostConfig>();
+    return (name) => {
+      const c = cache.get(name) ?? resolveWithSshG(name, { run, ...(explicit ? { configFile: explicit } : {}) });
+      cache.set(name, c);
+      return c;
+    };
+  }
+  const config = loadSshConfig(explicit ?? join(homedir(), ".ssh", "config"), explicit !== undefined);
+  return (name) => resolveSshHost(config, name);
+}
+
 /** Shared by deploy and recover: ssh config, known_hosts, the view, and the SSH transport options. */
 async function sshSetup(
   input: Pick<Input, "addresses" | "secrets">,
@@ -282,10 +314,9 @@ async function sshSetup(
   n: Numbers,
   resume: (step: string) => string,
 ) {
-  const sshConfigPath = o.sshConfig ?? join(homedir(), ".ssh", "config");
-  const config = loadSshConfig(sshConfigPath, o.sshConfig !== undefined);
+  const lookup = hostLookup(o.sshConfig);
   const resolveHost = (name: string): SshHostConfig => {
-    const c = resolveSshHost(config, name);
+    const c = lookup(name);
     const addr = input.addresses.get(name);
     return !c.hostnameFromConfig && addr ? { ...c, hostname: addr } : c;
   };
