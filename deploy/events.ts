@@ -1,3 +1,6 @@
+import type * as z from "zod";
+import type { deployEventSchema } from "../src/core/formats.js";
+
 /**
  * Everything deploy() reports, as plain data: the progress views, the run log and `--json` all
  * consume these. Every string in an event has already been redacted.
@@ -122,3 +125,13 @@ export type DeployEvent =
     };
 
 export type EventSink = (e: DeployEvent) => void;
+
+// The --json stream's schema (src/core/formats.ts) and these types must describe the same thing.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+type Mutable<T> = T extends readonly (infer E)[]
+  ? Mutable<E>[]
+  : T extends object
+    ? { -readonly [K in keyof T]: Mutable<T[K]> }
+    : T;
+const eventsAgree: Same<z.infer<typeof deployEventSchema>, Mutable<DeployEvent>> = true;
+void eventsAgree;

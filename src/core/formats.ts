@@ -350,3 +350,127 @@ export function jsonDocument(value: ValidateResult | RenderResultJson | ErrorRes
 export const parseValidateResult = (text: string, where: string) => parseFile(validateResultSchema, text, where);
 export const parseRenderResult = (text: string, where: string) => parseFile(renderResultSchema, text, where);
 export const parseErrorResult = (text: string, where: string) => parseFile(errorResultSchema, text, where);
+
+const fileChangeSchema = z.strictObject({
+  path: z.string(),
+  action: z.enum(["create", "update", "attrs"]),
+  detail: z.string(),
+  secret: z.boolean(),
+  diff: z.string().optional(),
+});
+const stepShape = {
+  step: z.string(),
+  title: z.string(),
+  nodes: z.array(z.string()),
+  mode: z.enum(["serial", "parallel"]),
+};
+const failureSchema = z.strictObject({
+  step: z.string(),
+  node: z.string().optional(),
+  code: z.int().nullable().optional(),
+  message: z.string(),
+  tail: z.string().optional(),
+});
+
+/**
+ * One line of `deploy --json` / `recover galera --json` (EVENTS_FORMAT): deploy/events.ts's
+ * DeployEvent, which is checked there to be the same type.
+ */
+export const deployEventSchema = z.discriminatedUnion("type", [
+  z.strictObject({
+    type: z.literal("galera-recovery"),
+    reports: z.array(
+      z.strictObject({
+        node: z.string(),
+        uuid: z.string().optional(),
+        seqno: z.number().optional(),
+        safeToBootstrap: z.boolean().optional(),
+        running: z.boolean().optional(),
+        state: z.string().optional(),
+        error: z.string().optional(),
+      }),
+    ),
+    action: z.enum(["bootstrap", "join", "refuse"]),
+    bootstrap: z.string().optional(),
+    join: z.array(z.string()).optional(),
+    reason: z.string(),
+    dryRun: z.boolean(),
+  }),
+  z.strictObject({
+    type: z.literal("run-start"),
+    format: z.string(),
+    runId: z.string(),
+    dryRun: z.boolean(),
+    nodes: z.array(z.string()),
+    steps: z.array(z.string()),
+    push: z.boolean(),
+    logDir: z.string().optional(),
+  }),
+  z.strictObject({ type: z.literal("connect-start"), node: z.string() }),
+  z.strictObject({ type: z.literal("connect-end"), node: z.string(), ms: z.number() }),
+  z.strictObject({
+    type: z.literal("host-key-accepted"),
+    name: z.string(),
+    keyType: z.string(),
+    fingerprint: z.string(),
+    recorded: z.boolean(),
+  }),
+  z.strictObject({ type: z.literal("warning"), message: z.string() }),
+  z.strictObject({ type: z.literal("push-start"), node: z.string(), files: z.int() }),
+  z.strictObject({
+    type: z.literal("push-end"),
+    node: z.string(),
+    changed: z.array(fileChangeSchema),
+    unchanged: z.int(),
+    ms: z.number(),
+    dryRun: z.boolean(),
+  }),
+  z.strictObject({ type: z.literal("step-skip"), step: z.string(), node: z.string().optional(), reason: z.string() }),
+  z.strictObject({ type: z.literal("step-start"), ...stepShape }),
+  z.strictObject({ type: z.literal("step-would-run"), ...stepShape }),
+  z.strictObject({ type: z.literal("node-step-start"), step: z.string(), node: z.string(), command: z.string() }),
+  z.strictObject({
+    type: z.literal("node-step-end"),
+    step: z.string(),
+    node: z.string(),
+    code: z.int().nullable(),
+    ms: z.number(),
+    changes: z.array(z.string()),
+    tail: z.string().optional(),
+    timedOut: z.boolean().optional(),
+  }),
+  z.strictObject({
+    type: z.literal("step-end"),
+    step: z.string(),
+    ok: z.boolean(),
+    ms: z.number(),
+    changed: z.boolean(),
+  }),
+  z.strictObject({
+    type: z.literal("error"),
+    node: z.string().optional(),
+    step: z.string().optional(),
+    message: z.string(),
+  }),
+  z.strictObject({
+    type: z.literal("run-end"),
+    ok: z.boolean(),
+    dryRun: z.boolean(),
+    ms: z.number(),
+    filesChanged: z.int(),
+    filesUnchanged: z.int(),
+    stepsRun: z.int(),
+    stepsChanged: z.int(),
+    failed: failureSchema.optional(),
+    resumeFrom: z.string().optional(),
+    interrupted: z.boolean().optional(),
+  }),
+]);
+
+/** The lines of a `deploy --json` stream, each checked; an ha-gen-error/1 line ends a stream that failed early. */
+export function parseDeployEvents(text: string, where: string): z.infer<typeof deployEventSchema>[] {
+  return text
+    .split("\n")
+    .filter((l) => l.trim() !== "")
+    .map((l, i) => parseFile(deployEventSchema, l, `${where} line ${i + 1}`));
+}

@@ -3,7 +3,7 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MANIFEST_FORMAT, PLAN_FORMAT, parseErrorResult } from "../../src/core/formats.js";
+import { MANIFEST_FORMAT, PLAN_FORMAT, parseDeployEvents, parseErrorResult } from "../../src/core/formats.js";
 import { startSshdLab, type SshdLab } from "../helpers/deploy-sshd.js";
 
 /**
@@ -167,6 +167,18 @@ describe("Ctrl-C during deploy", () => {
     expect(r.stdout).toMatch(/^resume with: .* --from 02-next$/m);
   });
 
+  it("--json: the run-end event says interrupted, with the step to resume from", async () => {
+    const root = "root-json-int";
+    const input = rendered("in-json-int", 2);
+    const c = start(args(input, root, "--json"));
+    await until("01-slow to start on i1", () => marker(root, "i1", "slow-start"));
+    c.kill("SIGINT");
+    const r = await c.done;
+    expect(r.code).toBe(130);
+    const end = parseDeployEvents(r.stdout, "stdout").at(-1);
+    expect(end).toMatchObject({ type: "run-end", ok: false, interrupted: true, resumeFrom: "01-slow" });
+  });
+
   it("a second Ctrl-C exits at once; the nodes' deploy lock goes with the connection", async () => {
     const root = "root-twice";
     const input = rendered("in-twice", 20);
@@ -214,10 +226,8 @@ describe("deploy --detailed-exitcode", () => {
   it("--json: events carry their format; an error before the run is one ha-gen-error/1 line", async () => {
     const r = await start(args(rendered("in-json", 0), "root-json", "--json", "--dry-run")).done;
     expect(r.code).toBe(0);
-    const events = r.stdout
-      .trim()
-      .split("\n")
-      .map((l) => JSON.parse(l) as { type: string; format?: string });
+    // Every line parses with the stream's schema (src/core/formats.ts).
+    const events = parseDeployEvents(r.stdout, "stdout");
     expect(events[0]).toMatchObject({ type: "run-start", format: "ha-gen-events/1" });
     expect(events.at(-1)?.type).toBe("run-end");
     const bad = await start(args(join(dir, "no-such-dir"), "root-json", "--json")).done;
