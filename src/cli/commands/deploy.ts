@@ -485,6 +485,7 @@ export async function runRecoverGaleraCommand(
   const runId = newRunId();
   const logDir =
     o.logDir === false || o.dryRun ? undefined : resolve(o.logDir ?? "ha-gen-runs", `${runId}-recover-galera`);
+  const interrupt = interruptions();
   try {
     const r = await recoverGalera({
       controllers: input.controllers ?? [],
@@ -495,9 +496,11 @@ export async function runRecoverGaleraCommand(
       stepTimeoutMs: n.stepTimeoutMs,
       onEvent: sink,
       ...(logDir ? { logDir } : {}),
+      signal: interrupt.signal,
     });
-    return r.ok ? 0 : 1;
+    return r.run?.interrupted ? EXIT_INTERRUPTED : r.ok ? 0 : 1;
   } finally {
+    interrupt.dispose();
     liveV?.stop();
   }
 }
