@@ -160,14 +160,16 @@ describe("the packed tarball, installed by npm into an empty project", () => {
     writeFileSync(
       join(app, "use.cjs"),
       USE(
-        'const ha = require("ha-gen"); const deploy = require("ha-gen/deploy"); const define = require("ha-gen/define");\n' +
+        'const ha = require("ha-gen"); const deploy = require("ha-gen/deploy");\n' +
+          'const define = require("ha-gen/define");\n' +
           "const RESOLVE = (s) => require.resolve(s);",
       ),
     );
     writeFileSync(
       join(app, "use.mjs"),
       USE(
-        'import * as ha from "ha-gen"; import * as deploy from "ha-gen/deploy"; import * as define from "ha-gen/define";\n' +
+        'import * as ha from "ha-gen"; import * as deploy from "ha-gen/deploy";\n' +
+          'import * as define from "ha-gen/define";\n' +
           "const RESOLVE = (s) => import.meta.resolve(s);",
       ),
     );
@@ -236,6 +238,8 @@ export const same: typeof define = defineCluster;
       `${imp}\nexport default defineCluster({ ...${JSON.stringify(SPEC)}, os: "centos9" });\n`;
     writeFileSync(join(app, "wrong.mts"), wrong('import { defineCluster } from "ha-gen";'));
     writeFileSync(join(app, "wrong.cts"), wrong('import { defineCluster } from "ha-gen/define";'));
+    // What `ha-gen init` writes is a typed spec too.
+    expect(run("npm", ["exec", "--offline", "--", "ha-gen", "init", "init"]).status).toBe(0);
     // One tsc run (it takes seconds): the typed files must check clean, the wrong ones must not.
     writeFileSync(
       join(app, "tsconfig.json"),
@@ -249,7 +253,7 @@ export const same: typeof define = defineCluster;
           skipLibCheck: false,
           types: ["node"],
         },
-        files: ["typed.mts", "typed.cts", "wrong.mts", "wrong.cts"],
+        files: ["typed.mts", "typed.cts", "wrong.mts", "wrong.cts", "init/cluster.ts"],
       }),
     );
     const r = run(process.execPath, [TSC, "-p", "tsconfig.json", "--listFiles", "--pretty", "false"]);
@@ -292,9 +296,14 @@ export const same: typeof define = defineCluster;
     expect(readFileSync(join(root, "deploy/README.md"), "utf8")).toMatch(/^# /);
   });
 
-  it("`npm exec ha-gen --version` runs the installed executable", () => {
+  it("`npm exec ha-gen --version` runs the installed executable, which renders what `ha-gen init` wrote", () => {
     const r = run("npm", ["exec", "--offline", "--", "ha-gen", "--version"]);
     expect(r.stderr).toBe("");
     expect(r.stdout).toBe(`${pkg.version}\n`);
+    expect(run("npm", ["exec", "--offline", "--", "ha-gen", "init", "quick"]).status).toBe(0);
+    const rendered = run("npm", ["exec", "--offline", "--", "ha-gen", "render", "quick/cluster.ts", "--out", "out"]);
+    expect(rendered.status).toBe(0);
+    expect(rendered.stdout).toMatch(/^rendered \d+ files for 3 nodes/);
+    expect(existsSync(join(app, "out/controller01/etc/haproxy/haproxy.cfg"))).toBe(true);
   });
 });
