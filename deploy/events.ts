@@ -5,6 +5,7 @@
 
 export type FileAction = "create" | "update" | "attrs" | "unchanged";
 
+/** One file of a push: created, updated, only owner/mode changed, or unchanged. */
 export interface FileChange {
   readonly path: string;
   readonly action: Exclude<FileAction, "unchanged">;
@@ -26,6 +27,7 @@ export interface GaleraReportLine {
   readonly error?: string;
 }
 
+/** What a deploy or recovery reports as it goes (the `--json` lines of the CLI), secrets redacted. */
 export type DeployEvent =
   | {
       readonly type: "galera-recovery";
@@ -117,4 +119,5 @@ export type DeployEvent =
       readonly resumeFrom?: string;
     };
 
+/** Receives each {@link DeployEvent} as it happens. */
 export type EventSink = (e: DeployEvent) => void;

@@ -46,7 +46,9 @@ export interface SshTransportOptions {
   readonly connectTimeoutMs?: number;
   /** Further attempts after a failed connect (refused, timed out, reset). */
   readonly connectRetries?: number;
+  /** Called when an unknown host key was accepted and recorded (`acceptNewHostKeys`). */
   readonly onHostKeyAccepted?: (name: string, keyType: string, fingerprint: string) => void;
+  /** Called with each warning, such as an ssh config setting ha-gen ignores. */
   readonly onWarning?: (message: string) => void;
 }
 

@@ -94,7 +94,9 @@ const durationIn = (bare: "ms" | "s") =>
 const duration = durationIn("s");
 const haproxyDuration = durationIn("ms");
 
+/** Every {@link Role}. */
 export const ROLES = ["controller", "compute", "ceph"] as const;
+/** Every {@link OsTarget}. */
 export const OS_TARGETS = ["centos8", "debian12"] as const;
 
 const network = z.strictObject({
@@ -424,6 +426,10 @@ const safety = z
   })
   .prefault({});
 
+/**
+ * The zod schema of a cluster spec: validation, defaults and the JSON Schema (`ha-gen schema`) come
+ * from it. Prefer {@link validateSpec}, which adds the cross-field checks and reports every problem.
+ */
 export const clusterSpecSchema = z.strictObject({
   name: name.default("openstack-ha"),
   release: z.enum(["train"]).default("train"),
@@ -458,7 +464,11 @@ export const clusterSpecSchema = z.strictObject({
 export type ClusterSpecInput = z.input<typeof clusterSpecSchema>;
 /** The resolved spec generators receive: every default applied. */
 export type ClusterSpec = z.output<typeof clusterSpecSchema>;
+/** One entry of `nodes`, defaults applied. */
 export type NodeSpec = ClusterSpec["nodes"][number];
+/** What a node is for: `controller` runs every clustered service; `compute` and `ceph` get the common files. */
 export type Role = (typeof ROLES)[number];
+/** The operating systems ha-gen renders for. */
 export type OsTarget = (typeof OS_TARGETS)[number];
+/** One HAProxy listener on the VIP, defaults applied. */
 export type HaproxyService = ClusterSpec["haproxy"]["services"][number];
