@@ -94,7 +94,7 @@ export function checkSecret(key: SecretKey, value: unknown): string | undefined 
   return undefined;
 }
 
-/** A secrets file after {@link fillSecrets}: complete secrets, what was generated, and unknown keys kept as they were. */
+/** A secrets file after {@link fillSecrets}: complete secrets, what was generated, unknown keys kept as they were. */
 export interface SecretsFileState {
   /** Secrets, complete. */
   readonly secrets: Secrets;
