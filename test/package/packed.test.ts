@@ -120,7 +120,10 @@ beforeAll(() => {
   writeFileSync(join(app, "package-lock.json"), `${JSON.stringify(lock, null, 2)}\n`);
   // --ignore-scripts: ssh2's optional native build needs a compiler, and ha-gen runs without it.
   const ci = run("npm", ["ci", "--offline", "--ignore-scripts", "--no-audit", "--no-fund"]);
-  if (ci.status !== 0) throw new Error(`npm ci of the packed tarball failed:\n${ci.stderr}`);
+  if (ci.status !== 0) {
+    const hint = /ENOTCACHED/.test(ci.stderr) ? " (a dependency is not in the npm cache: run `npm ci` here first)" : "";
+    throw new Error(`npm ci of the packed tarball failed${hint}:\n${ci.stderr}`);
+  }
 });
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
