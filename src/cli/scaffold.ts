@@ -21,12 +21,12 @@ export default defineCluster({
   networks: {
     // Every node has an address here; Galera, RabbitMQ, etcd, corosync and HAProxy use it.
     management: { cidr: "198.51.100.0/24", interface: "eth0" },
-    // Optional second network: corosync gets a second ring on it.
+    // Optional second network: corosync gets a second link on it (every controller needs an address there).
     // vlan: { cidr: "172.31.253.0/24", interface: "eth1" },
   },
 
   // Controllers run every clustered service: 3 or 5 of them (an odd number keeps a quorum).
-  // Other roles: "compute" and "ceph" (they get /etc/hosts, chrony and the OS preparation).
+  // Other roles: "compute" and "ceph" (they get /etc/hosts, chrony, sysctl and the OS preparation).
   nodes: [
     { hostname: "controller01", roles: ["controller"], addresses: { management: "198.51.100.11" } },
     { hostname: "controller02", roles: ["controller"], addresses: { management: "198.51.100.12" } },

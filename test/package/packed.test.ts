@@ -124,7 +124,8 @@ beforeAll(() => {
     const hint = /ENOTCACHED/.test(ci.stderr) ? " (a dependency is not in the npm cache: run `npm ci` here first)" : "";
     throw new Error(`npm ci of the packed tarball failed${hint}:\n${ci.stderr}`);
   }
-});
+  // npm and tsc each take tens of seconds on a loaded 2-core machine; generous bounds, not figures.
+}, 300_000);
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 // The lab's spec, as plain data (a script run by node cannot import a .ts file).
@@ -269,7 +270,7 @@ export const same: typeof define = defineCluster;
       expect(listed).toContain(`dist/types/${f}`);
       expect(listed).toContain(`dist/types-cjs/${f}`);
     }
-  });
+  }, 300_000);
 
   it("ships its declaration maps with the sources they point to, the LICENSE and deploy/README.md", () => {
     const root = join(app, "node_modules/ha-gen");
