@@ -443,12 +443,9 @@ export const haproxyService = z.strictObject({
     .meta({ description: "Health-check port when it differs from backendPort (Galera: 9200). Default: backendPort." }),
   tcpKeepalive: z.boolean().default(true).meta({ description: "option tcpka: TCP keepalives. Default: true." }),
   /** First controller active, the others `backup` (Galera: one writer avoids certification conflicts). */
-  activeBackup: z
-    .boolean()
-    .default(false)
-    .meta({
-      description: "Only the first controller serves, the others are backups (Galera's one writer). Default: false.",
-    }),
+  activeBackup: z.boolean().default(false).meta({
+    description: "Only the first controller serves, the others are backups (Galera's one writer). Default: false.",
+  }),
   timeoutClient: haproxyDuration
     .optional()
     .meta({ description: "timeout client of this listener. Default: HAProxy defaults section (1m)." }),
@@ -501,14 +498,9 @@ const DEFAULT_SERVICES: z.input<typeof haproxyService>[] = [
 
 const haproxy = z
   .strictObject({
-    maxconn: z
-      .int()
-      .min(1)
-      .max(1_000_000)
-      .default(4000)
-      .meta({
-        description: "maxconn of every listener but Galera's (derived from galera.maxConnections). Default: 4000.",
-      }),
+    maxconn: z.int().min(1).max(1_000_000).default(4000).meta({
+      description: "maxconn of every listener but Galera's (derived from galera.maxConnections). Default: 4000.",
+    }),
     stats: z
       .strictObject({
         port: port.default(1080).meta({ description: "Port of the stats page (VIP and node address). Default: 1080." }),
