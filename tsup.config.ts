@@ -1,4 +1,5 @@
-import { chmod, readFile } from "node:fs/promises";
+import { execFileSync } from "node:child_process";
+import { chmod, cp, readFile, rm, writeFile } from "node:fs/promises";
 import { basename } from "node:path";
 import { fileURLToPath } from "node:url";
 import { defineConfig, type Options } from "tsup";
@@ -32,14 +33,34 @@ const common: Options = {
   sourcemap: false,
 };
 
+/**
+ * Declarations come from tsc, one file per module with its declaration map (a bundled .d.ts cannot
+ * have one), into dist/types for `import`. `require` gets the same tree in dist/types-cjs, whose
+ * package.json says commonjs: TypeScript reads a .d.ts as ESM or CJS by its nearest package.json,
+ * and CommonJS users must get CJS types (attw checks both). The maps point at the shipped sources.
+ */
+async function declarations(): Promise<void> {
+  await rm("dist/types", { recursive: true, force: true });
+  await rm("dist/types-cjs", { recursive: true, force: true });
+  const tsc = fileURLToPath(new URL("./node_modules/typescript/bin/tsc", import.meta.url));
+  execFileSync(process.execPath, [tsc, "-p", "tsconfig.build.json"], { stdio: "inherit" });
+  await cp("dist/types", "dist/types-cjs", { recursive: true });
+  await writeFile("dist/types-cjs/package.json", '{ "type": "commonjs" }\n');
+}
+
 export default defineConfig([
   {
     ...common,
+    // CommonJS too, for `require("ha-gen")`; splitting keeps one copy of each class (HaGenError)
+    // shared by the entries of each format, so `instanceof` holds across ha-gen and ha-gen/deploy.
+    format: ["esm", "cjs"],
+    shims: true, // import.meta.url in the CJS build (deploy loads ssh2 through createRequire)
+    sourcemap: true,
     entry: { index: "src/index.ts", deploy: "deploy/index.ts", define: "src/core/define.ts" },
-    dts: { entry: { index: "src/index.ts", deploy: "deploy/index.ts", define: "src/core/define.ts" } },
     // Runtime dependencies stay external (users share one zod/yaml with ha-gen); nunjucks is bundled.
     noExternal: ["nunjucks"],
     clean: ["!cli/**"], // dist/cli is the other build's
+    onSuccess: declarations,
   },
   {
     // The executable bundles zod and yaml too: Node resolves, reads and links each of their ~170

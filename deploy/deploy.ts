@@ -39,6 +39,7 @@ import type { Connection, Transport } from "./transport.js";
 /** A plan step, optionally with arguments for its script (on-demand scripts such as galera-recover). */
 export type RunnableStep = PlanStep & { readonly args?: readonly string[] };
 
+/** What {@link deploy} rolls out, where to and how: the rendered artifacts and plan, and a transport. */
 export interface DeployOptions {
   readonly artifacts: readonly Artifact[];
   readonly plan: { readonly steps: readonly RunnableStep[] };
@@ -72,6 +73,7 @@ export interface DeployOptions {
   readonly signal?: AbortSignal;
 }
 
+/** How one step went on one node: exit status, duration and the changes the script reported. */
 export interface NodeStepResult {
   readonly step: string;
   readonly node: string;
@@ -80,6 +82,7 @@ export interface NodeStepResult {
   readonly changes: readonly string[];
 }
 
+/** The outcome of {@link deploy}: files changed per node, every step result, and on failure where and how to resume. */
 export interface DeployResult {
   readonly ok: boolean;
   readonly runId: string;
@@ -166,6 +169,12 @@ interface Run {
   readonly state: { ended: boolean };
 }
 
+/**
+ * Rolls a rendered cluster out: connects to every node first (host keys verified by the transport),
+ * pushes the files whose content, mode or owner differ, then runs the plan's steps in order and stops
+ * at the first failure. Safe to repeat: an unchanged cluster changes nothing. Never throws for a
+ * failed node or step (see `ok`, `failed`, `resumeFrom`); a {@link UsageError} for impossible options.
+ */
 export function deploy(o: DeployOptions): Promise<DeployResult> {
   return runDeploy(o, false);
 }

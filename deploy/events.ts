@@ -8,6 +8,7 @@ import type { deployEventSchema } from "../src/core/formats.js";
 
 export type FileAction = "create" | "update" | "attrs" | "unchanged";
 
+/** One file of a push: created, updated, only owner/mode changed, or unchanged. */
 export interface FileChange {
   readonly path: string;
   readonly action: Exclude<FileAction, "unchanged">;
@@ -29,6 +30,7 @@ export interface GaleraReportLine {
   readonly error?: string;
 }
 
+/** What a deploy or recovery reports as it goes (the `--json` lines of the CLI), secrets redacted. */
 export type DeployEvent =
   | {
       readonly type: "galera-recovery";
@@ -124,6 +126,7 @@ export type DeployEvent =
       readonly interrupted?: boolean;
     };
 
+/** Receives each {@link DeployEvent} as it happens. */
 export type EventSink = (e: DeployEvent) => void;
 
 // The --json stream's schema (src/core/formats.ts) and these types must describe the same thing.

@@ -21,6 +21,7 @@ export interface KnownHostLine {
   readonly key: Buffer;
 }
 
+/** What a known_hosts file says about a host's key: known, unknown, changed (never accepted) or revoked. */
 export type HostKeyVerdict =
   | { readonly status: "known"; readonly line: number }
   | { readonly status: "unknown" }
@@ -124,6 +125,7 @@ export class KnownHostsFile {
 
   private constructor(readonly path: string) {}
 
+  /** Reads a known_hosts file (a missing file holds no keys). */
   static async load(path: string): Promise<KnownHostsFile> {
     const f = new KnownHostsFile(path);
     try {
@@ -139,10 +141,12 @@ export class KnownHostsFile {
     return f;
   }
 
+  /** What this file says about `blob` as the key of host `name` (`[host]:port` for other ports). */
   check(name: string, blob: Buffer): HostKeyVerdict {
     return checkHostKey(this.lines, name, blob);
   }
 
+  /** Key types recorded for `name`, to ask the server for those first. */
   knownTypes(name: string): string[] {
     return knownKeyTypes(this.lines, name);
   }

@@ -41,6 +41,7 @@ export interface RecoverGaleraOptions {
   readonly signal?: AbortSignal;
 }
 
+/** The outcome of {@link recoverGalera}: every controller's report, the decision and the run that followed. */
 export interface RecoverGaleraResult {
   readonly ok: boolean;
   readonly decision: RecoveryDecision;
@@ -49,6 +50,12 @@ export interface RecoverGaleraResult {
   readonly run?: DeployResult;
 }
 
+/**
+ * Recovers Galera after a full outage: asks every controller for its last committed position
+ * (`--wsrep-recover`), requires one cluster UUID, bootstraps only the most advanced node and joins
+ * the others one at a time. Refuses (`ok: false`, nothing started) when the reports disagree or a
+ * node already runs a Primary component.
+ */
 export async function recoverGalera(o: RecoverGaleraOptions): Promise<RecoverGaleraResult> {
   const redactor = new Redactor(o.secrets ?? []);
   const emit: EventSink = (e) => o.onEvent?.(redactDeep(e, redactor));

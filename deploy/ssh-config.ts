@@ -13,6 +13,7 @@ import { isAbsolute, join } from "node:path";
  * deliberately does not honour (StrictHostKeyChecking, UserKnownHostsFile...) are reported.
  */
 
+/** One `Keyword args` line of a config, with the file and line it came from. */
 export interface SshConfigEntry {
   readonly keyword: string;
   readonly args: readonly string[];
@@ -20,6 +21,7 @@ export interface SshConfigEntry {
   readonly line: number;
 }
 
+/** The entries of one Host block (or of the lines before the first), with the patterns it applies to. */
 export interface SshConfigBlock {
   /**
    * Host pattern lists that must all match (more than one when a Host block comes from a file
@@ -31,10 +33,12 @@ export interface SshConfigBlock {
   readonly unevaluated?: string;
 }
 
+/** A parsed OpenSSH client config: its Host blocks in order. */
 export interface SshConfig {
   readonly blocks: readonly SshConfigBlock[];
 }
 
+/** One hop of a ProxyJump. */
 export interface JumpHost {
   readonly user?: string;
   readonly host: string;
@@ -108,9 +112,11 @@ export function splitConfigLine(raw: string): string[] {
   return words;
 }
 
+/** How {@link parseSshConfig} reads Included files; tests replace the filesystem. */
 export interface ParseOptions {
   /** Resolves Include paths and reads files; defaults to the real filesystem. */
   readonly readFile?: (path: string) => string;
+  /** Lists a directory, for Include globs; default: the real filesystem. */
   readonly listDir?: (path: string) => string[];
   /** Owner and mode of an included file (checked as OpenSSH does); default: the real filesystem's. */
   readonly stat?: (path: string) => { readonly uid: number; readonly mode: number };
@@ -345,6 +351,7 @@ export function parseProxyJump(value: string): JumpHost[] {
   });
 }
 
+/** The local user and home directory {@link resolveSshHost} expands `%u` and `~` with (default: the real ones). */
 export interface ResolveOptions {
   readonly localUser?: string;
   readonly home?: string;

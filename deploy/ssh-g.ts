@@ -10,7 +10,8 @@ import { parseProxyJump, SshConfigError, type JumpHost, type SshHostConfig } fro
  * The command is injectable (`RunSsh`) so tests can feed any output.
  */
 
-export interface RunResult {
+/** What one run of `ssh` printed and how it exited. */
+export interface SshRunResult {
   readonly status: number | null;
   readonly stdout: string;
   readonly stderr: string;
@@ -18,7 +19,7 @@ export interface RunResult {
   readonly error?: Error;
 }
 /** Runs `ssh` with these arguments and returns what it printed. */
-export type RunSsh = (args: readonly string[]) => RunResult;
+export type RunSsh = (args: readonly string[]) => SshRunResult;
 
 /** Runs `program` (default: ssh from PATH). */
 export function sshRunner(program = "ssh"): RunSsh {
@@ -64,11 +65,15 @@ const IGNORED: readonly { keyword: string; isDefault: (v: string, home: string) 
   },
 ];
 
+/** How `ssh -G` is run and its output read. */
 export interface SshGOptions {
   /** `-F file`; without it ssh reads ~/.ssh/config and the system-wide /etc/ssh/ssh_config. */
   readonly configFile?: string;
+  /** Runs ssh (tests inject one); default: the `ssh` on PATH. */
   readonly run?: RunSsh;
+  /** Home directory for `~` in identity and known-hosts paths; default: the user's. */
   readonly home?: string;
+  /** The local user name, which `ssh -G` prints as `user` when nothing sets one; default: the process's. */
   readonly localUser?: string;
 }
 

@@ -46,7 +46,9 @@ export interface SshTransportOptions {
   readonly connectTimeoutMs?: number;
   /** Further attempts after a failed connect (refused, timed out, reset). */
   readonly connectRetries?: number;
+  /** Called when an unknown host key was accepted and recorded (`acceptNewHostKeys`). */
   readonly onHostKeyAccepted?: (name: string, keyType: string, fingerprint: string) => void;
+  /** Called with each warning, such as an ssh config setting ha-gen ignores. */
   readonly onWarning?: (message: string) => void;
 }
 
@@ -88,7 +90,8 @@ function newSftpClient(name: string): SftpClient {
 }
 
 const DEFAULT_KEYS = ["id_ed25519", "id_ecdsa", "id_rsa"];
-const ALL_HOST_KEY_ALGOS: ServerHostKeyAlgorithm[] = [
+// Its own literal type, not ssh2's: declarations of ha-gen must not need @types/ssh2 (a devDependency).
+const ALL_HOST_KEY_ALGOS = [
   "ssh-ed25519",
   "ecdsa-sha2-nistp256",
   "ecdsa-sha2-nistp384",
@@ -96,14 +99,15 @@ const ALL_HOST_KEY_ALGOS: ServerHostKeyAlgorithm[] = [
   "rsa-sha2-512",
   "rsa-sha2-256",
   "ssh-rsa",
-];
+] as const satisfies readonly ServerHostKeyAlgorithm[];
+type HostKeyAlgorithm = (typeof ALL_HOST_KEY_ALGOS)[number];
 
 /** Host key algorithms with the ones already recorded for the host first, as OpenSSH orders them. */
-export function hostKeyAlgorithms(knownTypes: readonly string[]): ServerHostKeyAlgorithm[] {
-  const first: ServerHostKeyAlgorithm[] = [];
+export function hostKeyAlgorithms(knownTypes: readonly string[]): HostKeyAlgorithm[] {
+  const first: HostKeyAlgorithm[] = [];
   for (const t of knownTypes) {
     if (t === "ssh-rsa") first.push("rsa-sha2-512", "rsa-sha2-256", "ssh-rsa");
-    else if ((ALL_HOST_KEY_ALGOS as string[]).includes(t)) first.push(t as ServerHostKeyAlgorithm);
+    else if ((ALL_HOST_KEY_ALGOS as readonly string[]).includes(t)) first.push(t as HostKeyAlgorithm);
   }
   return [...new Set([...first, ...ALL_HOST_KEY_ALGOS])];
 }

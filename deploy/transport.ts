@@ -13,9 +13,11 @@ export interface ExecOptions {
   readonly timeoutMs?: number;
   /** Streamed output, for live progress and logs; the full output is also in the result. */
   readonly onStdout?: (chunk: string) => void;
+  /** Streamed error output, as `onStdout`. */
   readonly onStderr?: (chunk: string) => void;
 }
 
+/** How a remote command ended, with its whole output. */
 export interface ExecResult {
   /** Exit status; null when the command died of a signal, timed out or the connection dropped. */
   readonly code: number | null;
@@ -34,6 +36,7 @@ export interface FileStat {
   readonly gid: number;
 }
 
+/** An open, authenticated connection to one node. */
 export interface Connection {
   /** The login user on the node. Anything but "root" makes ha-gen wrap privileged work in `sudo -n`. */
   readonly user: string;
@@ -51,10 +54,13 @@ export interface Connection {
    * Resolve undefined when the path does not exist.
    */
   lstat?(path: string): Promise<FileStat | undefined>;
+  /** The file's bytes, or undefined when it does not exist (optional fast path). */
   readFile?(path: string): Promise<Buffer | undefined>;
+  /** Closes the connection; no call may follow. */
   close(): Promise<void>;
 }
 
+/** Opens connections to nodes: {@link SshTransport}, or a test double. */
 export interface Transport {
   /** Opens the connection to one node; deploy() calls it once per node and reuses the result. */
   connect(node: string): Promise<Connection>;

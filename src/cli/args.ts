@@ -21,8 +21,8 @@ export interface OptionSpec {
 export interface CommandSpec {
   readonly name: string;
   readonly description: string;
-  /** Required positional arguments, in order. */
-  readonly args?: readonly { readonly name: string; readonly description: string }[];
+  /** Positional arguments, in order; optional ones (shown as [name]) come last. */
+  readonly args?: readonly { readonly name: string; readonly description: string; readonly optional?: boolean }[];
   readonly options?: readonly OptionSpec[];
   readonly commands?: readonly CommandSpec[];
 }
@@ -61,7 +61,7 @@ const camel = (s: string) => s.replace(/-([a-z])/g, (_, c: string) => c.toUpperC
 const flagText = (o: OptionSpec) => `${o.short ? `-${o.short}, ` : ""}--${o.long}${o.value ? ` <${o.value}>` : ""}`;
 const usageOf = (c: CommandSpec) =>
   `${c.options?.length ? " [options]" : ""}${c.commands?.length ? " [command]" : ""}` +
-  `${(c.args ?? []).map((a) => ` <${a.name}>`).join("")}`;
+  `${(c.args ?? []).map((a) => (a.optional ? ` [${a.name}]` : ` <${a.name}>`)).join("")}`;
 
 function wrap(text: string, indent: number, width = 80): string[] {
   const lines: string[] = [];
@@ -182,7 +182,8 @@ export function parseCommandLine(program: CommandSpec, argv: readonly string[]):
     options[camel(o.long)] = v;
   }
   const args = cmd.args ?? [];
-  if (parsed.positionals.length < args.length)
+  const required = args.filter((a) => !a.optional).length;
+  if (parsed.positionals.length < required)
     return usage(`missing required argument '${args[parsed.positionals.length]!.name}'`);
   if (parsed.positionals.length > args.length)
     return usage(

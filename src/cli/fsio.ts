@@ -5,6 +5,7 @@ import {
   fchmodSync,
   fstatSync,
   fsyncSync,
+  linkSync,
   lstatSync,
   mkdirSync,
   openSync,
@@ -323,6 +324,26 @@ export function writeSecretsFile(path: string, text: string): void {
   } catch (e) {
     rmSync(tmp, { force: true });
     throw e;
+  }
+}
+
+/**
+ * Creates a new file and never replaces anything: the content is written and flushed under a
+ * temporary name, then hard-linked to PATH, which fails when PATH exists (a dangling symlink
+ * included), so PATH appears whole or not at all. Returns false when PATH already exists.
+ */
+export function createNewFile(path: string, content: string, mode: number): boolean {
+  mkdirSync(dirname(resolve(path)), { recursive: true });
+  const tmp = tmpName(resolve(path));
+  try {
+    writeFileMode(tmp, content, mode, true);
+    linkSync(tmp, path);
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "EEXIST") return false;
+    throw e;
+  } finally {
+    rmSync(tmp, { force: true });
   }
 }
 

@@ -3,7 +3,15 @@ import { HaGenError, SpecError, UsageError } from "../core/errors.js";
 import { formatIssue } from "../core/spec/issues.js";
 import { parseCommandLine, type CommandSpec } from "./args.js";
 import type { Command } from "./commands/common.js";
-import { deploySpec, planSpec, recoverGaleraSpec, renderSpec, schemaSpec, validateSpec } from "./commands/specs.js";
+import {
+  deploySpec,
+  initSpec,
+  planSpec,
+  recoverGaleraSpec,
+  renderSpec,
+  schemaSpec,
+  validateSpec,
+} from "./commands/specs.js";
 import { printErr, printOut } from "./output.js";
 
 /**
@@ -14,6 +22,7 @@ import { printErr, printOut } from "./output.js";
 
 // A command's code is imported when it runs: help, --version and usage errors need only the table.
 const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
+  init: async () => (await import("./commands/init.js")).init,
   render: async () => (await import("./commands/render.js")).render,
   validate: async () => (await import("./commands/validate.js")).validate,
   plan: async () => (await import("./commands/plan.js")).plan,
@@ -27,6 +36,7 @@ const PROGRAM: CommandSpec = {
   description:
     "Generate and roll out the configuration of a highly available OpenStack control plane from one typed spec.",
   commands: [
+    initSpec,
     renderSpec,
     validateSpec,
     planSpec,

@@ -31,6 +31,7 @@ export type StepMode = "serial" | "parallel";
  * ports its probe reads (the generator's own, so the probe looks where the scripts write).
  */
 export type StepGuard = GaleraBootstrapGuard | PacemakerClusterGuard;
+/** The kinds of {@link StepGuard}. */
 export type GuardKind = StepGuard["kind"];
 export const GUARD_KINDS: readonly GuardKind[] = ["galera-bootstrap", "pacemaker-cluster"];
 
@@ -74,12 +75,14 @@ export interface PlanStep {
   readonly guard?: StepGuard;
 }
 
+/** The ordered rollout: what plan.json and PLAN.md hold. */
 export interface Plan {
   readonly cluster: string;
   readonly os: string;
   readonly steps: readonly PlanStep[];
 }
 
+/** What the generators produce for a cluster: every node's files and the plan. */
 export interface Rendered {
   /** Every file on every node, sorted by node (spec order) then path. */
   readonly artifacts: readonly Artifact[];

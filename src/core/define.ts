@@ -1,3 +1,9 @@
+/**
+ * `defineCluster` alone, with no runtime dependency: what the CLI gives a spec file that imports
+ * `ha-gen`.
+ *
+ * @module ha-gen/define
+ */
 import type { ClusterSpecInput } from "./spec/schema.js";
 
 /**

@@ -97,6 +97,7 @@ export interface NodeReport {
   readonly report: GaleraReport | undefined;
 }
 
+/** What {@link recoverGalera} does after reading every controller's report. */
 export type RecoveryDecision =
   /** No node runs a Primary component: bootstrap `node`, then join `join` one at a time. */
   | { readonly action: "bootstrap"; readonly node: string; readonly join: readonly string[]; readonly reason: string }

@@ -28,7 +28,9 @@ export const SECRET_KEYS = [
   "rabbit_pass",
 ] as const;
 
+/** The name of one secret, such as `nova_dbpass`. */
 export type SecretKey = (typeof SECRET_KEYS)[number];
+/** Every secret by name: what {@link renderCluster} needs. */
 export type Secrets = Readonly<Record<SecretKey, string>>;
 
 /** The variable that holds `key` in a node's secrets.env (sourced by the step scripts). */
@@ -51,6 +53,7 @@ export function generateSecret(key: SecretKey): string {
   return key === "erlang_cookie" ? randomString(UPPER, 32) : randomString(ALNUM, 32);
 }
 
+/** A secrets file problem: the key (empty for the file as a whole) and why, never the value. */
 export interface SecretIssue {
   readonly key: string;
   readonly message: string;
@@ -91,6 +94,7 @@ export function checkSecret(key: SecretKey, value: unknown): string | undefined 
   return undefined;
 }
 
+/** A secrets file after {@link fillSecrets}: complete secrets, what was generated, unknown keys kept as they were. */
 export interface SecretsFileState {
   /** Secrets, complete. */
   readonly secrets: Secrets;
@@ -185,6 +189,10 @@ export function fillSecrets(
   return { state: { secrets: out as Secrets, generated, extra: file.extra }, issues: [...file.issues] };
 }
 
+/**
+ * The text of a secrets file (YAML, keys sorted, a header saying to keep it private) for `state`;
+ * write it with mode 0600. Unknown keys are kept. Throws if a value would not read back.
+ */
 export function serializeSecrets(state: SecretsFileState): string {
   // What is written must read back: the same schema as the reader (a generator bug would show here).
   const check = secretsFileSchema.safeParse(state.secrets);

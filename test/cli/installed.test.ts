@@ -90,7 +90,12 @@ describe("installed package", () => {
     );
     expect(r.stderr).toBe("");
     expect(r.stdout).toBe("function function\n");
-    expect(existsSync(join(app, "node_modules/ha-gen/dist/index.d.ts"))).toBe(true);
+    const exp = (
+      JSON.parse(readFileSync(join(app, "node_modules/ha-gen/package.json"), "utf8")) as {
+        exports: Record<string, { import: { types: string } }>;
+      }
+    ).exports;
+    expect(existsSync(join(app, "node_modules/ha-gen", exp["."]!.import.types))).toBe(true);
   });
 
   it("rendering never loads SSH code; the rollout API is the subpath ha-gen/deploy", () => {

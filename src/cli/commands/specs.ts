@@ -38,6 +38,12 @@ export const renderSpec: CommandSpec = {
   ],
 };
 
+export const initSpec: CommandSpec = {
+  name: "init",
+  description: "write a commented cluster.ts to start from (never overwrites a file)",
+  args: [{ name: "dir", description: "directory to write cluster.ts into (default: the current one)", optional: true }],
+};
+
 export const validateSpec: CommandSpec = {
   name: "validate",
   description: "check a spec and report every problem at once",

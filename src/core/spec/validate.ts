@@ -7,6 +7,7 @@ import { clusterSpecSchema, type ClusterSpec } from "./schema.js";
 
 export { formatIssue, formatPath, type SpecIssue };
 
+/** What {@link validateSpec} finds: the resolved spec, or every error; warnings either way. */
 export type ValidationResult =
   | { readonly ok: true; readonly spec: ClusterSpec; readonly warnings: readonly SpecIssue[] }
   | { readonly ok: false; readonly errors: readonly SpecIssue[]; readonly warnings: readonly SpecIssue[] };
@@ -349,6 +350,13 @@ export interface ValidateOptions {
   readonly once?: boolean;
 }
 
+/**
+ * Checks a spec as written (any value: parsed YAML, a module's default export) and reports every
+ * problem at once, each with its path, the value and why. Never throws: problems are data.
+ *
+ * @param raw - the spec; defaults are applied to the result, never to `raw`
+ * @returns `ok` with the spec every default applied, or `errors`; `warnings` in both cases
+ */
 export function validateSpec(raw: unknown, options: ValidateOptions = {}): ValidationResult {
   // Read the input once, as data: a cycle, a getter that throws or 50 000 levels become one issue.
   const plain = toPlainData(raw);
