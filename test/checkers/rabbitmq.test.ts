@@ -156,9 +156,11 @@ echo "=== auth"; printf '%s\\n' "$1" | netlab_exec controller03 ${CTL} -q authen
 echo "=== broken"; rc=0; netlab_exec controller01 bash ${tmp.dir}/32-broken.sh 2>&1 || rc=$?; echo "rc=$rc"
 # The restart pass's health wait of 30-rabbitmq-start, against the real cluster.
 fns=${tmp.dir}/back-in-cluster.sh
-netlab_exec controller01 cat ${s}/30-rabbitmq-start.sh | sed -n '/^rmq() {/,/^}/p; /^cluster_json() {/p; /^back_in_cluster() {/,/^}/p' > "$fns"
+netlab_exec controller01 cat ${s}/30-rabbitmq-start.sh |
+  sed -n '/^rmq() {/,/^}/p; /^cluster_json() {/p; /^back_in_cluster() {/,/^}/p' > "$fns"
 echo "=== back"
-netlab_exec controller02 bash -c ". $fns; back_in_cluster rabbit@controller01 rabbit@controller02 rabbit@controller03 && echo BACK"
+all3="rabbit@controller01 rabbit@controller02 rabbit@controller03"
+netlab_exec controller02 bash -c ". $fns; back_in_cluster $all3 && echo BACK"
 netlab_exec controller02 bash -c ". $fns; back_in_cluster rabbit@controller01 rabbit@nowhere || echo NOT-BACK"
 # Lost data: a broker reset without telling its peers (force_reset), which still list it; then
 # the join step in plan order. First controller02 (seed: the first controller), then controller01
