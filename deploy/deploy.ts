@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { ROLL_ENV, type Artifact, type PlanStep, type RollPass } from "../src/core/artifact.js";
 import { ConnectError, HaGenError, UsageError } from "../src/core/errors.js";
-import { guardProblem } from "../src/core/formats.js";
+import { EVENTS_FORMAT, guardProblem } from "../src/core/formats.js";
 import { unifiedDiff } from "./diff.js";
 import type { DeployEvent, EventSink, FileChange } from "./events.js";
 import { decideGuard, probeGuard, probeNodes } from "./guards.js";
@@ -65,6 +65,12 @@ export interface DeployOptions {
   /** Directory for this run's log (created, 0700). */
   readonly logDir?: string;
   readonly runId?: string;
+  /**
+   * Stops the run cleanly when aborted (the CLI's Ctrl-C): no new connection, push, step or node
+   * starts; what runs already finishes (a half-run step is worse than a wait); the run ends with
+   * `interrupted` and the step to resume from.
+   */
+  readonly signal?: AbortSignal;
 }
 
 export interface NodeStepResult {
@@ -94,6 +100,8 @@ export interface DeployResult {
   };
   /** The step to pass to --from to resume after a failure. */
   readonly resumeFrom?: string;
+  /** The run stopped because `signal` was aborted (not because something failed). */
+  readonly interrupted?: boolean;
 }
 
 const sha256 = (b: Buffer) => createHash("sha256").update(b).digest("hex");
@@ -108,7 +116,19 @@ type Failure = NonNullable<DeployResult["failed"]>;
 interface Stop {
   readonly failed: Failure;
   readonly resumeFrom?: string;
+  readonly interrupted?: boolean;
 }
+
+/** The run was interrupted where `step` (a step id, "push" or "connect") would have run. */
+function interruption(step: string, resumeFrom: string | undefined, message: string): Stop {
+  return {
+    failed: { step, message: `interrupted ${message}` },
+    ...(resumeFrom ? { resumeFrom } : {}),
+    interrupted: true,
+  };
+}
+
+const aborted = (run: Run) => run.o.signal?.aborted === true;
 
 /**
  * One run, shared by its phases: the options resolved, what `select` chose, and what the later
@@ -163,6 +183,7 @@ async function runDeploy(o: DeployOptions, lockHeld: boolean): Promise<DeployRes
   const { sel } = run;
   run.emit({
     type: "run-start",
+    format: EVENTS_FORMAT,
     runId: run.runId,
     dryRun: run.dryRun,
     nodes: run.nodes,
@@ -250,6 +271,7 @@ function select(o: DeployOptions, lockHeld: boolean): Run {
 async function connectAll(run: Run): Promise<Stop | undefined> {
   const unreachable: string[] = [];
   await forEachLimit(run.nodes, run.concurrency, async (node) => {
+    if (aborted(run)) return;
     run.emit({ type: "connect-start", node });
     const t0 = Date.now();
     try {
@@ -267,7 +289,11 @@ async function connectAll(run: Run): Promise<Stop | undefined> {
     const message = `cannot connect to ${unreachable.join(", ")}: nothing was changed`;
     return { failed: { step: "connect", node: unreachable[0]!, message } };
   }
-  return run.lockHeld ? undefined : lockAll(run);
+  // Nothing has changed yet: the same command starts over.
+  if (aborted(run)) return interruption("connect", undefined, "while connecting: nothing was changed");
+  const locked = run.lockHeld ? undefined : await lockAll(run);
+  if (locked) return locked;
+  return aborted(run) ? interruption("connect", undefined, "while connecting: nothing was changed") : undefined;
 }
 
 /**
@@ -311,6 +337,8 @@ async function pushFiles(run: Run): Promise<Stop | undefined> {
   if (!run.sel.push) return undefined;
   const errors: { node: string; message: string }[] = [];
   await forEachLimit(run.pushNodes, run.concurrency, async (node) => {
+    // A node's push that started goes on: each file is replaced atomically, none is left half-written.
+    if (aborted(run)) return;
     const t0 = Date.now();
     const files = run.files.get(node)!;
     run.emit({ type: "push-start", node, files: files.length });
@@ -336,7 +364,14 @@ async function pushFiles(run: Run): Promise<Stop | undefined> {
       run.emit({ type: "error", node, step: PUSH, message });
     }
   });
-  if (errors.length === 0) return undefined;
+  if (errors.length === 0) {
+    if (!aborted(run)) return undefined;
+    const next = run.sel.steps[0]?.id;
+    // Every node's push finished: resume with the first step; otherwise push again (atomic, so safe).
+    const allPushed = run.pushNodes.every((n) => run.changes.has(n));
+    if (allPushed) return next ? interruption(next, next, `before step ${next}: every file was pushed`) : undefined;
+    return interruption(PUSH, PUSH, "during the file push: some nodes did not get their files (each file is whole)");
+  }
   const message = `pushing files failed on ${errors.map((p) => p.node).join(", ")}: ${errors[0]!.message}`;
   // Every file is replaced atomically, so pushing again is always safe.
   return { failed: { step: PUSH, node: errors[0]!.node, message }, resumeFrom: PUSH };
@@ -348,6 +383,7 @@ type StepToRun = RunnableStep & { readonly env?: Readonly<Record<string, string>
 /** Phase 4: the steps in plan order, each after its guard; stops at the first failure. */
 async function runSteps(run: Run): Promise<Stop | undefined> {
   for (const [index, step] of run.sel.steps.entries()) {
+    if (aborted(run)) return interruption(step.id, step.id, `before step ${step.id}: the running work finished`);
     const guard = await checkGuard(run, step);
     if (guard === "skip") continue;
     if ("failed" in guard) return guard;
@@ -355,8 +391,13 @@ async function runSteps(run: Run): Promise<Stop | undefined> {
       run.emit({ type: "step-would-run", step: step.id, title: step.title, nodes: step.nodes, mode: step.mode });
       continue;
     }
-    const failed = await runStep(run, guard.env ? { ...step, env: guard.env } : step, index);
-    if (failed) return { failed, resumeFrom: step.id };
+    const r = await runStep(run, guard.env ? { ...step, env: guard.env } : step, index);
+    if (r.failed) return { failed: r.failed, resumeFrom: step.id };
+    // Some of its nodes did not run it: the step is idempotent, so it runs again on all of them.
+    if (!r.complete) {
+      const on = r.ran.length ? `it ran on ${r.ran.join(", ")} only` : "it ran on no node";
+      return interruption(step.id, step.id, `during step ${step.id}: ${on} (what was running finished)`);
+    }
   }
   return undefined;
 }
@@ -385,8 +426,13 @@ async function checkGuard(run: Run, step: PlanStep): Promise<Pick<StepToRun, "en
  * order). No node starts after a failure; in the restart pass the next node never starts before
  * the previous one's script has verified it healthy in its cluster and exited 0.
  */
-async function runStep(run: Run, step: StepToRun, index: number): Promise<Failure | undefined> {
+async function runStep(
+  run: Run,
+  step: StepToRun,
+  index: number,
+): Promise<{ failed?: Failure; complete: boolean; ran: string[] }> {
   const t0 = Date.now();
+  const ran: string[] = [];
   run.emit({ type: "step-start", step: step.id, title: step.title, nodes: step.nodes, mode: step.mode });
   let failed: Failure | undefined;
   let changed = false;
@@ -405,6 +451,8 @@ async function runStep(run: Run, step: StepToRun, index: number): Promise<Failur
       return;
     }
     run.stepped.add(node);
+    // A rolling step's restart pass counts: complete means every node ran its last pass.
+    if (pass !== "start") ran.push(node);
     const r = await runScript(run, node, step, index, pass);
     run.stepResults.push({
       step: step.id,
@@ -419,6 +467,7 @@ async function runStep(run: Run, step: StepToRun, index: number): Promise<Failur
   };
   const serially = async (pass?: RollPass) => {
     for (const node of step.nodes) {
+      if (aborted(run)) break;
       await runOn(node, pass);
       if (failed) break;
     }
@@ -427,7 +476,7 @@ async function runStep(run: Run, step: StepToRun, index: number): Promise<Failur
     // The ones already running finish.
     let next = 0;
     const worker = async () => {
-      while (!failed && next < step.nodes.length) await runOn(step.nodes[next++]!, pass);
+      while (!failed && !aborted(run) && next < step.nodes.length) await runOn(step.nodes[next++]!, pass);
     };
     await Promise.all(Array.from({ length: Math.min(run.concurrency, step.nodes.length) }, worker));
   };
@@ -435,12 +484,12 @@ async function runStep(run: Run, step: StepToRun, index: number): Promise<Failur
   else if (step.mode === "parallel") await together();
   else {
     await together("start");
-    if (!failed) await serially("restart");
+    if (!failed && !aborted(run)) await serially("restart");
   }
   run.count.stepsRun++;
   if (changed) run.count.stepsChanged++;
   run.emit({ type: "step-end", step: step.id, ok: !failed, ms: Date.now() - t0, changed });
-  return failed;
+  return { ...(failed ? { failed } : {}), complete: ran.length === step.nodes.length, ran };
 }
 
 /**
@@ -467,7 +516,7 @@ async function pushDeferred(run: Run, node: string, step: PlanStep): Promise<Fai
 /** Last: close every connection, report the end of the run, and its result. */
 async function finish(run: Run, stop: Stop | undefined): Promise<DeployResult> {
   await closeAll(run);
-  const { failed, resumeFrom } = stop ?? {};
+  const { failed, resumeFrom, interrupted } = stop ?? {};
   const filesChanged = [...run.changes.values()].reduce((n, c) => n + c.length, 0);
   const { filesUnchanged, stepsRun, stepsChanged } = run.count;
   run.emit({
@@ -481,6 +530,7 @@ async function finish(run: Run, stop: Stop | undefined): Promise<DeployResult> {
     stepsChanged,
     ...(failed ? { failed } : {}),
     ...(resumeFrom ? { resumeFrom } : {}),
+    ...(interrupted ? { interrupted } : {}),
   });
   run.state.ended = true;
   await run.log?.close();
@@ -493,6 +543,7 @@ async function finish(run: Run, stop: Stop | undefined): Promise<DeployResult> {
     stepResults: run.stepResults,
     ...(failed ? { failed: redactDeep(failed, run.redactor) } : {}),
     ...(resumeFrom ? { resumeFrom } : {}),
+    ...(interrupted ? { interrupted } : {}),
   };
 }
 

@@ -1,4 +1,6 @@
+import type * as z from "zod";
 import type { RollPass, StepMode } from "../src/core/artifact.js";
+import type { deployEventSchema } from "../src/core/formats.js";
 
 /**
  * Everything deploy() reports, as plain data: the progress views, the run log and `--json` all
@@ -40,6 +42,8 @@ export type DeployEvent =
     }
   | {
       readonly type: "run-start";
+      /** The version of this event stream (ha-gen-events/1). */
+      readonly format: string;
       readonly runId: string;
       readonly dryRun: boolean;
       readonly nodes: readonly string[];
@@ -125,6 +129,18 @@ export type DeployEvent =
         readonly tail?: string;
       };
       readonly resumeFrom?: string;
+      /** Stopped by an interruption (Ctrl-C), not by a failure: `failed.step` is where it stopped. */
+      readonly interrupted?: boolean;
     };
 
 export type EventSink = (e: DeployEvent) => void;
+
+// The --json stream's schema (src/core/formats.ts) and these types must describe the same thing.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+type Mutable<T> = T extends readonly (infer E)[]
+  ? Mutable<E>[]
+  : T extends object
+    ? { -readonly [K in keyof T]: Mutable<T[K]> }
+    : T;
+const eventsAgree: Same<z.infer<typeof deployEventSchema>, Mutable<DeployEvent>> = true;
+void eventsAgree;

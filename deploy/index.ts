@@ -7,6 +7,7 @@ export { SshTransport, installAuthorizedKey } from "./ssh-transport.js";
 export type { SshTransportOptions } from "./ssh-transport.js";
 export { KnownHostsFile } from "./known-hosts.js";
 export { loadSshConfig, parseSshConfig, resolveSshHost, SshConfigError } from "./ssh-config.js";
+export { parseSshG, resolveWithSshG, sshAvailable, sshRunner, type RunSsh, type SshGOptions } from "./ssh-g.js";
 export type { SshConfig, SshHostConfig } from "./ssh-config.js";
 export { recoverGalera } from "./recover.js";
 export type { RecoverGaleraOptions, RecoverGaleraResult } from "./recover.js";

@@ -37,6 +37,8 @@ export interface RecoverGaleraOptions {
   readonly logDir?: string;
   /** Named in the deploy lock's holder lines (default: a new run id). */
   readonly runId?: string;
+  /** As deploy's: once aborted, no further bootstrap or join starts; a running one finishes. */
+  readonly signal?: AbortSignal;
 }
 
 export interface RecoverGaleraResult {
@@ -190,6 +192,7 @@ async function reportAndRecover(
     ...(o.stepTimeoutMs !== undefined ? { stepTimeoutMs: o.stepTimeoutMs } : {}),
     ...(o.onEvent ? { onEvent: o.onEvent } : {}),
     ...(o.logDir ? { logDir: o.logDir } : {}),
+    ...(o.signal ? { signal: o.signal } : {}),
   });
   return { ok: run.ok, decision, reports: ordered, run };
 }

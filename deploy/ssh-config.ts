@@ -7,8 +7,9 @@ import { isAbsolute, join } from "node:path";
  * The subset of OpenSSH's client configuration (ssh_config(5)) that decides where and as whom
  * ha-gen connects: Host blocks with wildcard and negated patterns, HostName, Port, User,
  * IdentityFile, ProxyJump, HostKeyAlias, IdentitiesOnly, ConnectTimeout and Include. As in OpenSSH
- * the first value obtained for a keyword wins and IdentityFile accumulates. `Match` (other than `Match all`) is refused
- * rather than ignored: silently skipping a block could send us to the wrong host. Options ha-gen
+ * the first value obtained for a keyword wins and IdentityFile accumulates. This parser is the
+ * fallback where OpenSSH's `ssh -G` cannot be run (ssh-g.ts): a `Match` block (other than
+ * `Match all`) it cannot evaluate is skipped with a warning for every host resolved. Options ha-gen
  * deliberately does not honour (StrictHostKeyChecking, UserKnownHostsFile...) are reported.
  */
 
@@ -26,6 +27,8 @@ export interface SshConfigBlock {
    */
   readonly conditions: readonly (readonly string[])[];
   readonly entries: readonly SshConfigEntry[];
+  /** A `Match` block this parser cannot evaluate ("file:line Match ..."): skipped, with a warning. */
+  readonly unevaluated?: string;
 }
 
 export interface SshConfig {
@@ -117,7 +120,9 @@ export interface ParseOptions {
 /** Parses config text; `file` names it in messages and anchors relative Include paths. */
 export function parseSshConfig(text: string, file = "<config>", o: ParseOptions = {}, depth = 0): SshConfig {
   if (depth > 16) throw new SshConfigError(`${file}: Include nested too deeply`);
-  const blocks: { conditions: (readonly string[])[]; entries: SshConfigEntry[] }[] = [{ conditions: [], entries: [] }];
+  const blocks: { conditions: (readonly string[])[]; entries: SshConfigEntry[]; unevaluated?: string }[] = [
+    { conditions: [], entries: [] },
+  ];
   const lines = text.split(/\r?\n/);
   lines.forEach((raw, idx) => {
     const lineNo = idx + 1;
@@ -141,9 +146,9 @@ export function parseSshConfig(text: string, file = "<config>", o: ParseOptions 
         blocks.push({ conditions: [], entries: [] });
         return;
       }
-      throw new SshConfigError(
-        `${file}:${lineNo}: "Match ${args.join(" ")}" is not supported by ha-gen; use Host blocks`,
-      );
+      if (args.length === 0) throw new SshConfigError(`${file}:${lineNo}: Match needs criteria`);
+      blocks.push({ conditions: [], entries: [], unevaluated: `${file}:${lineNo}: Match ${args.join(" ")}` });
+      return;
     }
     if (keyword === "include") {
       const current = blocks[blocks.length - 1]!;
@@ -154,9 +159,20 @@ export function parseSshConfig(text: string, file = "<config>", o: ParseOptions 
           const sub = parseSshConfig(text, inc, o, depth + 1);
           // As in OpenSSH, an Include inside a Host block applies only when that block matches, and
           // lines after the Include continue the enclosing block.
-          for (const b of sub.blocks)
-            blocks.push({ conditions: [...current.conditions, ...b.conditions], entries: [...b.entries] });
-          blocks.push({ conditions: current.conditions, entries: [] });
+          const skip = (b: SshConfigBlock) => current.unevaluated ?? b.unevaluated;
+          for (const b of sub.blocks) {
+            const unevaluated = skip(b);
+            blocks.push({
+              conditions: [...current.conditions, ...b.conditions],
+              entries: [...b.entries],
+              ...(unevaluated ? { unevaluated } : {}),
+            });
+          }
+          blocks.push({
+            conditions: current.conditions,
+            entries: [],
+            ...(current.unevaluated ? { unevaluated: current.unevaluated } : {}),
+          });
         }
       }
       return;
@@ -340,8 +356,13 @@ export function resolveSshHost(config: SshConfig, alias: string, o: ResolveOptio
   const localUser = o.localUser ?? safeLocalUser();
   const first = new Map<string, SshConfigEntry>();
   const identityEntries: SshConfigEntry[] = [];
+  const skipped = new Set<string>();
   for (const b of config.blocks) {
     if (!b.conditions.every((c) => hostMatches(alias, c))) continue;
+    if (b.unevaluated) {
+      if (b.entries.length > 0) skipped.add(b.unevaluated);
+      continue;
+    }
     for (const e of b.entries) {
       if (e.keyword === "identityfile") identityEntries.push(e);
       else if (!first.has(e.keyword)) first.set(e.keyword, e);
@@ -393,7 +414,9 @@ export function resolveSshHost(config: SshConfig, alias: string, o: ResolveOptio
   }
   const only = (get("identitiesonly") ?? "no").toLowerCase();
   if (only !== "yes" && only !== "no") throw invalid("identitiesonly", " (yes or no)");
-  const ignored: string[] = [];
+  const ignored = [...skipped].map(
+    (at) => `${at}: skipped: the built-in parser cannot evaluate Match (with OpenSSH's ssh installed, ssh -G would)`,
+  );
   for (const [k, e] of first) {
     const why = IGNORED_WITH_REASON[k];
     if (why) ignored.push(`${e.file}:${e.line}: ${e.keyword} ignored: ${why}`);

@@ -36,8 +36,8 @@ for (const name of Object.keys(EXAMPLES) as ExampleName[]) {
       });
     }
     it("plan.json, PLAN.md, manifest.json", async () => {
-      await expect(planJson(r.plan)).toMatchFileSnapshot(join(ROOT, name, "plan.json"));
-      await expect(planMarkdown(r.plan, r.artifacts)).toMatchFileSnapshot(join(ROOT, name, "PLAN.md"));
+      await expect(planJson(r.plan, r.warnings)).toMatchFileSnapshot(join(ROOT, name, "plan.json"));
+      await expect(planMarkdown(r.plan, r.artifacts, r.warnings)).toMatchFileSnapshot(join(ROOT, name, "PLAN.md"));
       await expect(manifestJson(r.artifacts)).toMatchFileSnapshot(join(ROOT, name, "manifest.json"));
     });
     it("has no snapshot file left over from an artifact that no longer exists", () => {

@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import { closest } from "../core/near.js";
 
 /**
  * A small declarative command table on top of node:util's parseArgs, with commander-style help.
@@ -39,7 +40,19 @@ export type Outcome =
   | { readonly kind: "run"; readonly parsed: Parsed }
   | { readonly kind: "help"; readonly text: string }
   | { readonly kind: "version" }
-  | { readonly kind: "usage"; readonly message: string; readonly help: string };
+  | {
+      readonly kind: "usage";
+      /** One line; an unknown command or option comes with the nearest known one. */
+      readonly message: string;
+      /** The command line that shows the help of the command concerned ("ha-gen render --help"). */
+      readonly hint: string;
+    };
+
+/** " (did you mean 'x'?)" when a known word is close to `word`, else "". */
+function suggest(word: string, known: readonly string[]): string {
+  const near = closest(word, known);
+  return near ? ` (did you mean '${near}'?)` : "";
+}
 
 const HELP: OptionSpec = { long: "help", short: "h", description: "display help for command" };
 const VERSION: OptionSpec = { long: "version", short: "V", description: "output the version number" };
@@ -100,21 +113,32 @@ export function parseCommandLine(program: CommandSpec, argv: readonly string[]):
     const usage = (message: string): Outcome => ({
       kind: "usage",
       message,
-      help: helpText(cmd, path.length ? chain : [program.name], top),
+      hint: [...(path.length ? chain : [program.name]), ...(top ? [] : [cmd.name]), "--help"].join(" "),
     });
     if (first === undefined || first === "-h" || first === "--help")
       return { kind: "help", text: helpText(cmd, path.length ? chain : [program.name], top) };
     if (top && (first === "-V" || first === "--version")) return { kind: "version" };
-    if (first.startsWith("-")) return usage(`unknown option '${first}'`);
+    if (first.startsWith("-"))
+      return usage(`unknown option '${first}'${suggest(first, top ? ["--help", "--version"] : ["--help"])}`);
     const next = cmd.commands.find((c) => c.name === first);
-    if (!next) return usage(`unknown command '${first}'`);
+    if (!next)
+      return usage(
+        `unknown command '${first}'${suggest(
+          first,
+          cmd.commands.map((c) => c.name),
+        )}`,
+      );
     if (!top) chain.push(cmd.name);
     path.push(next.name);
     cmd = next;
     rest = rest.slice(1);
   }
   const help = helpText(cmd, chain);
-  const usage = (message: string): Outcome => ({ kind: "usage", message, help });
+  const usage = (message: string): Outcome => ({
+    kind: "usage",
+    message,
+    hint: [...chain, cmd.name, "--help"].join(" "),
+  });
   const specs = [...(cmd.options ?? []), HELP];
   let parsed: ReturnType<typeof parseArgs>;
   try {
@@ -139,7 +163,10 @@ export function parseCommandLine(program: CommandSpec, argv: readonly string[]):
   } catch (e) {
     const err = e as Error & { code?: string };
     const unknown = /Unknown option '([^']+)'/.exec(err.message);
-    if (unknown) return usage(`unknown option '${unknown[1]}'`);
+    if (unknown) {
+      const names = specs.flatMap((o) => [`--${o.long}`, ...(o.short ? [`-${o.short}`] : [])]);
+      return usage(`unknown option '${unknown[1]}'${suggest(unknown[1]!.replace(/=.*/, ""), names)}`);
+    }
     const missing = /Option '(?:-\w, )?--([\w-]+)(?: <value>)?' argument (?:missing|is ambiguous)/.exec(err.message);
     const o = missing && specs.find((x) => x.long === missing[1]);
     if (o) return usage(`option '${flagText(o)}' argument missing`);

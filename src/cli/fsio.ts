@@ -70,7 +70,12 @@ const tmpName = (p: string) =>
  * are no longer produced are removed. A failure before the renames (disk full, permissions) removes
  * the temporaries and leaves the old tree as it was; every file is always whole.
  */
-export function writeTreeAtomic(outDir: string, artifacts: readonly Artifact[], extra: readonly TreeFile[]): TreeWrite {
+export function writeTreeAtomic(
+  outDir: string,
+  artifacts: readonly Artifact[],
+  extra: readonly TreeFile[],
+  checked?: Replaceable,
+): TreeWrite {
   const target = resolve(outDir);
   const files = new Map<string, TreeFile>();
   for (const a of artifacts)
@@ -83,8 +88,8 @@ export function writeTreeAtomic(outDir: string, artifacts: readonly Artifact[], 
     if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
   }
   if (!st) return writeFresh(target, [...files.values()]);
-  assertReplaceable(outDir);
-  const owned = readdirSync(target).length === 0 ? new Set<string>() : ownedFiles(outDir);
+  // The caller's check, made under its output lock, already read the manifest: read it once only.
+  const { owned } = checked ?? assertReplaceable(outDir);
   const old = scan(target);
   // Only what an earlier render wrote (its manifest says so) may be removed or replaced.
   const foreign = [...old.files.keys()].filter((p) => !owned.has(p) && !files.has(p) && !isOurTemporary(p)).sort();
@@ -116,29 +121,37 @@ function ownedFiles(outDir: string): Set<string> {
   return new Set([...TOP_FILES, ...manifest.files.map((f) => join(f.node, f.path))]);
 }
 
+/** What assertReplaceable found: the files an earlier render wrote (none for a missing or empty DIR). */
+export interface Replaceable {
+  readonly owned: ReadonlySet<string>;
+}
+
 /**
  * Throws unless DIR is missing, empty or an earlier ha-gen output, so `--out ~` cannot wipe a home
- * directory. Called before a render writes anything (secrets included).
+ * directory. Called before a render writes anything (secrets included). `shape` checks only that
+ * DIR looks like an output (cheap, before the spec is even loaded); `full` also reads its manifest.
  */
-export function assertReplaceable(outDir: string): void {
+export function assertReplaceable(outDir: string, depth: "shape" | "full" = "full"): Replaceable {
+  const none: Replaceable = { owned: new Set() };
   const target = resolve(outDir);
   let st: Stats;
   try {
     st = lstatSync(target);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return;
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return none;
     throw new EnvironmentError(`--out ${outDir}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
   }
   if (!st.isDirectory()) throw new EnvironmentError(`--out ${outDir} exists and is not a directory`);
-  if (readdirSync(target).length === 0) return;
+  if (readdirSync(target).length === 0) return none;
   if (!isOutputDir(target)) {
     throw new EnvironmentError(
       `--out ${outDir} is not empty and holds no ha-gen ${MANIFEST}: ` +
         `refusing to replace it (choose a new or empty directory)`,
     );
   }
+  if (depth === "shape") return none;
   try {
-    ownedFiles(outDir);
+    return { owned: ownedFiles(outDir) };
   } catch (e) {
     if (!(e instanceof InputError)) throw e;
     throw new EnvironmentError(

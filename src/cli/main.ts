@@ -1,5 +1,5 @@
 import pkg from "../../package.json" with { type: "json" };
-import { HaGenError, SpecError } from "../core/errors.js";
+import { HaGenError, SpecError, UsageError } from "../core/errors.js";
 import { formatIssue } from "../core/spec/issues.js";
 import { parseCommandLine, type CommandSpec } from "./args.js";
 import type { Command } from "./commands/common.js";
@@ -43,7 +43,7 @@ const PROGRAM: CommandSpec = {
 /** Prints what went wrong and returns the exit status: 70 (EX_SOFTWARE) for a bug in ha-gen. */
 export function reportError(e: unknown): number {
   if (e instanceof SpecError) {
-    for (const w of e.warnings) printErr(`${formatIssue(w)}\n`);
+    for (const w of e.warnings) if (!w.acknowledged) printErr(`${formatIssue(w)}\n`);
     printErr(`error: the cluster spec has ${e.errors.length} problem(s):\n`);
     for (const i of e.errors) printErr(`  ${formatIssue(i)}\n`);
     return e.exitCode;
@@ -57,6 +57,13 @@ export function reportError(e: unknown): number {
   return 70;
 }
 
+// The JSON writer loads zod: only when asked for, so help and usage errors stay fast.
+const reportJson = async (e: unknown, compact: boolean) =>
+  (await import("./json-error.js")).reportJsonError(e, { compact });
+
+/** Commands whose --json output is a stream of events, one per line: an error is one more line. */
+const streams = (words: readonly string[]) => words.includes("deploy") || words.includes("recover");
+
 /** Runs the command line `argv` (without node and the script) and returns the exit status. */
 export async function runMain(argv: readonly string[]): Promise<number> {
   const outcome = parseCommandLine(PROGRAM, argv);
@@ -67,15 +74,19 @@ export async function runMain(argv: readonly string[]): Promise<number> {
     case "version":
       printOut(`${pkg.version}\n`);
       return 0;
-    case "usage":
-      printErr(`error: ${outcome.message}\n\n${outcome.help}`);
+    case "usage": {
+      // One line, not the whole help: the mistake (with the nearest known word) and where help is.
+      const message = `${outcome.message}; see '${outcome.hint}'`;
+      if (argv.includes("--json")) return reportJson(new UsageError(message), streams(argv));
+      printErr(`error: ${message}\n`);
       return 2;
+    }
   }
   const { path, args, options } = outcome.parsed;
   try {
     const command = await COMMANDS[path.join(" ")]!();
     return await command.run(args, options, argv);
   } catch (e) {
-    return reportError(e);
+    return options.json === true ? reportJson(e, streams(path)) : reportError(e);
   }
 }

@@ -119,6 +119,14 @@ export function formatEvent(e: DeployEvent, o: ViewOptions = {}): string[] {
         return lines;
       }
       const f = e.failed!;
+      if (e.interrupted) {
+        lines.push(`INTERRUPTED: ${f.message}`);
+        lines.push(`${e.filesChanged} file(s) changed, ${e.stepsRun} step(s) run (${sec(e.ms)})`);
+        if (e.resumeFrom)
+          lines.push(`resume with: ${o.resumeCommand ? o.resumeCommand(e.resumeFrom) : `--from ${e.resumeFrom}`}`);
+        else lines.push("nothing was changed: run the same command again");
+        return lines;
+      }
       const exit =
         f.code !== undefined && f.code !== null && !f.message.includes(String(f.code)) ? ` (exit ${f.code})` : "";
       lines.push(`FAILED: ${f.step}${f.node ? ` on ${f.node}` : ""}: ${f.message}${exit}`);
@@ -151,6 +159,63 @@ export function jsonView(out: Out): (e: DeployEvent) => void {
 export function plainView(out: Out, o: ViewOptions = {}): (e: DeployEvent) => void {
   return (e) => {
     for (const l of formatEvent(e, o)) out.write(`${l}\n`);
+  };
+}
+
+/**
+ * Without a terminal nothing moves while a step runs, for many minutes maybe: when nothing was
+ * printed for `periodMs`, say what still runs (`still running 21-galera-join on controller02 [30s]`),
+ * so CI logs show the run is alive and where it is.
+ */
+export function withHeartbeat(
+  out: Out,
+  sink: (e: DeployEvent) => void,
+  periodMs: number,
+): { sink: (e: DeployEvent) => void; stop: () => void } {
+  const active = new Map<string, { label: string; since: number }>();
+  let printed = Date.now();
+  // Checked often, printed only after a whole quiet period, and only for work that ran that long.
+  const timer = setInterval(
+    () => {
+      const now = Date.now();
+      if (now - printed < periodMs) return;
+      for (const a of active.values()) {
+        if (now - a.since < periodMs) continue;
+        out.write(`still ${a.label} [${Math.round((now - a.since) / 1000)}s]\n`);
+        printed = now;
+      }
+    },
+    Math.max(10, Math.min(1000, periodMs / 4)),
+  );
+  timer.unref();
+  const stop = () => clearInterval(timer);
+  return {
+    sink: (e) => {
+      switch (e.type) {
+        case "push-start":
+          active.set(`p:${e.node}`, { label: `pushing files to ${e.node}`, since: Date.now() });
+          break;
+        case "push-end":
+        case "error":
+          if (e.node) active.delete(`p:${e.node}`);
+          break;
+        case "node-step-start":
+          active.set(`s:${e.step}:${e.node}`, { label: `running ${e.step} on ${e.node}`, since: Date.now() });
+          break;
+        case "node-step-end":
+          active.delete(`s:${e.step}:${e.node}`);
+          break;
+        case "run-end":
+          active.clear();
+          stop();
+          break;
+        default:
+      }
+      // Any line printed starts a new quiet period.
+      if (formatEvent(e).length > 0) printed = Date.now();
+      sink(e);
+    },
+    stop,
   };
 }
 

@@ -59,7 +59,7 @@ describe("parseCommandLine", () => {
     expect(run(["outer", "inner", "v"])).toEqual({ path: ["outer", "inner"], args: ["v"], options: {} });
   });
 
-  it("reports each usage mistake with the help of the command it concerns", () => {
+  it("reports each usage mistake in one line, naming the help of the command it concerns", () => {
     expect(usage(["frobnicate"]).message).toBe("unknown command 'frobnicate'");
     expect(usage(["--bogus"]).message).toBe("unknown option '--bogus'");
     expect(usage(["render"]).message).toBe("missing required argument 'spec'");
@@ -73,8 +73,25 @@ describe("parseCommandLine", () => {
     );
     expect(usage(["render", "a", "--dry-run=yes"]).message).toContain("--dry-run");
     expect(usage(["outer", "nope"]).message).toBe("unknown command 'nope'");
-    expect(usage(["render"]).help).toContain("Usage: tool render [options] <spec>");
-    expect(usage(["outer", "inner"]).help).toContain("Usage: tool outer inner <x>");
+    expect(usage(["render"]).hint).toBe("tool render --help");
+    expect(usage(["outer", "inner"]).hint).toBe("tool outer inner --help");
+    expect(usage(["outer", "nope"]).hint).toBe("tool outer --help");
+    expect(usage(["frobnicate"]).hint).toBe("tool --help");
+    for (const argv of [["frobnicate"], ["render", "a", "--bogus"], ["render"]])
+      expect(usage(argv).message).not.toContain("\n");
+  });
+
+  it("suggests the nearest command or option (Levenshtein), and nothing when none is near", () => {
+    expect(usage(["rendr"]).message).toBe("unknown command 'rendr' (did you mean 'render'?)");
+    expect(usage(["outr", "inner"]).message).toBe("unknown command 'outr' (did you mean 'outer'?)");
+    expect(usage(["outer", "iner"]).message).toBe("unknown command 'iner' (did you mean 'inner'?)");
+    expect(usage(["render", "a", "--dry-rn"]).message).toBe("unknown option '--dry-rn' (did you mean '--dry-run'?)");
+    expect(usage(["render", "a", "--ouf", "x"]).message).toBe("unknown option '--ouf' (did you mean '--out'?)");
+    // parseArgs names the option without its value.
+    const identity = usage(["render", "a", "--identiy=k"]).message;
+    expect(identity).toBe("unknown option '--identiy' (did you mean '--identity'?)");
+    expect(usage(["--versoin"]).message).toBe("unknown option '--versoin' (did you mean '--version'?)");
+    expect(usage(["render", "a", "--completely-different"]).message).toBe("unknown option '--completely-different'");
   });
 
   it("help and version at every level", () => {

@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,10 +16,16 @@ const SPEC = new URL("../../examples/lab/cluster.ts", import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), "ha-gen-cli-input-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function cli(args: readonly string[]): Promise<{ code: number | null; out: string; err: string }> {
+function cli(
+  args: readonly string[],
+  extraEnv: Record<string, string> = {},
+): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((res, rej) => {
     const { SSH_AUTH_SOCK: _agent, ...env } = process.env;
-    const p = spawn(process.execPath, [CLI, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
+    const p = spawn(process.execPath, [CLI, ...args], {
+      env: { ...env, ...extraEnv },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let out = "";
     let err = "";
     p.stdout.on("data", (d: Buffer) => (out += d.toString()));
@@ -39,24 +45,30 @@ const file = (name: string, text: string) => {
   writeFileSync(p, text, { mode: 0o600 });
   return p;
 };
-const run = (...extra: string[]) =>
-  cli([
-    "deploy",
-    SPEC,
-    "--dry-run",
-    "--no-log",
-    "--secrets",
-    join(dir, "s.yaml"),
-    "--root",
-    join(dir, "roots", "{node}"),
-    "--known-hosts",
-    join(dir, "known_hosts"),
-    "--connect-retries",
-    "0",
-    "--nodes",
-    "controller01",
-    ...extra,
-  ]);
+/** HA_GEN_SSH=none: ha-gen's own ssh_config parser, as where OpenSSH's ssh is not installed. */
+const PARSER = { HA_GEN_SSH: "none" };
+const run = (...extra: string[]) => runWith({}, ...extra);
+const runWith = (env: Record<string, string>, ...extra: string[]) =>
+  cli(
+    [
+      "deploy",
+      SPEC,
+      "--dry-run",
+      "--no-log",
+      "--secrets",
+      join(dir, "s.yaml"),
+      "--root",
+      join(dir, "roots", "{node}"),
+      "--known-hosts",
+      join(dir, "known_hosts"),
+      "--connect-retries",
+      "0",
+      "--nodes",
+      "controller01",
+      ...extra,
+    ],
+    env,
+  );
 /** Exactly one `error:` line that says `what`, and nothing that looks like a bug report. */
 const oneLine = (r: { err: string; out: string }, what: string) => {
   expect(r.err).not.toContain("internal error");
@@ -69,17 +81,43 @@ const oneLine = (r: { err: string; out: string }, what: string) => {
 describe("ha-gen deploy: careless input is one line, exit 2", () => {
   it("a ProxyJump loop names the chain (regression: 'Maximum call stack size exceeded')", async () => {
     const cfg = file("loop.conf", `Host jb\n  ProxyJump jb2\nHost jb2\n  ProxyJump jb\n${LOOPBACK}  ProxyJump jb\n`);
-    const r = await run("--ssh-config", cfg);
+    const r = await runWith(PARSER, "--ssh-config", cfg);
     expect(r.code, r.err + r.out).toBe(2);
     const at = (line: number, to: string) => `${cfg}:${line} ProxyJump ${to}`;
     oneLine(r, `ProxyJump loop: controller01 -> jb -> jb2 -> jb (${at(9, "jb")}; ${at(2, "jb2")}; ${at(4, "jb")})`);
+    // Resolved by ssh -G, each hop names the host whose configuration set it.
+    const g = await run("--ssh-config", cfg);
+    expect(g.code, g.err + g.out).toBe(2);
+    const hop = (h: string, to: string) => `ssh -G ${h}: proxyjump ${to}`;
+    oneLine(g, `ProxyJump loop: controller01 -> jb -> jb2 -> jb (${hop("controller01", "jb")}; ${hop("jb", "jb2")}; `);
   });
 
   it("an ssh config line without a keyword names file and line (regression: TypeError, exit 70)", async () => {
     const cfg = file("nokw.conf", `${LOOPBACK}  = 10.0.0.1\n`);
-    const r = await run("--ssh-config", cfg);
+    const r = await runWith(PARSER, "--ssh-config", cfg);
     expect(r.code, r.err + r.out).toBe(2);
     oneLine(r, `${cfg}:5: a line must start with a keyword`);
+    const g = await run("--ssh-config", cfg);
+    expect(g.code, g.err + g.out).toBe(2);
+    oneLine(g, `ssh -G controller01 failed (exit 255): ${cfg} line 5: `);
+  });
+
+  it("a Match block: applied by ssh -G; skipped with a warning by the built-in parser (never refused)", async () => {
+    // Both ways lead to closed loopback ports only: Match sets port 10, the Host block port 9.
+    const cfg = file("match.conf", `Match originalhost controller01 exec true\n  Port 10\n${LOOPBACK}`);
+    // A key to log in with, so that the run gets as far as connecting.
+    const key = join(dir, "id_match");
+    expect(spawnSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", key]).status).toBe(0);
+    const g = await run("--ssh-config", cfg, "-i", key);
+    expect(g.code, g.err + g.out).toBe(1);
+    expect(g.out).toContain("cannot connect to root@127.0.0.1:10: connect ECONNREFUSED");
+    expect(g.out).not.toContain("skipped");
+    const p = await runWith(PARSER, "--ssh-config", cfg, "-i", key);
+    expect(p.code, p.err + p.out).toBe(1);
+    expect(p.out).toContain("cannot connect to root@127.0.0.1:9: connect ECONNREFUSED");
+    expect(p.out).toContain(
+      `warning: ${cfg}:1: Match originalhost controller01 exec true: skipped: the built-in parser`,
+    );
   });
 
   it("an Include of a missing file is skipped as ssh skips it (regression: ENOENT stack, exit 70)", async () => {

@@ -106,9 +106,23 @@ Host *
     expect(c.proxyJump).toEqual([{ user: "ops", host: "bastion", port: 2222 }]);
   });
 
-  it("refuses Match blocks (except Match all) instead of ignoring them", () => {
-    expect(() => resolve("Match host foo\n  User x\n", "foo")).toThrow(/Match host foo.*not supported/);
+  it("skips Match blocks it cannot evaluate (except Match all), with a warning, instead of refusing", () => {
+    const c = resolve("Match host foo\n  User x\nHost foo\n  Port 2022\n", "foo");
+    expect(c.port).toBe(2022);
+    expect(c.user).toBeUndefined();
+    expect(c.ignored).toEqual([
+      "/home/op/.ssh/config:1: Match host foo: skipped: the built-in parser cannot evaluate Match " +
+        "(with OpenSSH's ssh installed, ssh -G would)",
+    ]);
+    // A Match block inside the Host block that applies is skipped; what follows a Host line applies again.
+    const inc = { "/home/op/.ssh/m.conf": "Match exec true\n  Port 1\nHost *\n  User u\n" };
+    const d = resolve("Include m.conf\nHost bar\n  HostName 127.0.0.1\n", "bar", inc);
+    expect(d).toMatchObject({ port: 22, user: "u", hostname: "127.0.0.1" });
+    expect(d.ignored).toHaveLength(1);
+    // An empty Match block changes nothing, so there is nothing to warn about.
+    expect(resolve("Match user z\nHost q\n  Port 3\n", "q").ignored).toEqual([]);
     expect(resolve("Host a\n  Port 1\nMatch all\n  User z\n", "q").user).toBe("z");
+    expect(() => resolve("Match\n", "q")).toThrow(/Match needs criteria/);
   });
 
   it("reports options it will not honour, such as StrictHostKeyChecking no", () => {

@@ -1,7 +1,7 @@
 import lab from "../../examples/lab/cluster.ts";
 import trainHa from "../../examples/train-ha/cluster.ts";
 import type { Artifact } from "../../src/core/artifact.js";
-import { renderCluster } from "../../src/render.js";
+import { renderCluster, type RenderResult } from "../../src/render.js";
 import type { Rendered } from "../../generators/synth.js";
 import { FAKE_SECRETS } from "../fixtures/secrets.js";
 
@@ -9,7 +9,7 @@ export const EXAMPLES = { "train-ha": trainHa, lab } as const;
 export type ExampleName = keyof typeof EXAMPLES;
 
 /** Render a bundled example with the fake secrets fixture. */
-export function renderExample(name: ExampleName): Rendered {
+export function renderExample(name: ExampleName): RenderResult {
   return renderCluster(EXAMPLES[name], FAKE_SECRETS);
 }
 

@@ -90,6 +90,7 @@ export function fullSpec(): Record<string, any> {
   s.vip.hostname = "openstack-vip";
   s.ntp.server = "controller02";
   s.prepare = { extraPackages: ["vim-enhanced"] };
+  s.safety = { acknowledge: ["stonith-disabled"] };
   s.rabbitmq = { tags: ["administrator"], policy: { definition: { "ha-mode": "all" } } };
   s.haproxy = {
     services: [

@@ -28,8 +28,8 @@ const TIMER_TOO_LONG = "is longer than 2147483647 ms (about 24.8 days), more tha
 const UNICODE_TEXT = "must be valid Unicode text (no lone \\uD800-\\uDFFF escapes)";
 
 const STONITH_WARNING =
-  "warning: pacemaker.properties.stonith-enabled: is false: without fencing a hung node can keep the VIP " +
-  "(acceptable only until a fence device is configured)";
+  "warning [stonith-disabled]: pacemaker.properties.stonith-enabled: is false: without fencing a hung node can keep " +
+  "the VIP (acceptable only until a fence device is configured)";
 
 describe("validateSpec", () => {
   it("accepts both bundled examples, warning only about disabled fencing", () => {
@@ -69,7 +69,8 @@ galera: { maxConections: 10 }
       ],
       warnings: [
         STONITH_WARNING,
-        "warning: pacemaker.properties.no-quorum-policy: ignore lets a partition without quorum " +
+        "warning [no-quorum-policy-ignore]: pacemaker.properties.no-quorum-policy: " +
+          "ignore lets a partition without quorum " +
           "keep running resources: split brain, two nodes holding the VIP",
       ],
     });
@@ -251,9 +252,33 @@ galera: { maxConections: 10 }
     const m = messages(s);
     expect(m.errors).toEqual([]);
     expect(m.warnings).toContain(
-      "warning: nodes: 2 controller(s): Galera, etcd, RabbitMQ and pacemaker need an odd number " +
+      "warning [unsafe-member-count]: nodes: 2 controller(s): Galera, etcd, RabbitMQ and pacemaker " +
+        "need an odd number " +
         "of at least 3 members to keep quorum when one fails (allowed by safety.allowUnsafeMemberCount)",
     );
+  });
+
+  it("safety.acknowledge marks the named warnings acknowledged and leaves the others alone", () => {
+    const s = {
+      ...base(),
+      pacemaker: { properties: { "no-quorum-policy": "ignore" } },
+      safety: { acknowledge: ["stonith-disabled"] },
+    };
+    const r = validateSpec(s);
+    expect(r.ok).toBe(true);
+    const byId = Object.fromEntries(r.warnings.map((w) => [w.id, w.acknowledged === true]));
+    expect(byId).toEqual({ "stonith-disabled": true, "no-quorum-policy-ignore": false });
+    // Acknowledging a warning the spec does not raise is allowed (the risk may come back later).
+    expect(validateSpec({ ...base(), safety: { acknowledge: ["rabbitmq-ram-nodes"] } }).ok).toBe(true);
+  });
+
+  it("safety.acknowledge: an unknown warning id is an error with a did-you-mean", () => {
+    const m = messages({ ...base(), safety: { acknowledge: ["stonith-disabled", "stonith-disbled", "zzz"] } });
+    expect(m.errors).toHaveLength(2);
+    expect(m.errors[0]).toMatch(
+      /^safety\.acknowledge\[1\]: stonith-disbled is not a warning id; did you mean stonith-disabled\? \(known: /,
+    );
+    expect(m.errors[1]).toMatch(/^safety\.acknowledge\[2\]: zzz is not a warning id \(known: vip-prefix-differs, /);
   });
 
   it("rejects input that is not a spec object without throwing", () => {

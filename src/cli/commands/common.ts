@@ -13,6 +13,11 @@ export interface Command {
 
 export const SPEC_ARG = [{ name: "spec", description: "cluster spec: .ts/.js (default export), .yaml or .json" }];
 
+/** The warnings to show on the terminal: those the spec acknowledges (`safety.acknowledge`) are left out. */
+export function shownWarnings(warnings: readonly SpecIssue[]): SpecIssue[] {
+  return warnings.filter((w) => !w.acknowledged);
+}
+
 export function printWarnings(warnings: readonly SpecIssue[]): void {
-  for (const w of warnings) printErr(`${formatIssue(w)}\n`);
+  for (const w of shownWarnings(warnings)) printErr(`${formatIssue(w)}\n`);
 }

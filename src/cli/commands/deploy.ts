@@ -9,6 +9,10 @@ import {
   newRunId,
   recoverGalera,
   resolveSshHost,
+  resolveWithSshG,
+  SshConfigError,
+  sshAvailable,
+  sshRunner,
   SshTransport,
   type DeployEvent,
   type DeployResult,
@@ -26,8 +30,8 @@ import { writeSecretsFile } from "../fsio.js";
 import { printErr } from "../output.js";
 import { readSecretsText } from "../load.js";
 import { defaultSecretsPath, prepare } from "../pipeline.js";
-import { jsonView, liveView, plainView } from "../progress.js";
-import type { Command, Options } from "./common.js";
+import { jsonView, liveView, plainView, withHeartbeat } from "../progress.js";
+import { shownWarnings, type Command, type Options } from "./common.js";
 import { deploySpec, recoverGaleraSpec } from "./specs.js";
 
 /** `ha-gen deploy`: turns command-line options into a deploy() run with the SSH transport. */
@@ -53,6 +57,16 @@ export interface DeployCliOptions {
   readonly connectRetries?: string;
   readonly stepTimeout?: string;
   readonly installKey?: string;
+  readonly detailedExitcode?: boolean;
+}
+
+/** Exit status of a run stopped by Ctrl-C or SIGTERM (128 + SIGINT), as shells report it. */
+export const EXIT_INTERRUPTED = 130;
+
+/** Period of the non-TTY heartbeat; the variable is for tests (undocumented). */
+function heartbeatMs(): number {
+  const v = Number(process.env.HA_GEN_HEARTBEAT_MS);
+  return Number.isInteger(v) && v >= 10 ? v : 30_000;
 }
 
 /** Environment variable read for the first-contact password (never a command-line argument). */
@@ -169,7 +183,7 @@ async function loadSpec(spec: string, o: DeployCliOptions): Promise<Input> {
       }
     : writeSecretsFile;
   const p = await prepare({ specPath: spec, secretsPath, saveSecrets: save });
-  warnings.push(...p.warnings.map(formatIssue));
+  warnings.push(...shownWarnings(p.warnings).map(formatIssue));
   const addresses = new Map(p.cluster.nodes.map((n) => [n.hostname, n.addresses.management] as const));
   return {
     artifacts: p.rendered.artifacts,
@@ -265,6 +279,34 @@ function readInstallKey(path: string): string {
   return text;
 }
 
+/**
+ * How a host name becomes where to connect: OpenSSH's own `ssh -G` where ssh can run (every Match,
+ * Include and token as ssh has them), else ha-gen's parser of ~/.ssh/config or --ssh-config. The
+ * undocumented HA_GEN_SSH names the ssh program ("none": the parser), for tests.
+ */
+function hostLookup(explicit: string | undefined): (name: string) => SshHostConfig {
+  const program = process.env.HA_GEN_SSH;
+  const run = program === "none" ? undefined : sshRunner(program || "ssh");
+  if (run && sshAvailable(run)) {
+    // ssh -G would read an unreadable file as "no config": refuse it as the parser does.
+    if (explicit !== undefined) {
+      try {
+        readFileSync(explicit);
+      } catch (e) {
+        throw new SshConfigError(`cannot read ssh config ${explicit}: ${(e as NodeJS.ErrnoException).code ?? e}`);
+      }
+    }
+    const cache = new Map<string, SshHostConfig>();
+    return (name) => {
+      const c = cache.get(name) ?? resolveWithSshG(name, { run, ...(explicit ? { configFile: explicit } : {}) });
+      cache.set(name, c);
+      return c;
+    };
+  }
+  const config = loadSshConfig(explicit ?? join(homedir(), ".ssh", "config"), explicit !== undefined);
+  return (name) => resolveSshHost(config, name);
+}
+
 /** Shared by deploy and recover: ssh config, known_hosts, the view, and the SSH transport options. */
 async function sshSetup(
   input: Pick<Input, "addresses" | "secrets">,
@@ -272,10 +314,9 @@ async function sshSetup(
   n: Numbers,
   resume: (step: string) => string,
 ) {
-  const sshConfigPath = o.sshConfig ?? join(homedir(), ".ssh", "config");
-  const config = loadSshConfig(sshConfigPath, o.sshConfig !== undefined);
+  const lookup = hostLookup(o.sshConfig);
   const resolveHost = (name: string): SshHostConfig => {
-    const c = resolveSshHost(config, name);
+    const c = lookup(name);
     const addr = input.addresses.get(name);
     return !c.hostnameFromConfig && addr ? { ...c, hostname: addr } : c;
   };
@@ -284,12 +325,12 @@ async function sshSetup(
   const json = o.json ?? false;
   const live = !json && process.stdout.isTTY === true;
   const viewOpts = { resumeCommand: resume };
-  const liveV = live ? liveView(process.stdout, viewOpts) : undefined;
-  const sink: (e: DeployEvent) => void = json
-    ? jsonView(process.stdout)
-    : liveV
-      ? liveV.sink
-      : plainView(process.stdout, viewOpts);
+  const liveV = live
+    ? liveView(process.stdout, viewOpts)
+    : json
+      ? undefined
+      : withHeartbeat(process.stdout, plainView(process.stdout, viewOpts), heartbeatMs());
+  const sink: (e: DeployEvent) => void = json ? jsonView(process.stdout) : liveV!.sink;
   // deploy() redacts its own events; the transport's warnings reach the view directly.
   const redactor = new Redactor(input.secrets);
   const report = (e: DeployEvent) => sink(redactDeep(e, redactor));
@@ -311,20 +352,66 @@ async function sshSetup(
   return { common, sink: report, liveV };
 }
 
+/**
+ * Ctrl-C (SIGINT) or SIGTERM during a run: the first stops it cleanly (no new work starts, what
+ * runs finishes, the run ends with the `--from` to resume); a second exits at once, and the nodes'
+ * deploy locks go with the dropped connections. Returns the signal and a function removing the handlers.
+ */
+function interruptions(): { signal: AbortSignal; dispose: () => void } {
+  const ac = new AbortController();
+  const onSignal = (name: NodeJS.Signals) => {
+    if (ac.signal.aborted) {
+      printErr(`\n${name} again: aborting now (a step running on a node goes on there until it ends)\n`);
+      process.exit(EXIT_INTERRUPTED);
+    }
+    printErr(`\n${name}: stopping after the running work finishes (again to abort at once)\n`);
+    ac.abort();
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  return {
+    signal: ac.signal,
+    dispose: () => {
+      process.off("SIGINT", onSignal);
+      process.off("SIGTERM", onSignal);
+    },
+  };
+}
+
+/**
+ * The exit status of a finished run: 0 ok, 1 failed, 130 interrupted; with --detailed-exitcode an ok
+ * run that changed something (a dry run: that would change files) is 2, as `terraform plan` has it.
+ */
+function exitStatus(result: DeployResult, o: DeployCliOptions): number {
+  if (result.interrupted) return EXIT_INTERRUPTED;
+  if (!result.ok) return 1;
+  if (!o.detailedExitcode) return 0;
+  const changed = result.filesChanged > 0 || (!o.dryRun && result.stepResults.some((r) => r.changes.length > 0));
+  return changed ? 2 : 0;
+}
+
 export async function runDeployCommand(spec: string, o: DeployCliOptions, argv: readonly string[]): Promise<number> {
   const n = numbers(o);
   const pubPath = o.installKey === undefined ? undefined : resolve(o.installKey);
   const pub = pubPath === undefined ? undefined : readInstallKey(pubPath);
   const isDir = existsSync(spec) && statSync(spec).isDirectory();
   const input = isDir ? loadRenderedDir(spec, o.secrets) : await loadSpec(spec, o);
-  for (const w of input.warnings) printErr(`${w}\n`);
+  // With --json they are events of the stream (below).
+  if (!o.json) for (const w of input.warnings) printErr(`${w}\n`);
   const resume = (step: string) =>
     resumeCommand(
       argv,
       step,
       input.steps.map((x) => x.id),
     );
-  const { common, sink, liveV } = await sshSetup(input, o, n, resume);
+  const setup = await sshSetup(input, o, n, resume);
+  const { common, liveV } = setup;
+  // With --json the input's warnings are events right after run-start (the line that names the format).
+  const pending = o.json ? input.warnings.map((w) => w.replace(/^warning(?: \[([^\]]+)\])?: /, "")) : [];
+  const sink = (e: DeployEvent) => {
+    setup.sink(e);
+    if (e.type === "run-start") for (const message of pending.splice(0)) setup.sink({ type: "warning", message });
+  };
 
   let password: string | undefined;
   if (pubPath !== undefined && pub !== undefined) {
@@ -356,6 +443,7 @@ export async function runDeployCommand(spec: string, o: DeployCliOptions, argv: 
   const runId = newRunId();
   const logDir = o.logDir === false || o.dryRun ? undefined : resolve(o.logDir ?? "ha-gen-runs", runId);
   let result: DeployResult;
+  const interrupt = interruptions();
   try {
     result = await deploy({
       artifacts: input.artifacts,
@@ -373,11 +461,13 @@ export async function runDeployCommand(spec: string, o: DeployCliOptions, argv: 
       onEvent: sink,
       ...(logDir ? { logDir } : {}),
       runId,
+      signal: interrupt.signal,
     });
   } finally {
+    interrupt.dispose();
     liveV?.stop();
   }
-  return result.ok ? 0 : 1;
+  return exitStatus(result, o);
 }
 
 /** `ha-gen recover galera <spec>`: see recover.ts. */
@@ -395,6 +485,7 @@ export async function runRecoverGaleraCommand(
   const runId = newRunId();
   const logDir =
     o.logDir === false || o.dryRun ? undefined : resolve(o.logDir ?? "ha-gen-runs", `${runId}-recover-galera`);
+  const interrupt = interruptions();
   try {
     const r = await recoverGalera({
       controllers: input.controllers ?? [],
@@ -405,9 +496,11 @@ export async function runRecoverGaleraCommand(
       stepTimeoutMs: n.stepTimeoutMs,
       onEvent: sink,
       ...(logDir ? { logDir } : {}),
+      signal: interrupt.signal,
     });
-    return r.ok ? 0 : 1;
+    return r.run?.interrupted ? EXIT_INTERRUPTED : r.ok ? 0 : 1;
   } finally {
+    interrupt.dispose();
     liveV?.stop();
   }
 }

@@ -1,9 +1,10 @@
-import { manifestJson, planJson, planMarkdown } from "../../core/formats.js";
+import { jsonDocument, jsonIssue, manifestJson, planJson, planMarkdown, RENDER_FORMAT } from "../../core/formats.js";
 import {
   assertInputsOutside,
   assertReplaceable,
   lockOutput,
   tightenSecretsFile,
+  type Replaceable,
   type TreeWrite,
   writeFailure,
   writeSecretsFile,
@@ -20,12 +21,14 @@ export const render: Command = {
   async run([spec], opts) {
     const specPath = spec!;
     const out = opts.out as string;
+    const json = opts.json === true;
     const secretsPath = (opts.secrets as string | undefined) ?? defaultSecretsPath(specPath);
     // Every path is checked before anything is written, secrets included.
     const loaded = await loadSpec(specPath);
     assertInputsOutside(out, loaded.files, secretsPath);
-    assertReplaceable(out);
+    assertReplaceable(out, "shape");
     let lock: { release(): void } | undefined;
+    let checked: Replaceable | undefined;
     try {
       const p = await prepare({
         specPath,
@@ -33,7 +36,7 @@ export const render: Command = {
         loaded,
         onValid: () => {
           lock = lockOutput(out);
-          assertReplaceable(out); // again, now that no other render can be changing it
+          checked = assertReplaceable(out); // in full, now that no other render can be changing it
         },
         saveSecrets: (path, text) => {
           try {
@@ -43,20 +46,47 @@ export const render: Command = {
           }
         },
       });
-      printWarnings(p.warnings);
+      if (!json) printWarnings(p.warnings);
       if (tightenSecretsFile(secretsPath)) {
         printErr(`warning: ${secretsPath} was readable by others; its mode is now 0600\n`);
       }
       const { artifacts, plan } = p.rendered;
       let w: TreeWrite;
       try {
-        w = writeTreeAtomic(out, artifacts, [
-          { path: "plan.json", content: planJson(plan), mode: 0o644 },
-          { path: "PLAN.md", content: planMarkdown(plan, artifacts), mode: 0o644 },
-          { path: "manifest.json", content: manifestJson(artifacts), mode: 0o644 },
-        ]);
+        w = writeTreeAtomic(
+          out,
+          artifacts,
+          [
+            { path: "plan.json", content: planJson(plan, p.warnings), mode: 0o644 },
+            { path: "PLAN.md", content: planMarkdown(plan, artifacts, p.warnings), mode: 0o644 },
+            { path: "manifest.json", content: manifestJson(artifacts), mode: 0o644 },
+          ],
+          checked,
+        );
       } catch (e) {
         throw writeFailure(e, `--out ${out}`);
+      }
+      const secretFiles = artifacts.filter((a) => a.secret).length;
+      if (json) {
+        printOut(
+          jsonDocument({
+            format: RENDER_FORMAT,
+            ok: true,
+            out,
+            nodes: p.cluster.nodes.map((n) => n.hostname),
+            files: artifacts.length,
+            steps: plan.steps.length,
+            written: w.written,
+            unchanged: w.unchanged,
+            removed: w.removed,
+            secretFiles,
+            generatedSecrets: [...p.generatedSecrets],
+            secretsFile: secretsPath,
+            foreign: [...w.foreign],
+            warnings: p.warnings.map(jsonIssue),
+          }),
+        );
+        return 0;
       }
       if (w.foreign.length > 0) {
         printErr(
@@ -64,7 +94,6 @@ export const render: Command = {
             `left untouched: ${w.foreign.slice(0, 3).join(", ")}${w.foreign.length > 3 ? ", …" : ""}\n`,
         );
       }
-      const secretFiles = artifacts.filter((a) => a.secret).length;
       if (p.generatedSecrets.length > 0) {
         printErr(`generated ${p.generatedSecrets.length} secret(s) into ${secretsPath} (mode 0600)\n`);
       }

@@ -6,6 +6,12 @@ import { SPEC_ARG } from "./common.js";
  * code is imported when it runs (main.ts).
  */
 
+/** `--json` on every command: one versioned JSON document (errors too) on stdout; see formats.ts. */
+const JSON_OPTION: OptionSpec = {
+  long: "json",
+  description: "print the result, or the error, as one JSON document on stdout (README: JSON output)",
+};
+
 export const renderSpec: CommandSpec = {
   name: "render",
   description: "render every node's files plus plan.json, PLAN.md and manifest.json into a directory",
@@ -28,6 +34,7 @@ export const renderSpec: CommandSpec = {
         "secrets file, created 0600 and filled with generated values when missing (default: " +
         "<spec>.secrets.yaml beside the spec)",
     },
+    JSON_OPTION,
   ],
 };
 
@@ -35,6 +42,7 @@ export const validateSpec: CommandSpec = {
   name: "validate",
   description: "check a spec and report every problem at once",
   args: SPEC_ARG,
+  options: [JSON_OPTION],
 };
 
 export const planSpec: CommandSpec = {
@@ -42,12 +50,13 @@ export const planSpec: CommandSpec = {
   description: "print the ordered rollout plan (no secrets needed, nothing written)",
   args: SPEC_ARG,
   options: [
+    { ...JSON_OPTION, description: "print plan.json (the ha-gen-plan/1 format) instead of PLAN.md" },
     {
       long: "format",
       value: "format",
       choices: ["markdown", "json"],
       default: "markdown",
-      description: "output format",
+      description: "output format (deprecated: use --json)",
     },
   ],
 };
@@ -55,6 +64,7 @@ export const planSpec: CommandSpec = {
 export const schemaSpec: CommandSpec = {
   name: "schema",
   description: "print the JSON Schema of a cluster spec (for editor completion in YAML specs)",
+  options: [{ ...JSON_OPTION, description: "accepted for uniformity: the output is always JSON" }],
 };
 
 // Options shared by `deploy` and `recover galera`.
@@ -92,7 +102,7 @@ const SSH_OPTIONS: readonly OptionSpec[] = [
   { long: "no-agent", description: "do not offer ssh-agent keys" },
 ];
 const LOG_OPTIONS: readonly OptionSpec[] = [
-  { long: "json", description: "one JSON event per line on stdout" },
+  { long: "json", description: "one JSON event per line on stdout (ha-gen-events/1; an error is one more line)" },
   {
     long: "log-dir",
     value: "dir",
@@ -124,6 +134,12 @@ export const deploySpec: CommandSpec = {
       description:
         "connect and show per node the files that would change (with diffs, never for secret files) and the " +
         "steps that would run; change nothing",
+    },
+    {
+      long: "detailed-exitcode",
+      description:
+        "exit 2 when the run changed something (with --dry-run: when files would change), 0 when nothing, " +
+        "1 on error (as terraform plan)",
     },
     { long: "from", value: "step", description: "resume: push files, then run the plan from this step on" },
     { long: "only", value: "steps", description: "run only these steps (comma-separated); `push` is the file push" },

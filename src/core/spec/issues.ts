@@ -10,7 +10,26 @@ export interface SpecIssue {
   readonly path: string;
   readonly value?: unknown;
   readonly message: string;
+  /** A warning's stable id, for `safety.acknowledge` (see WARNING_IDS). */
+  readonly id?: WarningId;
+  /** The spec acknowledges this warning: kept in PLAN.md and plan.json, not printed on the terminal. */
+  readonly acknowledged?: boolean;
 }
+
+/**
+ * Every warning a valid spec can carry, by a stable id: `safety.acknowledge` takes these, and a
+ * renamed id would silently bring a warning back (or hide another), so ids are never reused.
+ */
+export const WARNING_IDS = [
+  "vip-prefix-differs",
+  "unsafe-member-count",
+  "ntp-server-unused",
+  "stonith-disabled",
+  "no-quorum-policy-ignore",
+  "rabbitmq-ram-nodes",
+  "selinux-enforcing",
+] as const;
+export type WarningId = (typeof WARNING_IDS)[number];
 
 /** Longest part of a value (or a key) a message shows: a 5 MB value must not become a 5 MB message. */
 export const SHOWN_MAX = 80;
@@ -89,7 +108,8 @@ function preview(v: unknown): string {
   return cut ? `${text}…` : text;
 }
 
-function formatValue(v: unknown): string {
+/** A value as messages show it: cut, quoted when not plain (also the `value` of --json issues). */
+export function formatValue(v: unknown): string {
   if (typeof v === "string") return showString(v);
   if (v === undefined) return "(missing)";
   return preview(v);
@@ -97,6 +117,6 @@ function formatValue(v: unknown): string {
 
 /** `nodes[4].addresses.management: 10.15.253.88 is the VIP` */
 export function formatIssue(i: SpecIssue): string {
-  const prefix = i.severity === "warning" ? "warning: " : "";
+  const prefix = i.severity === "warning" ? `warning${i.id ? ` [${i.id}]` : ""}: ` : "";
   return "value" in i ? `${prefix}${i.path}: ${formatValue(i.value)} ${i.message}` : `${prefix}${i.path}: ${i.message}`;
 }

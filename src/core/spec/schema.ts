@@ -445,6 +445,15 @@ const safety = z
   .strictObject({
     /** Allow fewer than 3 or an even number of quorum members (warned). */
     allowUnsafeMemberCount: z.boolean().default(false),
+    acknowledge: z
+      .array(z.string().max(64))
+      .max(32)
+      .default([])
+      .meta({
+        description:
+          "Ids of warnings you have reviewed and accept (e.g. stonith-disabled): they are no longer printed on " +
+          "the terminal but stay listed, marked acknowledged, in PLAN.md and plan.json. An unknown id is an error.",
+      }),
   })
   .prefault({});
 

@@ -1,6 +1,7 @@
 import type * as z from "zod";
 import { contains, hasHostBits, isReserved, overlaps, parseCidr, type Ipv4Net } from "../net.js";
-import { formatIssue, formatPath, type SpecIssue } from "./issues.js";
+import { closest } from "../near.js";
+import { formatIssue, formatPath, WARNING_IDS, type SpecIssue, type WarningId } from "./issues.js";
 import { toPlainData } from "./plain.js";
 import { clusterSpecSchema, type ClusterSpec } from "./schema.js";
 
@@ -81,28 +82,6 @@ function knownKeys(path: readonly PropertyKey[]): string[] {
   return def.type === "object" && def.shape ? Object.keys(def.shape) : [];
 }
 
-function distance(a: string, b: string): number {
-  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
-  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
-  for (let i = 1; i <= a.length; i++)
-    for (let j = 1; j <= b.length; j++)
-      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-  return d[a.length]![b.length]!;
-}
-
-function closest(key: string, known: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestD = Infinity;
-  const limit = Math.max(2, Math.floor(key.length / 3));
-  for (const k of known) {
-    // The distance is at least the length difference: skip the O(n·m) table (a 5 MB key would need 5M rows).
-    if (Math.abs(key.length - k.length) > limit) continue;
-    const dd = distance(key.toLowerCase(), k.toLowerCase());
-    if (dd < bestD) [best, bestD] = [k, dd];
-  }
-  return bestD <= limit ? best : undefined;
-}
-
 type Issues = { errors: SpecIssue[]; warnings: SpecIssue[] };
 type Path = readonly PropertyKey[];
 
@@ -131,9 +110,10 @@ const within = (a: Path, b: Path) => b.length <= a.length && b.every((seg, i) =>
 function semantic(spec: ClusterSpec, out: Issues, sound: Soundness): void {
   const err = (path: string, value: unknown, message: string) =>
     out.errors.push({ severity: "error", path, value, message });
-  const warn = (path: string, value: unknown, message: string) =>
-    out.warnings.push({ severity: "warning", path, value, message });
-  const warnNoValue = (path: string, message: string) => out.warnings.push({ severity: "warning", path, message });
+  const warn = (id: WarningId, path: string, value: unknown, message: string) =>
+    out.warnings.push({ severity: "warning", id, path, value, message });
+  const warnNoValue = (id: WarningId, path: string, message: string) =>
+    out.warnings.push({ severity: "warning", id, path, message });
   /** The inputs, as dotted paths (no indexes), are free of structural errors. */
   const ok = (...inputs: string[]) =>
     !inputs.some((input) => {
@@ -214,6 +194,7 @@ function semantic(spec: ClusterSpec, out: Issues, sound: Soundness): void {
   const prefix = spec.vip.prefix;
   if (prefix !== undefined && ok("vip.prefix", "networks.management.cidr") && prefix !== mgmt.prefix) {
     warn(
+      "vip-prefix-differs",
       "vip.prefix",
       spec.vip.prefix,
       `differs from the management network's /${mgmt.prefix}; IPaddr2 adds a route for a different subnet`,
@@ -235,7 +216,7 @@ function semantic(spec: ClusterSpec, out: Issues, sound: Soundness): void {
         "controller(s): Galera, etcd, RabbitMQ and pacemaker need an odd number of at least 3 members " +
         "to keep quorum when one fails";
       if (spec.safety.allowUnsafeMemberCount) {
-        warn("nodes", controllers, `${why} (allowed by safety.allowUnsafeMemberCount)`);
+        warn("unsafe-member-count", "nodes", controllers, `${why} (allowed by safety.allowUnsafeMemberCount)`);
       } else err("nodes", controllers, `${why}; set safety.allowUnsafeMemberCount: true to accept the risk`);
     }
   }
@@ -244,7 +225,12 @@ function semantic(spec: ClusterSpec, out: Issues, sound: Soundness): void {
   if (spec.ntp.server !== undefined && ok("ntp.server") && allNamed && !hostSeen.has(spec.ntp.server)) {
     err("ntp.server", spec.ntp.server, "is not the hostname of a node");
   } else if (spec.ntp.server !== undefined && ok("ntp.server") && allNamed) {
-    warn("ntp.server", spec.ntp.server, "is no longer used: every controller serves time (remove the setting)");
+    warn(
+      "ntp-server-unused",
+      "ntp.server",
+      spec.ntp.server,
+      "is no longer used: every controller serves time (remove the setting)",
+    );
   }
 
   // Ports bound on the VIP must not clash.
@@ -303,12 +289,14 @@ function semantic(spec: ClusterSpec, out: Issues, sound: Soundness): void {
   const props = spec.pacemaker.properties;
   if (!props["stonith-enabled"] && ok("pacemaker.properties.stonith-enabled")) {
     warnNoValue(
+      "stonith-disabled",
       "pacemaker.properties.stonith-enabled",
       "is false: without fencing a hung node can keep the VIP (acceptable only until a fence device is configured)",
     );
   }
   if (props["no-quorum-policy"] === "ignore" && ok("pacemaker.properties.no-quorum-policy")) {
     warn(
+      "no-quorum-policy-ignore",
       "pacemaker.properties.no-quorum-policy",
       "ignore",
       `lets a partition without quorum keep running resources: split brain, two nodes holding the VIP`,
@@ -316,6 +304,7 @@ function semantic(spec: ClusterSpec, out: Issues, sound: Soundness): void {
   }
   if (spec.rabbitmq.ramNodes && ok("rabbitmq.ramNodes")) {
     warn(
+      "rabbitmq-ram-nodes",
       "rabbitmq.ramNodes",
       true,
       "joins RAM nodes: deprecated by RabbitMQ, and a full outage loses whatever only they held",
@@ -323,9 +312,28 @@ function semantic(spec: ClusterSpec, out: Issues, sound: Soundness): void {
   }
   if (spec.prepare.disableSelinux === false && spec.os === "centos8" && ok("prepare.disableSelinux", "os")) {
     warnNoValue(
+      "selinux-enforcing",
       "prepare.disableSelinux",
       "is false: install openstack-selinux (prepare.extraPackages) or the services will be denied",
     );
+  }
+
+  // Acknowledged warnings stay in the output files, marked; an unknown id is a mistake, not a no-op.
+  if (ok("safety.acknowledge")) {
+    const known: readonly string[] = WARNING_IDS;
+    spec.safety.acknowledge.forEach((id, i) => {
+      if (known.includes(id)) return;
+      const near = closest(id, known);
+      err(
+        `safety.acknowledge[${i}]`,
+        id,
+        `is not a warning id${near ? `; did you mean ${near}?` : ""} (known: ${known.join(", ")})`,
+      );
+    });
+    const acked = new Set(spec.safety.acknowledge);
+    out.warnings.forEach((w, i) => {
+      if (w.id && acked.has(w.id)) out.warnings[i] = { ...w, acknowledged: true };
+    });
   }
 }
 
