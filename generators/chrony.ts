@@ -49,7 +49,9 @@ export function chrony(cluster: Cluster): GeneratorOutput {
       title: "Time synchronisation (chrony)",
       guideSection: "四.2 设置时间同步",
       nodes: cluster.nodes,
-      mode: "parallel",
+      // The first start on every node at once (the controllers agree among themselves); a changed
+      // chrony.conf restarts one node at a time, each synchronised again before the next.
+      mode: "rolling",
       verifies: [
         "chronyd runs with the generated configuration and answers chronyc",
         `synchronised within ${SYNC_TRIES} s: a selected source, or on a controller its own clock in orphan mode`,

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import * as z from "zod";
-import type { Artifact, Plan, PlanStep, StepGuard } from "./artifact.js";
+import { ROLL_ENV, type Artifact, type Plan, type PlanStep, type StepGuard } from "./artifact.js";
 import { InputError } from "./errors.js";
 import {
   cutText,
@@ -62,7 +62,7 @@ export const planStepSchema = z.strictObject({
   title: z.string(),
   guideSection: z.string(),
   nodes: z.array(hostname).min(1),
-  mode: z.enum(["serial", "parallel"]),
+  mode: z.enum(["serial", "parallel", "rolling"]),
   script: nodePath,
   verifies: z.array(z.string()),
   guard: stepGuardSchema.optional(),
@@ -241,7 +241,11 @@ export function planMarkdown(plan: Plan, artifacts: readonly Artifact[], warning
         ? `on ${s.nodes[0]}`
         : s.mode === "serial"
           ? `on ${s.nodes.join(", ")}, one node at a time, in this order`
-          : `on ${s.nodes.join(", ")} in parallel`;
+          : s.mode === "rolling"
+            ? `rolling on ${s.nodes.join(", ")}: first on every node at once with ${ROLL_ENV}=start (starts ` +
+              `what is stopped, restarts nothing), then one node at a time, in this order, with ${ROLL_ENV}=restart ` +
+              "(restarts what changed and waits until the node is healthy in its cluster before the next)"
+            : `on ${s.nodes.join(", ")} in parallel`;
     out.push(`${i + 2}. **${s.title}** (\`${s.id}\`, guide ${s.guideSection}): run \`${s.script}\` ${how}.`);
     for (const v of s.verifies) out.push(`   - verifies: ${v}`);
     if (s.guard) out.push(`   - guard: ${guardText(s, s.guard)}`);
@@ -362,8 +366,10 @@ const stepShape = {
   step: z.string(),
   title: z.string(),
   nodes: z.array(z.string()),
-  mode: z.enum(["serial", "parallel"]),
+  mode: z.enum(["serial", "parallel", "rolling"]),
 };
+/** Of a rolling step's node events: which pass (see StepMode). */
+const rollPass = z.enum(["start", "restart"]).optional();
 const failureSchema = z.strictObject({
   step: z.string(),
   node: z.string().optional(),
@@ -428,11 +434,18 @@ export const deployEventSchema = z.discriminatedUnion("type", [
   z.strictObject({ type: z.literal("step-skip"), step: z.string(), node: z.string().optional(), reason: z.string() }),
   z.strictObject({ type: z.literal("step-start"), ...stepShape }),
   z.strictObject({ type: z.literal("step-would-run"), ...stepShape }),
-  z.strictObject({ type: z.literal("node-step-start"), step: z.string(), node: z.string(), command: z.string() }),
+  z.strictObject({
+    type: z.literal("node-step-start"),
+    step: z.string(),
+    node: z.string(),
+    command: z.string(),
+    pass: rollPass,
+  }),
   z.strictObject({
     type: z.literal("node-step-end"),
     step: z.string(),
     node: z.string(),
+    pass: rollPass,
     code: z.int().nullable(),
     ms: z.number(),
     changes: z.array(z.string()),

@@ -51,7 +51,7 @@ status() {
 `;
 
 describe("Galera on three real nodes: the bootstrap step on a running cluster only ever joins it", () => {
-  it("a changed option file restarts controller01 into the cluster, a stopped one is started; no new cluster", () => {
+  it("an option change restarts the backups, then controller01 (the writer) last; a stopped one is started", () => {
     const scenario = `${STATUS}
 step boot
 run_script controller01 20-galera-bootstrap
@@ -65,8 +65,16 @@ step donors
 on controller01 grep -ho "requested state transfer from '[^']*'. Selected [^ ]* *([^)]*)" /var/log/stub-mariadb.log
 export HA_GEN_CLUSTER_EXISTS=1
 step changed
-on controller01 sed -i 's/^wsrep_slave_threads = 4$/wsrep_slave_threads = 2/' ${CNF}
+for n in controller01 controller02 controller03; do
+  on $n sed -i 's/^wsrep_slave_threads = 4$/wsrep_slave_threads = 2/' ${CNF}
+done
 run_script controller01 20-galera-bootstrap
+# 21-galera-join in plan order: the backups, then the writer; the cluster after each.
+for n in controller02 controller03 controller01; do
+  step roll-$n
+  run_script $n 21-galera-join
+  status
+done
 step after-change
 status
 step stopped
@@ -101,10 +109,25 @@ on controller01 grep -c galera_new_cluster /run/stub/calls
     expect(section(out, "donors"), out).toMatch(/from 'controller03,'\. Selected \S+ *\(controller01\)/);
     expect(section(out, "donors"), out).toMatch(/from 'controller02,'\. Selected \S+ *\(controller02\)/);
 
+    // The bootstrap step leaves the writer for last; 21-galera-join restarts one node at a time,
+    // the writer last, and every node is Synced in a 3-member cluster after each restart.
     const changed = section(out, "changed");
     expect(rc(changed, "20-galera-bootstrap", "controller01"), out).toBe("0");
-    const rejoined = "ha-gen:changed restarted mariadb (option file changed; rejoined the cluster)";
-    expect(changedLines(changed)).toEqual([rejoined]);
+    expect(changedLines(changed)).toEqual([]);
+    expect(changed).toContain("option file changed: this node (the writer) restarts last, in 21-galera-join");
+    const rolled = "ha-gen:changed restarted mariadb (option file changed; rolling restart)";
+    for (const n of ["controller02", "controller03", "controller01"]) {
+      const roll = section(out, `roll-${n}`);
+      expect(rc(roll, "21-galera-join", n), out).toBe("0");
+      expect(changedLines(roll)).toEqual([rolled]);
+      expect(roll).toContain("wsrep_cluster_size back to 3");
+      const status = roll
+        .trim()
+        .split("\n")
+        .map((l) => l.trim())
+        .filter((l) => /^controller0\d /.test(l));
+      expect(status).toEqual(["controller01", "controller02", "controller03"].map(synced));
+    }
     expect(lines("after-change")).toEqual(["controller01", "controller02", "controller03"].map(synced));
 
     const stopped = section(out, "stopped");

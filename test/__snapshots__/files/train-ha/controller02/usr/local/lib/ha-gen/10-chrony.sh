@@ -50,7 +50,7 @@ if [[ "$(systemctl show -p ConditionResult --value "$svc")" == "no" ]]; then
   log "$svc is skipped on this node (its unit conditions are not met, as in a container): the host keeps time"
   exit 0
 fi
-restart_if_changed chronyd chrony "$conf"
+roll_service chronyd chrony "$conf"
 wait_until 30 "chronyd answers" chronyc -n tracking
 # Fatal, not a warning: a node off the cluster's clock breaks Keystone tokens and confuses every
 # log; the later steps must not start on it.
