@@ -11,7 +11,7 @@ export { clusterSpecSchema, ROLES, OS_TARGETS } from "./core/spec/schema.js";
 export type { ClusterSpec, ClusterSpecInput, NodeSpec, Role, OsTarget, HaproxyService } from "./core/spec/schema.js";
 export { validateSpec, formatIssue, type ValidateOptions } from "./core/spec/validate.js";
 export type { SpecIssue, ValidationResult } from "./core/spec/validate.js";
-export type { Artifact, Plan, PlanStep, Rendered, StepMode } from "./core/artifact.js";
+export type { Artifact, Plan, PlanStep, Rendered, RollPass, StepMode } from "./core/artifact.js";
 export type { StepGuard, GuardKind, GaleraBootstrapGuard, PacemakerClusterGuard } from "./core/artifact.js";
 export type { Cluster } from "./core/model.js";
 export type { Ipv4Net } from "./core/net.js";

@@ -34,6 +34,7 @@ export interface Artifact {
 export type StepMode = "serial" | "parallel" | "rolling";
 /** The passes of a rolling step, in order, and the environment variable that names the pass. */
 export const ROLL_PASSES = ["start", "restart"] as const;
+/** One pass of a rolling step: start what is stopped on every node, or restart one node at a time. */
 export type RollPass = (typeof ROLL_PASSES)[number];
 export const ROLL_ENV = "HA_GEN_ROLL";
 
