@@ -33,9 +33,9 @@ export interface Artifact {
  */
 export type StepMode = "serial" | "parallel" | "rolling";
 /** The passes of a rolling step, in order, and the environment variable that names the pass. */
-export const ROLL_PASSES = ["start", "restart"] as const;
+export const ROLL_PASSES = ["start", "restart"] as const satisfies readonly RollPass[];
 /** One pass of a rolling step: start what is stopped on every node, or restart one node at a time. */
-export type RollPass = (typeof ROLL_PASSES)[number];
+export type RollPass = "start" | "restart";
 export const ROLL_ENV = "HA_GEN_ROLL";
 
 /**
