@@ -2,7 +2,16 @@
 // so importing this module never loads SSH code. Everything not exported here is internal.
 export { defineCluster } from "./core/define.js";
 export { clusterSpecSchema } from "./core/spec/schema.js";
-export type { ClusterSpec, ClusterSpecInput, NodeSpec, Role, OsTarget, HaproxyService } from "./core/spec/schema.js";
+export type {
+  ClusterSpec,
+  ClusterSpecInput,
+  NodeSpec,
+  Role,
+  OsTarget,
+  HaproxyService,
+  HaproxyServiceInput,
+} from "./core/spec/schema.js";
+export { defaultServices, withServices, type ServiceChanges } from "./core/spec/services.js";
 export { validateSpec, formatIssue, type ValidateOptions } from "./core/spec/validate.js";
 export type { SpecIssue, ValidationResult } from "./core/spec/validate.js";
 export type { Artifact, Plan, PlanStep, Rendered, StepMode } from "./core/artifact.js";

@@ -1,4 +1,5 @@
 import * as z from "zod";
+import { defaultServices } from "./services.js";
 
 /**
  * The single source of truth for a cluster spec. Defaults reproduce the seed guide's cluster; each
@@ -311,43 +312,6 @@ export const haproxyService = z.strictObject({
   check,
 });
 
-const DEFAULT_SERVICES: z.input<typeof haproxyService>[] = [
-  { name: "dashboard_cluster", port: 80, httpCheck: true },
-  // 90m (TripleO): longer than oslo.db's connection_recycle_time (3600 s), so HAProxy never cuts a
-  // pooled connection before the service recycles it; the guide's 1m defaults did.
-  {
-    name: "galera_cluster",
-    port: 3306,
-    mode: "tcp",
-    httpCheck: true,
-    checkPort: 9200,
-    activeBackup: true,
-    tcpKeepalive: true,
-    timeoutClient: "90m",
-    timeoutServer: "90m",
-    check: { inter: "1s", rise: 2, fall: 2 },
-  },
-  {
-    name: "rabbitmq_cluster",
-    port: 5673,
-    backendPort: 5672,
-    mode: "tcp",
-    balance: "roundrobin",
-    timeoutClient: "3h",
-    timeoutServer: "3h",
-    check: { inter: "10s", rise: 2, fall: 5 },
-  },
-  { name: "glance_api_cluster", port: 9292, httpCheck: true, timeoutClient: "3h", timeoutServer: "3h" },
-  { name: "keystone_public_cluster", port: 5000, httpCheck: true },
-  { name: "nova_compute_api_cluster", port: 8774, httpCheck: true },
-  { name: "nova_placement_cluster", port: 8778 },
-  { name: "nova_metadata_api_cluster", port: 8775 },
-  // noVNC consoles are websockets, idle while someone reads the screen: 1h as kolla.
-  { name: "nova_vncproxy_cluster", port: 6080, timeoutTunnel: "1h" },
-  { name: "neutron_api_cluster", port: 9696, httpCheck: true },
-  { name: "cinder_api_cluster", port: 8776, httpCheck: true },
-];
-
 const haproxy = z
   .strictObject({
     maxconn: z.int().min(1).max(1_000_000).default(4000),
@@ -361,7 +325,7 @@ const haproxy = z
           .default("OpenStack Haproxy"),
       })
       .prefault({}),
-    services: z.array(haproxyService).default(() => DEFAULT_SERVICES.map((s) => haproxyService.parse(s))),
+    services: z.array(haproxyService).default(() => defaultServices.map((s) => haproxyService.parse(s))),
   })
   .prefault({});
 
@@ -462,3 +426,5 @@ export type NodeSpec = ClusterSpec["nodes"][number];
 export type Role = (typeof ROLES)[number];
 export type OsTarget = (typeof OS_TARGETS)[number];
 export type HaproxyService = ClusterSpec["haproxy"]["services"][number];
+/** One HAProxy service as written in a spec (defaults optional). */
+export type HaproxyServiceInput = z.input<typeof haproxyService>;

@@ -2,6 +2,7 @@ import type * as z from "zod";
 import { contains, hasHostBits, isReserved, overlaps, parseCidr, type Ipv4Net } from "../net.js";
 import { formatIssue, formatPath, type SpecIssue } from "./issues.js";
 import { toPlainData } from "./plain.js";
+import { closest } from "./suggest.js";
 import { clusterSpecSchema, type ClusterSpec } from "./schema.js";
 
 export { formatIssue, formatPath, type SpecIssue };
@@ -79,28 +80,6 @@ function knownKeys(path: readonly PropertyKey[]): string[] {
   }
   const def = (unwrap(cur) as { _zod: { def: { type: string; shape?: Record<string, unknown> } } })._zod.def;
   return def.type === "object" && def.shape ? Object.keys(def.shape) : [];
-}
-
-function distance(a: string, b: string): number {
-  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
-  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
-  for (let i = 1; i <= a.length; i++)
-    for (let j = 1; j <= b.length; j++)
-      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-  return d[a.length]![b.length]!;
-}
-
-function closest(key: string, known: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestD = Infinity;
-  const limit = Math.max(2, Math.floor(key.length / 3));
-  for (const k of known) {
-    // The distance is at least the length difference: skip the O(n·m) table (a 5 MB key would need 5M rows).
-    if (Math.abs(key.length - k.length) > limit) continue;
-    const dd = distance(key.toLowerCase(), k.toLowerCase());
-    if (dd < bestD) [best, bestD] = [k, dd];
-  }
-  return bestD <= limit ? best : undefined;
 }
 
 type Issues = { errors: SpecIssue[]; warnings: SpecIssue[] };
