@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import * as z from "zod";
-import type { Artifact, Plan, PlanStep, StepGuard } from "./artifact.js";
+import type { AppliedOverride, Artifact, Plan, PlanStep, StepGuard } from "./artifact.js";
 import { InputError } from "./errors.js";
 import { cutText, formatPath, SHOWN_MAX } from "./spec/issues.js";
 import { HOSTNAME_RE } from "./spec/schema.js";
@@ -60,11 +60,24 @@ export const planStepSchema = z.strictObject({
   guard: stepGuardSchema.optional(),
 });
 
+/** One of the spec's overrides as applied (AppliedOverride): for review, deploy does not read it. */
+export const appliedOverrideSchema = z.strictObject({
+  index: z.int().min(0),
+  path: nodePath,
+  nodes: z.array(hostname).min(1),
+  kind: z.enum(["ini", "append", "replace"]),
+  set: z.array(z.string()).optional(),
+  removed: z.array(z.string()).optional(),
+  lines: z.int().min(0).optional(),
+});
+
 export const planFileSchema = z.strictObject({
   format: z.literal(PLAN_FORMAT),
   cluster: z.string(),
   os: z.string(),
   steps: z.array(planStepSchema),
+  /** Absent when the spec has no overrides (so such plans are unchanged). */
+  overrides: z.array(appliedOverrideSchema).optional(),
 });
 export type PlanFile = z.infer<typeof planFileSchema>;
 
@@ -100,7 +113,8 @@ type Mutable<T> = T extends readonly (infer E)[]
 const typesAgree: [
   Same<z.infer<typeof planStepSchema>, Mutable<PlanStep>>,
   Same<z.infer<typeof stepGuardSchema>, Mutable<StepGuard>>,
-] = [true, true];
+  Same<z.infer<typeof appliedOverrideSchema>, Mutable<AppliedOverride>>,
+] = [true, true, true];
 void typesAgree;
 
 export function sha256(s: string): string {
@@ -116,6 +130,7 @@ export function planJson(plan: Plan): string {
     cluster: plan.cluster,
     os: plan.os,
     steps: plan.steps as Mutable<readonly PlanStep[]>,
+    ...(plan.overrides ? { overrides: plan.overrides as Mutable<readonly AppliedOverride[]> } : {}),
   };
   return json(file);
 }
@@ -210,13 +225,33 @@ export function planMarkdown(plan: Plan, artifacts: readonly Artifact[]): string
     for (const v of s.verifies) out.push(`   - verifies: ${v}`);
     if (s.guard) out.push(`   - guard: ${guardText(s, s.guard)}`);
   });
+  const overridden = new Map<string, number[]>();
+  if (plan.overrides && plan.overrides.length > 0) {
+    out.push("", "## Overrides from the spec", "");
+    out.push("Applied in this order after generation; the files keep their owner, group and mode.", "");
+    for (const o of plan.overrides) {
+      for (const n of o.nodes)
+        overridden.set(`${n}\0${o.path}`, [...(overridden.get(`${n}\0${o.path}`) ?? []), o.index]);
+      const keys = (ks: readonly string[]) => ks.map((k) => `\`${k}\``).join(", ");
+      const changes = [...(o.set ? [`sets ${keys(o.set)}`] : []), ...(o.removed ? [`removes ${keys(o.removed)}`] : [])];
+      const what =
+        o.kind === "ini"
+          ? `INI merge: ${changes.join("; ") || "no options"}`
+          : `${o.kind === "append" ? "appends" : "replaces the content with"} ${o.lines} line(s)`;
+      out.push(`- \`overrides[${o.index}]\` \`${o.path}\` on ${o.nodes.join(", ")}: ${what}`);
+    }
+  }
   out.push("", "## Files per node", "");
   const byNode = new Map<string, Artifact[]>();
   for (const a of artifacts) byNode.set(a.node, [...(byNode.get(a.node) ?? []), a]);
   for (const [node, files] of byNode) {
     out.push(`- **${node}**: ${files.length} files`);
     for (const f of files) {
-      out.push(`  - \`${f.path}\` ${`0${f.mode.toString(8)}`} ${f.owner}:${f.group}${f.secret ? " (secret)" : ""}`);
+      const by = overridden.get(`${node}\0${f.path}`)?.map((i) => `overrides[${i}]`);
+      const notes = [...(f.secret ? ["secret"] : []), ...(by ? [`changed by ${by.join(", ")}`] : [])];
+      out.push(
+        `  - \`${f.path}\` 0${f.mode.toString(8)} ${f.owner}:${f.group}${notes.length ? ` (${notes.join("; ")})` : ""}`,
+      );
     }
   }
   return `${out.join("\n")}\n`;

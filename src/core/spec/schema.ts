@@ -1,4 +1,5 @@
 import * as z from "zod";
+import { overridesSchema } from "./overrides.js";
 import { defaultServices } from "./services.js";
 
 /**
@@ -416,6 +417,7 @@ export const clusterSpecSchema = z.strictObject({
   pacemaker,
   haproxy,
   safety,
+  overrides: overridesSchema,
 });
 
 /** What users write (defaults optional). */
