@@ -44,7 +44,7 @@ export default defineCluster({
       // One node only, as INI text (parsed with the ini package).
       path: "/etc/mysql/mariadb.conf.d/60-galera.cnf",
       nodes: ["controller01"],
-      ini: "[mysqld]\nwait_timeout = 28800\nmax_allowed_packet = 64M\n",
+      ini: "[mysqld]\nwait_timeout = 3600\nmax_allowed_packet = 64M\n",
     },
     {
       // A monitoring endpoint on the VIP: 200 while this HAProxy runs.
