@@ -49,8 +49,8 @@ export default defineConfig([
     ...common,
     entry: { bin: "src/cli/bin.ts", main: "src/cli/main.ts" },
     outDir: "dist/cli",
-    noExternal: ["nunjucks", "zod", "yaml"],
-    // yaml is CommonJS and requires node:process; an ES module has no require of its own.
+    noExternal: ["nunjucks", "zod", "yaml", "ini"],
+    // yaml and ini are CommonJS; yaml requires node:process; an ES module has no require of its own.
     banner: {
       js:
         'import { createRequire as __createRequire } from "node:module";\n' +
