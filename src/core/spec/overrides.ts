@@ -1,6 +1,6 @@
 import { parse as parseIni } from "ini";
 import * as z from "zod";
-import { CNF_MAX_BYTES } from "../quote.js";
+import { CNF_MAX_BYTES, cnf, UnquotableValueError } from "../quote.js";
 
 /**
  * The spec's `overrides`: changes to single generated files, for what the spec has no setting for
@@ -115,6 +115,13 @@ function iniEntry(key: string, raw: unknown): IniEntry | string {
     else if (typeof v === "string") {
       const why = textProblem(v, CNF_MAX_BYTES);
       if (why) return why;
+      try {
+        cnf(v); // the writer's own limits (the quoted length)
+      } catch (e) {
+        if (e instanceof UnquotableValueError)
+          return e.message.replace(/^value cannot be written as a my.cnf value: /, "");
+        throw e;
+      }
       values.push(v);
     } else return "must be a string, a number, true (a flag), null (remove) or a list of strings and numbers";
   }
@@ -159,12 +166,13 @@ export const artifactOverrideSchema = z
   })
   .superRefine((o, ctx) => {
     const kinds = (["ini", "append", "replace"] as const).filter((k) => o[k] !== undefined);
-    if (kinds.length !== 1) {
-      const message =
-        kinds.length === 0
-          ? "needs one of ini, append or replace"
-          : `has ${kinds.join(" and ")}: give one of ini, append or replace (use two overrides for two changes)`;
-      ctx.addIssue({ code: "custom", path: [], input: o, message });
+    if (kinds.length === 0) {
+      ctx.addIssue({ code: "custom", path: [], input: o, message: "needs one of ini, append or replace" });
+    }
+    // Reported at each change after the first: that is the one to move into an override of its own.
+    for (const k of kinds.slice(1)) {
+      const message = `is given with ${kinds[0]}: one override makes one change (use another override for this one)`;
+      ctx.addIssue({ code: "custom", path: [k], input: o[k], message });
     }
     for (const k of ["append", "replace"] as const) {
       const v = o[k];
