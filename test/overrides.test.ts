@@ -118,6 +118,10 @@ describe("append and replace", () => {
     expect(file(r, "controller02", "/etc/chrony/chrony.conf").content).toBe(
       `# ${MARKER}\n# overridden by the spec: overrides[0] (replace)\nserver 198.51.100.11 iburst\n`,
     );
+    // A node named twice is changed once.
+    const twice = render([{ path: HAPROXY_CFG, nodes: ["controller01", "controller01"], append: "# once" }]);
+    expect(file(twice, "controller01", HAPROXY_CFG).content.match(/# once/g)).toHaveLength(1);
+    expect(twice.plan.overrides?.[0]?.nodes).toEqual(["controller01"]);
     // Only the node named.
     expect(file(r, "controller01", "/etc/chrony/chrony.conf")).toEqual(
       file(render([]), "controller01", "/etc/chrony/chrony.conf"),
@@ -211,6 +215,7 @@ describe("problems: every one at once, with spec path, value and a did-you-mean"
         { path: CNF, ini: "top = 1\n[mysqld]\nflag = false\n" },
         { path: "relative/path", append: "x" },
         { path: CNF, appendd: "x" } as never,
+        { path: CNF, ini: { mysqld: { x: { y: 1 } }, zz: 1 } } as never,
       ]),
     );
     expect(v.ok).toBe(false);
@@ -226,6 +231,9 @@ describe("problems: every one at once, with spec path, value and a did-you-mean"
       "overrides[4].path: relative/path is not an absolute path",
       "overrides[5].appendd: is not a known setting; did you mean append?",
       expect.stringMatching(/^overrides\[5\]: .* needs one of ini, append or replace$/),
+      // The fragment is an object, so its own problems are shown, each where it is.
+      'overrides[6].ini.mysqld.x: {"y":1} is none of the forms this setting takes (see ha-gen schema)',
+      "overrides[6].ini.zz: 1 must be an object",
     ]);
   });
 });

@@ -36,7 +36,7 @@ export function applyOverrides(
     }
     if (unknown.length > 0) return;
     const holders = nodes.filter((n) => at.has(`${n}\0${o.path}`));
-    const targets = o.nodes ? named : holders;
+    const targets = o.nodes ? [...new Set(named)] : holders; // a node named twice changes once
     if (holders.length === 0 || targets.every((n) => !holders.includes(n))) {
       const near = closest(o.path, pathsOn(o.nodes ? named : nodes));
       const on = o.nodes ? ` on ${named.join(", ")}` : "";
