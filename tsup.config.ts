@@ -64,13 +64,14 @@ export default defineConfig([
   },
   {
     // The executable bundles zod and yaml too: Node resolves, reads and links each of their ~170
-    // files on every start otherwise. It shares no module with the library build (a spec's
-    // "ha-gen" is the dependency-free define module); jiti stays external, loaded only when needed.
+    // files on every start otherwise. It shares no module with the library build: a spec's "ha-gen"
+    // is this bundle's own copy of the public API (src/index.ts); jiti stays external, loaded only
+    // when needed.
     ...common,
     entry: { bin: "src/cli/bin.ts", main: "src/cli/main.ts" },
     outDir: "dist/cli",
-    noExternal: ["nunjucks", "zod", "yaml"],
-    // yaml is CommonJS and requires node:process; an ES module has no require of its own.
+    noExternal: ["nunjucks", "zod", "yaml", "ini"],
+    // yaml and ini are CommonJS; yaml requires node:process; an ES module has no require of its own.
     banner: {
       js:
         'import { createRequire as __createRequire } from "node:module";\n' +

@@ -80,6 +80,7 @@ export function clustercheck(cluster: Cluster): GeneratorOutput {
           mode: 0o640,
           group: CLUSTERCHECK_OS_USER,
           secret: true,
+          format: "ini",
         }),
         ...controllers.map((n) =>
           fileFor(FAMILY, n.hostname, { path: XINETD_SERVICE, content: xinetdService(cluster, n) }),

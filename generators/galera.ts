@@ -199,8 +199,8 @@ export function galera(cluster: Cluster): GeneratorOutput {
   const joinOrder = [...others, first];
   const rootCnf = rootMyCnf(cluster);
   const artifacts = controllers.flatMap((n) => [
-    fileFor(FAMILY, n.hostname, { path: os.galeraCnf, content: galeraCnf(cluster, n) }),
-    fileFor(FAMILY, n.hostname, { path: ROOT_MY_CNF, content: rootCnf, secret: true }),
+    fileFor(FAMILY, n.hostname, { path: os.galeraCnf, content: galeraCnf(cluster, n), format: "ini" }),
+    fileFor(FAMILY, n.hostname, { path: ROOT_MY_CNF, content: rootCnf, secret: true, format: "ini" }),
   ]);
   artifacts.push(
     fileFor(FAMILY, first.hostname, { path: SECURE_SQL, content: secureSql(cluster), secret: true }),

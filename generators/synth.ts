@@ -1,10 +1,16 @@
 import type { Artifact, Plan, PlanStep, Rendered } from "../src/core/artifact.js";
 
 export type { Plan, Rendered };
+import { SpecError } from "../src/core/errors.js";
 import type { Cluster } from "../src/core/model.js";
+import { applyOverrides } from "../src/core/overrides.js";
 import { GENERATORS } from "./registry.js";
 
-/** Pure: the resolved cluster in, every artifact and the ordered plan out. */
+/**
+ * Pure: the resolved cluster in, every artifact and the ordered plan out. The spec's `overrides`
+ * are applied last; one that names a file or node that does not exist throws SpecError (every such
+ * problem at once).
+ */
 export function synthesize(cluster: Cluster): Rendered {
   const artifacts: Artifact[] = [];
   const steps: PlanStep[] = [];
@@ -29,5 +35,9 @@ export function synthesize(cluster: Cluster): Rendered {
   artifacts.sort(
     (a, b) => nodeOrder.get(a.node)! - nodeOrder.get(b.node)! || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0),
   );
-  return { artifacts, plan: { cluster: cluster.spec.name, os: cluster.os.id, steps } };
+  const plan = { cluster: cluster.spec.name, os: cluster.os.id, steps };
+  if (cluster.spec.overrides.length === 0) return { artifacts, plan };
+  const o = applyOverrides(artifacts, cluster.spec.overrides, [...nodeOrder.keys()]);
+  if (o.issues.length > 0) throw new SpecError(o.issues, []);
+  return { artifacts: o.artifacts, plan: { ...plan, overrides: o.applied } };
 }

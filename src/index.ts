@@ -7,11 +7,29 @@
 // The public API of ha-gen for rendering. Rollout is the subpath `ha-gen/deploy` (deploy/index.ts),
 // so importing this module never loads SSH code. Everything not exported here is internal.
 export { defineCluster } from "./core/define.js";
-export { clusterSpecSchema, ROLES, OS_TARGETS } from "./core/spec/schema.js";
-export type { ClusterSpec, ClusterSpecInput, NodeSpec, Role, OsTarget, HaproxyService } from "./core/spec/schema.js";
+export { clusterSpecSchema, haproxyService as haproxyServiceSchema, ROLES, OS_TARGETS } from "./core/spec/schema.js";
+export type {
+  ClusterSpec,
+  ClusterSpecInput,
+  NodeSpec,
+  Role,
+  OsTarget,
+  HaproxyService,
+  HaproxyServiceInput,
+} from "./core/spec/schema.js";
+export { defaultServices, withServices, type ServiceChanges } from "./core/spec/services.js";
 export { validateSpec, formatIssue, type ValidateOptions } from "./core/spec/validate.js";
 export type { SpecIssue, ValidationResult } from "./core/spec/validate.js";
-export type { Artifact, Plan, PlanStep, Rendered, RollPass, StepMode } from "./core/artifact.js";
+export type {
+  AppliedOverride,
+  Artifact,
+  ArtifactFormat,
+  Plan,
+  PlanStep,
+  Rendered,
+  RollPass,
+  StepMode,
+} from "./core/artifact.js";
 export type { StepGuard, GuardKind, GaleraBootstrapGuard, PacemakerClusterGuard } from "./core/artifact.js";
 export type { Cluster } from "./core/model.js";
 export type { Ipv4Net } from "./core/net.js";

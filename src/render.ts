@@ -23,5 +23,11 @@ export function renderCluster(input: unknown, secrets: Secrets | ((spec: Cluster
   const v = validateSpec(input, { once: true });
   if (!v.ok) throw new SpecError(v.errors, v.warnings);
   const cluster = resolveCluster(v.spec, typeof secrets === "function" ? secrets(v.spec) : secrets);
-  return { ...synthesize(cluster), cluster, warnings: v.warnings };
+  try {
+    return { ...synthesize(cluster), cluster, warnings: v.warnings };
+  } catch (e) {
+    // An override naming a file or node that does not exist: reported like any spec problem.
+    if (e instanceof SpecError) throw new SpecError(e.errors, v.warnings);
+    throw e;
+  }
 }

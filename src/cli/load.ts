@@ -1,6 +1,5 @@
 import { readFileSync } from "node:fs";
 import { extname, resolve } from "node:path";
-import { createRequire } from "node:module";
 import { pathToFileURL } from "node:url";
 import { parse as parseYaml } from "yaml";
 import { InputError } from "../core/errors.js";
@@ -49,12 +48,11 @@ export async function loadSpec(path: string): Promise<LoadedSpec> {
     throw new InputError(`${path}: unsupported spec file type "${ext}" (use .ts, .js, .yaml, .yml or .json)`, 2);
   }
   readText(abs, "spec file"); // a missing file gets our message, not the loader's
-  const { createJiti } = await import("jiti");
-  // A spec imports defineCluster from "ha-gen": resolve it to this package's dependency-free
-  // define module, so loading a spec does not load the library a second time.
-  const define = createRequire(import.meta.url).resolve("ha-gen/define"); // the package's own export
+  const [{ createJiti }, api] = await Promise.all([import("jiti"), import("../index.js")]);
+  // A spec's "ha-gen" is the public API a library user imports, the very modules this executable
+  // runs (not a second copy, and nothing to resolve: the spec's folder need not have ha-gen).
   const jiti = createJiti(import.meta.url, {
-    alias: { "ha-gen": define },
+    virtualModules: { "ha-gen": api, "ha-gen/define": { defineCluster: api.defineCluster } },
     fsCache: false, // never write compiled code where another user could replace it
     moduleCache: true, // in memory only: it lists the files the spec was read from
     interopDefault: false,

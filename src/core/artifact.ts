@@ -20,7 +20,15 @@ export interface Artifact {
   readonly secret: boolean;
   /** Generator family that produced it (e.g. "galera"). */
   readonly family: string;
+  /**
+   * The file's syntax when a spec override may merge into it key by key, set by its generator:
+   * "ini" for MariaDB option files (`[group]` then `option = value`, read by mysys).
+   */
+  readonly format?: ArtifactFormat;
 }
+
+/** Formats an override can merge into (see Artifact.format). */
+export type ArtifactFormat = "ini";
 
 /**
  * How the steps of one plan entry run across its nodes: one at a time in `nodes` order (serial),
@@ -93,6 +101,23 @@ export interface Plan {
   readonly cluster: string;
   readonly os: string;
   readonly steps: readonly PlanStep[];
+  /** The spec's overrides as applied, for review (absent when the spec has none). */
+  readonly overrides?: readonly AppliedOverride[];
+}
+
+/** One entry of the spec's `overrides`, as applied: which file on which nodes, and what changed. */
+export interface AppliedOverride {
+  /** Its index in the spec's `overrides`. */
+  readonly index: number;
+  readonly path: string;
+  readonly nodes: readonly string[];
+  readonly kind: "ini" | "append" | "replace";
+  /** ini: the options set, as `section.option`. */
+  readonly set?: readonly string[];
+  /** ini: the options removed (null in the fragment), as `section.option`. */
+  readonly removed?: readonly string[];
+  /** append, replace: lines of text from the spec. */
+  readonly lines?: number;
 }
 
 /** What the generators produce for a cluster: every node's files and the plan. */
@@ -115,6 +140,7 @@ export interface FileSpec {
   owner?: string;
   group?: string;
   secret?: boolean;
+  format?: ArtifactFormat;
 }
 
 /** Builds artifacts for one family; content shared by many nodes is computed once and reused. */
@@ -133,5 +159,6 @@ export function fileFor(family: string, node: string, f: FileSpec): Artifact {
     group: f.group ?? "root",
     secret,
     family,
+    ...(f.format ? { format: f.format } : {}),
   };
 }

@@ -8,8 +8,8 @@ import type { ClusterSpecInput } from "./spec/schema.js";
 
 /**
  * Identity helper that gives editor completion and type checking for a spec file:
- * `export default defineCluster({ ... })`. It lives alone (type-only imports) so that loading a
- * spec file does not load the validator: the CLI resolves a spec's `import ... from "ha-gen"` here.
+ * `export default defineCluster({ ... })`. It lives alone (type-only imports), also as the
+ * dependency-free `ha-gen/define` entry.
  */
 export function defineCluster(spec: ClusterSpecInput): ClusterSpecInput {
   return spec;

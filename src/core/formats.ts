@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import * as z from "zod";
-import { ROLL_ENV, type Artifact, type Plan, type PlanStep, type StepGuard } from "./artifact.js";
+import { ROLL_ENV, type AppliedOverride, type Artifact, type Plan, type PlanStep, type StepGuard } from "./artifact.js";
 import { InputError } from "./errors.js";
 import {
   cutText,
@@ -77,6 +77,17 @@ export const planWarningSchema = z.strictObject({
   acknowledged: z.boolean(),
 });
 
+/** One of the spec's overrides as applied (AppliedOverride): for review, deploy does not read it. */
+export const appliedOverrideSchema = z.strictObject({
+  index: z.int().min(0),
+  path: nodePath,
+  nodes: z.array(hostname).min(1),
+  kind: z.enum(["ini", "append", "replace"]),
+  set: z.array(z.string()).optional(),
+  removed: z.array(z.string()).optional(),
+  lines: z.int().min(0).optional(),
+});
+
 export const planFileSchema = z.strictObject({
   format: z.literal(PLAN_FORMAT),
   cluster: z.string(),
@@ -84,6 +95,8 @@ export const planFileSchema = z.strictObject({
   steps: z.array(planStepSchema),
   /** Added in 0.4 (optional, so plan.json files of 0.3 still read); absent when the spec has none. */
   warnings: z.array(planWarningSchema).optional(),
+  /** Absent when the spec has no overrides (so such plans are unchanged). */
+  overrides: z.array(appliedOverrideSchema).optional(),
 });
 export type PlanFile = z.infer<typeof planFileSchema>;
 
@@ -119,7 +132,8 @@ type Mutable<T> = T extends readonly (infer E)[]
 const typesAgree: [
   Same<z.infer<typeof planStepSchema>, Mutable<PlanStep>>,
   Same<z.infer<typeof stepGuardSchema>, Mutable<StepGuard>>,
-] = [true, true];
+  Same<z.infer<typeof appliedOverrideSchema>, Mutable<AppliedOverride>>,
+] = [true, true, true];
 void typesAgree;
 
 export function sha256(s: string): string {
@@ -145,6 +159,7 @@ export function planJson(plan: Plan, warnings: readonly SpecIssue[] = []): strin
     os: plan.os,
     steps: plan.steps as Mutable<readonly PlanStep[]>,
     ...(warnings.length > 0 ? { warnings: planWarnings(warnings) } : {}),
+    ...(plan.overrides ? { overrides: plan.overrides as Mutable<readonly AppliedOverride[]> } : {}),
   };
   return json(file);
 }
@@ -250,13 +265,33 @@ export function planMarkdown(plan: Plan, artifacts: readonly Artifact[], warning
     for (const v of s.verifies) out.push(`   - verifies: ${v}`);
     if (s.guard) out.push(`   - guard: ${guardText(s, s.guard)}`);
   });
+  const overridden = new Map<string, number[]>();
+  if (plan.overrides && plan.overrides.length > 0) {
+    out.push("", "## Overrides from the spec", "");
+    out.push("Applied in this order after generation; the files keep their owner, group and mode.", "");
+    for (const o of plan.overrides) {
+      for (const n of o.nodes)
+        overridden.set(`${n}\0${o.path}`, [...(overridden.get(`${n}\0${o.path}`) ?? []), o.index]);
+      const keys = (ks: readonly string[]) => ks.map((k) => `\`${k}\``).join(", ");
+      const changes = [...(o.set ? [`sets ${keys(o.set)}`] : []), ...(o.removed ? [`removes ${keys(o.removed)}`] : [])];
+      const what =
+        o.kind === "ini"
+          ? `INI merge: ${changes.join("; ") || "no options"}`
+          : `${o.kind === "append" ? "appends" : "replaces the content with"} ${o.lines} line(s)`;
+      out.push(`- \`overrides[${o.index}]\` \`${o.path}\` on ${o.nodes.join(", ")}: ${what}`);
+    }
+  }
   out.push("", "## Files per node", "");
   const byNode = new Map<string, Artifact[]>();
   for (const a of artifacts) byNode.set(a.node, [...(byNode.get(a.node) ?? []), a]);
   for (const [node, files] of byNode) {
     out.push(`- **${node}**: ${files.length} files`);
     for (const f of files) {
-      out.push(`  - \`${f.path}\` ${`0${f.mode.toString(8)}`} ${f.owner}:${f.group}${f.secret ? " (secret)" : ""}`);
+      const by = overridden.get(`${node}\0${f.path}`)?.map((i) => `overrides[${i}]`);
+      const notes = [...(f.secret ? ["secret"] : []), ...(by ? [`changed by ${by.join(", ")}`] : [])];
+      out.push(
+        `  - \`${f.path}\` 0${f.mode.toString(8)} ${f.owner}:${f.group}${notes.length ? ` (${notes.join("; ")})` : ""}`,
+      );
     }
   }
   return `${out.join("\n")}\n`;

@@ -5,6 +5,8 @@ import { renderCluster } from "../../src/render.js";
 import type { Secrets } from "../../src/core/secrets.js";
 import { REPLICATION_SCHEMA, REPLICATION_STEP, ROOT_MY_CNF } from "../../generators/galera.js";
 import { scriptPath } from "../../generators/common.js";
+import { stringify as iniStringify } from "ini";
+import overridesExample from "../../examples/overrides/cluster.ts";
 import { FAKE_SECRETS } from "../fixtures/secrets.js";
 import { isolated, requireTool, run, tempDir } from "../helpers/checker.js";
 import { EXAMPLES, renderExample, type ExampleName } from "../helpers/examples.js";
@@ -224,6 +226,52 @@ describe("/root/.my.cnf: my_print_defaults", () => {
 
   it("rejects a broken sample (unquoted # in the password)", () => {
     expect(printDefaults("[client]\nuser = root\npassword = ab#cd\n")).not.toContain("--password=ab#cd");
+  });
+});
+
+describe("overridden option files (examples/overrides): mariadbd reads what the spec asked", () => {
+  const r = renderCluster(overridesExample, FAKE_SECRETS);
+  const cnf = (node: string) => r.artifacts.find((a) => a.node === node && a.path === osProfile("debian12").galeraCnf)!;
+  const nodes = overridesExample.nodes.map((n) => [n.hostname, n.addresses.management] as const);
+
+  it.each(nodes)("%s: accepted, with the merged values and the generated ones", (node, addr) => {
+    const { ok, problems, values } = helpCheck(cnf(node).content);
+    expect(ok, problems).toBe(true);
+    expect(values.get("skip-name-resolve")).toBe("TRUE");
+    expect(values.get("character-set-server")).toBe("utf8mb4");
+    // `;` and `#` inside the value reach mariadbd as written (my.cnf quoting, no backslashes).
+    expect(values.get("init-connect")).toBe("SET NAMES utf8mb4; -- #1");
+    // overrides[1] is for controller01 only.
+    expect(values.get("wait-timeout")).toBe(node === "controller01" ? "3600" : "28800");
+    expect(values.get("max-allowed-packet")).toBe(node === "controller01" ? "67108864" : "16777216");
+    expect(values.get("bind-address")).toBe(addr);
+    expect(values.get("wsrep-on")).toBe("TRUE");
+  });
+
+  it("controller01's overridden file starts a real Galera node", () => {
+    const { connecting, log } = galeraStart(cnf("controller01").content, "198.51.100.11");
+    expect(connecting, log).toBe(true);
+  });
+
+  it("broken sample: the ini package's own writer escapes ; and # with backslashes, which mariadbd keeps", () => {
+    const written = iniStringify({ mysqld: { init_connect: "SET NAMES utf8mb4; -- #1" } });
+    const { values } = helpCheck(cnf("controller01").content + written);
+    expect(values.get("init-connect")).not.toBe("SET NAMES utf8mb4; -- #1");
+  });
+
+  it("/root/.my.cnf merged by an override (a secret file, still 0600) is read by the client", () => {
+    const spec = {
+      ...overridesExample,
+      overrides: [{ path: ROOT_MY_CNF, ini: "[client]\ndefault-character-set = utf8mb4\n" }],
+    };
+    const a = renderCluster(spec, HOSTILE).artifacts.find((x) => x.node === "controller02" && x.path === ROOT_MY_CNF)!;
+    expect([a.mode, a.secret]).toEqual([0o600, true]);
+    expect(printDefaults(a.content)).toEqual([
+      "--user=root",
+      `--password=${HOSTILE.mariadb_root_pass}`,
+      "--socket=/run/mysqld/mysqld.sock",
+      "--default-character-set=utf8mb4",
+    ]);
   });
 });
 

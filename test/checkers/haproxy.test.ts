@@ -8,6 +8,7 @@ import { EXAMPLES as SPECS, artifactAt, renderExample, type ExampleName } from "
 import { checkHaproxyCfg, statsSocketAnswers, statsStatus } from "../helpers/haproxy-check.js";
 import { changedLines, sandbox, STUB_STATE, SYSTEMCTL_STUB } from "../helpers/pacemaker-sandbox.js";
 import { SCRIPT_LIB } from "../../src/core/os.js";
+import overridesExample from "../../examples/overrides/cluster.ts";
 
 const EXAMPLES: ExampleName[] = ["train-ha", "lab"];
 
@@ -42,6 +43,31 @@ describe("haproxy.cfg against haproxy -c (isolated, warnings fail)", () => {
     const c = checkHaproxyCfg(broken, artifactAt(r, "controller01", "/etc/hosts").content);
     expect(c.result.status).toBe(0);
     expect(c.ok).toBe(false);
+  });
+});
+
+describe("haproxy.cfg with the spec's services and an appended block (examples/overrides)", () => {
+  const render = (spec: typeof overridesExample) => renderCluster(spec, FAKE_SECRETS);
+
+  it("every controller's file is accepted without warnings, with the derived services and the block", () => {
+    const r = render(overridesExample);
+    for (const a of r.artifacts.filter((x) => x.path === HAPROXY_CFG)) {
+      expect(a.content).toContain("listen heat_api_cluster\n");
+      expect(a.content).not.toContain("nova_vncproxy_cluster");
+      expect(a.content).toMatch(/# overridden by the spec: overrides\[2\] \(append\)\nfrontend monitor\n/);
+      const c = checkHaproxyCfg(a.content, artifactAt(r, a.node, "/etc/hosts").content);
+      expect(c.ok, `${a.node}: ${c.result.stdout}${c.result.stderr}`).toBe(true);
+    }
+  });
+
+  it("broken sample: an appended block HAProxy rejects fails the check", () => {
+    const spec = {
+      ...overridesExample,
+      overrides: [{ path: HAPROXY_CFG, append: "frontend monitor\n    bind 198.51.100.10:8405\n    mode htp\n" }],
+    };
+    const r = render(spec);
+    const a = artifactAt(r, "controller01", HAPROXY_CFG);
+    expect(checkHaproxyCfg(a.content, artifactAt(r, "controller01", "/etc/hosts").content).ok).toBe(false);
   });
 });
 

@@ -77,6 +77,18 @@ describe("installed package", () => {
     );
   });
 
+  it("a spec using more of the API than defineCluster (examples/overrides) renders through the bin", () => {
+    writeFileSync(join(app, "overrides.ts"), readFileSync(join(REPO, "examples/overrides/cluster.ts"), "utf8"));
+    const bin = join(app, "node_modules/.bin/ha-gen");
+    const env = { ...process.env, XDG_CACHE_HOME: join(app, "cache") };
+    const r = spawnSync(bin, ["render", "overrides.ts", "--out", "out-overrides"], { cwd: app, encoding: "utf8", env });
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(r.status, r.stderr).toBe(0);
+    expect(readFileSync(join(app, "out-overrides/controller01/etc/haproxy/haproxy.cfg"), "utf8")).toContain(
+      "listen heat_api_cluster\n",
+    );
+  });
+
   it("the library entry imports as ESM with its types beside it", () => {
     const r = spawnSync(
       process.execPath,
@@ -104,7 +116,7 @@ describe("installed package", () => {
     try {
       mkdirSync(join(poisoned, "node_modules"));
       symlinkSync(join(app, "node_modules/ha-gen"), join(poisoned, "node_modules/ha-gen"));
-      for (const d of ["zod", "yaml", "jiti"])
+      for (const d of ["zod", "yaml", "jiti", "ini"])
         symlinkSync(join(app, "node_modules", d), join(poisoned, "node_modules", d));
       for (const d of ["ssh2", "ssh2-sftp-client"]) {
         mkdirSync(join(poisoned, "node_modules", d));

@@ -43,6 +43,47 @@ describe("TypeScript spec modules", () => {
     expect(r.stdout).toBe("ok: 3 nodes, 3 controllers, VIP 10.0.0.9/24\n");
   });
 
+  it("sees the whole public API of ha-gen, the same functions a library user imports", () => {
+    const text = `import * as api from "ha-gen";
+import { defaultServices, defineCluster, validateSpec, withServices } from "ha-gen";
+const services = withServices(defaultServices, {
+  remove: ["nova_vncproxy_cluster"],
+  update: { glance_api_cluster: { timeoutClient: "6h" } },
+  add: [{ name: "heat_api_cluster", port: 8004, httpCheck: true }],
+});
+const spec = defineCluster({ ...${SPEC()}, haproxy: { services } });
+// Every export a library user sees is there (checked against the package's own list below).
+console.error("exports:", Object.keys(api).sort().join(","));
+if (!validateSpec(spec).ok) throw new Error("library validateSpec refused the spec");
+export default spec;
+`;
+    const r = validate("api.ts", text);
+    expect(r.stderr).not.toContain("error:");
+    expect(r.stdout).toBe("ok: 3 nodes, 3 controllers, VIP 10.0.0.9/24\n");
+    const seen = /exports: (.*)/.exec(r.stderr)?.[1]?.split(",");
+    const library = spawnSync(
+      process.execPath,
+      ["--input-type=module", "-e", 'console.log(Object.keys(await import("ha-gen")).sort().join(","))'],
+      { cwd: join(import.meta.dirname, "../.."), encoding: "utf8" },
+    );
+    expect(library.status).toBe(0);
+    expect(seen).toEqual(library.stdout.trim().split(","));
+    expect(seen).toEqual(expect.arrayContaining(["defaultServices", "withServices", "renderCluster", "HaGenError"]));
+  });
+
+  it("withServices names a service the list does not have: one line, with a did-you-mean", () => {
+    const text =
+      `import { defaultServices, withServices } from "ha-gen";\n` +
+      `const services = withServices(defaultServices, { remove: ["nova_vncproxy_clustr"] });\n` +
+      `export default { ...${SPEC()}, haproxy: { services } };\n`;
+    const r = validate("typo.ts", text);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(
+      'typo.ts: cannot load: withServices: remove: "nova_vncproxy_clustr" is not a service of the list; ' +
+        "did you mean nova_vncproxy_cluster?",
+    );
+  });
+
   it("a local module imported without extension", () => {
     writeFileSync(join(work, "nodes.ts"), `export const nodes = [${NODES.join(", ")}];\n`);
     const r = validate("main.ts", `import { nodes } from "./nodes";\nexport default ${SPEC("nodes")};\n`);

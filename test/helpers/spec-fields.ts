@@ -49,10 +49,16 @@ export function stringFields(schema: z.ZodType = clusterSpecSchema): StringField
         walk(d.valueType, [...path, ANY_KEY]);
         return;
       case "union": {
-        // Object options would need their own walk; none exists yet, so refuse to guess.
-        const scalar = ["string", "enum", "literal", "number", "boolean"];
-        if ((d.options as unknown[]).some((o) => !scalar.includes(defOf(o).type))) {
-          throw new Error(`stringFields: union of non-scalars at ${String(path.join("."))}: teach the walker`);
+        const scalar = ["string", "enum", "literal", "number", "boolean", "null"];
+        for (const o of d.options as unknown[]) {
+          const od = defOf(o);
+          if (scalar.includes(od.type)) continue;
+          // Object options (an override's INI fragment as sections) are walked at the same place.
+          if (od.type === "record" || od.type === "object") walk(o, path);
+          // A list of the same scalars as a string option beside it (an INI option repeated): its
+          // items are checked as that option is, and fullSpec cannot hold both at one place.
+          else if (od.type === "array" && acceptsString(t) && defOf(od.element).type === "union") continue;
+          else throw new Error(`stringFields: union option ${od.type} at ${String(path.join("."))}: teach the walker`);
         }
         if (acceptsString(t)) out.push({ path, isKey: false });
         return;
@@ -106,8 +112,20 @@ export function fullSpec(): Record<string, any> {
       { name: "galera_cluster", port: 3306, mode: "tcp", httpCheck: true, checkPort: 9200, activeBackup: true },
     ],
   };
+  // An INI file every controller has on both targets (the check alternates centos8 and debian12).
+  s.overrides = [{ path: "/root/.my.cnf", nodes: ["controller02"], ini: { client: { connect_timeout: "5" } } }];
   return s;
 }
+
+/**
+ * Valid values of fields fullSpec cannot hold at once with the others: an override makes one
+ * change (ini as an object there, as text here; append; replace).
+ */
+export const ALTERNATIVE_VALUES: Readonly<Record<string, string>> = {
+  "overrides[0].ini": "[client]\nconnect_timeout = 5\n",
+  "overrides[0].append": "# appended\n",
+  "overrides[0].replace": "[client]\nconnect_timeout = 5\n",
+};
 
 /**
  * Put `value` into `spec` at `field`: objects on the way are created (optional sections), arrays
@@ -126,6 +144,10 @@ export function setField(spec: Record<string, any>, field: StringField, value: s
     const last = i === path.length - 1;
     if (last && !field.isKey) {
       cur[seg] = value;
+      // One override makes one change: the hostile text replaces the others, so it is judged alone.
+      if (path[0] === "overrides" && i === 2 && ["ini", "append", "replace"].includes(String(seg))) {
+        for (const k of ["ini", "append", "replace"]) if (k !== seg) delete cur[k];
+      }
       return;
     }
     if (cur[seg] === undefined) {

@@ -1,4 +1,6 @@
 import * as z from "zod";
+import { overridesSchema } from "./overrides.js";
+import { defaultServices } from "./services.js";
 
 /**
  * The single source of truth for a cluster spec. Defaults reproduce the seed guide's cluster; each
@@ -446,6 +448,7 @@ const check = z
   .prefault({})
   .meta({ description: "Health checks of the backends." });
 
+/** One HAProxy listener on the VIP, as the spec writes it (the zod schema of haproxy.services entries). */
 export const haproxyService = z.strictObject({
   name: name.meta({ description: "Name of the listener, such as keystone_public_cluster. Required." }),
   /** Port bound on the VIP. */
@@ -484,43 +487,6 @@ export const haproxyService = z.strictObject({
   check,
 });
 
-const DEFAULT_SERVICES: z.input<typeof haproxyService>[] = [
-  { name: "dashboard_cluster", port: 80, httpCheck: true },
-  // 90m (TripleO): longer than oslo.db's connection_recycle_time (3600 s), so HAProxy never cuts a
-  // pooled connection before the service recycles it; the guide's 1m defaults did.
-  {
-    name: "galera_cluster",
-    port: 3306,
-    mode: "tcp",
-    httpCheck: true,
-    checkPort: 9200,
-    activeBackup: true,
-    tcpKeepalive: true,
-    timeoutClient: "90m",
-    timeoutServer: "90m",
-    check: { inter: "1s", rise: 2, fall: 2 },
-  },
-  {
-    name: "rabbitmq_cluster",
-    port: 5673,
-    backendPort: 5672,
-    mode: "tcp",
-    balance: "roundrobin",
-    timeoutClient: "3h",
-    timeoutServer: "3h",
-    check: { inter: "10s", rise: 2, fall: 5 },
-  },
-  { name: "glance_api_cluster", port: 9292, httpCheck: true, timeoutClient: "3h", timeoutServer: "3h" },
-  { name: "keystone_public_cluster", port: 5000, httpCheck: true },
-  { name: "nova_compute_api_cluster", port: 8774, httpCheck: true },
-  { name: "nova_placement_cluster", port: 8778 },
-  { name: "nova_metadata_api_cluster", port: 8775 },
-  // noVNC consoles are websockets, idle while someone reads the screen: 1h as kolla.
-  { name: "nova_vncproxy_cluster", port: 6080, timeoutTunnel: "1h" },
-  { name: "neutron_api_cluster", port: 9696, httpCheck: true },
-  { name: "cinder_api_cluster", port: 8776, httpCheck: true },
-];
-
 const haproxy = z
   .strictObject({
     maxconn: z.int().min(1).max(1_000_000).default(4000).meta({
@@ -543,10 +509,10 @@ const haproxy = z
       .meta({ description: "The HAProxy stats page." }),
     services: z
       .array(haproxyService)
-      .default(() => DEFAULT_SERVICES.map((s) => haproxyService.parse(s)))
+      .default(() => defaultServices.map((s) => haproxyService.parse(s)))
       .meta({
         description:
-          "The listeners on the VIP. Setting it replaces the whole list. Default: the guide's 11 services " +
+          "The listeners on the VIP. Setting it replaces the whole list (compose with defaultServices and withServices in a TS spec). Default: the guide's 11 services " +
           "(dashboard, galera, rabbitmq, glance, keystone, nova api, placement, metadata, vncproxy, neutron, cinder).",
       }),
   })
@@ -706,6 +672,7 @@ export const clusterSpecSchema = z.strictObject({
   pacemaker,
   haproxy,
   safety,
+  overrides: overridesSchema,
 });
 
 /** What users write (defaults optional). */
@@ -720,3 +687,5 @@ export type Role = (typeof ROLES)[number];
 export type OsTarget = (typeof OS_TARGETS)[number];
 /** One HAProxy listener on the VIP, defaults applied. */
 export type HaproxyService = ClusterSpec["haproxy"]["services"][number];
+/** One HAProxy service as written in a spec (defaults optional). */
+export type HaproxyServiceInput = z.input<typeof haproxyService>;

@@ -23,6 +23,16 @@ function get(obj: unknown, path: readonly PropertyKey[]): unknown {
 
 function fromZod(input: unknown, issue: z.core.$ZodIssue): SpecIssue[] {
   const path = issue.path as PropertyKey[];
+  if (issue.code === "invalid_union") {
+    // When the value is of the type of one option only (an override's INI fragment as an object,
+    // not text), that option's own problems say where and why; "Invalid input" at the union does not.
+    const typeMismatch = (errs: readonly z.core.$ZodIssue[]) =>
+      errs.length === 1 && errs[0]!.code === "invalid_type" && errs[0]!.path.length === 0;
+    const fitting = issue.errors.filter((errs) => !typeMismatch(errs));
+    if (fitting.length === 1 && fitting[0]!.length > 0) {
+      return fitting[0]!.flatMap((inner) => fromZod(input, { ...inner, path: [...path, ...inner.path] }));
+    }
+  }
   if (issue.code === "unrecognized_keys") {
     const known = knownKeys(path);
     return issue.keys.map((k) => {
@@ -44,7 +54,9 @@ function fromZod(input: unknown, issue: z.core.$ZodIssue): SpecIssue[] {
   let message = issue.message;
   // Messages the schema words itself start lower-case; zod's defaults are reworded to fit "path: value message".
   if (/^[a-z]/.test(message)) return [{ severity: "error", path: formatPath(path), value, message }];
-  if (issue.code === "invalid_type") message = `must be ${issue.expected}`;
+  if (issue.code === "invalid_union") message = "is none of the forms this setting takes (see ha-gen schema)";
+  else if (issue.code === "invalid_type")
+    message = `must be ${issue.expected === "record" ? "an object" : issue.expected}`;
   else if (issue.code === "invalid_value")
     message = `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}`;
   else if (issue.code === "too_small")
