@@ -512,7 +512,8 @@ const haproxy = z
       .default(() => defaultServices.map((s) => haproxyService.parse(s)))
       .meta({
         description:
-          "The listeners on the VIP. Setting it replaces the whole list (compose with defaultServices and withServices in a TS spec). Default: the guide's 11 services " +
+          "The listeners on the VIP. Setting it replaces the whole list (compose with defaultServices and " +
+          "withServices in a TS spec). Default: the guide's 11 services " +
           "(dashboard, galera, rabbitmq, glance, keystone, nova api, placement, metadata, vncproxy, neutron, cinder).",
       }),
   })

@@ -88,14 +88,19 @@ roll_start_pass() { [[ "${HA_GEN_ROLL:-}" != restart ]]; }
 roll_restart_pass() { [[ "${HA_GEN_ROLL:-}" != start ]]; }
 
 # roll_service SERVICE NAME FILE...: restart_if_changed for a rolling step. A stopped SERVICE is
-# started in either pass (it serves nobody); a running one whose files changed is restarted only in
-# the restart pass, and in the start pass left for it, not marked applied.
+# started in either pass (it serves nobody); so is a running one ha-gen never configured (the
+# distribution started it with its own defaults: it is no cluster member yet, and the start pass
+# waits for it to serve). A running one whose files changed since ha-gen applied them is restarted
+# only in the restart pass, and in the start pass left for it, not marked applied.
 roll_service() {
   local svc=$1 name=$2
   shift 2
   if ! systemctl is-active --quiet "$svc"; then
     systemctl start "$svc"
     changed "started ${svc}"
+  elif [[ ! -e "${HA_GEN_STATE}/applied/${name}" ]]; then
+    systemctl restart "$svc"
+    changed "restarted ${svc} with its first ha-gen configuration"
   elif changed_since_applied "$name" "$@"; then
     if ! roll_restart_pass; then
       log "${svc}: configuration changed; restarted in the one-node-at-a-time pass"
