@@ -3,7 +3,16 @@ import { HaGenError, SpecError } from "../core/errors.js";
 import { formatIssue } from "../core/spec/issues.js";
 import { parseCommandLine, type CommandSpec } from "./args.js";
 import type { Command } from "./commands/common.js";
-import { deploySpec, planSpec, recoverGaleraSpec, renderSpec, schemaSpec, validateSpec } from "./commands/specs.js";
+import {
+  deploySpec,
+  planSpec,
+  preflightSpec,
+  recoverGaleraSpec,
+  renderSpec,
+  schemaSpec,
+  statusSpec,
+  validateSpec,
+} from "./commands/specs.js";
 import { printErr, printOut } from "./output.js";
 
 /**
@@ -20,6 +29,8 @@ const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
   schema: async () => (await import("./commands/schema.js")).schema,
   deploy: async () => (await import("./commands/deploy.js")).deployCommand,
   "recover galera": async () => (await import("./commands/deploy.js")).recoverGaleraCommand,
+  preflight: async () => (await import("./commands/preflight.js")).preflightCommand,
+  status: async () => (await import("./commands/status.js")).statusCommand,
 };
 
 const PROGRAM: CommandSpec = {
@@ -31,7 +42,9 @@ const PROGRAM: CommandSpec = {
     validateSpec,
     planSpec,
     schemaSpec,
+    preflightSpec,
     deploySpec,
+    statusSpec,
     {
       name: "recover",
       description: "recover a service after a full outage (deploy/README.md)",

@@ -17,6 +17,7 @@ import {
 import { redactDeep } from "../../../deploy/deploy.js";
 import { Redactor } from "../../../deploy/redact.js";
 import type { Artifact, PlanStep } from "../../core/artifact.js";
+import type { Cluster } from "../../core/model.js";
 import { InputError, UsageError } from "../../core/errors.js";
 import { parseManifestJson, parsePlanJson, sha256 } from "../../core/formats.js";
 import { readSecretsFile } from "../../core/secrets.js";
@@ -53,12 +54,13 @@ export interface DeployCliOptions {
   readonly connectRetries?: string;
   readonly stepTimeout?: string;
   readonly installKey?: string;
+  readonly skipPreflight?: boolean;
 }
 
 /** Environment variable read for the first-contact password (never a command-line argument). */
 export const PASSWORD_ENV = "HA_GEN_SSH_PASSWORD";
 
-interface Input {
+export interface Input {
   readonly artifacts: readonly Artifact[];
   readonly steps: readonly PlanStep[];
   readonly secrets: readonly string[];
@@ -66,6 +68,10 @@ interface Input {
   readonly addresses: ReadonlyMap<string, string>;
   /** From a spec only (recover galera). */
   readonly controllers?: readonly string[];
+  /** From a spec only (preflight, status). */
+  readonly cluster?: Cluster;
+  /** Secret keys the secrets file lacked (a dry run renders them with throw-away values). */
+  readonly missingSecrets?: readonly string[];
   readonly warnings: readonly string[];
 }
 
@@ -82,7 +88,7 @@ function bounded(name: string, v: string | undefined, dflt: number, min: number,
   return n;
 }
 
-interface Numbers {
+export interface Numbers {
   readonly connectTimeoutMs: number;
   readonly connectRetries: number;
   readonly concurrency: number;
@@ -90,7 +96,7 @@ interface Numbers {
 }
 
 /** Every numeric option, checked before anything is loaded or contacted. */
-function numbers(o: DeployCliOptions): Numbers {
+export function numbers(o: DeployCliOptions): Numbers {
   return {
     connectTimeoutMs: bounded("--connect-timeout", o.connectTimeout, 15, 1, 3600, " seconds") * 1000,
     connectRetries: bounded("--connect-retries", o.connectRetries, 2, 0, 20),
@@ -99,7 +105,7 @@ function numbers(o: DeployCliOptions): Numbers {
   };
 }
 
-function list(v: string | undefined): string[] | undefined {
+export function list(v: string | undefined): string[] | undefined {
   return v === undefined
     ? undefined
     : v
@@ -156,7 +162,7 @@ function secretValues(path: string): string[] {
   return [...values];
 }
 
-async function loadSpec(spec: string, o: DeployCliOptions): Promise<Input> {
+export async function loadSpec(spec: string, o: DeployCliOptions): Promise<Input> {
   const secretsPath = o.secrets ?? defaultSecretsPath(spec);
   const warnings: string[] = [];
   // A dry run writes nothing, not even newly generated secrets (a real run generates and keeps them).
@@ -177,6 +183,8 @@ async function loadSpec(spec: string, o: DeployCliOptions): Promise<Input> {
     secrets: Object.values(p.cluster.secrets),
     addresses,
     controllers: p.cluster.controllers.map((c) => c.hostname),
+    cluster: p.cluster,
+    missingSecrets: p.generatedSecrets,
     warnings,
   };
 }
@@ -265,12 +273,12 @@ function readInstallKey(path: string): string {
   return text;
 }
 
-/** Shared by deploy and recover: ssh config, known_hosts, the view, and the SSH transport options. */
-async function sshSetup(
-  input: Pick<Input, "addresses" | "secrets">,
+/** The SSH transport's options from the command line (ssh config, known_hosts, identities); `report` gets its warnings. */
+export async function sshTransportOptions(
+  input: Pick<Input, "addresses">,
   o: DeployCliOptions,
   n: Numbers,
-  resume: (step: string) => string,
+  report: (e: DeployEvent) => void,
 ) {
   const sshConfigPath = o.sshConfig ?? join(homedir(), ".ssh", "config");
   const config = loadSshConfig(sshConfigPath, o.sshConfig !== undefined);
@@ -280,21 +288,7 @@ async function sshSetup(
     return !c.hostnameFromConfig && addr ? { ...c, hostname: addr } : c;
   };
   const knownHosts = await KnownHostsFile.load(o.knownHosts ?? join(homedir(), ".ssh", "known_hosts"));
-
-  const json = o.json ?? false;
-  const live = !json && process.stdout.isTTY === true;
-  const viewOpts = { resumeCommand: resume };
-  const liveV = live ? liveView(process.stdout, viewOpts) : undefined;
-  const sink: (e: DeployEvent) => void = json
-    ? jsonView(process.stdout)
-    : liveV
-      ? liveV.sink
-      : plainView(process.stdout, viewOpts);
-  // deploy() redacts its own events; the transport's warnings reach the view directly.
-  const redactor = new Redactor(input.secrets);
-  const report = (e: DeployEvent) => sink(redactDeep(e, redactor));
-
-  const common = {
+  return {
     resolve: (n: string) => resolveHost(n),
     knownHosts,
     acceptNewHostKeys: o.acceptNewHostKeys ?? false,
@@ -308,7 +302,51 @@ async function sshSetup(
       report({ type: "host-key-accepted", name, keyType, fingerprint: fp, recorded: !o.dryRun }),
     onWarning: (message: string) => report({ type: "warning", message }),
   };
+}
+
+/** Shared by deploy and recover: ssh config, known_hosts, the view, and the SSH transport options. */
+async function sshSetup(
+  input: Pick<Input, "addresses" | "secrets">,
+  o: DeployCliOptions,
+  n: Numbers,
+  resume: (step: string) => string,
+) {
+  const json = o.json ?? false;
+  const live = !json && process.stdout.isTTY === true;
+  const viewOpts = { resumeCommand: resume };
+  const liveV = live ? liveView(process.stdout, viewOpts) : undefined;
+  const sink: (e: DeployEvent) => void = json
+    ? jsonView(process.stdout)
+    : liveV
+      ? liveV.sink
+      : plainView(process.stdout, viewOpts);
+  // deploy() redacts its own events; the transport's warnings reach the view directly.
+  const redactor = new Redactor(input.secrets);
+  const report = (e: DeployEvent) => sink(redactDeep(e, redactor));
+  const common = await sshTransportOptions(input, o, n, report);
   return { common, sink: report, liveV };
+}
+
+/**
+ * Before a rollout from a spec: `ha-gen preflight`'s read-only checks on the nodes the run touches;
+ * false (after printing the report) when one fails, so nothing is changed. Not with --root (files go
+ * to a staging tree, not to the nodes' systems) or --skip-preflight.
+ */
+async function preflightFirst(input: Input, o: DeployCliOptions, isDir: boolean): Promise<boolean> {
+  if (o.skipPreflight || o.root !== undefined || o.installKey !== undefined) return true;
+  if (isDir || !input.cluster) {
+    printErr("note: preflight needs the spec; deploying a rendered directory skips it (run `ha-gen preflight`)\n");
+    return true;
+  }
+  const { runPreflight, printPreflight } = await import("./preflight.js");
+  const r = await runPreflight(input.cluster, o, []);
+  if (r.ok && !o.json) {
+    printErr(`preflight passed on ${new Set(r.checks.map((c) => c.node).filter(Boolean)).size} node(s)\n`);
+    return true;
+  }
+  printPreflight(r, o.json ?? false);
+  if (!r.ok) printErr("error: preflight failed: nothing was changed (fix the above, or --skip-preflight)\n");
+  return r.ok;
 }
 
 export async function runDeployCommand(spec: string, o: DeployCliOptions, argv: readonly string[]): Promise<number> {
@@ -324,6 +362,7 @@ export async function runDeployCommand(spec: string, o: DeployCliOptions, argv: 
       step,
       input.steps.map((x) => x.id),
     );
+  if (!(await preflightFirst(input, o, isDir))) return 1;
   const { common, sink, liveV } = await sshSetup(input, o, n, resume);
 
   let password: string | undefined;
@@ -412,7 +451,7 @@ export async function runRecoverGaleraCommand(
   }
 }
 
-function cliOptions(opts: Options): DeployCliOptions {
+export function cliOptions(opts: Options): DeployCliOptions {
   const { noAgent, noLog, logDir, ...rest } = opts;
   return {
     ...(rest as DeployCliOptions),
