@@ -170,7 +170,9 @@ function parseEtcdJson(text: string): unknown {
 function parseJson(text: string | undefined): unknown {
   if (text === undefined) return undefined;
   try {
-    return JSON.parse(text.slice(Math.max(0, Math.min(...["{", "["].map((c) => text.indexOf(c)).filter((i) => i >= 0)))));
+    return JSON.parse(
+      text.slice(Math.max(0, Math.min(...["{", "["].map((c) => text.indexOf(c)).filter((i) => i >= 0)))),
+    );
   } catch {
     return undefined;
   }
@@ -179,10 +181,15 @@ function parseJson(text: string | undefined): unknown {
 /** Pure: the status items from every node's answers. */
 export function evaluateStatus(
   cluster: Cluster,
-  answers: ReadonlyMap<string, NodeAnswer>,
+  given: ReadonlyMap<string, NodeAnswer>,
   o: { readonly drift: boolean },
 ): Item[] {
   const items: Item[] = [];
+  // Spec order, whatever order the nodes answered in.
+  const ordered = new Map(
+    cluster.nodes.filter((n) => given.has(n.hostname)).map((n) => [n.hostname, given.get(n.hostname)!] as const),
+  );
+  const answers: ReadonlyMap<string, NodeAnswer> = ordered;
   const controllers = cluster.controllers.map((c) => c.hostname).filter((n) => answers.has(n));
   const sectionOf = (node: string, s: string) => answers.get(node)?.sections?.get(s);
   const asked = (node: string) => {
@@ -191,7 +198,13 @@ export function evaluateStatus(
   };
   for (const [node, a] of answers) {
     if (a.unreachable !== undefined) {
-      items.push({ component: "connect", node, state: "unknown", summary: `cannot connect: ${a.unreachable}`, facts: {} });
+      items.push({
+        component: "connect",
+        node,
+        state: "unknown",
+        summary: `cannot connect: ${a.unreachable}`,
+        facts: {},
+      });
     } else if (a.error !== undefined) {
       items.push({ component: "connect", node, state: "unknown", summary: `the probe failed: ${a.error}`, facts: {} });
     }
@@ -253,7 +266,9 @@ export function evaluateStatus(
       component: "chrony",
       node,
       state: ok ? "ok" : "problem",
-      summary: `offset ${Number.isFinite(offset) ? offset.toFixed(6) : "?"} s, source ${source || "none"}, ${leap || "?"}`,
+      summary:
+        `offset ${Number.isFinite(offset) ? offset.toFixed(6) : "?"} s, ` +
+        `source ${source || "none"}, ${leap || "?"}`,
       facts: { offsetSeconds: Number.isFinite(offset) ? offset : "unknown", source, leap },
     });
   }
@@ -332,10 +347,20 @@ function galeraItems(
       facts,
     });
   } else if (svc && writers.size > 0 && writerSet.has("")) {
-    items.push({ component: "galera", state: "problem", summary: "HAProxy has no Galera server UP to send writes to", facts });
+    items.push({
+      component: "galera",
+      state: "problem",
+      summary: "HAProxy has no Galera server UP to send writes to",
+      facts,
+    });
   } else if (writerSet.size > 1) {
     const seen = [...writers].map(([n, w]) => `${n}→${w}`).join(", ");
-    items.push({ component: "galera", state: "problem", summary: `HAProxy instances disagree on the writer: ${seen}`, facts });
+    items.push({
+      component: "galera",
+      state: "problem",
+      summary: `HAProxy instances disagree on the writer: ${seen}`,
+      facts,
+    });
   } else {
     const w = [...writerSet][0];
     const uuid = [...uuids][0];
@@ -368,7 +393,9 @@ function rabbitItems(
       continue;
     }
     const t = tabbed(lines ?? []);
-    const j = parseJson(t.get("cluster")) as { running_nodes?: string[]; partitions?: unknown; alarms?: unknown } | undefined;
+    const j = parseJson(t.get("cluster")) as
+      | { running_nodes?: string[]; partitions?: unknown; alarms?: unknown }
+      | undefined;
     if (!j) {
       items.push({ component: "rabbitmq", node, state: "unknown", summary: "unreadable cluster_status", facts: {} });
       continue;
@@ -451,7 +478,9 @@ function etcdItems(
       component: "etcd",
       node,
       state: healthy && st ? "ok" : "problem",
-      summary: healthy ? `healthy, db ${st?.dbSize ?? "?"} bytes, version ${st?.version ?? "?"}` : `unhealthy: ${health?.[0]?.error ?? "no health answer"}`,
+      summary: healthy
+        ? `healthy, db ${st?.dbSize ?? "?"} bytes, version ${st?.version ?? "?"}`
+        : `unhealthy: ${health?.[0]?.error ?? "no health answer"}`,
       facts: {
         healthy,
         ...(st?.dbSize !== undefined ? { dbSize: st.dbSize } : {}),
@@ -532,11 +561,13 @@ function pacemakerItems(
       .find((b) => attr(b, "id") === vipResource) ?? "";
   const vipOn = startedOn(vipBlock);
   const cloneId = `${haproxyResource}-clone`;
-  const clone = new RegExp(`<clone id="${cloneId.replace(/[.]/g, "\\.")}"[^>]*>([\\s\\S]*?)</clone>`).exec(resources)?.[1] ?? "";
+  const clone =
+    new RegExp(`<clone id="${cloneId.replace(/[.]/g, "\\.")}"[^>]*>([\\s\\S]*?)</clone>`).exec(resources)?.[1] ?? "";
   const haproxyOn = startedOn(clone);
   const failures = [...section("failures").matchAll(/<failure [^>]*>/g)].map((m) => {
     const t = m[0];
-    return `${attr(t, "op_key") ?? "?"} on ${attr(t, "node") ?? "?"}: ${attr(t, "exitreason") || attr(t, "exitstatus") || "failed"}`;
+    const why = attr(t, "exitreason") || attr(t, "exitstatus") || "failed";
+    return `${attr(t, "op_key") ?? "?"} on ${attr(t, "node") ?? "?"}: ${why}`;
   });
   const quorum = /<current_dc [^>]*with_quorum="true"/.test(view);
   const want = cluster.controllers.map((c) => c.hostname);
@@ -627,7 +658,13 @@ function driftItems(answers: ReadonlyMap<string, NodeAnswer>): Item[] {
   for (const [node, a] of answers) {
     if (a.unreachable !== undefined) continue;
     if (a.filesError !== undefined) {
-      items.push({ component: "files", node, state: "unknown", summary: `cannot read the files: ${a.filesError}`, facts: {} });
+      items.push({
+        component: "files",
+        node,
+        state: "unknown",
+        summary: `cannot read the files: ${a.filesError}`,
+        facts: {},
+      });
       continue;
     }
     if (!a.files) continue;

@@ -82,9 +82,7 @@ describe("preflight judgements", () => {
     const f = failures(run({ controller02: facts(lines) }));
     expect(f).toHaveLength(1);
     expect(f[0]).toMatchObject({ node: "controller02", check: "interface" });
-    expect(f[0]!.detail).toBe(
-      "interface eth0 (networks.management.interface) does not exist; this node has lo, ens3",
-    );
+    expect(f[0]!.detail).toBe("interface eth0 (networks.management.interface) does not exist; this node has lo, ens3");
     expect(f[0]!.fix).toContain("198.51.100.12/24");
   });
 
@@ -115,7 +113,10 @@ describe("preflight judgements", () => {
     );
     const held = freshLines(1, { add: [`addr${T}2: eth0    inet 198.51.100.10/24 scope global secondary eth0`] });
     const ok = run({ controller01: facts(taken), controller02: facts(held) }).find((c) => c.check === "vip")!;
-    expect(ok).toMatchObject({ status: "pass", detail: "198.51.100.10 is held by controller02 (the cluster's VIP resource)" });
+    expect(ok).toMatchObject({
+      status: "pass",
+      detail: "198.51.100.10 is held by controller02 (the cluster's VIP resource)",
+    });
   });
 
   it("fails a port held by another program, passes one held by the managed service", () => {
@@ -175,7 +176,10 @@ describe("preflight judgements", () => {
   });
 
   it("reports an unreachable node, a failing sudo, the wrong OS and a missing br_netfilter", () => {
-    const centos = freshLines(1, { drop: /^os|^module/, add: [`os${T}centos${T}8`, `module${T}br_netfilter${T}missing`] });
+    const centos = freshLines(1, {
+      drop: /^os|^module/,
+      add: [`os${T}centos${T}8`, `module${T}br_netfilter${T}missing`],
+    });
     const checks = run({
       controller01: { unreachable: "connect ECONNREFUSED 198.51.100.11:22" },
       controller02: facts(centos, { user: "deploy", sudo: false, sudoError: "sudo: a password is required" }),
