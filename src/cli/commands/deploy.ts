@@ -273,7 +273,7 @@ function readInstallKey(path: string): string {
   return text;
 }
 
-/** The SSH transport's options from the command line (ssh config, known_hosts, identities); `report` gets its warnings. */
+/** The SSH transport's options from the command line (ssh config, known_hosts, identities); warnings go to `report`. */
 export async function sshTransportOptions(
   input: Pick<Input, "addresses">,
   o: DeployCliOptions,

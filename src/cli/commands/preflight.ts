@@ -20,7 +20,9 @@ function skipList(v: string | undefined): PreflightCheckName[] {
   const names = list(v) ?? [];
   for (const n of names) {
     if (!(PREFLIGHT_CHECKS as readonly string[]).includes(n) || n === "connect") {
-      throw new UsageError(`--skip: unknown check "${n.slice(0, 40)}" (known: ${PREFLIGHT_CHECKS.slice(1).join(", ")})`);
+      throw new UsageError(
+        `--skip: unknown check "${n.slice(0, 40)}" (known: ${PREFLIGHT_CHECKS.slice(1).join(", ")})`,
+      );
     }
   }
   return names as PreflightCheckName[];
