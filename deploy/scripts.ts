@@ -89,6 +89,11 @@ export interface StatusScriptContext {
   readonly statsSocket: string;
   /** 1: also count RabbitMQ's queues (asked on one node only: it is the cluster's count). */
   readonly queues: 0 | 1;
+  readonly rabbitUser: string;
+  readonly rabbitPasswordVar: string;
+  /** RabbitMQ's management API port; 0 when the plugin is off (rabbitmqctl is asked instead). */
+  readonly managementPort: number;
+  readonly chronyService: string;
   /** 1: the node runs the clustered services (a controller). */
   readonly controller: 0 | 1;
 }

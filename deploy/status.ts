@@ -92,6 +92,10 @@ async function ask(o: StatusOptions, conn: Connection, node: NodeSpec, queues: b
     etcdEndpoint: `http://${node.addresses.management}:${spec.etcd.clientPort}`,
     statsSocket: HAPROXY_STATS_SOCKET,
     queues: queues ? 1 : 0,
+    rabbitUser: spec.rabbitmq.user,
+    rabbitPasswordVar: secretEnvName("rabbit_pass"),
+    managementPort: spec.rabbitmq.managementPlugin ? spec.rabbitmq.managementPort : 0,
+    chronyService: o.cluster.os.chronyService,
     controller: node.roles.includes("controller") ? 1 : 0,
   });
   const r = await conn
@@ -145,6 +149,8 @@ function failure(lines: readonly string[] | undefined): { state: Item["state"]; 
   const bad = lines.find((l) => l.startsWith("!"));
   if (!bad) return lines.length === 0 ? { state: "problem", text: "no answer" } : undefined;
   if (bad.startsWith("!missing ")) return { state: "unknown", text: `${bad.slice(9)} is not installed` };
+  // Not running on purpose (e.g. chrony where it may not set the clock): said, not judged.
+  if (bad.startsWith("!skipped ")) return { state: "ok", text: bad.slice(9) };
   if (bad === "!timeout") return { state: "problem", text: "did not answer within 8 s" };
   return { state: "problem", text: `not answering: ${bad.replace(/^!down ?/, "") || "no details"}` };
 }
@@ -393,7 +399,7 @@ function rabbitItems(
       continue;
     }
     const t = tabbed(lines ?? []);
-    const j = parseJson(t.get("cluster")) as
+    const j = (rabbitFromApi(t.get("api-nodes")) ?? parseJson(t.get("cluster"))) as
       | { running_nodes?: string[]; partitions?: unknown; alarms?: unknown }
       | undefined;
     if (!j) {
@@ -403,8 +409,9 @@ function rabbitItems(
     const p = j.partitions ?? [];
     const a = j.alarms ?? [];
     const running = (j.running_nodes ?? []).map(String);
-    const partitions = Array.isArray(p) ? p.map((x) => JSON.stringify(x)) : Object.keys(p as object);
-    const alarms = Array.isArray(a) ? a.map((x) => (typeof x === "string" ? x : JSON.stringify(x))) : [];
+    const text = (x: unknown) => (typeof x === "string" ? x : JSON.stringify(x));
+    const partitions = Array.isArray(p) ? p.map(text) : Object.keys(p as object);
+    const alarms = Array.isArray(a) ? a.map(text) : [];
     items.push({
       component: "rabbitmq",
       node,
@@ -415,6 +422,8 @@ function rabbitItems(
     view ??= { running, partitions, alarms };
     const q = parseJson(t.get("queues"));
     if (Array.isArray(q)) queues = q.length;
+    const overview = parseJson(t.get("api-overview")) as { object_totals?: { queues?: number } } | undefined;
+    if (typeof overview?.object_totals?.queues === "number") queues = overview.object_totals.queues;
   }
   if (!view) {
     items.push({ component: "rabbitmq", state: "unknown", summary: "no node answered", facts: {} });
@@ -441,6 +450,22 @@ function rabbitItems(
     },
   });
   return items;
+}
+
+/** The management API's /api/nodes in cluster_status's terms (running nodes, partitions, alarms). */
+function rabbitFromApi(text: string | undefined) {
+  const nodes = parseJson(text) as
+    | { name?: string; running?: boolean; partitions?: string[]; mem_alarm?: boolean; disk_free_alarm?: boolean }[]
+    | undefined;
+  if (!Array.isArray(nodes)) return undefined;
+  return {
+    running_nodes: nodes.filter((n) => n.running).map((n) => String(n.name)),
+    partitions: nodes.flatMap((n) => (n.partitions ?? []).map((p) => `${n.name} cannot reach ${p}`)),
+    alarms: nodes.flatMap((n) => [
+      ...(n.mem_alarm ? [`${n.name}: memory`] : []),
+      ...(n.disk_free_alarm ? [`${n.name}: disk`] : []),
+    ]),
+  };
 }
 
 interface EtcdStatus {

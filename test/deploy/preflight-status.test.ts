@@ -277,6 +277,10 @@ describe("the probe scripts", () => {
         etcdEndpoint: "http://127.0.0.1:2379",
         statsSocket: "/var/lib/haproxy/stats",
         queues: 1,
+        rabbitUser: "openstack",
+        rabbitPasswordVar: "RABBIT_PASS",
+        managementPort: 15672,
+        chronyService: "chrony",
         controller: 1,
       }),
     ];

@@ -208,6 +208,53 @@ describe("status judgements", () => {
     ]);
   });
 
+  it("reads RabbitMQ from the management API: a partition and an alarm are named", () => {
+    const api = (i: number, partitions: string[], memAlarm: boolean) => {
+      const nodes = NODES.map((x, k) => ({
+        name: `rabbit@${x}`,
+        running: true,
+        partitions: k === i ? partitions : [],
+        mem_alarm: k === i && memAlarm,
+        disk_free_alarm: false,
+        type: "disc",
+      }));
+      const text = sections(i).replace(
+        /@section rabbitmq\n(?:[^@\n][^\n]*\n)*/,
+        `@section rabbitmq\napi-nodes${T}${JSON.stringify(nodes)}\napi-overview${T}{"object_totals":{"queues":7}}\n`,
+      );
+      return { sections: parseSections(text), files: files(NODES[i]!) };
+    };
+    const calm = evaluate({
+      controller01: api(0, [], false),
+      controller02: api(1, [], false),
+      controller03: api(2, [], false),
+    });
+    expect(calm.bad).toEqual([]);
+    expect(calm.items.find((x) => x.component === "rabbitmq" && !x.node)!.summary).toBe(
+      "3/3 running, no partitions, no alarms, 7 queue(s)",
+    );
+    const { bad } = evaluate({ controller01: api(0, ["rabbit@controller03"], true) });
+    expect(bad.map((x) => [x.component, x.node ?? "*", x.summary])).toEqual([
+      [
+        "rabbitmq",
+        "*",
+        "partitions: rabbit@controller01 cannot reach rabbit@controller03; alarms: rabbit@controller01: memory",
+      ],
+    ]);
+  });
+
+  it("chrony skipped by its unit's start condition (a container) is said, not judged", () => {
+    const text = sections(1).replace(
+      /@section chrony\n[^\n]*\n/,
+      "@section chrony\n!skipped not running: chrony.service skipped by its start condition (no CAP_SYS_TIME?)\n",
+    );
+    const { items, bad } = evaluate({ controller02: { sections: parseSections(text), files: files("controller02") } });
+    expect(bad).toEqual([]);
+    expect(items.find((x) => x.component === "chrony" && x.node === "controller02")!.summary).toBe(
+      "not running: chrony.service skipped by its start condition (no CAP_SYS_TIME?)",
+    );
+  });
+
   it("cannot tell when a service cannot be asked and nothing is wrong elsewhere", () => {
     const text = sections(0).replace(/@section memcached\n[^\n]*\n/, "@section memcached\n!missing bash\n");
     const { health, bad } = evaluate({ controller01: { sections: parseSections(text), files: files("controller01") } });
