@@ -110,7 +110,9 @@ describe("preflight over real sshd", () => {
       { check: "repositories", status: "skip", detail: "skipped on request" },
     ]);
     const br =
-      existsSync("/sys/module/br_netfilter") || spawnSync("modprobe", ["-n", "-q", "br_netfilter"]).status === 0;
+      existsSync("/proc/sys/net/bridge") ||
+      existsSync("/sys/module/br_netfilter") ||
+      spawnSync("modprobe", ["-n", "-q", "br_netfilter"]).status === 0;
     expect(get("controller03", "br_netfilter").status).toBe(br ? "pass" : "fail");
     const fs = statfsSync("/var/lib");
     const free = (fs.bavail * fs.bsize) / 1024;

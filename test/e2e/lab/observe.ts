@@ -200,7 +200,14 @@ export async function statusScenarios(
   const c3 = "controller03";
   ssh(c3, "systemctl stop etcd");
   try {
-    const r = await statusJson(cli, "status-etcd-stopped", args);
+    // Until the others agree on a leader again (an election when controller03 led it).
+    const r = await statusUntil(
+      cli,
+      "status-etcd-stopped",
+      args,
+      (x) => x.health !== "healthy" && named(x).every((b) => b.startsWith("etcd@controller03: ")),
+      30_000,
+    );
     expect(r.status).toBe(1);
     expect(named(r.report), r.text).toEqual([expect.stringMatching(/^etcd@controller03: not answering: /)]);
   } finally {
