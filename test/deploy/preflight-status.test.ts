@@ -187,6 +187,8 @@ describe("status over real sshd", () => {
       // Nothing answers on the node's memcached and clustercheck ports (1 and 9200 on 127.0.0.1-2).
       expect(of("memcached", n)[0]).toMatchObject({ state: "problem", summary: "not answering: no connection" });
       expect(of("haproxy", n)[0]!.state).not.toBe("ok");
+      // A failed client's telling line, not its JSON log or XML.
+      for (const c of ["etcd", "pacemaker", "galera"]) expect(of(c, n)[0]!.summary).not.toMatch(/[{<]/);
       expect(of("galera", n)[0]!.state).not.toBe("ok");
     }
     expect(of("files", "controller01")).toEqual([
