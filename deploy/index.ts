@@ -31,3 +31,16 @@ export type { NodeReport, RecoveryDecision, GaleraReport } from "../src/core/gal
 export { newRunId } from "./run-log.js";
 export { RemoteError } from "./remote-fs.js";
 export { ConnectError, UsageError } from "../src/core/errors.js";
+export { preflight, evaluatePreflight, DISK_NEED_KIB } from "./preflight.js";
+export type { PreflightOptions, NodeFacts } from "./preflight.js";
+export { status, evaluateStatus, healthOf } from "./status.js";
+export type { StatusOptions, NodeAnswer } from "./status.js";
+export type {
+  PreflightReport,
+  PreflightCheck,
+  PreflightCheckName,
+  StatusReport,
+  StatusItem,
+  StatusHealth,
+} from "../src/core/formats.js";
+export { parsePreflightReport, parseStatusReport } from "../src/core/formats.js";

@@ -6,8 +6,10 @@ import galeraProbeTpl from "./templates/galera-probe.sh.njk";
 import inspectTpl from "./templates/inspect.sh.njk";
 import installTpl from "./templates/install.sh.njk";
 import pacemakerProbeTpl from "./templates/pacemaker-probe.sh.njk";
+import preflightTpl from "./templates/preflight.sh.njk";
 import resolveIdsTpl from "./templates/resolve-ids.sh.njk";
 import stageDirTpl from "./templates/stage-dir.sh.njk";
+import statusTpl from "./templates/status.sh.njk";
 
 /**
  * The shell ha-gen itself runs on a node (the plan's step scripts aside), rendered from
@@ -54,4 +56,49 @@ export function authorizedKeyScript(): string {
 /** The per-node deploy lock: `bash -c SCRIPT NAME hold LOCK RUN HOST USER` or `... check LOCK` (lock.ts). */
 export function deployLockScript(): string {
   return renderTemplate("deploy/deploy-lock.sh", deployLockTpl, {});
+}
+
+export interface PreflightScriptContext {
+  readonly vip: string;
+  readonly vipInterface: string;
+  /** 1: probe the VIP by ARP from this node. */
+  readonly arp: 0 | 1;
+  /** 1: check the package repositories answer. */
+  readonly repos: 0 | 1;
+  readonly packageManager: "dnf" | "apt";
+  /** A repository base URL from the spec (CentOS); empty: read the node's own sources. */
+  readonly mirror: string;
+  /** Names whose resolution is checked. */
+  readonly hosts: readonly string[];
+  /** Data directories whose file system's free space is reported. */
+  readonly dirs: readonly string[];
+}
+
+/** `ha-gen preflight`'s fact gatherer (read-only): `bash -c SCRIPT`, facts on stdout (preflight.ts). */
+export function preflightScript(c: PreflightScriptContext): string {
+  return renderTemplate("deploy/preflight.sh", preflightTpl, c);
+}
+
+export interface StatusScriptContext {
+  readonly address: string;
+  readonly secretsEnv: string;
+  readonly rootPasswordVar: string;
+  readonly clustercheckPort: number;
+  readonly memcachedPort: number;
+  readonly etcdEndpoint: string;
+  readonly statsSocket: string;
+  /** 1: also count RabbitMQ's queues (asked on one node only: it is the cluster's count). */
+  readonly queues: 0 | 1;
+  readonly rabbitUser: string;
+  readonly rabbitPasswordVar: string;
+  /** RabbitMQ's management API port; 0 when the plugin is off (rabbitmqctl is asked instead). */
+  readonly managementPort: number;
+  readonly chronyService: string;
+  /** 1: the node runs the clustered services (a controller). */
+  readonly controller: 0 | 1;
+}
+
+/** `ha-gen status`'s per-node probe (read-only): `bash -c SCRIPT`, sections on stdout (status.ts). */
+export function statusScript(c: StatusScriptContext): string {
+  return renderTemplate("deploy/status.sh", statusTpl, c);
 }

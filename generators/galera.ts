@@ -2,7 +2,7 @@ import type { GeneratorOutput } from "../src/core/artifact.js";
 import { fileFor } from "../src/core/artifact.js";
 import { GALERA_RECOVER_ID, REPORT_PREFIX, ZERO_UUID } from "../src/core/galera-recovery.js";
 import type { Cluster } from "../src/core/model.js";
-import { CLUSTERCHECK_OS_USER, GALERA_PORT, HA_GEN_DIR, SECRETS_ENV } from "../src/core/os.js";
+import { CLUSTERCHECK_OS_USER, GALERA_PORT, HA_GEN_DIR, MYSQL_DATADIR, SECRETS_ENV } from "../src/core/os.js";
 import { cnf } from "../src/core/quote.js";
 import { secretEnvName } from "../src/core/secrets.js";
 import type { NodeSpec, OsTarget } from "../src/core/spec/schema.js";
@@ -54,7 +54,7 @@ export const SECURE_SQL = `${HA_GEN_DIR}/galera-secure.sql`;
 export const SECURE_CHECK_SQL = `${HA_GEN_DIR}/galera-secure-check.sql`;
 /** Read by clustercheck as the clustercheck system user: group clustercheck, 0640. */
 export const CLUSTERCHECK_CNF = `${HA_GEN_DIR}/clustercheck.cnf`;
-export const DATADIR = "/var/lib/mysql";
+export const DATADIR = MYSQL_DATADIR;
 
 interface MariaDbFlavour {
   /** Server binary for `--wsrep-recover` and its process name. */

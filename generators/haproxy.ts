@@ -1,5 +1,6 @@
 import { fileFor, type GeneratorOutput } from "../src/core/artifact.js";
 import type { Cluster } from "../src/core/model.js";
+import { HAPROXY_CHROOT, HAPROXY_STATS_SOCKET } from "../src/core/os.js";
 import { haproxy as hq, sh } from "../src/core/quote.js";
 import type { HaproxyService } from "../src/core/spec/schema.js";
 import { MARKER, merge, stepScript } from "./common.js";
@@ -7,8 +8,7 @@ import { renderTemplate } from "../src/core/template.js";
 import tpl from "./templates/haproxy.cfg.njk";
 
 export const HAPROXY_CFG = "/etc/haproxy/haproxy.cfg";
-/** HAProxy's chroot on both targets (the packages create it). */
-export const HAPROXY_CHROOT = "/var/lib/haproxy";
+export { HAPROXY_CHROOT };
 /** `/dev/log` as HAProxy sees it inside its chroot; rsyslog creates this socket (rsyslog family). */
 export const HAPROXY_LOG_SOCKET = `${HAPROXY_CHROOT}/dev/log`;
 
@@ -85,6 +85,7 @@ function renderHaproxyCfg(cluster: Cluster, nodeAddress: string, services: Retur
     marker: MARKER,
     clone: haproxyCloneId(cluster),
     chroot: HAPROXY_CHROOT,
+    statsSocket: HAPROXY_STATS_SOCKET,
     logSocket: HAPROXY_LOG_SOCKET,
     maxconn: spec.haproxy.maxconn,
     // The Galera listener has a budget of its own: an API flood cannot starve the database, nor the reverse.

@@ -7,9 +7,11 @@ import {
   deploySpec,
   initSpec,
   planSpec,
+  preflightSpec,
   recoverGaleraSpec,
   renderSpec,
   schemaSpec,
+  statusSpec,
   validateSpec,
 } from "./commands/specs.js";
 import { printErr, printOut } from "./output.js";
@@ -29,6 +31,8 @@ const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
   schema: async () => (await import("./commands/schema.js")).schema,
   deploy: async () => (await import("./commands/deploy.js")).deployCommand,
   "recover galera": async () => (await import("./commands/deploy.js")).recoverGaleraCommand,
+  preflight: async () => (await import("./commands/preflight.js")).preflightCommand,
+  status: async () => (await import("./commands/status.js")).statusCommand,
 };
 
 const PROGRAM: CommandSpec = {
@@ -41,7 +45,9 @@ const PROGRAM: CommandSpec = {
     validateSpec,
     planSpec,
     schemaSpec,
+    preflightSpec,
     deploySpec,
+    statusSpec,
     {
       name: "recover",
       description: "recover a service after a full outage (deploy/README.md)",

@@ -522,3 +522,103 @@ export function parseDeployEvents(text: string, where: string): z.infer<typeof d
     .filter((l) => l.trim() !== "")
     .map((l, i) => parseFile(deployEventSchema, l, `${where} line ${i + 1}`));
 }
+
+/**
+ * `ha-gen preflight` and `ha-gen status` reports: what `--json` prints and what the library's
+ * preflight() and status() return, one schema each (the writer builds a value of its type, tests and
+ * monitoring parse it back with parsePreflightReport / parseStatusReport).
+ */
+export const PREFLIGHT_FORMAT = "ha-gen-preflight/1";
+export const PREFLIGHT_CHECKS = [
+  "connect",
+  "sudo",
+  "os",
+  "interface",
+  "hostname",
+  "resolve",
+  "vip",
+  "ports",
+  "time",
+  "disk",
+  "repositories",
+  "br_netfilter",
+] as const;
+export type PreflightCheckName = (typeof PREFLIGHT_CHECKS)[number];
+
+export const preflightCheckSchema = z.strictObject({
+  /** The node checked; absent for a cluster-wide check (the VIP). */
+  node: hostname.optional(),
+  check: z.enum(PREFLIGHT_CHECKS),
+  /** fail stops a deploy; warn is worth reading; skip says why the check could not be made. */
+  status: z.enum(["pass", "warn", "fail", "skip"]),
+  detail: z.string(),
+  /** What to do about a fail or warn. */
+  fix: z.string().optional(),
+});
+export type PreflightCheck = z.infer<typeof preflightCheckSchema>;
+
+export const preflightReportSchema = z.strictObject({
+  format: z.literal(PREFLIGHT_FORMAT),
+  cluster: z.string(),
+  /** No check failed. */
+  ok: z.boolean(),
+  /** Wall time of the whole preflight. */
+  ms: z.number().nonnegative(),
+  checks: z.array(preflightCheckSchema),
+});
+export type PreflightReport = z.infer<typeof preflightReportSchema>;
+
+export const STATUS_FORMAT = "ha-gen-status/1";
+export const STATUS_COMPONENTS = [
+  "connect",
+  "galera",
+  "clustercheck",
+  "rabbitmq",
+  "etcd",
+  "memcached",
+  "pacemaker",
+  "haproxy",
+  "chrony",
+  "files",
+] as const;
+export type StatusComponent = (typeof STATUS_COMPONENTS)[number];
+
+const factValue = z.union([z.string(), z.number(), z.boolean(), z.array(z.string())]);
+export const statusItemSchema = z.strictObject({
+  component: z.enum(STATUS_COMPONENTS),
+  /** The node this is about; absent for a cluster-wide view (e.g. RabbitMQ's running nodes). */
+  node: hostname.optional(),
+  /** problem: something is wrong; unknown: it could not be asked. */
+  state: z.enum(["ok", "problem", "unknown"]),
+  summary: z.string(),
+  /** The raw values the summary is made of (wsrep_cluster_size, leader, offset...). */
+  facts: z.record(z.string(), factValue),
+});
+export type StatusItem = z.infer<typeof statusItemSchema>;
+
+/** healthy: exit 0; degraded (some item has a problem): 1; unknown (nothing wrong seen, not all seen): 2. */
+export const STATUS_HEALTH = ["healthy", "degraded", "unknown"] as const;
+export type StatusHealth = (typeof STATUS_HEALTH)[number];
+
+export const statusReportSchema = z.strictObject({
+  format: z.literal(STATUS_FORMAT),
+  cluster: z.string(),
+  health: z.enum(STATUS_HEALTH),
+  ms: z.number().nonnegative(),
+  items: z.array(statusItemSchema),
+});
+export type StatusReport = z.infer<typeof statusReportSchema>;
+
+export function parsePreflightReport(text: string, where: string): PreflightReport {
+  return parseFile(preflightReportSchema, text, where);
+}
+
+export function parseStatusReport(text: string, where: string): StatusReport {
+  return parseFile(statusReportSchema, text, where);
+}
+
+/** The JSON line `--json` prints (the same schema checks it, so a bug cannot print a malformed report). */
+export function reportJson(report: PreflightReport | StatusReport): string {
+  const schema: z.ZodType = report.format === PREFLIGHT_FORMAT ? preflightReportSchema : statusReportSchema;
+  return `${JSON.stringify(schema.parse(report))}\n`;
+}

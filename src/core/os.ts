@@ -98,3 +98,9 @@ export const RABBITMQ_DIST_PORT = 25672;
 export const PCSD_PORT = 2224;
 /** Written by `pcs cluster setup`; the same path on every target. */
 export const COROSYNC_CONF = "/etc/corosync/corosync.conf";
+/** MariaDB's data directory on both targets (the packages' default, the Galera option file's datadir). */
+export const MYSQL_DATADIR = "/var/lib/mysql";
+/** HAProxy's chroot on both targets (the packages create it). */
+export const HAPROXY_CHROOT = "/var/lib/haproxy";
+/** HAProxy's stats socket (mode 600, level operator), inside its chroot. */
+export const HAPROXY_STATS_SOCKET = `${HAPROXY_CHROOT}/stats`;

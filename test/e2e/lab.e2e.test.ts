@@ -34,6 +34,7 @@ import type { ImageInfo } from "./lab/image.js";
 import { labDown, labUp } from "./lab/lab.js";
 import { Figures } from "./lab/metrics.js";
 import { nodeAddresses, plug, resetNic } from "./lab/net.js";
+import { preflightScenarios, statusScenarios } from "./lab/observe.js";
 import { boot, crash, crashAll, initPid, nodeRoot, reboot, waitForSsh } from "./lab/nodes.js";
 import { rootNetSnapshot } from "./lab/preflight.js";
 import { run, runAsync, waitFor, type Result } from "./lab/proc.js";
@@ -237,6 +238,10 @@ describe.sequential("container lab: ha-gen deploy of examples/lab", () => {
 
   it("0. the lab is invisible to the root network namespace (no interface, address or route added)", () => {
     expect(rootNetSnapshot()).toBe(rootNet);
+  });
+
+  it("1a. preflight passes on the fresh nodes; names a renamed interface, a taken VIP, an occupied port", async () => {
+    await preflightScenarios(haGen, f, ["--ssh-config", SSH_CONFIG, "--known-hosts", KNOWN_HOSTS, "--no-agent"]);
   });
 
   it("1. deploys examples/lab from nothing over SSH, host keys verified", async () => {
@@ -504,6 +509,11 @@ done`,
     expect(stamps(), "service main PIDs and start times, rabbit_sup, Galera conf id, VIP holder").toEqual(before);
     expect(nodeChanges(r), "steps reporting changes on a rerun").toEqual([]);
     expect(r.runEnd).toMatchObject({ ok: true, filesChanged: 0, stepsChanged: 0 });
+  });
+
+  it("3a. status: healthy; names a hand-edited file, a desynced node, a stopped etcd member, a crash", async () => {
+    requireDeployed();
+    await statusScenarios(haGen, f, sshArgs(), (what) => waitClusterWhole(what, 300_000));
   });
 
   describe("6. bad paths", () => {

@@ -1,3 +1,4 @@
+import type { Cluster } from "../../core/model.js";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
@@ -58,6 +59,7 @@ export interface DeployCliOptions {
   readonly stepTimeout?: string;
   readonly installKey?: string;
   readonly detailedExitcode?: boolean;
+  readonly skipPreflight?: boolean;
 }
 
 /** Exit status of a run stopped by Ctrl-C or SIGTERM (128 + SIGINT), as shells report it. */
@@ -72,7 +74,7 @@ function heartbeatMs(): number {
 /** Environment variable read for the first-contact password (never a command-line argument). */
 export const PASSWORD_ENV = "HA_GEN_SSH_PASSWORD";
 
-interface Input {
+export interface Input {
   readonly artifacts: readonly Artifact[];
   readonly steps: readonly PlanStep[];
   readonly secrets: readonly string[];
@@ -81,6 +83,10 @@ interface Input {
   /** From a spec only (recover galera). */
   readonly controllers?: readonly string[];
   readonly warnings: readonly string[];
+  /** From a spec only (preflight, status). */
+  readonly cluster?: Cluster;
+  /** Secret keys the secrets file lacked (a dry run renders them with throw-away values). */
+  readonly missingSecrets?: readonly string[];
 }
 
 /**
@@ -96,7 +102,7 @@ function bounded(name: string, v: string | undefined, dflt: number, min: number,
   return n;
 }
 
-interface Numbers {
+export interface Numbers {
   readonly connectTimeoutMs: number;
   readonly connectRetries: number;
   readonly concurrency: number;
@@ -104,7 +110,7 @@ interface Numbers {
 }
 
 /** Every numeric option, checked before anything is loaded or contacted. */
-function numbers(o: DeployCliOptions): Numbers {
+export function numbers(o: DeployCliOptions): Numbers {
   return {
     connectTimeoutMs: bounded("--connect-timeout", o.connectTimeout, 15, 1, 3600, " seconds") * 1000,
     connectRetries: bounded("--connect-retries", o.connectRetries, 2, 0, 20),
@@ -113,7 +119,7 @@ function numbers(o: DeployCliOptions): Numbers {
   };
 }
 
-function list(v: string | undefined): string[] | undefined {
+export function list(v: string | undefined): string[] | undefined {
   return v === undefined
     ? undefined
     : v
@@ -170,7 +176,7 @@ function secretValues(path: string): string[] {
   return [...values];
 }
 
-async function loadSpec(spec: string, o: DeployCliOptions): Promise<Input> {
+export async function loadSpec(spec: string, o: DeployCliOptions): Promise<Input> {
   const secretsPath = o.secrets ?? defaultSecretsPath(spec);
   const warnings: string[] = [];
   // A dry run writes nothing, not even newly generated secrets (a real run generates and keeps them).
@@ -192,6 +198,8 @@ async function loadSpec(spec: string, o: DeployCliOptions): Promise<Input> {
     addresses,
     controllers: p.cluster.controllers.map((c) => c.hostname),
     warnings,
+    cluster: p.cluster,
+    missingSecrets: p.generatedSecrets,
   };
 }
 
@@ -307,12 +315,12 @@ function hostLookup(explicit: string | undefined): (name: string) => SshHostConf
   return (name) => resolveSshHost(config, name);
 }
 
-/** Shared by deploy and recover: ssh config, known_hosts, the view, and the SSH transport options. */
-async function sshSetup(
-  input: Pick<Input, "addresses" | "secrets">,
+/** The SSH transport's options from the command line (ssh config, known_hosts, identities); warnings go to `report`. */
+export async function sshTransportOptions(
+  input: Pick<Input, "addresses">,
   o: DeployCliOptions,
   n: Numbers,
-  resume: (step: string) => string,
+  report: (e: DeployEvent) => void,
 ) {
   const lookup = hostLookup(o.sshConfig);
   const resolveHost = (name: string): SshHostConfig => {
@@ -321,21 +329,7 @@ async function sshSetup(
     return !c.hostnameFromConfig && addr ? { ...c, hostname: addr } : c;
   };
   const knownHosts = await KnownHostsFile.load(o.knownHosts ?? join(homedir(), ".ssh", "known_hosts"));
-
-  const json = o.json ?? false;
-  const live = !json && process.stdout.isTTY === true;
-  const viewOpts = { resumeCommand: resume };
-  const liveV = live
-    ? liveView(process.stdout, viewOpts)
-    : json
-      ? undefined
-      : withHeartbeat(process.stdout, plainView(process.stdout, viewOpts), heartbeatMs());
-  const sink: (e: DeployEvent) => void = json ? jsonView(process.stdout) : liveV!.sink;
-  // deploy() redacts its own events; the transport's warnings reach the view directly.
-  const redactor = new Redactor(input.secrets);
-  const report = (e: DeployEvent) => sink(redactDeep(e, redactor));
-
-  const common = {
+  return {
     resolve: (n: string) => resolveHost(n),
     knownHosts,
     acceptNewHostKeys: o.acceptNewHostKeys ?? false,
@@ -349,7 +343,52 @@ async function sshSetup(
       report({ type: "host-key-accepted", name, keyType, fingerprint: fp, recorded: !o.dryRun }),
     onWarning: (message: string) => report({ type: "warning", message }),
   };
+}
+
+/** Shared by deploy and recover: ssh config, known_hosts, the view, and the SSH transport options. */
+async function sshSetup(
+  input: Pick<Input, "addresses" | "secrets">,
+  o: DeployCliOptions,
+  n: Numbers,
+  resume: (step: string) => string,
+) {
+  const json = o.json ?? false;
+  const live = !json && process.stdout.isTTY === true;
+  const viewOpts = { resumeCommand: resume };
+  const liveV = live
+    ? liveView(process.stdout, viewOpts)
+    : json
+      ? undefined
+      : withHeartbeat(process.stdout, plainView(process.stdout, viewOpts), heartbeatMs());
+  const sink: (e: DeployEvent) => void = json ? jsonView(process.stdout) : liveV!.sink;
+  // deploy() redacts its own events; the transport's warnings reach the view directly.
+  const redactor = new Redactor(input.secrets);
+  const report = (e: DeployEvent) => sink(redactDeep(e, redactor));
+  const common = await sshTransportOptions(input, o, n, report);
   return { common, sink: report, liveV };
+}
+
+/**
+ * Before a rollout from a spec: `ha-gen preflight`'s read-only checks on the nodes the run touches;
+ * false (after printing the report) when one fails, so nothing is changed. Not with --root (files go
+ * to a staging tree, not to the nodes' systems) or --skip-preflight.
+ */
+async function preflightFirst(input: Input, o: DeployCliOptions, isDir: boolean): Promise<boolean> {
+  if (o.skipPreflight || o.root !== undefined || o.installKey !== undefined) return true;
+  if (isDir || !input.cluster) {
+    printErr("note: preflight needs the spec; deploying a rendered directory skips it (run `ha-gen preflight`)\n");
+    return true;
+  }
+  const { runPreflight, printPreflight } = await import("./preflight.js");
+  const r = await runPreflight(input.cluster, o, []);
+  if (r.ok) {
+    // With --json the event stream starts with run-start: a passed preflight adds nothing to stdout.
+    if (!o.json) printErr(`preflight passed on ${new Set(r.checks.map((c) => c.node).filter(Boolean)).size} node(s)\n`);
+    return true;
+  }
+  printPreflight(r, o.json ?? false);
+  if (!r.ok) printErr("error: preflight failed: nothing was changed (fix the above, or --skip-preflight)\n");
+  return r.ok;
 }
 
 /**
@@ -404,6 +443,7 @@ export async function runDeployCommand(spec: string, o: DeployCliOptions, argv: 
       step,
       input.steps.map((x) => x.id),
     );
+  if (!(await preflightFirst(input, o, isDir))) return 1;
   const setup = await sshSetup(input, o, n, resume);
   const { common, liveV } = setup;
   // With --json the input's warnings are events right after run-start (the line that names the format).
@@ -505,7 +545,7 @@ export async function runRecoverGaleraCommand(
   }
 }
 
-function cliOptions(opts: Options): DeployCliOptions {
+export function cliOptions(opts: Options): DeployCliOptions {
   const { noAgent, noLog, logDir, ...rest } = opts;
   return {
     ...(rest as DeployCliOptions),

@@ -168,6 +168,12 @@ export const deploySpec: CommandSpec = {
     },
     { long: "step-timeout", value: "seconds", default: "1800", description: "upper bound of one step on one node" },
     {
+      long: "skip-preflight",
+      description:
+        "do not run `ha-gen preflight`'s read-only checks first (deploy otherwise stops before changing " +
+        "anything when one fails; without --root only)",
+    },
+    {
       long: "install-key",
       value: "pubkey",
       description:
@@ -195,4 +201,38 @@ export const recoverGaleraSpec: CommandSpec = {
       description: "upper bound of bootstrap/join on one node",
     },
   ],
+};
+
+const CHECK_OPTIONS: readonly OptionSpec[] = [
+  ...SSH_OPTIONS,
+  { long: "json", description: "print the report as one JSON object" },
+  { long: "nodes", value: "nodes", description: "only these nodes (comma-separated)" },
+  { long: "connect-timeout", value: "seconds", default: "15", description: "SSH connect and handshake timeout" },
+];
+
+export const preflightSpec: CommandSpec = {
+  name: "preflight",
+  description:
+    "check read-only over SSH that every node is ready for a rollout (OS, interfaces, VIP, names, ports, time, " +
+    "disk, repositories, sudo, br_netfilter); exit 1 when a check fails",
+  args: SPEC_ARG,
+  options: [
+    ...CHECK_OPTIONS,
+    {
+      long: "skip",
+      value: "checks",
+      description:
+        "checks not to make (comma-separated: os, interface, hostname, resolve, vip, ports, time, disk, " +
+        "repositories, sudo, br_netfilter)",
+    },
+  ],
+};
+
+export const statusSpec: CommandSpec = {
+  name: "status",
+  description:
+    "one read-only view of the cluster: Galera, clustercheck, RabbitMQ, etcd, memcached, pacemaker, HAProxy, " +
+    "chrony and drift of the files; exit 0 healthy, 1 degraded, 2 cannot tell",
+  args: SPEC_ARG,
+  options: [SECRETS_OPTION, ...CHECK_OPTIONS],
 };
