@@ -43,4 +43,14 @@ export type {
   StatusItem,
   StatusHealth,
 } from "../src/core/formats.js";
-export { parsePreflightReport, parseStatusReport } from "../src/core/formats.js";
+export {
+  parsePreflightReport,
+  parseStatusReport,
+  PREFLIGHT_CHECKS,
+  preflightCheckSchema,
+  preflightReportSchema,
+  STATUS_HEALTH,
+  statusItemSchema,
+  statusReportSchema,
+} from "../src/core/formats.js";
+export type { RemoteFileState } from "./remote-fs.js";

@@ -73,6 +73,11 @@ const CHECK_ORDER: readonly PreflightCheckName[] = [
   "br_netfilter",
 ];
 
+/**
+ * `ha-gen preflight`: read-only checks of every node before a rollout (OS, interfaces, VIP free,
+ * names, ports, time, disk, repositories, sudo, br_netfilter), all nodes at once over the transport.
+ * Never changes a node; `ok` is false when a check failed.
+ */
 export async function preflight(o: PreflightOptions): Promise<PreflightReport> {
   const t0 = Date.now();
   const redactor = new Redactor(o.secrets ?? []);

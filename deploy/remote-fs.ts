@@ -22,6 +22,7 @@ import type { Connection, ExecResult } from "./transport.js";
 
 export const TMP_MARK = ".ha-gen-tmp.";
 
+/** What a file on a node is compared with its rendered artifact (content, mode, owner). */
 export interface RemoteFileState {
   /** unknown-owner: the wanted owner or group does not exist there. */
   readonly kind: "file" | "missing" | "link" | "other" | "unknown-owner";

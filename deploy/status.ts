@@ -39,6 +39,10 @@ export interface NodeAnswer {
   readonly filesError?: string;
 }
 
+/**
+ * `ha-gen status`: one read-only view of the cluster (Galera, clustercheck, RabbitMQ, etcd,
+ * memcached, pacemaker, HAProxy, chrony, and drift of every rendered file by digest), all nodes at once.
+ */
 export async function status(o: StatusOptions): Promise<StatusReport> {
   const t0 = Date.now();
   const redactor = new Redactor(o.secrets ?? []);
@@ -75,6 +79,7 @@ export async function status(o: StatusOptions): Promise<StatusReport> {
   return { format: STATUS_FORMAT, cluster: o.cluster.spec.name, health: healthOf(items), ms: Date.now() - t0, items };
 }
 
+/** The cluster's health from its items: degraded when one has a problem, unknown when one could not be asked. */
 export function healthOf(items: readonly StatusItem[]): StatusHealth {
   if (items.some((i) => i.state === "problem")) return "degraded";
   if (items.some((i) => i.state === "unknown")) return "unknown";

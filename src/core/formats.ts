@@ -529,6 +529,7 @@ export function parseDeployEvents(text: string, where: string): z.infer<typeof d
  * monitoring parse it back with parsePreflightReport / parseStatusReport).
  */
 export const PREFLIGHT_FORMAT = "ha-gen-preflight/1";
+/** The checks of `ha-gen preflight`, in report order. */
 export const PREFLIGHT_CHECKS = [
   "connect",
   "sudo",
@@ -543,8 +544,10 @@ export const PREFLIGHT_CHECKS = [
   "repositories",
   "br_netfilter",
 ] as const;
+/** One of {@link PREFLIGHT_CHECKS}. */
 export type PreflightCheckName = (typeof PREFLIGHT_CHECKS)[number];
 
+/** One check on one node (or the cluster) in a preflight report. */
 export const preflightCheckSchema = z.strictObject({
   /** The node checked; absent for a cluster-wide check (the VIP). */
   node: hostname.optional(),
@@ -555,8 +558,10 @@ export const preflightCheckSchema = z.strictObject({
   /** What to do about a fail or warn. */
   fix: z.string().optional(),
 });
+/** One check on one node (or the cluster) in a preflight report. */
 export type PreflightCheck = z.infer<typeof preflightCheckSchema>;
 
+/** What `ha-gen preflight --json` prints and `preflight()` returns. */
 export const preflightReportSchema = z.strictObject({
   format: z.literal(PREFLIGHT_FORMAT),
   cluster: z.string(),
@@ -566,6 +571,7 @@ export const preflightReportSchema = z.strictObject({
   ms: z.number().nonnegative(),
   checks: z.array(preflightCheckSchema),
 });
+/** What `ha-gen preflight --json` prints and `preflight()` returns. */
 export type PreflightReport = z.infer<typeof preflightReportSchema>;
 
 export const STATUS_FORMAT = "ha-gen-status/1";
@@ -584,6 +590,7 @@ export const STATUS_COMPONENTS = [
 export type StatusComponent = (typeof STATUS_COMPONENTS)[number];
 
 const factValue = z.union([z.string(), z.number(), z.boolean(), z.array(z.string())]);
+/** One component on one node (or cluster-wide) in a status report. */
 export const statusItemSchema = z.strictObject({
   component: z.enum(STATUS_COMPONENTS),
   /** The node this is about; absent for a cluster-wide view (e.g. RabbitMQ's running nodes). */
@@ -594,12 +601,15 @@ export const statusItemSchema = z.strictObject({
   /** The raw values the summary is made of (wsrep_cluster_size, leader, offset...). */
   facts: z.record(z.string(), factValue),
 });
+/** One component on one node (or cluster-wide) in a status report. */
 export type StatusItem = z.infer<typeof statusItemSchema>;
 
 /** healthy: exit 0; degraded (some item has a problem): 1; unknown (nothing wrong seen, not all seen): 2. */
 export const STATUS_HEALTH = ["healthy", "degraded", "unknown"] as const;
+/** One of {@link STATUS_HEALTH}. */
 export type StatusHealth = (typeof STATUS_HEALTH)[number];
 
+/** What `ha-gen status --json` prints and `status()` returns. */
 export const statusReportSchema = z.strictObject({
   format: z.literal(STATUS_FORMAT),
   cluster: z.string(),
@@ -607,12 +617,15 @@ export const statusReportSchema = z.strictObject({
   ms: z.number().nonnegative(),
   items: z.array(statusItemSchema),
 });
+/** What `ha-gen status --json` prints and `status()` returns. */
 export type StatusReport = z.infer<typeof statusReportSchema>;
 
+/** Reads a preflight report (`--json` output) back, checked by its schema; InputError when it is not one. */
 export function parsePreflightReport(text: string, where: string): PreflightReport {
   return parseFile(preflightReportSchema, text, where);
 }
 
+/** Reads a status report (`--json` output) back, checked by its schema; InputError when it is not one. */
 export function parseStatusReport(text: string, where: string): StatusReport {
   return parseFile(statusReportSchema, text, where);
 }
