@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { Artifact, PlanStep } from "../src/core/artifact.js";
+import { ROLL_ENV, type Artifact, type PlanStep, type RollPass } from "../src/core/artifact.js";
 import { ConnectError, HaGenError, UsageError } from "../src/core/errors.js";
 import { guardProblem } from "../src/core/formats.js";
 import { unifiedDiff } from "./diff.js";
@@ -30,8 +30,9 @@ import type { Connection, Transport } from "./transport.js";
  * refuses its host key) and take each node's deploy lock (lock.ts: a second deploy of the same
  * nodes is refused before it changes anything) → push files to all nodes (only those whose
  * content, mode or owner differ; atomic) → run the steps in plan order, each on its nodes one at
- * a time (serial) or together (parallel), stopping at the first failure: no later step starts,
- * running ones finish. A failed
+ * a time (serial), together (parallel) or rolling (together with HA_GEN_ROLL=start, then one at a
+ * time in plan order with HA_GEN_ROLL=restart), stopping at the first failure: no later step or
+ * node starts, running ones finish. A failed
  * run reports the node, step, exit status and last output lines, and the `--from` to resume with.
  * Each of these is a phase below (select, connectAll, pushFiles, runSteps, finish) over one Run.
  */
@@ -69,6 +70,8 @@ export interface DeployOptions {
 export interface NodeStepResult {
   readonly step: string;
   readonly node: string;
+  /** Of a rolling step: which pass. */
+  readonly pass?: RollPass;
   readonly code: number | null;
   readonly ms: number;
   readonly changes: readonly string[];
@@ -376,13 +379,18 @@ async function checkGuard(run: Run, step: PlanStep): Promise<Pick<StepToRun, "en
   return { failed: { step: step.id, message: decision.reason }, resumeFrom: step.id };
 }
 
-/** One step on its nodes, one at a time (serial) or together (parallel): no node starts after a failure. */
+/**
+ * One step on its nodes, one at a time (serial), together (parallel), or rolling (both: first
+ * together with HA_GEN_ROLL=start, then one at a time with HA_GEN_ROLL=restart, in the plan's
+ * order). No node starts after a failure; in the restart pass the next node never starts before
+ * the previous one's script has verified it healthy in its cluster and exited 0.
+ */
 async function runStep(run: Run, step: StepToRun, index: number): Promise<Failure | undefined> {
   const t0 = Date.now();
   run.emit({ type: "step-start", step: step.id, title: step.title, nodes: step.nodes, mode: step.mode });
   let failed: Failure | undefined;
   let changed = false;
-  const runOn = async (node: string) => {
+  const runOn = async (node: string, pass?: RollPass) => {
     let late: Failure | undefined;
     try {
       late = await pushDeferred(run, node, step);
@@ -397,23 +405,37 @@ async function runStep(run: Run, step: StepToRun, index: number): Promise<Failur
       return;
     }
     run.stepped.add(node);
-    const r = await runScript(run, node, step, index);
-    run.stepResults.push({ step: step.id, node, code: r.code, ms: r.ms, changes: r.changes });
+    const r = await runScript(run, node, step, index, pass);
+    run.stepResults.push({
+      step: step.id,
+      node,
+      code: r.code,
+      ms: r.ms,
+      changes: r.changes,
+      ...(pass ? { pass } : {}),
+    });
     if (r.changes.length > 0) changed = true;
     if (r.code !== 0) failed ??= { step: step.id, node, code: r.code, message: r.message, tail: r.tail };
   };
-  if (step.mode === "serial") {
+  const serially = async (pass?: RollPass) => {
     for (const node of step.nodes) {
-      await runOn(node);
+      await runOn(node, pass);
       if (failed) break;
     }
-  } else {
+  };
+  const together = async (pass?: RollPass) => {
     // The ones already running finish.
     let next = 0;
     const worker = async () => {
-      while (!failed && next < step.nodes.length) await runOn(step.nodes[next++]!);
+      while (!failed && next < step.nodes.length) await runOn(step.nodes[next++]!, pass);
     };
     await Promise.all(Array.from({ length: Math.min(run.concurrency, step.nodes.length) }, worker));
+  };
+  if (step.mode === "serial") await serially();
+  else if (step.mode === "parallel") await together();
+  else {
+    await together("start");
+    if (!failed) await serially("restart");
   }
   run.count.stepsRun++;
   if (changed) run.count.stepsChanged++;
@@ -558,7 +580,7 @@ interface ScriptRun {
 }
 
 /** Runs a step's script on one node, streaming its output into the log and the events. */
-async function runScript(run: Run, node: string, step: StepToRun, index: number): Promise<ScriptRun> {
+async function runScript(run: Run, node: string, step: StepToRun, index: number, pass?: RollPass): Promise<ScriptRun> {
   const conn = run.conns.get(node)!;
   const { redactor, stepTimeoutMs } = run;
   const root = rootFor(run.o.root, node);
@@ -566,13 +588,15 @@ async function runScript(run: Run, node: string, step: StepToRun, index: number)
   const vars = [
     ...(root ? [`HA_GEN_ROOT=${root}`, `HA_GEN_NODE=${node}`] : []),
     ...Object.entries(step.env ?? {}).map(([k, v]) => `${k}=${v}`),
+    ...(pass ? [`${ROLL_ENV}=${pass}`] : []),
   ];
   const env = vars.length > 0 ? ["env", ...vars] : [];
   // `timeout` bounds the script on the node itself: closing an SSH channel does not stop it.
   const script = ["bash", "--", root + step.script, ...(step.args ?? [])];
   const command = asRoot(conn, ["timeout", "--kill-after=30", `${secs}`, ...env, ...script]);
-  run.emit({ type: "node-step-start", step: step.id, node, command });
-  const slog = run.log?.step(node, index, step.id, command);
+  run.emit({ type: "node-step-start", step: step.id, node, command, ...(pass ? { pass } : {}) });
+  // A rolling step's passes log to files of their own.
+  const slog = run.log?.step(node, index, pass ? `${step.id}-${pass}` : step.id, command);
   const tail: string[] = [];
   const changes: string[] = [];
   const keep = (l: string) => {
@@ -623,6 +647,7 @@ async function runScript(run: Run, node: string, step: StepToRun, index: number)
     type: "node-step-end",
     step: step.id,
     node,
+    ...(pass ? { pass } : {}),
     code,
     ms,
     changes,

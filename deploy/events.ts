@@ -1,3 +1,5 @@
+import type { RollPass, StepMode } from "../src/core/artifact.js";
+
 /**
  * Everything deploy() reports, as plain data: the progress views, the run log and `--json` all
  * consume these. Every string in an event has already been redacted.
@@ -70,20 +72,28 @@ export type DeployEvent =
       readonly step: string;
       readonly title: string;
       readonly nodes: readonly string[];
-      readonly mode: "serial" | "parallel";
+      readonly mode: StepMode;
     }
   | {
       readonly type: "step-would-run";
       readonly step: string;
       readonly title: string;
       readonly nodes: readonly string[];
-      readonly mode: "serial" | "parallel";
+      readonly mode: StepMode;
     }
-  | { readonly type: "node-step-start"; readonly step: string; readonly node: string; readonly command: string }
+  | {
+      readonly type: "node-step-start";
+      readonly step: string;
+      readonly node: string;
+      readonly command: string;
+      /** Of a rolling step: which pass. */
+      readonly pass?: RollPass;
+    }
   | {
       readonly type: "node-step-end";
       readonly step: string;
       readonly node: string;
+      readonly pass?: RollPass;
       readonly code: number | null;
       readonly ms: number;
       readonly changes: readonly string[];

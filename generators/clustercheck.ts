@@ -93,7 +93,8 @@ export function clustercheck(cluster: Cluster): GeneratorOutput {
       title: "Galera health check (clustercheck via xinetd)",
       guideSection: "五.3 设置心跳检测clustercheck",
       nodes: controllers,
-      mode: "parallel",
+      // HAProxy takes a node whose check does not answer out of rotation: restart one at a time.
+      mode: "rolling",
       verifies: [
         `clustercheck answers HTTP 200 on <node address>:${port}`,
         `wsrep_cluster_size is ${controllers.length} and wsrep_ready ON on every controller`,

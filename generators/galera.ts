@@ -92,13 +92,13 @@ export function flavour(cluster: Cluster): MariaDbFlavour {
 }
 
 /**
- * wsrep_sst_donor of `node`: the controllers HAProxy sends no writes to (all but the first),
+ * wsrep_sst_donor of `node`: the controllers HAProxy sends no writes to (all but the writer),
  * itself excluded; the trailing comma lets any node donate when none of them can. A donor blocks
  * (rsync) or slows (mariabackup) while it copies, so the writer donates only as the last resort,
  * and prefers the others when it rejoins itself. Undefined when no such controller exists.
  */
 export function sstDonors(cluster: Cluster, node: NodeSpec): string | undefined {
-  const backups = cluster.controllers.slice(1).filter((c) => c !== node);
+  const backups = cluster.controllers.filter((c) => c !== cluster.writer && c !== node);
   return backups.length > 0 ? `${backups.map((c) => c.hostname).join(",")},` : undefined;
 }
 
@@ -192,8 +192,11 @@ export function galeraFunctions(cluster: Cluster, node: NodeSpec): string {
 
 export function galera(cluster: Cluster): GeneratorOutput {
   const { os, controllers } = cluster;
-  const [first, ...others] = controllers;
-  if (!first) throw new Error("internal: galera needs at least one controller");
+  // Bootstrapped on the writer; joined (and restarted) one at a time, the backups first and the
+  // writer last, so a rolling restart moves HAProxy's writes once, not once per node.
+  const first = cluster.writer;
+  const others = controllers.filter((c) => c !== first);
+  const joinOrder = [...others, first];
   const rootCnf = rootMyCnf(cluster);
   const artifacts = controllers.flatMap((n) => [
     fileFor(FAMILY, n.hostname, { path: os.galeraCnf, content: galeraCnf(cluster, n) }),
@@ -205,7 +208,8 @@ export function galera(cluster: Cluster): GeneratorOutput {
   );
 
   const common = { marker: MARKER, galeraPort: GALERA_PORT, zeroUuid: ZERO_UUID };
-  const position = new Map(controllers.map((c, i) => [c.hostname, i]));
+  // Members a node expects once Synced on a first deploy: the writer, the backups before it, itself.
+  const position = new Map([[first.hostname, controllers.length - 1], ...others.map((c, i) => [c.hostname, i + 1] as const)]);
   return merge(
     { artifacts, steps: [] },
     stepScript({
@@ -235,19 +239,22 @@ export function galera(cluster: Cluster): GeneratorOutput {
     stepScript({
       family: FAMILY,
       id: "21-galera-join",
-      title: "Galera: join the other controllers, one at a time",
+      title: "Galera: join or restart each controller, one at a time, the writer last",
       guideSection: "五.2.3 其他控制节点加入mariadb集群",
-      nodes: others,
+      nodes: joinOrder,
       mode: "serial",
       verifies: [
         "wsrep_local_state_comment Synced and wsrep_ready ON on each node before the next starts",
+        "a node restarted for a changed option file: wsrep_cluster_size back to what it was before",
         `wsrep_cluster_size reaches ${controllers.length} on the last node`,
+        `${first.hostname} (HAProxy's active server) restarts after every backup`,
       ],
       body: (n) =>
         renderTemplate("galera-join.sh", joinTpl, {
           ...common,
           functions: galeraFunctions(cluster, n),
           minSize: position.get(n.hostname)! + 1,
+          datadir: DATADIR,
         }),
     }),
     stepScript({
@@ -304,8 +311,8 @@ export const REPLICATION_STEP = "24-galera-replication";
  */
 export function galeraReplication(cluster: Cluster): GeneratorOutput {
   const { controllers } = cluster;
-  const [first] = controllers;
-  if (!first || controllers.length < 2) return { artifacts: [], steps: [] };
+  const first = cluster.writer;
+  if (controllers.length < 2) return { artifacts: [], steps: [] };
   if (!/^[a-z_]+$/.test(REPLICATION_SCHEMA)) {
     throw new Error("internal: the replication schema must be a plain identifier");
   }

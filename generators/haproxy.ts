@@ -70,10 +70,10 @@ function service(cluster: Cluster, s: HaproxyService) {
     maxconn: galera?.listener,
     activeBackup: s.activeBackup,
     defaultServer,
-    servers: cluster.controllers.map((c, i) => ({
+    servers: cluster.controllers.map((c) => ({
       name: c.hostname,
       address: `${c.addresses.management}:${backendPort}`,
-      backup: s.activeBackup && i > 0,
+      backup: s.activeBackup && c !== cluster.writer,
     })),
   };
 }

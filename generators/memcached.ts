@@ -81,7 +81,8 @@ export function memcached(cluster: Cluster): GeneratorOutput {
       title: "memcached on the management address and loopback",
       guideSection: "七.1-3 Memcached",
       nodes: controllers,
-      mode: "parallel",
+      // Independent caches, but a restart empties one: never all at once.
+      mode: "rolling",
       verifies: [
         `memcached answers "version" on the node address and 127.0.0.1, port ${m.port}`,
         "memcached listens nowhere else",

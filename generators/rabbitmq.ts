@@ -127,9 +127,11 @@ export function rabbitmq(cluster: Cluster): GeneratorOutput {
     title: "RabbitMQ: start every broker with the generated configuration and cookie",
     guideSection: "六.2.1-2.4 启动rabbitmq服务, 分发.erlang.cookie",
     nodes: controllers,
-    mode: "parallel",
+    // A changed rabbitmq.conf or cookie restarted every broker at once: a full AMQP outage.
+    mode: "rolling",
     verifies: [
       "rabbitmqctl await_startup succeeds for rabbit@<host>",
+      "restart pass: every broker that ran with this one before its restart runs with it again, no partition",
       `AMQP accepts connections on the node address, port ${r.port}`,
       `epmd (${EPMD_PORT}) and the Erlang distribution (${RABBITMQ_DIST_PORT}) listen on the node address,` +
         " on no wildcard address",

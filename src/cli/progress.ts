@@ -1,4 +1,5 @@
 import type { DeployEvent } from "../../deploy/events.js";
+import type { StepMode } from "../core/artifact.js";
 
 /**
  * The three views of a run: one JSON event per line (`--json`, for tooling), plain lines (not a
@@ -84,10 +85,11 @@ export function formatEvent(e: DeployEvent, o: ViewOptions = {}): string[] {
     case "step-start":
       return [`step ${e.step}: ${e.title} (${describeNodes(e.nodes, e.mode)})`];
     case "node-step-end": {
+      const who = `${e.node}${e.pass ? ` (${e.pass})` : ""}`;
       if (e.code !== 0)
-        return [`  ${e.node}: FAILED ${e.timedOut ? "(timed out)" : `(exit ${e.code ?? "none"})`} after ${sec(e.ms)}`];
+        return [`  ${who}: FAILED ${e.timedOut ? "(timed out)" : `(exit ${e.code ?? "none"})`} after ${sec(e.ms)}`];
       const lines = [
-        `  ${e.node}: ok, ${e.changes.length ? `${e.changes.length} change(s)` : "unchanged"} (${sec(e.ms)})`,
+        `  ${who}: ok, ${e.changes.length ? `${e.changes.length} change(s)` : "unchanged"} (${sec(e.ms)})`,
       ];
       for (const c of e.changes) lines.push(`    changed: ${c}`);
       return lines;
@@ -132,9 +134,14 @@ export function formatEvent(e: DeployEvent, o: ViewOptions = {}): string[] {
   }
 }
 
-function describeNodes(nodes: readonly string[], mode: "serial" | "parallel"): string {
+function describeNodes(nodes: readonly string[], mode: StepMode): string {
   if (nodes.length === 1) return `on ${nodes[0]}`;
-  return `${mode === "serial" ? "one at a time" : "in parallel"} on ${nodes.join(", ")}`;
+  const how = {
+    serial: "one at a time",
+    parallel: "in parallel",
+    rolling: "rolling: start all, restart one at a time",
+  };
+  return `${how[mode]} on ${nodes.join(", ")}`;
 }
 
 export function jsonView(out: Out): (e: DeployEvent) => void {

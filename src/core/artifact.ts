@@ -22,8 +22,20 @@ export interface Artifact {
   readonly family: string;
 }
 
-/** How the steps of one plan entry run across its nodes. */
-export type StepMode = "serial" | "parallel";
+/**
+ * How the steps of one plan entry run across its nodes: one at a time in `nodes` order (serial),
+ * all at once (parallel), or rolling: first on every node at once with `HA_GEN_ROLL=start` (the
+ * script starts what is stopped and restarts nothing that runs), then one node at a time in
+ * `nodes` order with `HA_GEN_ROLL=restart` (the script restarts what changed and waits, bounded,
+ * until that node is healthy in its cluster again). A failure in either pass stops the step: no
+ * later node is touched. For clustered services: a first start may need every member at once
+ * (etcd), a restart of a running cluster must never take more than one member down.
+ */
+export type StepMode = "serial" | "parallel" | "rolling";
+/** The passes of a rolling step, in order, and the environment variable that names the pass. */
+export const ROLL_PASSES = ["start", "restart"] as const;
+export type RollPass = (typeof ROLL_PASSES)[number];
+export const ROLL_ENV = "HA_GEN_ROLL";
 
 /**
  * A check deploy makes over SSH right before a step that cannot be undone (deploy/guards.ts),

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import * as z from "zod";
-import type { Artifact, Plan, PlanStep, StepGuard } from "./artifact.js";
+import { ROLL_ENV, type Artifact, type Plan, type PlanStep, type StepGuard } from "./artifact.js";
 import { InputError } from "./errors.js";
 import { cutText, formatPath, SHOWN_MAX } from "./spec/issues.js";
 import { HOSTNAME_RE } from "./spec/schema.js";
@@ -54,7 +54,7 @@ export const planStepSchema = z.strictObject({
   title: z.string(),
   guideSection: z.string(),
   nodes: z.array(hostname).min(1),
-  mode: z.enum(["serial", "parallel"]),
+  mode: z.enum(["serial", "parallel", "rolling"]),
   script: nodePath,
   verifies: z.array(z.string()),
   guard: stepGuardSchema.optional(),
@@ -205,7 +205,11 @@ export function planMarkdown(plan: Plan, artifacts: readonly Artifact[]): string
         ? `on ${s.nodes[0]}`
         : s.mode === "serial"
           ? `on ${s.nodes.join(", ")}, one node at a time, in this order`
-          : `on ${s.nodes.join(", ")} in parallel`;
+          : s.mode === "rolling"
+            ? `rolling on ${s.nodes.join(", ")}: first on every node at once with ${ROLL_ENV}=start (starts ` +
+              `what is stopped, restarts nothing), then one node at a time, in this order, with ${ROLL_ENV}=restart ` +
+              "(restarts what changed and waits until the node is healthy in its cluster before the next)"
+            : `on ${s.nodes.join(", ")} in parallel`;
     out.push(`${i + 2}. **${s.title}** (\`${s.id}\`, guide ${s.guideSection}): run \`${s.script}\` ${how}.`);
     for (const v of s.verifies) out.push(`   - verifies: ${v}`);
     if (s.guard) out.push(`   - guard: ${guardText(s, s.guard)}`);

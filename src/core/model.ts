@@ -14,6 +14,12 @@ export interface Cluster {
   readonly nodes: readonly NodeSpec[];
   /** Controllers in spec order; the first one bootstraps Galera, RabbitMQ and pacemaker. */
   readonly controllers: readonly NodeSpec[];
+  /**
+   * Galera's one writer: the active server of HAProxy's active/backup listeners (the others are
+   * its backups), the node Galera bootstraps on, the last one restarted in a rolling restart and
+   * the last state-transfer donor. Every generator takes it from here.
+   */
+  readonly writer: NodeSpec;
   /** @deprecated ntp.server's node (default: the first controller); unused, every controller serves time. */
   readonly ntpServer: NodeSpec;
   readonly management: Ipv4Net;
@@ -33,6 +39,7 @@ export function resolveCluster(spec: ClusterSpec, secrets: Secrets): Cluster {
     os: osProfile(spec.os),
     nodes: spec.nodes,
     controllers,
+    writer: controllers[0]!,
     ntpServer,
     management,
     vip: { address: spec.vip.address, prefix: spec.vip.prefix ?? management.prefix },
