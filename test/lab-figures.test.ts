@@ -47,6 +47,9 @@ describe("load figures", () => {
       { t: 2, k: "etcd-put", ok: false, seq: 2 },
       { t: 9, k: "etcd-final", ok: true, present: [] },
       sql(70, "a", false, { seq: 4, idle: 65 }),
+      // Cut while resting, but a fault broke another connection meanwhile: not counted as an idle cut.
+      { t: 100, k: "connect", ok: false },
+      sql(120, "a", false, { seq: 5, idle: 65 }),
     ];
     expect(summarize(ops)).toMatchObject({
       sqlWrites: 2,
@@ -55,7 +58,7 @@ describe("load figures", () => {
       amqpLost: 1,
       etcdFailedAfterRetry: 1,
       etcdLost: 1,
-      sqlIdleReuses: 1,
+      sqlIdleReuses: 2,
       sqlIdleReuseFailures: 1,
     });
     // Without a final read-back the loss is unknown, not zero.

@@ -83,7 +83,7 @@ function writeDrillSpec(): void {
 }
 
 /** Every clustered service whole again: Galera 3 Synced, pacemaker 3, RabbitMQ 3, etcd 3, memcached 3. */
-async function settle(what: string, limitMs = 300_000): Promise<void> {
+async function settle(what: string, limitMs = 240_000): Promise<void> {
   await waitFor(`${what}: Galera ${NODES.length} Synced everywhere`, limitMs, () =>
     NODES.every((n) => galeraSynced(n.name)),
   );

@@ -70,11 +70,14 @@ class Client:
         self.received = set()
         self.amqp_lock = threading.Lock()
         self.deadline = time.time() + a.max_s
+        self.parent = os.getppid()
 
     def stopping(self):
         if self.stop.is_set():
             return True
-        if os.path.exists(self.a.stop_file) or time.time() > self.deadline:
+        # The test that started us is gone (killed, crashed): stop as well, never run on unattended.
+        orphaned = os.getppid() != self.parent
+        if orphaned or os.path.exists(self.a.stop_file) or time.time() > self.deadline:
             self.stop.set()
         return self.stop.is_set()
 

@@ -205,8 +205,12 @@ export function summarize(ops: readonly Op[]): LoadSummary {
   const sqlOk = sql.filter((o) => o.ok);
   const sqlFinal = ops.find((o) => o.k === "sql-final" && o.ok)?.present;
   const present = new Set(sqlFinal ?? []);
-  // A pool member used again after resting longer than HAProxy's old 1-minute timeouts.
+  // A pool member used again after resting longer than HAProxy's old 1-minute timeouts. A failure
+  // counts as "cut while idle" only when nothing else failed while it rested: a drill's fault
+  // (HAProxy killed, the writer restarted) cuts busy and idle connections alike.
   const idleReuse = sql.filter((o) => (o.idle ?? 0) > 60);
+  const failedAt = ops.filter((o) => (o.k === "sql" || o.k === "connect") && !o.ok).map((o) => o.t);
+  const cutWhileIdle = idleReuse.filter((o) => !o.ok && !failedAt.some((t) => t >= o.t - o.idle! && t < o.t));
   const confirmed = new Set(ok(ops, "amqp-pub").map((o) => o.seq));
   const received = new Set(ok(ops, "amqp-recv").map((o) => o.seq));
   const etcd = ops.filter((o) => o.k === "etcd-put");
@@ -220,7 +224,7 @@ export function summarize(ops: readonly Op[]): LoadSummary {
     sqlFailed: sql.length - sqlOk.length,
     sqlRowsLost: sqlFinal ? sqlOk.filter((o) => !present.has(o.seq!)).length : null,
     sqlIdleReuses: idleReuse.length,
-    sqlIdleReuseFailures: idleReuse.filter((o) => !o.ok).length,
+    sqlIdleReuseFailures: cutWhileIdle.length,
     connectFailed: ops.filter((o) => o.k === "connect" && !o.ok).length,
     amqpConfirmed: confirmed.size,
     amqpPublishFailed: ops.filter((o) => o.k === "amqp-pub" && !o.ok).length,
