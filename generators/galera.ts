@@ -209,7 +209,10 @@ export function galera(cluster: Cluster): GeneratorOutput {
 
   const common = { marker: MARKER, galeraPort: GALERA_PORT, zeroUuid: ZERO_UUID };
   // Members a node expects once Synced on a first deploy: the writer, the backups before it, itself.
-  const position = new Map([[first.hostname, controllers.length - 1], ...others.map((c, i) => [c.hostname, i + 1] as const)]);
+  const position = new Map([
+    [first.hostname, controllers.length - 1],
+    ...others.map((c, i) => [c.hostname, i + 1] as const),
+  ]);
   return merge(
     { artifacts, steps: [] },
     stepScript({

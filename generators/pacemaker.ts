@@ -163,7 +163,10 @@ export function pacemaker(cluster: Cluster): GeneratorOutput {
     guideSection: "八.2.3-2.6 认证操作 / 创建并命名集群 / 集群启动",
     nodes: [first],
     mode: "serial",
-    verifies: ["every controller is online in the cluster, in a partition with quorum"],
+    verifies: [
+      "every controller is online in the cluster, in a partition with quorum",
+      `corosync.conf's totem token is ${spec.pacemaker.corosync.token} ms (an existing cluster is updated and reloaded)`,
+    ],
     guard: {
       kind: "pacemaker-cluster",
       nodes: cluster.controllers.map((c) => c.hostname),
@@ -179,6 +182,7 @@ export function pacemaker(cluster: Cluster): GeneratorOutput {
         vlan: c.addresses.vlan,
       })),
       secondLink: secondLink(cluster),
+      token: spec.pacemaker.corosync.token,
       waitSeconds: START_WAIT,
     }),
   });

@@ -154,27 +154,34 @@ export function rabbitmq(cluster: Cluster): GeneratorOutput {
 
   const nodeType = r.ramNodes ? "ram" : "disc";
   const others = controllers.slice(1);
+  const second = others[0];
+  // Every controller: 2..n join the first; the first joins the second only when it was reset or
+  // lost its data while the others ran on (then the seed forgets its old membership first).
   const join =
-    others.length === 0
+    second === undefined
       ? { artifacts: [], steps: [] }
       : stepScript({
           family,
           id: "31-rabbitmq-join",
-          title: `RabbitMQ: join controllers 2..n to ${firstName}`,
+          title: `RabbitMQ: join controllers 2..n to ${firstName}; a reset broker rejoins`,
           guideSection: "六.2.5 构建集群",
-          nodes: others,
+          nodes: [...others, first],
           mode: "serial",
           verifies: [
-            `cluster_status lists ${firstName} as a member and both nodes as running`,
-            `the node is a ${nodeType} node`,
+            `cluster_status lists ${firstName} (for ${firstName}: ${rabbitNodeName(second.hostname)}) as a member ` +
+              "and both nodes as running",
+            `the node is a ${nodeType} node (${firstName}: disc)`,
+            "a broker that was reset or lost its data is forgotten by its seed and joins again",
           ],
           body: (n) =>
             renderTemplate("rabbitmq-join.sh", joinTpl, {
               rmqFn: RMQ_FN,
               nodeName: rabbitNodeName(n.hostname),
-              first: firstName,
-              joinFlag: r.ramNodes ? "--ram" : "--disc",
-              nodeType,
+              first: n === first,
+              seed: n === first ? rabbitNodeName(second.hostname) : firstName,
+              // The first controller's broker is always a disc node.
+              joinFlag: r.ramNodes && n !== first ? "--ram" : "--disc",
+              nodeType: n === first ? "disc" : nodeType,
               // cluster_status --formatter json spells the disc list "disk_nodes".
               typeList: r.ramNodes ? "ram_nodes" : "disk_nodes",
             }),

@@ -108,14 +108,17 @@ for n in ${all}; do if ${step("$n", "restart", "first-restart-$n")}; then echo "
 for n in ${all}; do netlab_exec $n bash -c 'printf "ETCD_SNAPSHOT_COUNT=50000\\n" >> ${envFile}'; done
 ( i=0; while [[ ! -e ${dir}/stop ]]; do
     i=$((i + 1))
-    if ctl --endpoints=${endpoints} put k$i v$i >/dev/null 2>&1 || { sleep 1; ctl --endpoints=${endpoints} put k$i v$i >/dev/null 2>&1; }; then
+    put() { ctl --endpoints=${endpoints} put k$i v$i >/dev/null 2>&1; }
+    if put || { sleep 1; put; }; then
       echo "ok $i"; else echo "failed $i"; fi
     sleep 0.2
   done > ${dir}/writer.log ) &
 writer=$!
 ( while [[ ! -e ${dir}/stop ]]; do
     h=0
-    for e in ${endpoints.split(",").join(" ")}; do ctl --endpoints=$e endpoint health >/dev/null 2>&1 && h=$((h + 1)); done
+    for e in ${endpoints.split(",").join(" ")}; do
+      ctl --endpoints=$e endpoint health >/dev/null 2>&1 && h=$((h + 1))
+    done
     echo "$h"
     sleep 0.2
   done > ${dir}/monitor.log ) &
@@ -125,7 +128,9 @@ pids=()
 for n in ${all}; do ${step("$n", "start", "change-start-$n")} & pids+=($!); done
 rc=0; for p in "\${pids[@]}"; do wait "$p" || rc=1; done
 echo "=== change-start"; echo $rc
-for n in ${all}; do echo "=== restarts-after-start $n"; netlab_exec $n cat /var/log/stub-restarts.log 2>/dev/null || true; done
+for n in ${all}; do
+  echo "=== restarts-after-start $n"; netlab_exec $n cat /var/log/stub-restarts.log 2>/dev/null || true
+done
 echo "=== change-restart"
 for n in ${all}; do
   if ${step("$n", "restart", "change-restart-$n")}; then echo "$n ok $(date +%s.%N)"; else echo "$n FAILED"; fi
@@ -147,10 +152,13 @@ if ${step(n2!.name, "start", "repair")}; then echo ok; else echo FAILED; fi
 cat ${dir}/repair.out
 echo "=== health"; ctl --endpoints=${endpoints} endpoint health 2>&1 || echo HEALTH-FAILED
 echo "=== members"; ctl --endpoints=${endpoints} member list 2>&1
-echo "=== read-on-repaired"; netlab_exec ${n2!.name} env ETCDCTL_API=3 etcdctl --endpoints=http://${n2!.ip}:2379 get k1 --print-value-only --consistency=s 2>&1
+echo "=== read-on-repaired"
+netlab_exec ${n2!.name} env ETCDCTL_API=3 etcdctl --endpoints=http://${n2!.ip}:2379 \
+  get k1 --print-value-only --consistency=s 2>&1
 echo "=== state-env"; netlab_exec ${n2!.name} cat /var/lib/ha-gen/etcd-cluster-state.env 2>&1
 echo "=== rerun"
-if ${step(n2!.name, "start", "rerun-start")} && ${step(n2!.name, "restart", "rerun-restart")}; then echo ok; else echo FAILED; fi
+if ${step(n2!.name, "start", "rerun-start")} && ${step(n2!.name, "restart", "rerun-restart")}
+then echo ok; else echo FAILED; fi
 grep -h '^ha-gen:changed' ${dir}/rerun-start.out ${dir}/rerun-restart.out || true
 for f in ${dir}/*.out; do echo "=== out $(basename "$f")"; cat "$f"; done
 `;

@@ -93,7 +93,9 @@ const reset = () => {
 };
 
 describe("a rolling step over real sshd", () => {
-  it("starts on every node at once, restarts one node at a time in plan order, stops at the first unhealthy node", async () => {
+  const title =
+    "starts on every node at once, restarts one node at a time in plan order, stops at the first unhealthy node";
+  it(title, async () => {
     reset();
     const { result, rec, logDir } = await run();
     expect(result.ok).toBe(false);

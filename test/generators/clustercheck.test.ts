@@ -73,16 +73,16 @@ describe.each(["train-ha", "lab"] as ExampleName[])("clustercheck generator: %s"
     );
   });
 
-  it("runs 23-clustercheck on every controller in parallel, after the Galera steps", () => {
+  it("runs 23-clustercheck rolling on every controller, after the Galera steps", () => {
     const ids = r.plan.steps.map((s) => s.id);
     const step = r.plan.steps.find((s) => s.id === "23-clustercheck")!;
-    expect(step).toMatchObject({ mode: "parallel", nodes: controllers.map((c) => c.hostname) });
+    expect(step).toMatchObject({ mode: "rolling", nodes: controllers.map((c) => c.hostname) });
     expect(ids.indexOf("22-galera-secure")).toBeLessThan(ids.indexOf("23-clustercheck"));
     for (const c of controllers) {
       const s = artifactAt(r, c.hostname, "/usr/local/lib/ha-gen/23-clustercheck.sh").content;
       expect(s).toContain(`ADDRESS=${c.addresses.management}\n`);
       expect(s).toContain("PORT=9200\n");
-      expect(s).toContain("restart_if_changed xinetd clustercheck");
+      expect(s).toContain("roll_service xinetd clustercheck");
       expect(s).toContain("ensure_enabled xinetd");
       expect(s).toContain(`GALERA_SIZE=${controllers.length}\n`);
     }

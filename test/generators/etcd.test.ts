@@ -73,17 +73,19 @@ for (const name of ["train-ha", "lab"] as const) {
       expect(u).not.toMatch(/bash -c|GOMAXPROCS|\$\{ETCD_/);
     });
 
-    it("starts all members at once without blocking, then waits for every member's health (v3 API)", () => {
+    it("starts all members at once without blocking, restarts one at a time, waits for every member's health", () => {
       const step = r.plan.steps.find((s) => s.id === "41-etcd")!;
-      expect(step.mode).toBe("parallel");
+      expect(step.mode).toBe("rolling");
       expect(step.nodes).toEqual(controllers.map((n) => n.hostname));
       const s = artifactAt(r, controllers[0]!.hostname, step.script).content;
       const endpoints = controllers.map((n) => `http://${n.addresses.management}:2379`).join(",");
       expect(s).toContain("systemctl start --no-block etcd");
-      expect(s).toContain("systemctl restart --no-block etcd");
-      expect(s).toContain(
-        `ETCDCTL_API=3 etcdctl --endpoints=${endpoints} --dial-timeout=2s --command-timeout=5s endpoint health`,
-      );
+      // A restart only in the restart pass, only while every member is healthy, and blocking.
+      const waitAll = 'wait_until 120 "every etcd member is healthy before restarting this one" etcd_healthy';
+      expect(s).toContain(`if roll_restart_pass; then\n      ${waitAll}\n`);
+      expect(s).toMatch(/etcd_healthy\n(\s+#.*\n)+\s+systemctl restart etcd\n/);
+      expect(s).toContain('ETCDCTL_API=3 etcdctl --endpoints="$endpoints" --dial-timeout=2s --command-timeout=5s "$@"');
+      expect(s).toContain(`etcd_healthy() { etcdctl_at ${endpoints} endpoint health; }`);
       expect(s).toMatch(/changed_since_applied etcd-unit "\$unit"; then\n {2}systemctl daemon-reload/);
       const code = s
         .split("\n")
@@ -102,7 +104,7 @@ describe("the data directory of Debian's packaged single-member etcd", () => {
     return artifactAt(renderCluster(spec, FAKE_SECRETS), "controller01", "/usr/local/lib/ha-gen/41-etcd.sh").content;
   };
   it("is not ha-gen's default, so nothing is moved", () => {
-    expect(render(undefined, "debian12")).not.toContain("mv --");
+    expect(render(undefined, "debian12")).not.toContain(".pre-ha-gen-");
   });
   it("is moved aside (never deleted) before ha-gen's first start when the spec points there", () => {
     const s = render("/var/lib/etcd/default", "debian12");
@@ -112,7 +114,7 @@ describe("the data directory of Debian's packaged single-member etcd", () => {
           String.raw` {4}aside=.*\n {4}mv -- "\$data_dir" "\$aside"`,
       ),
     );
-    expect(s).not.toContain("rm ");
-    expect(render("/var/lib/etcd/default", "centos8")).not.toContain("mv --");
+    expect(s).not.toMatch(/rm -[a-z]*r/);
+    expect(render("/var/lib/etcd/default", "centos8")).not.toContain(".pre-ha-gen-");
   });
 });

@@ -145,9 +145,10 @@ describe.each(NAMES)("galera generator: %s", (name) => {
     expect(at("22-galera-secure")).toBeLessThan(at("23-clustercheck"));
     const step = (id: string) => r.plan.steps.find((s) => s.id === id)!;
     expect(step("20-galera-bootstrap").nodes).toEqual([controllers[0]!.hostname]);
+    // The backups first, the writer (HAProxy's active server) last: a rolling restart moves writes once.
     expect(step("21-galera-join")).toMatchObject({
       mode: "serial",
-      nodes: controllers.slice(1).map((c) => c.hostname),
+      nodes: [...controllers.slice(1), controllers[0]!].map((c) => c.hostname),
     });
     expect(step("22-galera-secure").nodes).toEqual([controllers[0]!.hostname]);
     expect(ids).not.toContain("galera-recover");
@@ -297,7 +298,13 @@ describe("galera generator: spec settings and hostile values", () => {
       "gcomm://198.51.100.23,198.51.100.21,198.51.100.22,198.51.100.24,198.51.100.25",
     );
     expect(r.plan.steps.find((s) => s.id === "20-galera-bootstrap")!.nodes).toEqual(["db-c"]);
-    expect(r.plan.steps.find((s) => s.id === "21-galera-join")!.nodes).toEqual(["db-a", "db-b", "db-d", "db-e"]);
+    expect(r.plan.steps.find((s) => s.id === "21-galera-join")!.nodes).toEqual([
+      "db-a",
+      "db-b",
+      "db-d",
+      "db-e",
+      "db-c",
+    ]);
     expect(artifactAt(r, "db-e", "/usr/local/lib/ha-gen/21-galera-join.sh").content).toContain("MIN_SIZE=5\n");
     const cnfOf = (h: string) => parseCnf(artifactAt(r, h, "/etc/mysql/mariadb.conf.d/60-galera.cnf").content);
     const donors = (h: string) => cnfValue(cnfOf(h), "galera", "wsrep_sst_donor");

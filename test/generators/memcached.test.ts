@@ -57,10 +57,10 @@ for (const name of ["train-ha", "lab"] as const) {
   describe(`memcached step of ${name}`, () => {
     const r = renderExample(name);
     const os = osProfile(EXAMPLES[name].os!);
-    it("runs on every controller in parallel, after RabbitMQ and before etcd", () => {
+    it("runs rolling on every controller, after RabbitMQ and before etcd", () => {
       const ids = r.plan.steps.map((s) => s.id);
       const step = r.plan.steps.find((s) => s.id === "40-memcached")!;
-      expect(step.mode).toBe("parallel");
+      expect(step.mode).toBe("rolling");
       expect(step.nodes).toEqual(controllersOf(name).map((n) => n.hostname));
       expect(ids.indexOf("32-rabbitmq-configure")).toBeLessThan(ids.indexOf("40-memcached"));
       expect(ids.indexOf("40-memcached")).toBeLessThan(ids.indexOf("41-etcd"));
@@ -68,7 +68,7 @@ for (const name of ["train-ha", "lab"] as const) {
     it("restarts only on change and waits until memcached answers on both addresses", () => {
       for (const n of controllersOf(name)) {
         const s = artifactAt(r, n.hostname, "/usr/local/lib/ha-gen/40-memcached.sh").content;
-        expect(s).toContain(`restart_if_changed memcached memcached ${os.memcachedConf}\n`);
+        expect(s).toContain(`roll_service memcached memcached ${os.memcachedConf}\n`);
         expect(s).toContain(`memcached_answers ${n.addresses.management} 11211\n`);
         expect(s).toContain("memcached_answers 127.0.0.1 11211\n");
         expect(s).toContain(`-e ${n.addresses.management}:11211 -e 127.0.0.1:11211`);

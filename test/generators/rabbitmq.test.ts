@@ -63,7 +63,11 @@ for (const name of ["train-ha", "lab"] as const) {
         }
         const start = script(r, n.hostname, "30-rabbitmq-start");
         expect(start).toContain(`EPMD_DROPINS=(${units.map(epmdDropIn).join(" ")})`);
-        expect(start).toContain('if changed_since_applied epmd-socket "${EPMD_DROPINS[@]}"; then');
+        // A running broker is stopped to rebind epmd only in the restart pass, one node at a time.
+        expect(start).toContain(
+          'if changed_since_applied epmd-socket "${EPMD_DROPINS[@]}" &&\n' +
+            "  { roll_restart_pass || ! systemctl is-active --quiet rabbitmq-server; }; then",
+        );
         expect(start).toContain(`ADDRESS=${ip}\nEPMD_PORT=4369\nDIST_PORT=25672\n`);
         expect(start).toContain('tcp_open "$ADDRESS" "$EPMD_PORT"');
         expect(start).toContain('tcp_open "$ADDRESS" "$DIST_PORT"');
@@ -97,29 +101,41 @@ for (const name of ["train-ha", "lab"] as const) {
         expect(a.content).not.toContain("rabbitmq-plugins");
     });
 
-    it("plans start on all controllers, serial disc joins of 2..n to the first, configure on the first", () => {
+    it("plans a rolling start, serial disc joins of 2..n to the first (then the first), configure on the first", () => {
       const steps = r.plan.steps.filter((s) => s.id.startsWith("3") && s.script.includes("rabbitmq"));
       expect(steps.map((s) => [s.id, s.mode, s.nodes])).toEqual([
-        ["30-rabbitmq-start", "parallel", controllers.map((n) => n.hostname)],
-        ["31-rabbitmq-join", "serial", controllers.slice(1).map((n) => n.hostname)],
+        ["30-rabbitmq-start", "rolling", controllers.map((n) => n.hostname)],
+        ["31-rabbitmq-join", "serial", [...controllers.slice(1), controllers[0]!].map((n) => n.hostname)],
         ["32-rabbitmq-configure", "serial", [controllers[0]!.hostname]],
       ]);
       const ids = r.plan.steps.map((s) => s.id);
       expect(ids.indexOf("32-rabbitmq-configure")).toBeLessThan(ids.indexOf("40-memcached"));
       for (const n of controllers.slice(1)) {
         const join = script(r, n.hostname, "31-rabbitmq-join");
-        expect(join).toContain(`self=rabbit@${n.hostname}\nfirst=rabbit@${controllers[0]!.hostname}\n`);
-        expect(join).toContain('join_cluster --disc "$first"');
+        expect(join).toMatch(
+          new RegExp(`self=rabbit@${n.hostname}\n(#.*\n)+seed=rabbit@${controllers[0]!.hostname}\n`),
+        );
+        expect(join).toContain('join_cluster --disc "$seed"');
+        // A reset broker: the seed forgets its old membership before it joins again.
+        expect(join).toMatch(/if seed_lists "\$self"; then\n\s+rmq -q -n "\$seed" forget_cluster_node "\$self"/);
         expect(join).not.toContain("join_cluster --ram");
         expect(join).toContain('in_list disk_nodes "$self"');
       }
     });
 
-    it("restarts the broker only through restart_if_changed over all four files, and waits for boot", () => {
+    it("the first controller rejoins the second only when the second still lists it (a reset broker)", () => {
+      const join = script(r, controllers[0]!.hostname, "31-rabbitmq-join");
+      expect(join).toContain(`seed=rabbit@${controllers[1]!.hostname}\n`);
+      expect(join).toContain('elif ! seed_lists "$self"; then');
+      expect(join).toContain('join_cluster --disc "$seed"');
+      expect(join).not.toContain("change_cluster_node_type");
+    });
+
+    it("restarts the broker only through roll_service over all four files, and waits for boot and its cluster", () => {
       for (const n of controllers) {
         const start = script(r, n.hostname, "30-rabbitmq-start");
         expect(start).toContain(
-          `restart_if_changed rabbitmq-server rabbitmq ${RABBITMQ_ENV_CONF} ` +
+          `roll_service rabbitmq-server rabbitmq ${RABBITMQ_ENV_CONF} ` +
             `${RABBITMQ_CONF} ${RABBITMQ_PLUGINS} ${ERLANG_COOKIE}\n`,
         );
         expect(start).toMatch(/wait_until \d+ .* rmq -q -t 30 await_startup/);
@@ -156,7 +172,8 @@ describe("rabbitmq options", () => {
   it("joins RAM nodes only when asked, and checks the matching node list", () => {
     const r = variant((s) => (s.rabbitmq = { ramNodes: true }));
     const join = script(r, "controller02", "31-rabbitmq-join");
-    expect(join).toContain('join_cluster --ram "$first"');
+    expect(join).toContain('join_cluster --ram "$seed"');
+    expect(script(r, "controller01", "31-rabbitmq-join")).toContain('join_cluster --disc "$seed"');
     expect(join).toContain('in_list ram_nodes "$self"');
     expect(join).toContain("change_cluster_node_type ram");
   });

@@ -480,3 +480,21 @@ describe("networks", () => {
     expect(withVlan("10.15.252.0/24")).toEqual([]);
   });
 });
+
+describe("pacemaker.corosync.token", () => {
+  const withToken = (token: unknown) => messages({ ...base(), pacemaker: { corosync: { token } } }).errors;
+  it("accepts 500 to 60000 ms and defaults to 1000", () => {
+    expect(withToken(500)).toEqual([]);
+    expect(withToken(60_000)).toEqual([]);
+    const v = validateSpec(base());
+    expect(v.ok && v.spec.pacemaker.corosync.token).toBe(1000);
+  });
+  it("refuses a token a busy node would trip, one past a minute, and a fraction", () => {
+    expect(withToken(499)).toEqual([
+      "pacemaker.corosync.token: 499 is below 500 ms: a busy node would be declared dead (membership flaps)",
+    ]);
+    expect(withToken(60_001)).toHaveLength(1);
+    expect(withToken(60_001)[0]).toMatch(/^pacemaker\.corosync\.token: 60001 /);
+    expect(withToken(1000.5)).toHaveLength(1);
+  });
+});

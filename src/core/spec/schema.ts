@@ -253,9 +253,33 @@ const resourceId = z
   .string()
   .regex(/^[A-Za-z_][A-Za-z0-9_.-]{0,62}$/, { error: "must be 1-63 of A-Z a-z 0-9 _ . - starting with a letter or _" });
 
+/**
+ * Corosync's totem settings that govern how fast a crashed node is noticed. corosync 3's default
+ * token (3000 ms; real token for 3 nodes 3000 + 1 × 650 = 3650 ms, then consensus 1.2 × that)
+ * made a VIP failover take 8-10 s. 1000 ms is corosync 2's default and what pcs wrote on RHEL 7:
+ * real token 1650 ms and consensus ~2 s for 3 nodes, ~4 s to a new membership on a LAN. TripleO's
+ * 10000 ms suits controllers in VMs that stall; raise it when membership flaps.
+ */
+const corosync = z
+  .strictObject({
+    token: z
+      .int()
+      .min(500, { error: "is below 500 ms: a busy node would be declared dead (membership flaps)" })
+      .max(60_000)
+      .default(1000)
+      .meta({
+        description:
+          "corosync totem token timeout in ms (pcs cluster setup ... totem token=). Real token is this plus " +
+          "650 ms per node beyond 2; a crashed node is noticed after about 2.2 times the real token. " +
+          "Default 1000 (VIP failover within ~5 s); raise it (TripleO: 10000) for controllers that stall.",
+      }),
+  })
+  .prefault({});
+
 const pacemaker = z
   .strictObject({
     clusterName: name.default("openstack-cluster-01"),
+    corosync,
     properties: pacemakerProperties,
     vipResource: resourceId.default("vip"),
     vipMonitorInterval: duration.default("30s"),
