@@ -92,8 +92,9 @@ export function clustercheck(cluster: Cluster): GeneratorOutput {
       id: "23-clustercheck",
       title: "Galera health check (clustercheck via xinetd)",
       guideSection: "五.3 设置心跳检测clustercheck",
-      nodes: controllers,
-      // HAProxy takes a node whose check does not answer out of rotation: restart one at a time.
+      nodes: [...controllers.filter((c) => c !== cluster.writer), cluster.writer],
+      // HAProxy takes a node whose check does not answer out of rotation: restart one at a time,
+      // the writer (HAProxy's active server) last.
       mode: "rolling",
       verifies: [
         `clustercheck answers HTTP 200 on <node address>:${port}`,

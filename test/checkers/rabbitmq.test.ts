@@ -142,7 +142,7 @@ describe("RabbitMQ artifacts boot real brokers (RabbitMQ 3.10.8)", () => {
     const steps =
       `
 for pass in 1 2; do
-  for n in controller02 controller03; do
+  for n in controller02 controller03 controller01; do
     echo "=== join$pass $n"; netlab_exec $n bash ${s}/31-rabbitmq-join.sh 2>&1 || { echo "=== join-failed $n"; exit 5; }
   done
   echo "=== configure$pass"; netlab_exec controller01 bash ${s}/32-rabbitmq-configure.sh 2>&1 ` +
@@ -154,6 +154,25 @@ echo "=== users"; netlab_exec controller02 ${CTL} -q -s list_users
 echo "=== auth"; printf '%s\\n' "$1" | netlab_exec controller03 ${CTL} -q authenticate_user openstack ` +
       `2>&1 && echo AUTH-OK
 echo "=== broken"; rc=0; netlab_exec controller01 bash ${tmp.dir}/32-broken.sh 2>&1 || rc=$?; echo "rc=$rc"
+# The restart pass's health wait of 30-rabbitmq-start, against the real cluster.
+fns=${tmp.dir}/back-in-cluster.sh
+netlab_exec controller01 cat ${s}/30-rabbitmq-start.sh | sed -n '/^rmq() {/,/^}/p; /^cluster_json() {/p; /^back_in_cluster() {/,/^}/p' > "$fns"
+echo "=== back"
+netlab_exec controller02 bash -c ". $fns; back_in_cluster rabbit@controller01 rabbit@controller02 rabbit@controller03 && echo BACK"
+netlab_exec controller02 bash -c ". $fns; back_in_cluster rabbit@controller01 rabbit@nowhere || echo NOT-BACK"
+# Lost data: a broker reset without telling its peers (force_reset), which still list it; then
+# the join step in plan order. First controller02 (seed: the first controller), then controller01
+# (seed: controller02).
+for lost in controller02 controller01; do
+  netlab_exec $lost ${CTL} -q stop_app
+  netlab_exec $lost ${CTL} -q force_reset
+  netlab_exec $lost ${CTL} -q start_app
+  for n in controller02 controller03 controller01; do
+    echo "=== rejoin-$lost $n"
+    netlab_exec $n bash ${s}/31-rabbitmq-join.sh 2>&1 || { echo "=== rejoin-failed $lost $n"; exit 7; }
+  done
+  echo "=== cluster-after-$lost"; netlab_exec controller03 ${CTL} -q -s cluster_status --formatter json 2>&1
+done
 `;
     const res = await netlabAsync(bootScript(nodes, tmp.dir) + steps, [FAKE_SECRETS.rabbit_pass]);
     const sec = parseSections(res.stdout);
@@ -175,7 +194,7 @@ echo "=== broken"; rc=0; netlab_exec controller01 bash ${tmp.dir}/32-broken.sh 2
     ).toEqual(["openstack"]);
     expect(configure1).toContain("ha-gen:changed set RabbitMQ policy ha-all on vhost /");
     expect(configure1).not.toContain(FAKE_SECRETS.rabbit_pass);
-    for (const key of ["join2 controller02", "join2 controller03", "configure2"]) {
+    for (const key of ["join2 controller02", "join2 controller03", "join2 controller01", "configure2"]) {
       expect(sec.get(key), key).toBeDefined();
       expect(sec.get(key), key).not.toContain("ha-gen:changed");
     }
@@ -191,6 +210,24 @@ echo "=== broken"; rc=0; netlab_exec controller01 bash ${tmp.dir}/32-broken.sh 2
     expect([...cluster.running_nodes].sort()).toEqual(all);
     expect(sec.get("policies")!.split("\n")).toContain('/\tha-all\t^(?!amq\\.).*\tall\t{"ha-mode":"all"}\t0');
     expect(sec.get("auth")).toContain("AUTH-OK");
+
+    // The health wait's check: true with every broker running unpartitioned, false for one that is not.
+    expect(sec.get("back")).toBe("BACK\nNOT-BACK");
+    for (const lost of ["controller02", "controller01"]) {
+      const seed = lost === "controller01" ? "controller02" : "controller01";
+      expect(sec.get(`rejoin-${lost} ${lost}`)).toContain(
+        `ha-gen:changed made rabbit@${seed} forget the old membership of rabbit@${lost} (reset or lost its data)`,
+      );
+      expect(sec.get(`rejoin-${lost} ${lost}`)).toContain(
+        `ha-gen:changed joined rabbit@${lost} to the RabbitMQ cluster of rabbit@${seed} as a disc node`,
+      );
+      for (const n of all.map((x) => x.slice("rabbit@".length)).filter((x) => x !== lost)) {
+        expect(sec.get(`rejoin-${lost} ${n}`), n).not.toContain("ha-gen:changed");
+      }
+      const after = JSON.parse(sec.get(`cluster-after-${lost}`)!) as typeof cluster & { partitions: unknown };
+      expect([...after.disk_nodes].sort()).toEqual(all);
+      expect([...after.running_nodes].sort()).toEqual(all);
+    }
 
     const brokenOut = sec.get("broken")!;
     expect(brokenOut).toMatch(/rc=[1-9]/);

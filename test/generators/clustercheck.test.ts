@@ -76,7 +76,9 @@ describe.each(["train-ha", "lab"] as ExampleName[])("clustercheck generator: %s"
   it("runs 23-clustercheck rolling on every controller, after the Galera steps", () => {
     const ids = r.plan.steps.map((s) => s.id);
     const step = r.plan.steps.find((s) => s.id === "23-clustercheck")!;
-    expect(step).toMatchObject({ mode: "rolling", nodes: controllers.map((c) => c.hostname) });
+    // The writer (HAProxy's active server, the first controller) last.
+    const order = [...controllers.slice(1), controllers[0]!].map((c) => c.hostname);
+    expect(step).toMatchObject({ mode: "rolling", nodes: order });
     expect(ids.indexOf("22-galera-secure")).toBeLessThan(ids.indexOf("23-clustercheck"));
     for (const c of controllers) {
       const s = artifactAt(r, c.hostname, "/usr/local/lib/ha-gen/23-clustercheck.sh").content;

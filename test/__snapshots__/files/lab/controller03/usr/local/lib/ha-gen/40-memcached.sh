@@ -6,7 +6,7 @@ set -euo pipefail
 . /usr/local/lib/ha-gen/lib.sh
 
 ensure_enabled memcached
-restart_if_changed memcached memcached /etc/memcached.conf
+roll_service memcached memcached /etc/memcached.conf
 
 # memcached_answers HOST PORT: the listener accepts a connection and answers the text protocol.
 memcached_answers() {

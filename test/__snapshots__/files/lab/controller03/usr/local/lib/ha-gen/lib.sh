@@ -79,6 +79,36 @@ restart_if_changed() {
   mark_applied "$name" "$@"
 }
 
+# Rolling steps (plan mode "rolling"): ha-gen deploy runs the script on every node at once with
+# HA_GEN_ROLL=start, then on one node at a time, in the plan's order, with HA_GEN_ROLL=restart. The
+# start pass starts what is stopped (a first start may need every member at once) and restarts
+# nothing; the restart pass restarts what changed and waits until the node is healthy in its
+# cluster again before deploy goes on to the next node. Run by hand (unset): both.
+roll_start_pass() { [[ "${HA_GEN_ROLL:-}" != restart ]]; }
+roll_restart_pass() { [[ "${HA_GEN_ROLL:-}" != start ]]; }
+
+# roll_service SERVICE NAME FILE...: restart_if_changed for a rolling step. A stopped SERVICE is
+# started in either pass (it serves nobody); a running one whose files changed is restarted only in
+# the restart pass, and in the start pass left for it, not marked applied.
+roll_service() {
+  local svc=$1 name=$2
+  shift 2
+  if ! systemctl is-active --quiet "$svc"; then
+    systemctl start "$svc"
+    changed "started ${svc}"
+  elif changed_since_applied "$name" "$@"; then
+    if ! roll_restart_pass; then
+      log "${svc}: configuration changed; restarted in the one-node-at-a-time pass"
+      return 0
+    fi
+    systemctl restart "$svc"
+    changed "restarted ${svc} (configuration changed; one node at a time)"
+  else
+    log "${svc} unchanged"
+  fi
+  mark_applied "$name" "$@"
+}
+
 # ensure_enabled SERVICE...: enable at boot unless already enabled.
 ensure_enabled() {
   local svc

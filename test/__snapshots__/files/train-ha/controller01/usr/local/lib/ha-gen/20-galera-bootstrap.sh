@@ -128,7 +128,8 @@ restore_position() {
 
 
 # Bootstrap the Galera cluster on the first controller, safely:
-# - already Primary here: nothing to do (restart only for a changed option file);
+# - already Primary here: nothing to do. A changed option file restarts this node (the writer)
+#   only when it is the one member; otherwise 21-galera-join restarts it after every backup;
 # - another controller answers on port 4567: a cluster runs, join it instead;
 # - grastate.dat holds an existing cluster not marked safe to bootstrap: refuse (the node with
 #   the latest transaction must be found first: ha-gen recover galera);
@@ -140,13 +141,15 @@ restore_position() {
 require_tools mysql galera_new_cluster
 ensure_enabled mariadb
 
+deferred=0
 if is_primary; then
   if changed_since_applied galera-cnf "$GALERA_CNF"; then
     size=$(wsrep_status wsrep_cluster_size)
     if [[ "$size" =~ ^[0-9]+$ ]] && (( size > 1 )); then
-      # Other members keep the cluster Primary; this node rejoins by IST.
-      systemctl restart mariadb
-      changed "restarted mariadb (option file changed; rejoined the cluster)"
+      # HAProxy's writes go here: restarting it first would move them twice. 21-galera-join
+      # restarts the backups one at a time, then this node last.
+      deferred=1
+      log "option file changed: this node (the writer) restarts last, in 21-galera-join"
     else
       # The only member: a plain restart would not bootstrap. A clean stop marks it safe to.
       systemctl stop mariadb
@@ -188,7 +191,7 @@ fi
 
 # Generous: joining instead of bootstrapping may take a full state transfer (SST).
 wait_until 1800 "Galera Primary, Synced and ready on this node" is_ready
-mark_applied galera-cnf "$GALERA_CNF"
+if (( ! deferred )); then mark_applied galera-cnf "$GALERA_CNF"; fi
 
 is_ready || die "Galera is not Primary, Synced and ready on this node"
 require_max_connections

@@ -14,6 +14,9 @@ controllers=( controller01 controller02 controller03 )
 addresses=( 10.15.253.163 10.15.253.195 10.15.253.227 )
 # A second knet link, on the vlan network: membership survives the loss of either network.
 link1_addresses=( 172.31.253.163 172.31.253.195 172.31.253.227 )
+# corosync's token timeout (ms): how long until a crashed node is declared lost (see the spec's
+# pacemaker.corosync.token); the VIP moves only after that and consensus (1.2 x the real token).
+token=1000
 # Nodes with their corosync (knet) addresses: names never resolve to 127.0.1.1 or another NIC.
 nodes=()
 for i in "${!controllers[@]}"; do
@@ -21,13 +24,17 @@ for i in "${!controllers[@]}"; do
 done
 
 if [[ "${1:-}" == "--corosync-conf" && -n "${2:-}" ]]; then
-  pcs cluster setup "$cluster_name" "${nodes[@]}" --corosync_conf "$2" --overwrite
+  pcs cluster setup "$cluster_name" "${nodes[@]}" totem token="$token" --corosync_conf "$2" --overwrite
   exit 0
 elif [[ $# -gt 0 ]]; then
   die "usage: $0 [--corosync-conf FILE]"
 fi
 
 conf_cluster_name() { awk '$1 == "cluster_name:" { print $2; exit }' "$corosync_conf" 2>/dev/null || true; }
+# The totem section's token: value (empty: corosync's default).
+conf_token() {
+  awk '$1 == "totem" { t = 1 } t && $1 == "token:" { print $2; exit } t && $1 == "}" { t = 0 }' "$corosync_conf" 2>/dev/null || true
+}
 
 if [[ -f "$corosync_conf" && "$(conf_cluster_name)" == "$cluster_name" ]]; then
   # Never re-create an existing cluster (that would wipe its configuration).
@@ -44,6 +51,12 @@ if [[ -f "$corosync_conf" && "$(conf_cluster_name)" == "$cluster_name" ]]; then
   if ! crm_mon -1 >/dev/null 2>&1; then
     pcs cluster start --all --wait=300 >&2
     changed "started cluster $cluster_name"
+  fi
+  # A changed token: pcs writes corosync.conf on every node and reloads corosync (no restart).
+  current_token=$(conf_token)
+  if [[ "$current_token" != "$token" ]]; then
+    pcs cluster config update totem token="$token" >&2
+    changed "set corosync's token to ${token} ms (was ${current_token:-the corosync default})"
   fi
 else
   [[ ! -f "$corosync_conf" ]] || die "$corosync_conf belongs to cluster $(conf_cluster_name), not $cluster_name"
@@ -63,7 +76,7 @@ else
   # pcs reads the password from stdin when stdin is not a terminal: it stays out of argv.
   printf '%s\n' "$HACLUSTER_PASS" | pcs host auth "${nodes[@]}" -u hacluster >&2
   changed "authenticated pcsd on ${controllers[*]}"
-  pcs cluster setup "$cluster_name" "${nodes[@]}" --start --enable --wait=300 >&2
+  pcs cluster setup "$cluster_name" "${nodes[@]}" totem token="$token" --start --enable --wait=300 >&2
   changed "created cluster $cluster_name on ${controllers[*]}"
 fi
 

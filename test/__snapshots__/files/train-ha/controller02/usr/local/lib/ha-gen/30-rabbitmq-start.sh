@@ -17,10 +17,33 @@ EPMD_PORT=4369
 DIST_PORT=25672
 EPMD_DROPINS=(/etc/systemd/system/epmd.socket.d/50-ha-gen.conf /etc/systemd/system/epmd@.socket.d/50-ha-gen.conf)
 
+# The brokers this one's cluster runs with (rabbit@... words), empty when it cannot be asked.
+cluster_json() { rmq -q -s cluster_status --formatter json 2>/dev/null; }
+running_nodes() {
+  cluster_json | grep -oE '"running_nodes":\[[^]]*\]' | sed 's/^"running_nodes"://' | grep -oE '"[^"]+"' | tr -d '"' || true
+}
+# back_in_cluster NODE...: this broker has booted, sees every NODE running, and no partition.
+back_in_cluster() {
+  local status n
+  status=$(cluster_json) || return 1
+  grep -qE '"partitions":(\{\}|\[\])' <<<"$status" || return 1
+  for n in "$@"; do
+    grep -oE '"running_nodes":\[[^]]*\]' <<<"$status" | grep -Fq "\"$n\"" || return 1
+  done
+}
+# Rolling (restart pass): the brokers running with this one before a restart must all run with it
+# again, unpartitioned, before deploy restarts the next.
+before=()
+if roll_restart_pass && systemctl is-active --quiet rabbitmq-server; then
+  mapfile -t before < <(running_nodes)
+fi
+
 # epmd moves to the management address: the packaged socket unit, and an epmd an earlier
 # RabbitMQ started itself, listen on every address. Only when the drop-ins changed since they
-# were last applied, so a rerun stops nothing.
-if changed_since_applied epmd-socket "${EPMD_DROPINS[@]}"; then
+# were last applied, so a rerun stops nothing; a running broker is stopped for it only in the
+# restart pass (one node at a time).
+if changed_since_applied epmd-socket "${EPMD_DROPINS[@]}" &&
+  { roll_restart_pass || ! systemctl is-active --quiet rabbitmq-server; }; then
   systemctl daemon-reload
   if systemctl is-active --quiet rabbitmq-server; then
     systemctl stop rabbitmq-server
@@ -38,7 +61,7 @@ if changed_since_applied epmd-socket "${EPMD_DROPINS[@]}"; then
 fi
 
 ensure_enabled rabbitmq-server
-restart_if_changed rabbitmq-server rabbitmq /etc/rabbitmq/rabbitmq-env.conf /etc/rabbitmq/rabbitmq.conf /etc/rabbitmq/enabled_plugins /var/lib/rabbitmq/.erlang.cookie
+roll_service rabbitmq-server rabbitmq /etc/rabbitmq/rabbitmq-env.conf /etc/rabbitmq/rabbitmq.conf /etc/rabbitmq/enabled_plugins /var/lib/rabbitmq/.erlang.cookie
 # The unit reports started before the broker has booted; await_startup waits for the app itself.
 wait_until 300 'RabbitMQ node rabbit@controller02 has booted' rmq -q -t 30 await_startup
 wait_until 60 'AMQP listener on 10.15.253.195:5672' tcp_open 10.15.253.195 5672
@@ -49,3 +72,7 @@ for p in "$EPMD_PORT" "$DIST_PORT"; do
   wild=$(wildcard_listeners "$p")
   [[ -z "$wild" ]] || die "port ${p} still listens on every address (${wild//$'\n'/ }): not only on ${ADDRESS}"
 done
+if roll_restart_pass; then
+  wait_until 300 "${ADDRESS}: every broker that ran with this one (${before[*]:-none}) runs with it again, no partition" \
+    back_in_cluster "${before[@]}"
+fi

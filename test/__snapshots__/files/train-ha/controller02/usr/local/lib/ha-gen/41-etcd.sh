@@ -30,31 +30,102 @@ if [[ ! -d "$data_dir" ]]; then
   changed "created ${data_dir}"
 fi
 
+# v3 API (the guide's `etcdctl cluster-health` is v2, not served by etcd 3.4 by default).
+etcdctl_at() {
+  local endpoints=$1
+  shift
+  ETCDCTL_API=3 etcdctl --endpoints="$endpoints" --dial-timeout=2s --command-timeout=5s "$@"
+}
+# Every member healthy: each answers a quorum read, so the cluster has a leader and quorum.
+etcd_healthy() { etcdctl_at http://10.15.253.163:2379,http://10.15.253.195:2379,http://10.15.253.227:2379 endpoint health; }
+self_healthy() { etcdctl_at http://10.15.253.195:2379 endpoint health; }
+etcd_running() {
+  local state
+  state=$(systemctl is-active etcd || true)
+  [[ "$state" == active || "$state" == activating || "$state" == reloading ]]
+}
+
+# A lost data directory (finding: a member whose data was wiped panics on restart, as etcd starts
+# it with initial-cluster-state new). ha-gen marks a member's data directory once the member was
+# healthy; a marked member whose mark is gone and that is not healthy lost its data. If the other
+# members still list it as started, it is replaced the way etcd's runtime reconfiguration guide
+# says: member remove, member add (same name and peer URL), and a start with an empty data
+# directory and initial-cluster-state existing. What the data directory held is moved aside.
+mark=/var/lib/etcd/default.etcd/.ha-gen-member
+marked_before=/var/lib/ha-gen/etcd-member-marked
+state_env=/var/lib/ha-gen/etcd-cluster-state.env
+self_name=controller02
+self_peer=http://10.15.253.195:2380
+others=http://10.15.253.163:2379,http://10.15.253.227:2379
+if [[ ! -e "$mark" && -e "$marked_before" ]] && ! self_healthy >/dev/null 2>&1; then
+  if list=$(etcdctl_at "$others" member list 2>/dev/null); then
+    line=$(grep -F -- ", ${self_peer}," <<<"$list" || true)
+    if etcd_running; then
+      systemctl stop etcd
+      changed "stopped etcd (its data directory was lost)"
+    fi
+    # What a start after the loss left there (a fresh log the cluster's history does not fit).
+    if [[ -n "$(ls -A -- "$data_dir" 2>/dev/null)" ]]; then
+      aside="${data_dir}.lost-$(date +%Y%m%d%H%M%S)"
+      mv -- "$data_dir" "$aside"
+      changed "moved what was left of ${data_dir} to ${aside}"
+    fi
+    if [[ "$line" == *", started, "* ]]; then
+      etcdctl_at "$others" member remove "${line%%,*}" >/dev/null
+      changed "removed etcd member ${self_name} (${line%%,*}), which lost its data"
+      line=
+    fi
+    if [[ -z "$line" ]]; then
+      etcdctl_at "$others" member add "$self_name" --peer-urls="$self_peer" >/dev/null
+      changed "added etcd member ${self_name} again (${self_peer})"
+    fi
+    # Listed but not started (just added): it joins the running cluster.
+    mkdir -p "$(dirname -- "$state_env")"
+    printf 'ETCD_INITIAL_CLUSTER_STATE=existing\n' > "$state_env"
+    install -d -o etcd -g etcd -m 0700 "$data_dir"
+  fi
+elif [[ ! -e "$mark" && ! -e "$marked_before" && -e "$state_env" ]]; then
+  rm -f -- "$state_env"
+fi
+
 # Type=notify: etcd reports ready only once the cluster has quorum, so a blocking start on one
-# member would wait for the others. Start without blocking; all members run this step at once.
-state=$(systemctl is-active etcd || true)
-if [[ "$state" == active || "$state" == activating || "$state" == reloading ]]; then
+# member would wait for the others. A first start is without blocking, on all members at once
+# (the start pass of this rolling step). A changed configuration restarts a running member only in
+# the restart pass, one member at a time, and only while every member is healthy (quorum survives).
+if etcd_running; then
   if changed_since_applied etcd "$env_file" "$unit"; then
-    systemctl restart --no-block etcd
-    changed "restarting etcd (configuration changed)"
+    if roll_restart_pass; then
+      wait_until 120 "every etcd member is healthy before restarting this one" etcd_healthy
+      # Blocking (Type=notify: ready once it is back in the quorum), so the old process cannot
+      # pass the health checks below.
+      systemctl restart etcd
+      changed "restarted etcd (configuration changed; one member at a time)"
+      mark_applied etcd "$env_file" "$unit"
+    else
+      log "etcd: configuration changed; restarted in the one-member-at-a-time pass"
+    fi
   else
     log "etcd unchanged"
+    mark_applied etcd "$env_file" "$unit"
   fi
 else
   # A member that failed too often is refused by the start rate limit until reset.
-  if [[ "$state" == failed ]]; then systemctl reset-failed etcd; fi
+  if [[ "$(systemctl is-active etcd || true)" == failed ]]; then systemctl reset-failed etcd; fi
   systemctl start --no-block etcd
   changed "starting etcd"
+  mark_applied etcd "$env_file" "$unit"
 fi
-mark_applied etcd "$env_file" "$unit"
 
-# v3 API (the guide's `etcdctl cluster-health` is v2, not served by etcd 3.4 by default).
-etcd_healthy() {
-  ETCDCTL_API=3 etcdctl --endpoints=http://10.15.253.163:2379,http://10.15.253.195:2379,http://10.15.253.227:2379 --dial-timeout=2s --command-timeout=5s endpoint health
-}
+wait_until 180 'this member is healthy (http://10.15.253.195:2379)' self_healthy
 wait_until 180 'every etcd member reports healthy (http://10.15.253.163:2379,http://10.15.253.195:2379,http://10.15.253.227:2379)' etcd_healthy
 wait_until 60 "etcd.service is active" systemctl is-active --quiet etcd
-members=$(ETCDCTL_API=3 etcdctl --endpoints=http://10.15.253.163:2379,http://10.15.253.195:2379,http://10.15.253.227:2379 --dial-timeout=2s --command-timeout=5s member list)
+if [[ ! -e "$mark" ]]; then
+  touch -- "$mark"
+  mkdir -p "$(dirname -- "$marked_before")"
+  touch -- "$marked_before"
+  log "marked ${data_dir} as this member's data (a lost data directory is repaired on the next deploy)"
+fi
+members=$(etcdctl_at http://10.15.253.163:2379,http://10.15.253.195:2379,http://10.15.253.227:2379 member list)
 grep -Fq -- ', started, controller01, http://10.15.253.163:2380,' <<<"$members" || die 'etcd member controller01 (http://10.15.253.163:2380) is not listed as started'
 grep -Fq -- ', started, controller02, http://10.15.253.195:2380,' <<<"$members" || die 'etcd member controller02 (http://10.15.253.195:2380) is not listed as started'
 grep -Fq -- ', started, controller03, http://10.15.253.227:2380,' <<<"$members" || die 'etcd member controller03 (http://10.15.253.227:2380) is not listed as started'

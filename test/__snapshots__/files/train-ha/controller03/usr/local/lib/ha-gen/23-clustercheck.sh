@@ -155,7 +155,7 @@ if ! cmp -s "$tmp" /etc/services; then
   changed "set galera-monitor ${PORT}/tcp in /etc/services"
 fi
 
-restart_if_changed xinetd clustercheck "$XINETD_SERVICE" /etc/services
+roll_service xinetd clustercheck "$XINETD_SERVICE" /etc/services
 ensure_enabled xinetd
 
 # http_status HOST PORT: the status code of one HTTP request (empty when nothing answers).
