@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 import labSpecInput from "../../examples/lab/cluster.ts";
@@ -210,8 +210,21 @@ describe.sequential("container lab: drills under continuous load", () => {
     f.startSampler();
     rmSync(SECRETS, { force: true });
     writeDrillSpec();
-    const r = await f.time("deploy (from nothing)", () => haGen("drills-deploy", deployArgsFor(DRILL_SPEC)));
+    // HA_GEN_DRILL_FIRST_CLI: another ha-gen build forms the cluster, as when an operator upgrades
+    // ha-gen on a running cluster; the drills then deploy with the ha-gen under test.
+    const firstCli = process.env.HA_GEN_DRILL_FIRST_CLI;
+    if (firstCli) f.notes.firstDeployCli = firstCli;
+    const r = await f.time("deploy (from nothing)", () =>
+      haGen("drills-deploy", deployArgsFor(DRILL_SPEC), undefined, firstCli ? resolve(firstCli) : undefined),
+    );
     if (r.result.status !== 0) throw new Error(`first deploy failed: ${explain(r)}`);
+    if (firstCli) {
+      // The upgrade itself, before the load and the drills: its changes are not a drill's.
+      const up = await f.time("deploy (upgrade to the ha-gen under test)", () =>
+        haGen("drills-upgrade", deployArgsFor(DRILL_SPEC)),
+      );
+      if (up.result.status !== 0) throw new Error(`upgrade deploy failed: ${explain(up)}`);
+    }
     rabbitPass = (parseYaml(readFileSync(SECRETS, "utf8")) as Record<string, string>).rabbit_pass!;
     // Test data (not part of the product): the client's database, account and table.
     nodeSql(

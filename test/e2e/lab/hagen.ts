@@ -18,9 +18,14 @@ export interface HaGenRun {
 let runSeq = 0;
 
 /** `ha-gen ARGS…` inside the lab namespace; --json events parsed from stdout. */
-export async function haGen(label: string, args: readonly string[], timeoutMs = LIMITS.deployMs): Promise<HaGenRun> {
+export async function haGen(
+  label: string,
+  args: readonly string[],
+  timeoutMs = LIMITS.deployMs,
+  cli = CLI,
+): Promise<HaGenRun> {
   const log = join(LOG_DIR, `ha-gen-${String(++runSeq).padStart(2, "0")}-${label}.log`);
-  const result = await runAsync(inLab([process.execPath, CLI, ...args]), {
+  const result = await runAsync(inLab([process.execPath, cli, ...args]), {
     cwd: REPO,
     allowFail: true,
     timeoutMs,
