@@ -59,6 +59,7 @@ const TARGET = {
   haproxyDeathBackS: 15,
 };
 
+const LOAD_STARTS = "the load client runs: SQL, AMQP (confirmed and consumed) and etcd answer through the lab network";
 const f = new Figures("drills-figures");
 const spec: ClusterSpec = clusterSpecSchema.parse(labSpecInput);
 /** The spec the drills change, deployed from a JSON copy (the example stays as it is). */
@@ -253,7 +254,7 @@ describe.sequential("container lab: drills under continuous load", () => {
 
   for (let r = 1; r <= ROUNDS; r++) {
     describe(`round ${r} of ${ROUNDS}`, () => {
-      it("the load client runs: SQL, AMQP (confirmed and consumed) and etcd answer through the lab network", async () => {
+      it(LOAD_STARTS, async () => {
         requireDeployed();
         round = r;
         load = new LoadClient(`round-${r}`);
