@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 import type { DeployEvent } from "../../deploy/events.js";
@@ -28,8 +28,19 @@ import {
   vipSql,
   type DbUser,
 } from "./lab/checks.js";
-import { LAB_SPEC, LIMITS, LOG_DIR, NODES, REPO, RUN_DIR, VIP, node } from "./lab/config.js";
-import { inLab, KNOWN_HOSTS, labHttp, nsenterArgv, SSH_CONFIG, ssh } from "./lab/exec.js";
+import { LAB_SPEC, LOG_DIR, NODES, REPO, RUN_DIR, VIP, node } from "./lab/config.js";
+import { KNOWN_HOSTS, labHttp, nsenterArgv, ssh } from "./lab/exec.js";
+import {
+  CLI,
+  deployArgs,
+  explain,
+  haGen,
+  type HaGenRun,
+  nodeChanges,
+  SECRETS,
+  sshArgs,
+  stepsStarted,
+} from "./lab/hagen.js";
 import type { ImageInfo } from "./lab/image.js";
 import { labDown, labUp } from "./lab/lab.js";
 import { Figures } from "./lab/metrics.js";
@@ -37,7 +48,7 @@ import { nodeAddresses, plug, resetNic } from "./lab/net.js";
 import { preflightScenarios, statusScenarios } from "./lab/observe.js";
 import { boot, crash, crashAll, initPid, nodeRoot, reboot, waitForSsh } from "./lab/nodes.js";
 import { rootNetSnapshot } from "./lab/preflight.js";
-import { run, runAsync, waitFor, type Result } from "./lab/proc.js";
+import { run, waitFor } from "./lab/proc.js";
 
 /**
  * Issue 4: `ha-gen deploy examples/lab/cluster.ts` from nothing to a working cluster in three
@@ -57,8 +68,6 @@ const OUTAGE_B =
   "5b. staggered outage: no node can form a Primary alone; `ha-gen recover galera` bootstraps the most advanced " +
   "node and loses no committed row";
 const ROWS_B3 = Array.from({ length: 100 }, (_, i) => `('outage-b3', ${i + 1})`).join(",");
-const CLI = resolve(process.env.HA_GEN_CLI ?? join(REPO, "dist/cli/bin.js"));
-const SECRETS = join(RUN_DIR, "lab.secrets.yaml");
 const RENDER = join(RUN_DIR, "render");
 const SERVICES = [
   "mariadb",
@@ -81,67 +90,6 @@ let deployed = false;
 let firstDeploy: HaGenRun | undefined;
 /** Test-only database account for SQL through the VIP (the product creates none reachable from outside). */
 const e2eUser: DbUser = { user: "e2e", password: randomBytes(12).toString("hex") };
-
-// ---- running ha-gen
-
-interface HaGenRun {
-  readonly result: Result;
-  readonly events: DeployEvent[];
-  readonly runEnd?: Extract<DeployEvent, { type: "run-end" }>;
-}
-
-let runSeq = 0;
-
-/** `ha-gen ARGS…` inside the lab namespace; --json events parsed from stdout. */
-async function haGen(label: string, args: readonly string[], timeoutMs = LIMITS.deployMs): Promise<HaGenRun> {
-  const log = join(LOG_DIR, `ha-gen-${String(++runSeq).padStart(2, "0")}-${label}.log`);
-  const result = await runAsync(inLab([process.execPath, CLI, ...args]), {
-    cwd: REPO,
-    allowFail: true,
-    timeoutMs,
-    tee: log,
-  });
-  const events: DeployEvent[] = [];
-  for (const line of result.stdout.split("\n")) {
-    if (!line.startsWith("{")) continue;
-    try {
-      events.push(JSON.parse(line) as DeployEvent);
-    } catch {
-      // not an event
-    }
-  }
-  const runEnd = events.find((e): e is Extract<DeployEvent, { type: "run-end" }> => e.type === "run-end");
-  return { result, events, runEnd };
-}
-
-const sshArgs = () => ["--ssh-config", SSH_CONFIG, "--known-hosts", KNOWN_HOSTS, "--secrets", SECRETS, "--no-agent"];
-
-function deployArgs(...extra: string[]): string[] {
-  return ["deploy", LAB_SPEC, ...sshArgs(), "--log-dir", join(LOG_DIR, "deploy-runs"), "--json", ...extra];
-}
-
-function explain(r: HaGenRun): string {
-  const tail = (s: string) => s.trimEnd().split("\n").slice(-30).join("\n");
-  const failed = r.runEnd?.failed ? `\nfailed: ${JSON.stringify(r.runEnd.failed)}` : "";
-  const errors = r.events
-    .filter((e) => e.type === "error")
-    .map((e) => JSON.stringify(e))
-    .join("\n");
-  const head = `exit ${r.result.status}${failed}${errors ? `\n${errors}` : ""}`;
-  return `${head}\n--- stderr\n${tail(r.result.stderr)}\n--- stdout\n${tail(r.result.stdout)}`;
-}
-
-function stepsStarted(r: HaGenRun): string[] {
-  return r.events
-    .filter((e): e is Extract<DeployEvent, { type: "step-start" }> => e.type === "step-start")
-    .map((e) => e.step);
-}
-
-function nodeChanges(r: HaGenRun): string[] {
-  return r.events.flatMap((e) =>
-    e.type === "node-step-end" && e.changes.length > 0 ? [`${e.step}@${e.node}: ${e.changes.join("; ")}`] : [],
-  );
-}
 
 function requireDeployed(): void {
   if (!deployed) throw new Error("the first deploy did not succeed; nothing to check");

@@ -41,8 +41,13 @@ export class Figures {
   readonly timings: Timing[] = [];
   readonly memory: MemorySample[] = [];
   readonly notes: Record<string, string | number> = {};
+  /** Figures of the drills under load (drills.e2e.test.ts): per drill and round, and the targets. */
+  readonly drills: Record<string, unknown> = {};
   private peak: MemorySample | undefined;
   private sampler: NodeJS.Timeout | undefined;
+
+  /** `name`: the files kept in .lab (`<name>.json`, `<name>.txt`), one pair per lab test file. */
+  constructor(readonly name = "figures") {}
 
   /** Time `fn`, recorded also when it throws. */
   async time<T>(name: string, fn: () => T | Promise<T>): Promise<T> {
@@ -106,21 +111,23 @@ export class Figures {
   figures(): Record<string, unknown> {
     const seconds = Object.fromEntries(this.timings.map((t) => [t.name, Math.round(t.ms / 100) / 10]));
     const failed = this.timings.filter((t) => !t.ok).map((t) => t.name);
-    return { seconds, failed, peakPssMiB: this.peak?.totalMiB ?? null, notes: this.notes };
+    const drills = Object.keys(this.drills).length > 0 ? { drills: this.drills } : {};
+    return { seconds, failed, peakPssMiB: this.peak?.totalMiB ?? null, notes: this.notes, ...drills };
   }
 
   save(): string {
     mkdirSync(STATE_DIR, { recursive: true });
-    const f = join(STATE_DIR, "figures.json");
+    const f = join(STATE_DIR, `${this.name}.json`);
     const data = {
       at: new Date().toISOString(),
       timings: this.timings,
       memory: this.memory,
       peak: this.peak,
       notes: this.notes,
+      drills: this.drills,
     };
     writeFileSync(f, `${JSON.stringify(data, null, 2)}\n`);
-    writeFileSync(join(STATE_DIR, "figures.txt"), `${this.report()}\n`);
+    writeFileSync(join(STATE_DIR, `${this.name}.txt`), `${this.report()}\n`);
     return f;
   }
 }
