@@ -29,7 +29,7 @@ import {
   type DbUser,
 } from "./lab/checks.js";
 import { LAB_SPEC, LOG_DIR, NODES, REPO, RUN_DIR, VIP, node } from "./lab/config.js";
-import { KNOWN_HOSTS, labHttp, nsenterArgv, ssh } from "./lab/exec.js";
+import { KNOWN_HOSTS, labHttp, nsenterArgv, SSH_CONFIG, ssh } from "./lab/exec.js";
 import {
   CLI,
   deployArgs,
