@@ -9,7 +9,8 @@ import spec from "../lab/cluster.ts";
 
 // 1. Validation never throws: every problem comes back as data, with its path and the reason.
 const v = validateSpec(spec);
-for (const w of v.warnings) console.error(formatIssue(w));
+// A warning the spec acknowledges (safety.acknowledge) is reviewed: the CLI does not print it either.
+for (const w of v.warnings) if (!w.acknowledged) console.error(formatIssue(w));
 if (!v.ok) {
   for (const e of v.errors) console.error(formatIssue(e));
   process.exit(1);

@@ -281,8 +281,8 @@ describe("RabbitMQ step scripts pass bash -n and shellcheck", () => {
     it(name, () => {
       const r = renderExample(name);
       const scripts = r.artifacts.filter((a) => a.family === "rabbitmq" && a.path.endsWith(".sh"));
-      // 30 on each of 3 controllers, 31 on controllers 2 and 3, 32 on the first.
-      expect(scripts.length).toBe(6);
+      // 30 and 31 on each of 3 controllers (31 rejoins a reset first controller too), 32 on the first.
+      expect(scripts.length).toBe(7);
       expect(shellcheckScripts(scripts)).toEqual([]);
     });
   }
@@ -292,7 +292,7 @@ describe("RabbitMQ step scripts pass bash -n and shellcheck", () => {
     const script = r.artifacts.find((a) => a.path.endsWith("/31-rabbitmq-join.sh"))!;
     const broken = {
       ...script,
-      content: script.content.replace('in_list disk_nodes "$first"', "in_list disk_nodes $frist"),
+      content: script.content.replace('in_list disk_nodes "$seed"', "in_list disk_nodes $sed"),
     };
     expect(shellcheckScripts([broken]).join("\n")).toMatch(/SC2154|SC2086/);
   });

@@ -199,7 +199,7 @@ export const overridesSchema = z
   .meta({
     description:
       "Changes to single generated files, applied in order after generation: an INI merge, an append or a " +
-      "whole-file replacement. Listed in PLAN.md and plan.json.",
+      "whole-file replacement. Listed in PLAN.md and plan.json. Default: [] (none).",
   });
 
 /** One override as written in a spec. */
