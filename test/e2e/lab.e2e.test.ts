@@ -161,6 +161,21 @@ async function waitClusterWhole(what: string, limitMs: number): Promise<void> {
     () => crmStatus(NODES[0]!.name).online.length === NODES.length,
     2000,
   );
+  // RabbitMQ too: a broker rebooted after a crash may still be booting (its unit "activating") when
+  // the next test deploys, and that deploy's start of it then waits out the unit's start timeout.
+  const brokersUp = (n: string) => {
+    try {
+      return rabbitStatus(n).running.length === NODES.length;
+    } catch {
+      return false;
+    }
+  };
+  await waitFor(
+    `${what}: RabbitMQ ${NODES.length} running brokers on every node`,
+    limitMs,
+    () => NODES.every((n) => brokersUp(n.name)),
+    5000,
+  );
 }
 
 describe.sequential("container lab: ha-gen deploy of examples/lab", () => {
