@@ -2,11 +2,10 @@ import { preflight, SshTransport, type PreflightReport } from "../../../deploy/i
 import { UsageError } from "../../core/errors.js";
 import { PREFLIGHT_CHECKS, reportJson, type PreflightCheckName } from "../../core/formats.js";
 import type { Cluster } from "../../core/model.js";
-import { formatIssue } from "../../core/spec/issues.js";
 import { printErr, printOut } from "../output.js";
 import { prepare } from "../pipeline.js";
 import { formatPreflight } from "../report-view.js";
-import type { Command } from "./common.js";
+import { printWarnings, type Command } from "./common.js";
 import { cliOptions, list, numbers, sshTransportOptions, type DeployCliOptions } from "./deploy.js";
 import { preflightSpec } from "./specs.js";
 
@@ -59,7 +58,7 @@ async function run(spec: string, o: PreflightCliOptions): Promise<number> {
   numbers(o);
   // The checks need no secret: the spec alone (placeholders stand in for the secrets file).
   const p = await prepare({ specPath: spec });
-  for (const w of p.warnings) printErr(`${formatIssue(w)}\n`);
+  printWarnings(p.warnings);
   const r = await runPreflight(p.cluster, o, skip);
   printPreflight(r, o.json ?? false);
   return r.ok ? 0 : 1;

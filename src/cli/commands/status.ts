@@ -1,10 +1,9 @@
 import { SshTransport, status } from "../../../deploy/index.js";
 import { reportJson } from "../../core/formats.js";
-import { formatIssue } from "../../core/spec/issues.js";
 import { printErr, printOut } from "../output.js";
 import { defaultSecretsPath, prepare } from "../pipeline.js";
 import { formatStatus } from "../report-view.js";
-import type { Command } from "./common.js";
+import { printWarnings, type Command } from "./common.js";
 import { cliOptions, list, numbers, sshTransportOptions, type DeployCliOptions } from "./deploy.js";
 import { statusSpec } from "./specs.js";
 
@@ -17,7 +16,7 @@ async function run(spec: string, o: DeployCliOptions): Promise<number> {
   const secretsPath = o.secrets ?? defaultSecretsPath(spec);
   // Read-only: secrets the file lacks are not generated or saved; files holding them are not compared.
   const p = await prepare({ specPath: spec, secretsPath, saveSecrets: () => undefined });
-  for (const w of p.warnings) printErr(`${formatIssue(w)}\n`);
+  printWarnings(p.warnings);
   let artifacts = p.rendered.artifacts;
   if (p.generatedSecrets.length > 0) {
     printErr(
