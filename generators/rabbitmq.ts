@@ -1,6 +1,6 @@
 import { fileFor, type GeneratorOutput } from "../src/core/artifact.js";
 import type { Cluster } from "../src/core/model.js";
-import { EPMD_PORT, RABBITMQ_DIST_PORT } from "../src/core/os.js";
+import { EPMD_PORT, RABBITMQ_BOOT_HANG_S, RABBITMQ_DIST_PORT } from "../src/core/os.js";
 import { sh, shArgs } from "../src/core/quote.js";
 import type { ClusterSpec } from "../src/core/spec/schema.js";
 import { hashHeader, MARKER, merge, sameOn, stepScript } from "./common.js";
@@ -148,6 +148,7 @@ export function rabbitmq(cluster: Cluster): GeneratorOutput {
         managementPort: String(r.managementPort),
         epmdPort: String(EPMD_PORT),
         distPort: String(RABBITMQ_DIST_PORT),
+        bootHangS: String(RABBITMQ_BOOT_HANG_S),
         epmdDropIns: os.epmdSocketUnits.map(epmdDropIn),
       }),
   });

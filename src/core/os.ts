@@ -94,6 +94,12 @@ export const GALERA_PORT = 4567;
 export const EPMD_PORT = 4369;
 /** RabbitMQ's Erlang distribution listener (clustering, CLI tools); fixed, validation reserves it. */
 export const RABBITMQ_DIST_PORT = 25672;
+/**
+ * Seconds after a RabbitMQ start began past which a broker still booting is taken as hung and
+ * restarted by the start step: RabbitMQ itself gives up waiting for its peers' tables after
+ * 10 × 30 s (mnesia_table_loading_retry_limit × _timeout) and exits; 60 s margin on top.
+ */
+export const RABBITMQ_BOOT_HANG_S = 360;
 /** pcsd, pcs's daemon (node authentication, cluster setup, web UI). */
 export const PCSD_PORT = 2224;
 /** Written by `pcs cluster setup`; the same path on every target. */

@@ -22,6 +22,7 @@ import {
   listeners,
   memcachedVersion,
   nodeSql,
+  rabbitDiagnostics,
   rabbitStatus,
   serviceStamps,
   vipHolders,
@@ -170,12 +171,30 @@ async function waitClusterWhole(what: string, limitMs: number): Promise<void> {
       return false;
     }
   };
-  await waitFor(
-    `${what}: RabbitMQ ${NODES.length} running brokers on every node`,
-    limitMs,
-    () => NODES.every((n) => brokersUp(n.name)),
-    5000,
-  );
+  let notWhole: string[] = [];
+  const brokersWhole = (limit: number) =>
+    waitFor(
+      `${what}: RabbitMQ ${NODES.length} running brokers on every node`,
+      limit,
+      () => {
+        notWhole = NODES.filter((n) => !brokersUp(n.name)).map((n) => n.name);
+        return notWhole.length === 0;
+      },
+      5000,
+    );
+  try {
+    await brokersWhole(limitMs);
+  } catch (e) {
+    (e as Error).message += ` (not whole on ${notWhole.join(", ")})`;
+    // RabbitMQ did not heal by itself (once in CI: a rebooted broker's boot hung for the unit's whole
+    // 600 s start timeout). What the brokers say goes to the log; then the operator's remedy, a
+    // deploy of the same spec, must make it whole (its start step restarts a hung boot).
+    process.stdout.write(`\n${what}: ${(e as Error).message}\n${rabbitDiagnostics(NODES.map((n) => n.name))}\n`);
+    const r = await f.time(`${what}: RabbitMQ repaired by a deploy`, () => haGen("deploy-rabbit-repair", deployArgs()));
+    f.notes[`rabbitRepair ${what}`] = r.result.status === 0 ? "deploy repaired it" : "deploy failed";
+    expect(r.result.status, explain(r)).toBe(0);
+    await brokersWhole(limitMs);
+  }
 }
 
 describe.sequential("container lab: ha-gen deploy of examples/lab", () => {

@@ -69,3 +69,70 @@ describe("roll_service", () => {
     expect(roll("start", false).calls).toEqual(["start svc"]);
   });
 });
+
+/**
+ * unhang_start (lib.sh): a unit still starting is waited for until LIMIT seconds after its start
+ * began; a start that hangs past that is restarted once (without joining the hung start job).
+ * Regression: a RabbitMQ broker rebooted after a crash stayed "activating" for 600 s in CI's lab, and
+ * deploy's `systemctl start` joined that job and failed with the unit's start timeout.
+ */
+describe("unhang_start", () => {
+  /** STATE of the unit, its start began AGO seconds back; the probe passes once READY exists. */
+  function unhang(
+    state: string,
+    ago: number,
+    ready: boolean,
+  ): { calls: string[]; out: string; status: number; waited?: number } {
+    const bin = join(work, "bin-unhang");
+    mkdirSync(bin, { recursive: true });
+    const began = new Date(Date.now() - ago * 1000).toUTCString();
+    writeFileSync(
+      join(bin, "systemctl"),
+      `#!/bin/bash
+echo "$*" >> "${work}/unhang-calls"
+case "$*" in
+  "show -p ActiveState --value svc") echo ${state} ;;
+  "show -p InactiveExitTimestamp --value svc") echo "${began}" ;;
+  "--no-block restart svc") touch "${work}/ready" ;;
+esac
+exit 0
+`,
+      { mode: 0o755 },
+    );
+    for (const f of ["unhang-calls", "ready"]) rmSync(join(work, f), { force: true });
+    if (ready) writeFileSync(join(work, "ready"), "");
+    const script = `${lib}\nunhang_start svc 5 "svc serves" test -e "${work}/ready"\n`;
+    const r = spawnSync("bash", ["-c", script], { encoding: "utf8", env: { PATH: `${bin}:/usr/bin:/bin` } });
+    const log = join(work, "unhang-calls");
+    const calls = (existsSync(log) ? readFileSync(log, "utf8").trim().split("\n") : []).filter(
+      (c) => !c.startsWith("show "),
+    );
+    const waited = /\(waited (\d+)s\)/.exec(r.stderr)?.[1];
+    return { calls, out: r.stdout.trim(), status: r.status ?? -1, ...(waited ? { waited: Number(waited) } : {}) };
+  }
+
+  it("leaves a unit that is not starting alone", () => {
+    expect(unhang("active", 1000, false)).toEqual({ calls: [], out: "", status: 0 });
+    expect(unhang("failed", 1000, false)).toEqual({ calls: [], out: "", status: 0 });
+  });
+
+  it("waits for a start that is still within its limit", () => {
+    expect(unhang("activating", 0, true)).toEqual({ calls: [], out: "", status: 0 });
+  });
+
+  it("restarts a start that hung past its limit, then waits for it", () => {
+    expect(unhang("activating", 400, false)).toEqual({
+      calls: ["--no-block restart svc"],
+      out: "ha-gen:changed restarted svc: its start hung for 5s",
+      status: 0,
+      waited: 0,
+    });
+  });
+
+  it("restarts after the rest of the limit when the probe never passes", () => {
+    // Began 3 s ago with a 5 s limit: the rest of the limit (about 2 s) first, then the restart.
+    const r = unhang("activating", 3, false);
+    expect(r.calls).toEqual(["--no-block restart svc"]);
+    expect(r.waited).toBeGreaterThanOrEqual(1);
+  });
+});

@@ -134,6 +134,27 @@ export function rabbitStatus(node: string): RabbitStatus {
   };
 }
 
+/**
+ * What each broker's unit and log say, for a failure message: the unit's state and since when,
+ * its cluster status (or the CLI's error) and the last lines of its log.
+ */
+export function rabbitDiagnostics(nodes: readonly string[]): string {
+  return nodes
+    .map((n) => {
+      const r = ssh(
+        n,
+        [
+          "systemctl show -p ActiveState -p SubState -p InactiveExitTimestamp -p NRestarts rabbitmq-server || true",
+          "{ timeout 30 rabbitmqctl -q -t 20 cluster_status --formatter json 2>&1 || true; } | head -c 1500; echo",
+          `tail -n 25 /var/log/rabbitmq/rabbit@${n}.log || true`,
+        ].join("\n"),
+        { timeoutMs: 60_000, allowFail: true },
+      );
+      return `--- ${n} (exit ${r.status})\n${r.stdout}${r.stderr}`;
+    })
+    .join("\n");
+}
+
 /** etcd's /health of one member, from the lab namespace. */
 export function etcdHealthy(ip: string, port: number): boolean {
   const r = labHttp(`http://${ip}:${port}/health`);

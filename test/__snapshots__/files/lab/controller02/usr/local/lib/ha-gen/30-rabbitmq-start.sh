@@ -31,6 +31,13 @@ back_in_cluster() {
     grep -oE '"running_nodes":\[[^]]*\]' <<<"$status" | grep -Fq "\"$n\"" || return 1
   done
 }
+# A broker still booting (after a reboot) is waited for; one whose boot hangs is restarted. Seen once
+# in the container lab after a crash and reboot: Debian 12's RabbitMQ 3.10.8 on Erlang 25 stayed
+# "activating" for the unit's whole TimeoutStartSec (600 s) while its peers ran (likely the boot hang
+# of rabbitmq-server#6034, fixed upstream after 3.10.8). It serves nobody while it hangs.
+unhang_start rabbitmq-server 360 'RabbitMQ node rabbit@controller02 has booted' \
+  rmq -q -t 10 await_startup
+
 # Rolling (restart pass): the brokers running with this one before a restart must all run with it
 # again, unpartitioned, before deploy restarts the next.
 before=()

@@ -79,6 +79,29 @@ restart_if_changed() {
   mark_applied "$name" "$@"
 }
 
+# unhang_start SERVICE LIMIT WHAT PROBE...: a SERVICE systemd is still starting ("activating", as
+# after a reboot) gets until LIMIT seconds after that start began for PROBE to succeed; a start
+# that hangs longer is restarted once (it serves nobody while it hangs), then waited for up to LIMIT.
+# Without this, `systemctl start` joins the hung start job and waits out the unit's TimeoutStartSec.
+unhang_start() {
+  local svc=$1 limit=$2 what=$3 began left start
+  shift 3
+  [[ "$(systemctl show -p ActiveState --value "$svc")" == activating ]] || return 0
+  began=$(date -d "$(systemctl show -p InactiveExitTimestamp --value "$svc")" +%s 2>/dev/null) || began=$(date +%s)
+  left=$((began + limit - $(date +%s)))
+  start=$SECONDS
+  until "$@" >/dev/null 2>&1; do
+    if ((SECONDS - start >= left)); then
+      log "${svc}: ${what} not reached ${limit}s after its start began (waited $((SECONDS - start))s): restarting it"
+      systemctl --no-block restart "$svc"
+      changed "restarted ${svc}: its start hung for ${limit}s"
+      wait_until "$limit" "$what" "$@"
+      return 0
+    fi
+    sleep 1
+  done
+}
+
 # Rolling steps (plan mode "rolling"): ha-gen deploy runs the script on every node at once with
 # HA_GEN_ROLL=start, then on one node at a time, in the plan's order, with HA_GEN_ROLL=restart. The
 # start pass starts what is stopped (a first start may need every member at once) and restarts
