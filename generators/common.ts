@@ -9,10 +9,10 @@ import {
 } from "../src/core/artifact.js";
 import type { Cluster } from "../src/core/model.js";
 import { SCRIPT_DIR, SCRIPT_LIB, SECRETS_ENV } from "../src/core/os.js";
-import { sh } from "../src/core/quote.js";
 import type { NodeSpec } from "../src/core/spec/schema.js";
 import { renderTemplate } from "../src/core/template.js";
 import libSh from "./templates/lib.sh.njk";
+import preludeTpl from "./templates/step-prelude.sh.njk";
 
 export { MARKER };
 
@@ -43,19 +43,24 @@ export function scriptPath(id: string): string {
   return `${SCRIPT_DIR}/${id}.sh`;
 }
 
-const PRELUDE = (title: string) =>
-  `#!/usr/bin/env bash\n# ${MARKER}\n# ${title}\nset -euo pipefail\n# shellcheck source=/dev/null\n. ${SCRIPT_LIB}\n\n`;
-
-/** `require_hostname` (lib.sh) for `node`, as a script line. */
-export function requireHostnameLine(node: NodeSpec): string {
-  return `require_hostname ${sh(node.hostname)} ${sh(node.addresses.management)}\n`;
+/**
+ * The lines every step script starts with; with `node`, the script first fails unless the host is
+ * that node (lib.sh's require_hostname).
+ */
+function prelude(title: string, node?: NodeSpec): string {
+  return renderTemplate("step-prelude.sh", preludeTpl, {
+    marker: MARKER,
+    title,
+    lib: SCRIPT_LIB,
+    node: node ? { hostname: node.hostname, address: node.addresses.management } : null,
+  });
 }
 
 /** A step script on every node of the step, plus its plan entry. */
 export function stepScript(o: ScriptOptions): GeneratorOutput {
   const path = scriptPath(o.id);
-  const head = (n: NodeSpec) => PRELUDE(o.title) + (o.requireHostname ? requireHostnameLine(n) : "");
-  const shared = typeof o.body === "string" && !o.requireHostname ? PRELUDE(o.title) + o.body : undefined;
+  const head = (n: NodeSpec) => prelude(o.title, o.requireHostname ? n : undefined);
+  const shared = typeof o.body === "string" && !o.requireHostname ? prelude(o.title) + o.body : undefined;
   const artifacts = o.nodes.map((n) =>
     fileFor(o.family, n.hostname, {
       path,

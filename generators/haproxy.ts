@@ -1,11 +1,12 @@
 import { fileFor, type GeneratorOutput } from "../src/core/artifact.js";
 import type { Cluster } from "../src/core/model.js";
 import { HAPROXY_CHROOT, HAPROXY_STATS_SOCKET } from "../src/core/os.js";
-import { haproxy as hq, sh } from "../src/core/quote.js";
+import { haproxy as hq } from "../src/core/quote.js";
 import type { HaproxyService } from "../src/core/spec/schema.js";
 import { MARKER, merge, stepScript } from "./common.js";
 import { renderTemplate } from "../src/core/template.js";
 import tpl from "./templates/haproxy.cfg.njk";
+import stepTpl from "./templates/haproxy-step.sh.njk";
 
 export const HAPROXY_CFG = "/etc/haproxy/haproxy.cfg";
 export { HAPROXY_CHROOT };
@@ -141,7 +142,6 @@ export function haproxy(cluster: Cluster): GeneratorOutput {
       secret: true,
     }),
   );
-  const cfg = sh(HAPROXY_CFG);
   return merge(
     { artifacts, steps: [] },
     stepScript({
@@ -156,27 +156,7 @@ export function haproxy(cluster: Cluster): GeneratorOutput {
         "haproxy is not enabled in systemd (pacemaker starts it)",
         "a running haproxy was reloaded when its configuration changed",
       ],
-      body: `if ! out=$(haproxy -c -f ${cfg} 2>&1); then
-  printf '%s\\n' "$out" >&2
-  die "haproxy rejects ${HAPROXY_CFG}"
-fi
-if [[ "$out" == *"[WARNING]"* ]]; then
-  printf '%s\\n' "$out" >&2
-  log "haproxy accepts ${HAPROXY_CFG} with the warnings above"
-fi
-# Pacemaker's clone starts haproxy; systemd starting it too at boot races the cluster.
-ensure_disabled haproxy
-if systemctl is-active --quiet haproxy; then
-  if changed_since_applied haproxy ${cfg}; then
-    systemctl reload haproxy
-    changed "reloaded haproxy (configuration changed)"
-  fi
-fi
-mark_applied haproxy ${cfg}
-if systemctl is-enabled --quiet haproxy 2>/dev/null; then
-  die "haproxy is still enabled in systemd"
-fi
-`,
+      body: renderTemplate("haproxy-step.sh", stepTpl, { cfg: HAPROXY_CFG }),
     }),
   );
 }

@@ -1,7 +1,7 @@
 import { fileFor, type GeneratorOutput } from "../src/core/artifact.js";
 import type { Cluster } from "../src/core/model.js";
 import { EPMD_PORT, RABBITMQ_BOOT_HANG_S, RABBITMQ_DIST_PORT } from "../src/core/os.js";
-import { sh, shArgs } from "../src/core/quote.js";
+import { sh } from "../src/core/quote.js";
 import type { ClusterSpec } from "../src/core/spec/schema.js";
 import { hashHeader, MARKER, merge, sameOn, stepScript } from "./common.js";
 import { renderTemplate } from "../src/core/template.js";
@@ -10,6 +10,7 @@ import configureTpl from "./templates/rabbitmq-configure.sh.njk";
 import joinTpl from "./templates/rabbitmq-join.sh.njk";
 import startTpl from "./templates/rabbitmq-start.sh.njk";
 import epmdTpl from "./templates/epmd-socket.conf.njk";
+import rmqTpl from "./templates/rabbitmq-rmq.sh.njk";
 
 export const RABBITMQ_ENV_CONF = "/etc/rabbitmq/rabbitmq-env.conf";
 export const RABBITMQ_CONF = "/etc/rabbitmq/rabbitmq.conf";
@@ -23,17 +24,6 @@ const RABBITMQ_HOME = "/var/lib/rabbitmq";
 export function epmdDropIn(unit: string): string {
   return `/etc/systemd/system/${unit}.d/50-ha-gen.conf`;
 }
-
-/**
- * `rmq`: rabbitmqctl as the rabbitmq user with its home (and so its cookie). Debian's /usr/sbin
- * wrapper re-quotes the arguments for `su -c` escaping only `"`, so a `$` or a backquote in a policy
- * pattern would be expanded by a shell; runuser passes argv through untouched.
- */
-const RMQ_FN = `# rabbitmqctl as the rabbitmq user, argv passed through untouched (see generators/rabbitmq.ts).
-rmq() {
-  (cd ${RABBITMQ_HOME} && runuser -u rabbitmq -- env HOME=${RABBITMQ_HOME} ${RABBITMQCTL} "$@")
-}
-`;
 
 export function rabbitNodeName(hostname: string): string {
   return `rabbit@${hostname}`;
@@ -75,6 +65,11 @@ export function rabbitmq(cluster: Cluster): GeneratorOutput {
   // Short node names cannot hold a dot; a dotted hostname needs long names on every node and CLI.
   const longNames = controllers.some((n) => n.hostname.includes("."));
   const owner = os.rabbitmqUser;
+  // `rmq`, pasted into every RabbitMQ step script: rabbitmqctl as the rabbitmq user with its home
+  // (and so its cookie). Debian's /usr/sbin wrapper re-quotes the arguments for `su -c` escaping
+  // only `"`, so a `$` or a backquote in a policy pattern would be expanded by a shell; runuser
+  // passes argv through untouched.
+  const rmqFn = renderTemplate("rabbitmq-rmq.sh", rmqTpl, { home: RABBITMQ_HOME, rabbitmqctl: RABBITMQCTL });
 
   // An Erlang term file: `%` starts a comment.
   const plugins = `%% ${MARKER}\n${r.managementPlugin ? "[rabbitmq_management].\n" : "[].\n"}`;
@@ -118,7 +113,6 @@ export function rabbitmq(cluster: Cluster): GeneratorOutput {
     }),
   ];
 
-  const files = shArgs([RABBITMQ_ENV_CONF, RABBITMQ_CONF, RABBITMQ_PLUGINS, ERLANG_COOKIE]);
   const start = stepScript({
     family,
     id: "30-rabbitmq-start",
@@ -139,8 +133,8 @@ export function rabbitmq(cluster: Cluster): GeneratorOutput {
     ],
     body: (n) =>
       renderTemplate("rabbitmq-start.sh", startTpl, {
-        rmqFn: RMQ_FN,
-        files,
+        rmqFn,
+        files: [RABBITMQ_ENV_CONF, RABBITMQ_CONF, RABBITMQ_PLUGINS, ERLANG_COOKIE],
         nodeName: rabbitNodeName(n.hostname),
         address: n.addresses.management,
         port: String(r.port),
@@ -176,7 +170,7 @@ export function rabbitmq(cluster: Cluster): GeneratorOutput {
           ],
           body: (n) =>
             renderTemplate("rabbitmq-join.sh", joinTpl, {
-              rmqFn: RMQ_FN,
+              rmqFn,
               nodeName: rabbitNodeName(n.hostname),
               first: n === first,
               seed: n === first ? rabbitNodeName(second.hostname) : firstName,
@@ -204,7 +198,7 @@ export function rabbitmq(cluster: Cluster): GeneratorOutput {
       ...(r.user === "guest" ? [] : ["the default guest user does not exist"]),
     ],
     body: renderTemplate("rabbitmq-configure.sh", configureTpl, {
-      rmqFn: RMQ_FN,
+      rmqFn,
       user: r.user,
       vhost: r.vhost,
       tags,

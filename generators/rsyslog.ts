@@ -1,11 +1,11 @@
 import type { GeneratorOutput } from "../src/core/artifact.js";
 import type { Cluster } from "../src/core/model.js";
-import { sh } from "../src/core/quote.js";
 import { MARKER, merge, sameOn, stepScript } from "./common.js";
 import { HAPROXY_LOG_SOCKET } from "./haproxy.js";
 import { renderTemplate } from "../src/core/template.js";
 import confTpl from "./templates/rsyslog-haproxy.conf.njk";
 import rotateTpl from "./templates/rsyslog-haproxy.logrotate.njk";
+import stepTpl from "./templates/rsyslog-step.sh.njk";
 
 /** Same name as the drop-in Debian's haproxy package ships: ours replaces it instead of doubling the socket. */
 export const RSYSLOG_DROPIN = "/etc/rsyslog.d/49-haproxy.conf";
@@ -61,15 +61,7 @@ export function rsyslog(cluster: Cluster): GeneratorOutput {
       nodes: cluster.controllers,
       mode: "parallel",
       verifies: ["rsyslogd -N1 accepts the configuration", `rsyslog runs and listens on ${HAPROXY_LOG_SOCKET}`],
-      body: `# Check before restarting: a broken configuration would stop all logging on the node.
-if ! out=$(rsyslogd -N1 2>&1); then
-  printf '%s\\n' "$out" >&2
-  die "rsyslogd rejects its configuration (with ${RSYSLOG_DROPIN})"
-fi
-ensure_enabled rsyslog
-restart_if_changed rsyslog rsyslog-haproxy ${sh(RSYSLOG_DROPIN)}
-wait_until 30 "rsyslog listens on ${HAPROXY_LOG_SOCKET}" test -S ${sh(HAPROXY_LOG_SOCKET)}
-`,
+      body: renderTemplate("rsyslog-step.sh", stepTpl, { dropIn: RSYSLOG_DROPIN, socket: HAPROXY_LOG_SOCKET }),
     }),
   );
 }

@@ -1,6 +1,8 @@
 import type { GeneratorOutput } from "../src/core/artifact.js";
 import type { Cluster } from "../src/core/model.js";
+import { renderTemplate } from "../src/core/template.js";
 import { hashHeader, merge, sameOn, stepScript } from "./common.js";
+import stepTpl from "./templates/sysctl-step.sh.njk";
 
 export const SYSCTL_FILE = "/etc/sysctl.d/60-ha-gen.conf";
 export const MODULES_FILE = "/etc/modules-load.d/ha-gen.conf";
@@ -43,26 +45,7 @@ export function sysctl(cluster: Cluster): GeneratorOutput {
       nodes: cluster.nodes,
       mode: "parallel",
       verifies: ["every key of the drop-in reads back with its configured value"],
-      body: `if [[ ! -d /proc/sys/net/bridge ]]; then
-  modprobe br_netfilter || die "cannot load br_netfilter: the net.bridge.* keys do not exist"
-fi
-if changed_since_applied sysctl ${SYSCTL_FILE}; then
-  sysctl -q -p ${SYSCTL_FILE}
-  changed "applied ${SYSCTL_FILE}"
-fi
-# Verify every key, also when nothing changed (something else may have reset one).
-while IFS='=' read -r key value; do
-  key=\${key//[[:space:]]/}
-  value=\${value//[[:space:]]/}
-  [[ -z "$key" || "$key" == \\#* ]] && continue
-  actual=$(sysctl -n "$key")
-  if [[ "$actual" != "$value" ]]; then
-    sysctl -q -w "$key=$value"
-    changed "reset $key to $value"
-  fi
-done < ${SYSCTL_FILE}
-mark_applied sysctl ${SYSCTL_FILE}
-`,
+      body: renderTemplate("sysctl-step.sh", stepTpl, { file: SYSCTL_FILE }),
     }),
   );
 }

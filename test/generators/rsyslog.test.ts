@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { scriptPath } from "../../generators/common.js";
 import { HAPROXY_CFG, HAPROXY_LOG_SOCKET } from "../../generators/haproxy.js";
 import { HAPROXY_LOGROTATE, RSYSLOG_DROPIN } from "../../generators/rsyslog.js";
+import { sh } from "../../src/core/quote.js";
 import { EXAMPLES as SPECS, artifactAt, renderExample } from "../helpers/examples.js";
 
 describe("rsyslog for HAProxy", () => {
@@ -57,7 +58,9 @@ describe("rsyslog for HAProxy", () => {
       const s = artifactAt(r, ctl[0]!, scriptPath("50-rsyslog")).content;
       expect(s.indexOf("rsyslogd -N1")).toBeLessThan(s.indexOf("restart_if_changed rsyslog"));
       expect(s).toContain(`restart_if_changed rsyslog rsyslog-haproxy ${RSYSLOG_DROPIN}`);
-      expect(s).toContain(`wait_until 30 "rsyslog listens on ${HAPROXY_LOG_SOCKET}" test -S ${HAPROXY_LOG_SOCKET}`);
+      expect(s).toContain(
+        `wait_until 30 ${sh(`rsyslog listens on ${HAPROXY_LOG_SOCKET}`)} test -S ${sh(HAPROXY_LOG_SOCKET)}`,
+      );
       expect(s).not.toContain("logger");
     });
   }

@@ -6,7 +6,7 @@ import { printErr, printOut } from "../output.js";
 import { prepare } from "../pipeline.js";
 import { formatPreflight } from "../report-view.js";
 import { printWarnings, type Command } from "./common.js";
-import { cliOptions, list, numbers, sshTransportOptions, type DeployCliOptions } from "./deploy.js";
+import { cliOptions, list, numbers, sshTransportOptions, type DeployCliOptions } from "../ssh-options.js";
 import { preflightSpec } from "./specs.js";
 
 /** `ha-gen preflight SPEC`: deploy/preflight.ts over the SSH transport; exit 0 pass, 1 a check failed. */

@@ -4,7 +4,7 @@ import { printErr, printOut } from "../output.js";
 import { defaultSecretsPath, prepare } from "../pipeline.js";
 import { formatStatus } from "../report-view.js";
 import { printWarnings, type Command } from "./common.js";
-import { cliOptions, list, numbers, sshTransportOptions, type DeployCliOptions } from "./deploy.js";
+import { cliOptions, list, numbers, sshTransportOptions, type DeployCliOptions } from "../ssh-options.js";
 import { statusSpec } from "./specs.js";
 
 /** `ha-gen status SPEC`: deploy/status.ts over the SSH transport; exit 0 healthy, 1 degraded, 2 cannot tell. */

@@ -10,7 +10,7 @@ if [[ ! -d /proc/sys/net/bridge ]]; then
 fi
 if changed_since_applied sysctl /etc/sysctl.d/60-ha-gen.conf; then
   sysctl -q -p /etc/sysctl.d/60-ha-gen.conf
-  changed "applied /etc/sysctl.d/60-ha-gen.conf"
+  changed 'applied /etc/sysctl.d/60-ha-gen.conf'
 fi
 # Verify every key, also when nothing changed (something else may have reset one).
 while IFS='=' read -r key value; do

@@ -8,8 +8,8 @@ set -euo pipefail
 # Check before restarting: a broken configuration would stop all logging on the node.
 if ! out=$(rsyslogd -N1 2>&1); then
   printf '%s\n' "$out" >&2
-  die "rsyslogd rejects its configuration (with /etc/rsyslog.d/49-haproxy.conf)"
+  die 'rsyslogd rejects its configuration (with /etc/rsyslog.d/49-haproxy.conf)'
 fi
 ensure_enabled rsyslog
 restart_if_changed rsyslog rsyslog-haproxy /etc/rsyslog.d/49-haproxy.conf
-wait_until 30 "rsyslog listens on /var/lib/haproxy/dev/log" test -S /var/lib/haproxy/dev/log
+wait_until 30 'rsyslog listens on /var/lib/haproxy/dev/log' test -S /var/lib/haproxy/dev/log

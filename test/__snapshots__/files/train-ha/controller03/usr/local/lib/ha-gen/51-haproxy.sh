@@ -7,11 +7,11 @@ set -euo pipefail
 
 if ! out=$(haproxy -c -f /etc/haproxy/haproxy.cfg 2>&1); then
   printf '%s\n' "$out" >&2
-  die "haproxy rejects /etc/haproxy/haproxy.cfg"
+  die 'haproxy rejects /etc/haproxy/haproxy.cfg'
 fi
 if [[ "$out" == *"[WARNING]"* ]]; then
   printf '%s\n' "$out" >&2
-  log "haproxy accepts /etc/haproxy/haproxy.cfg with the warnings above"
+  log 'haproxy accepts /etc/haproxy/haproxy.cfg with the warnings above'
 fi
 # Pacemaker's clone starts haproxy; systemd starting it too at boot races the cluster.
 ensure_disabled haproxy
