@@ -22,17 +22,23 @@ export function sshArgv(node: string, remote: string): string[] {
   return inLab(["ssh", "-F", SSH_CONFIG, node, remote]);
 }
 
+/**
+ * The script as bash reads it from stdin: one `{ … }` block, which bash reads whole before running
+ * any of it, with the commands' stdin on /dev/null. Fed line by line, a command that reads stdin
+ * (rabbitmqctl through su and erl does) swallows the script's later lines, which then never run and
+ * the script still exits 0: a drill's `stop_app; force_reset; start_app` only ever stopped the app.
+ */
+function remoteScript(script: string): string {
+  return `set -euo pipefail\n{\nexec </dev/null\n${script}\n}\n`;
+}
+
 /** Run a bash script on a node over SSH (script on stdin: no quoting through the remote shell). */
 export function ssh(node: string, script: string, o: RunOptions = {}): Result {
-  return run(sshArgv(node, "bash -s"), { timeoutMs: LIMITS.commandMs, ...o, input: `set -euo pipefail\n${script}\n` });
+  return run(sshArgv(node, "bash -s"), { timeoutMs: LIMITS.commandMs, ...o, input: remoteScript(script) });
 }
 
 export function sshAsync(node: string, script: string, o: RunOptions = {}): Promise<Result> {
-  return runAsync(sshArgv(node, "bash -s"), {
-    timeoutMs: LIMITS.commandMs,
-    ...o,
-    input: `set -euo pipefail\n${script}\n`,
-  });
+  return runAsync(sshArgv(node, "bash -s"), { timeoutMs: LIMITS.commandMs, ...o, input: remoteScript(script) });
 }
 
 /**
