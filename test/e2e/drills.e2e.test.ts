@@ -205,9 +205,8 @@ function expectRestartedEverywhere(d: DrillResult, unit: string): void {
 
 const summaries: LoadSummary[] = [];
 
-// Opt-in (HA_GEN_DRILLS=1) until the RabbitMQ reset repair works: that drill fails today (a broker
-// force_reset while running never boots again for 30-rabbitmq-start), and so does the VIP-crash drill
-// after it, which needs all three brokers first. .ci/run does not set it; test/e2e/README.md says so.
+// Opt-in (HA_GEN_DRILLS=1): the VIP-crash drill's 5 s target is not met yet (Galera's suspect
+// timeout) and three rounds do not fit .ci/run's time. .ci/run does not set it; test/e2e/README.md.
 const drills = process.env.HA_GEN_DRILLS === "1" ? describe.sequential : describe.skip;
 
 drills("container lab: drills under continuous load", () => {
