@@ -160,6 +160,22 @@ function failure(lines: readonly string[] | undefined): { state: Item["state"]; 
   return { state: "problem", text: `not answering: ${bad.replace(/^!down ?/, "") || "no details"}` };
 }
 
+/**
+ * A node's answer for one component as key → value lines; or, when it gave none (not installed,
+ * down, timed out), undefined after recording that as the component's item for the node.
+ */
+function answered(
+  items: Item[],
+  component: Item["component"],
+  node: string,
+  lines: readonly string[] | undefined,
+): Map<string, string> | undefined {
+  const f = failure(lines);
+  if (!f) return tabbed(lines ?? []);
+  items.push({ component, node, state: f.state, summary: f.text, facts: {} });
+  return undefined;
+}
+
 function tabbed(lines: readonly string[]): Map<string, string> {
   return new Map(
     lines.map((l) => {
@@ -262,13 +278,9 @@ export function evaluateStatus(
   items.push(...haproxyItems(cluster, controllers, sectionOf, asked, haproxyRows));
   for (const [node, a] of answers) {
     if (!a.sections) continue;
-    const lines = a.sections.get("chrony");
-    const f = failure(lines);
-    if (f) {
-      items.push({ component: "chrony", node, state: f.state, summary: f.text, facts: {} });
-      continue;
-    }
-    const t = (tabbed(lines ?? []).get("tracking") ?? "").split(",");
+    const c = answered(items, "chrony", node, a.sections.get("chrony"));
+    if (!c) continue;
+    const t = (c.get("tracking") ?? "").split(",");
     const offset = Number(t[4]);
     const source = t[1] ?? "";
     const leap = t[13] ?? "";
@@ -301,13 +313,8 @@ function galeraItems(
   const uuids = new Set<string>();
   for (const node of controllers) {
     if (!asked(node)) continue;
-    const lines = sectionOf(node, "galera");
-    const f = failure(lines);
-    if (f) {
-      items.push({ component: "galera", node, state: f.state, summary: f.text, facts: {} });
-      continue;
-    }
-    const v = tabbed(lines ?? []);
+    const v = answered(items, "galera", node, sectionOf(node, "galera"));
+    if (!v) continue;
     const state = v.get("wsrep_local_state_comment") ?? "?";
     const size = Number(v.get("wsrep_cluster_size"));
     const uuid = v.get("wsrep_cluster_state_uuid") ?? "";
@@ -397,13 +404,8 @@ function rabbitItems(
   let queues: number | undefined;
   for (const node of controllers) {
     if (!asked(node)) continue;
-    const lines = sectionOf(node, "rabbitmq");
-    const f = failure(lines);
-    if (f) {
-      items.push({ component: "rabbitmq", node, state: f.state, summary: f.text, facts: {} });
-      continue;
-    }
-    const t = tabbed(lines ?? []);
+    const t = answered(items, "rabbitmq", node, sectionOf(node, "rabbitmq"));
+    if (!t) continue;
     const j = (rabbitFromApi(t.get("api-nodes")) ?? parseJson(t.get("cluster"))) as
       | { running_nodes?: string[]; partitions?: unknown; alarms?: unknown }
       | undefined;
@@ -490,13 +492,8 @@ function etcdItems(
   const leaders = new Map<string, string>();
   for (const node of controllers) {
     if (!asked(node)) continue;
-    const lines = sectionOf(node, "etcd");
-    const f = failure(lines);
-    if (f) {
-      items.push({ component: "etcd", node, state: f.state, summary: f.text, facts: {} });
-      continue;
-    }
-    const t = tabbed(lines ?? []);
+    const t = answered(items, "etcd", node, sectionOf(node, "etcd"));
+    if (!t) continue;
     const st = (parseEtcdJson(t.get("status") ?? "") as EtcdStatus[] | undefined)?.[0]?.Status;
     const members = parseEtcdJson(t.get("members") ?? "") as { members?: { ID?: string; name?: string }[] } | undefined;
     for (const m of members?.members ?? []) if (m.ID) names.set(m.ID, m.name || m.ID);
@@ -555,13 +552,9 @@ function pacemakerItems(
   let view: string | undefined;
   for (const node of controllers) {
     if (!asked(node)) continue;
-    const lines = sectionOf(node, "pacemaker");
-    const f = failure(lines);
-    if (f) {
-      items.push({ component: "pacemaker", node, state: f.state, summary: f.text, facts: {} });
-      continue;
-    }
-    const xml = tabbed(lines ?? []).get("xml") ?? "";
+    const t = answered(items, "pacemaker", node, sectionOf(node, "pacemaker"));
+    if (!t) continue;
+    const xml = t.get("xml") ?? "";
     const quorum = /<current_dc [^>]*with_quorum="true"/.test(xml);
     items.push({
       component: "pacemaker",
