@@ -102,6 +102,11 @@ export function sstDonors(cluster: Cluster, node: NodeSpec): string | undefined 
   return backups.length > 0 ? `${backups.map((c) => c.hostname).join(",")},` : undefined;
 }
 
+/** Milliseconds as the ISO 8601 period Galera's options take: 2500 → PT2.5S. */
+function isoSeconds(ms: number): string {
+  return `PT${ms / 1000}S`;
+}
+
 /** The Galera option file of one controller. */
 export function galeraCnf(cluster: Cluster, node: NodeSpec): string {
   const { spec, os } = cluster;
@@ -122,7 +127,11 @@ export function galeraCnf(cluster: Cluster, node: NodeSpec): string {
     provider: os.galeraProvider,
     clusterName: g.clusterName,
     clusterAddress: `gcomm://${cluster.controllers.map((c) => c.addresses.management).join(",")}`,
-    providerOptions: `gmcast.listen_addr=tcp://${address}:${GALERA_PORT}; ist.recv_addr=${address}`,
+    providerOptions: [
+      `gmcast.listen_addr=tcp://${address}:${GALERA_PORT}`,
+      `ist.recv_addr=${address}`,
+      `evs.suspect_timeout=${isoSeconds(g.suspectTimeout)}`,
+    ].join("; "),
     slaveThreads: g.wsrepSlaveThreads,
     flushLogAtTrxCommit: g.innodbFlushLogAtTrxCommit,
     bufferPoolSize: g.innodbBufferPoolSize,

@@ -61,6 +61,8 @@ step join3
 run_script controller03 21-galera-join
 step formed
 status
+step evs
+sql controller02 "SELECT @@wsrep_provider_options" | grep -o 'evs.suspect_timeout = [^;]*'
 step donors
 on controller01 grep -ho "requested state transfer from '[^']*'. Selected [^ ]* *([^)]*)" /var/log/stub-mariadb.log
 export HA_GEN_CLUSTER_EXISTS=1
@@ -104,6 +106,8 @@ on controller01 grep -c galera_new_cluster /run/stub/calls
     expect(uuid, out).toBeDefined();
     const synced = (n: string) => `${n} 3 ${uuid} Primary Synced`;
     expect(formed).toEqual(["controller01", "controller02", "controller03"].map(synced));
+    // The running provider took the spec's suspect timeout (3000 ms; Galera's own is PT5S).
+    expect(section(out, "evs").trim(), out).toBe("evs.suspect_timeout = PT3S");
     // The joiners' donors: controller02 asks for controller03, not yet there, and falls back (the
     // trailing comma) to controller01; controller03 gets controller02, not the writer.
     expect(section(out, "donors"), out).toMatch(/from 'controller03,'\. Selected \S+ *\(controller01\)/);

@@ -101,7 +101,9 @@ describe("option files: mariadbd --help --verbose", () => {
     expect(values.get("wsrep-on")).toBe("TRUE");
     expect(values.get("wsrep-provider")).toBe(DEBIAN_PROVIDER);
     expect(values.get("wsrep-cluster-address")).toMatch(/^gcomm:\/\/[0-9.,]+$/);
-    expect(values.get("wsrep-provider-options")).toBe(`gmcast.listen_addr=tcp://${addr}:4567; ist.recv_addr=${addr}`);
+    expect(values.get("wsrep-provider-options")).toBe(
+      `gmcast.listen_addr=tcp://${addr}:4567; ist.recv_addr=${addr}; evs.suspect_timeout=PT3S`,
+    );
     expect(values.get("innodb-autoinc-lock-mode")).toBe("2");
     expect(values.get("binlog-format")).toBe("ROW");
     expect(values.get("max-connections")).toBe("4096");

@@ -63,6 +63,7 @@ describe.each(NAMES)("galera generator: %s", (name) => {
         .map((s) => s.trim());
       expect(providerOptions).toContain(`gmcast.listen_addr=tcp://${addr}:4567`);
       expect(providerOptions).toContain(`ist.recv_addr=${addr}`);
+      expect(providerOptions).toContain("evs.suspect_timeout=PT3S");
       expect(cnfValue(g, "galera", "wsrep_on")).toBe("ON");
       expect(cnfValue(g, "galera", "wsrep_provider")).toBe(os.galeraProvider);
       expect(cnfValue(g, "galera", "wsrep_cluster_name")).toBe("mariadb_galera_cluster");
@@ -227,6 +228,7 @@ describe("galera generator: spec settings and hostile values", () => {
         innodbBufferPoolSize: "2G",
         innodbFlushLogAtTrxCommit: 1,
         wsrepSyncWait: 1,
+        suspectTimeout: 2500,
       },
     });
     const g = parseCnf(artifactAt(r, "controller02", "/etc/mysql/mariadb.conf.d/60-galera.cnf").content);
@@ -239,6 +241,7 @@ describe("galera generator: spec settings and hostile values", () => {
     expect(cnfValue(g, "galera", "innodb_buffer_pool_size")).toBe("2G");
     expect(cnfValue(g, "galera", "innodb_flush_log_at_trx_commit")).toBe("1");
     expect(cnfValue(g, "galera", "wsrep_sync_wait")).toBe("1");
+    expect(cnfValue(g, "galera", "wsrep_provider_options")).toContain("; evs.suspect_timeout=PT2.5S");
   });
 
   it("no donor preference where no backup is left to prefer", () => {

@@ -523,3 +523,22 @@ describe("pacemaker.corosync.token", () => {
     expect(withToken(1000.5)).toHaveLength(1);
   });
 });
+
+describe("galera.suspectTimeout", () => {
+  const withSuspect = (suspectTimeout: unknown) => messages({ ...base(), galera: { suspectTimeout } }).errors;
+  it("accepts Galera's own bounds, 1000 to 15000 ms, and defaults to 3000", () => {
+    expect(withSuspect(1000)).toEqual([]);
+    expect(withSuspect(15_000)).toEqual([]);
+    const v = validateSpec(base());
+    expect(v.ok && v.spec.galera.suspectTimeout).toBe(3000);
+  });
+  it("refuses what Galera would refuse at start: below the check period, above the inactive timeout", () => {
+    expect(withSuspect(999)).toEqual([
+      "galera.suspectTimeout: 999 is below Galera's evs.inactive_check_period (1000 ms)",
+    ]);
+    expect(withSuspect(15_001)).toEqual([
+      "galera.suspectTimeout: 15001 is above Galera's evs.inactive_timeout (15000 ms)",
+    ]);
+    expect(withSuspect(2500.5)).toHaveLength(1);
+  });
+});

@@ -179,6 +179,22 @@ const galera = z
       .max(15)
       .default(0)
       .meta({ description: "wsrep_sync_wait: causality checks before reads (a bit mask, 0-15). Default: 0." }),
+    /**
+     * Galera's default evs.suspect_timeout (PT5S) held every commit for 5 s plus the view change after
+     * the writer crashed (6.4 s without writes in the lab drill). Galera requires
+     * inactive_check_period (1 s) <= suspect_timeout <= inactive_timeout (15 s).
+     */
+    suspectTimeout: z
+      .int()
+      .min(1000, { error: "is below Galera's evs.inactive_check_period (1000 ms)" })
+      .max(15_000, { error: "is above Galera's evs.inactive_timeout (15000 ms)" })
+      .default(3000)
+      .meta({
+        description:
+          "evs.suspect_timeout in ms: how long a silent node is waited for before the others drop it and " +
+          "commits go on. Shorter fails over faster but evicts a node that stalls that long (it rejoins by " +
+          "IST). Default: 3000 (Galera's own: 5000).",
+      }),
     sstMethod: z
       .enum(["rsync", "mariabackup"])
       .default("rsync")
