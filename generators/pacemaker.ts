@@ -165,8 +165,8 @@ export function pacemaker(cluster: Cluster): GeneratorOutput {
     mode: "serial",
     verifies: [
       "every controller is online in the cluster, in a partition with quorum",
-      `corosync.conf's totem token is ${spec.pacemaker.corosync.token} ms ` +
-        "(an existing cluster is updated and reloaded)",
+      `corosync.conf's totem token is ${spec.pacemaker.corosync.token} ms and token_coefficient ` +
+        `${spec.pacemaker.corosync.tokenCoefficient} ms (an existing cluster is updated and reloaded)`,
     ],
     guard: {
       kind: "pacemaker-cluster",
@@ -184,6 +184,7 @@ export function pacemaker(cluster: Cluster): GeneratorOutput {
       })),
       secondLink: secondLink(cluster),
       token: spec.pacemaker.corosync.token,
+      tokenCoefficient: spec.pacemaker.corosync.tokenCoefficient,
       waitSeconds: START_WAIT,
     }),
   });

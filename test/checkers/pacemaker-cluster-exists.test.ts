@@ -20,14 +20,17 @@ const CRM_MON = `[[ -e ${STUB_STATE}/running ]] || exit 102
 printf 'Cluster Summary:\\n  * Current DC: controller01 - partition with quorum\\n'
 printf 'Node List:\\n  * Online: [ controller01 controller02 controller03 ]\\n'`;
 
-function files(withConf: boolean, token = "1000") {
+function files(withConf: boolean, token = "1000", coefficient: string | null = "0") {
   const r = renderExample("lab");
   const pick = (path: string) => {
     const a = artifactAt(r, "controller01", path);
     return { path: a.path, content: a.content, mode: a.mode };
   };
   const conf = [
-    `totem {\n    cluster_name: openstack-cluster-01\n    token: ${token}\n}\nnodelist {`,
+    "totem {\n    cluster_name: openstack-cluster-01",
+    `    token: ${token}`,
+    ...(coefficient === null ? [] : [`    token_coefficient: ${coefficient}`]),
+    "}\nnodelist {",
     ...["controller01", "controller02", "controller03"].map(
       (n, i) => `    node {\n        ring0_addr: 198.51.100.1${i + 1}\n        name: ${n}\n    }`,
     ),
@@ -61,7 +64,7 @@ describe.concurrent("61-pacemaker-cluster when deploy found the cluster (HA_GEN_
 
   it("a token other than the spec's is set through pcs cluster config update (corosync reloads it)", async () => {
     const res = await sandbox({
-      files: files(true, "3000"),
+      files: files(true, "3000", null),
       stubs: { pcs: PCS, crm_mon: CRM_MON },
       setup: `touch ${STUB_STATE}/running`,
       env: { HA_GEN_CLUSTER_EXISTS: "1" },
@@ -70,8 +73,27 @@ describe.concurrent("61-pacemaker-cluster when deploy found the cluster (HA_GEN_
       inspect: `cat ${STUB_STATE}/calls`,
     });
     expect(res.runs[0]!.status, res.runs[0]!.stderr).toBe(0);
-    expect(changedLines(res.runs[0]!)).toEqual(["ha-gen:changed set corosync's token to 1000 ms (was 3000)"]);
-    expect(res.inspect.trim().split("\n")).toEqual(["pcs cluster config update totem token=1000"]);
+    expect(changedLines(res.runs[0]!)).toEqual([
+      "ha-gen:changed set corosync's token to 1000 ms and token_coefficient to 0 ms (was 3000 and the default)",
+    ]);
+    expect(res.inspect.trim().split("\n")).toEqual(["pcs cluster config update totem token=1000 token_coefficient=0"]);
+  });
+
+  it("the token as the spec says but corosync's default coefficient: the coefficient is set", async () => {
+    const res = await sandbox({
+      files: files(true, "1000", null),
+      stubs: { pcs: PCS, crm_mon: CRM_MON },
+      setup: `touch ${STUB_STATE}/running`,
+      env: { HA_GEN_CLUSTER_EXISTS: "1" },
+      script: STEP,
+      runs: 1,
+      inspect: `cat ${STUB_STATE}/calls`,
+    });
+    expect(res.runs[0]!.status, res.runs[0]!.stderr).toBe(0);
+    expect(changedLines(res.runs[0]!)).toEqual([
+      "ha-gen:changed set corosync's token to 1000 ms and token_coefficient to 0 ms (was 1000 and the default)",
+    ]);
+    expect(res.inspect.trim().split("\n")).toEqual(["pcs cluster config update totem token=1000 token_coefficient=0"]);
   });
 
   it("no corosync.conf on this node: refused, no pcs host auth or cluster setup", async () => {

@@ -151,8 +151,10 @@ describe("pacemaker scripts against pcs, crm_verify and corosync (offline, isola
         if (n.addresses.vlan) expect(out.corosyncConf).toContain(link1);
         else expect(out.corosyncConf).not.toContain(link1);
       }
-      // The spec's token (default 1000 ms, not corosync 3's 3000) reaches the totem section.
+      // The spec's token (default 1000 ms, not corosync 3's 3000) and coefficient (0, not 650)
+      // reach the totem section.
       expect(out.corosyncConf).toMatch(/^totem \{\n(\s+.*\n)*?\s+token: 1000\n/m);
+      expect(out.corosyncConf).toMatch(/^totem \{\n(\s+.*\n)*?\s+token_coefficient: 0\n/m);
       expect(out.corosyncTest?.status, `${out.corosyncTest?.stdout}${out.corosyncTest?.stderr}`).toBe(0);
     });
 

@@ -50,12 +50,13 @@ describe("pacemaker steps", () => {
       const nodes = spec.nodes.filter((n) => n.roles.includes("controller"));
       expect(s).toContain(`controllers=( ${nodes.map((n) => n.hostname).join(" ")} )`);
       expect(s).toContain(`addresses=( ${nodes.map((n) => n.addresses.management).join(" ")} )`);
-      expect(s).toContain("token=1000\n");
+      expect(s).toContain("token=1000\ntoken_coefficient=0\n");
+      expect(s).toContain('totem=(token="$token" token_coefficient="$token_coefficient")');
       expect(s).toContain(
-        'pcs cluster setup "$cluster_name" "${nodes[@]}" totem token="$token" --start --enable --wait=300',
+        'pcs cluster setup "$cluster_name" "${nodes[@]}" totem "${totem[@]}" --start --enable --wait=300',
       );
       // An existing cluster gets a changed token through pcs (written everywhere, corosync reloaded).
-      expect(s).toContain('pcs cluster config update totem token="$token" >&2');
+      expect(s).toContain('pcs cluster config update totem "${totem[@]}" >&2');
       expect(s).toMatch(
         new RegExp(
           String.raw`if \[\[ -f "\$corosync_conf" && "\$\(conf_cluster_name\)` +

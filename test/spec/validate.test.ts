@@ -542,3 +542,21 @@ describe("galera.suspectTimeout", () => {
     expect(withSuspect(2500.5)).toHaveLength(1);
   });
 });
+
+describe("pacemaker.corosync.tokenCoefficient", () => {
+  const withCoefficient = (tokenCoefficient: unknown) =>
+    messages({ ...base(), pacemaker: { corosync: { tokenCoefficient } } }).errors;
+  it("accepts 0 to 10000 ms and defaults to 0 (the token as set, whatever the node count)", () => {
+    expect(withCoefficient(0)).toEqual([]);
+    expect(withCoefficient(650)).toEqual([]);
+    expect(withCoefficient(10_000)).toEqual([]);
+    const v = validateSpec(base());
+    expect(v.ok && v.spec.pacemaker.corosync.tokenCoefficient).toBe(0);
+  });
+  it("refuses a negative, an oversized and a fractional coefficient", () => {
+    expect(withCoefficient(-1)).toHaveLength(1);
+    expect(withCoefficient(-1)[0]).toMatch(/^pacemaker\.corosync\.tokenCoefficient: -1 /);
+    expect(withCoefficient(10_001)).toHaveLength(1);
+    expect(withCoefficient(0.5)).toHaveLength(1);
+  });
+});

@@ -394,9 +394,12 @@ const resourceId = z
 /**
  * Corosync's totem settings that govern how fast a crashed node is noticed. corosync 3's default
  * token (3000 ms; real token for 3 nodes 3000 + 1 × 650 = 3650 ms, then consensus 1.2 × that)
- * made a VIP failover take 8-10 s. 1000 ms is corosync 2's default and what pcs wrote on RHEL 7:
- * real token 1650 ms and consensus ~2 s for 3 nodes, ~4 s to a new membership on a LAN. TripleO's
- * 10000 ms suits controllers in VMs that stall; raise it when membership flaps.
+ * made a VIP failover take 8-10 s. 1000 ms is corosync 2's default and what pcs wrote on RHEL 7.
+ * With corosync's token_coefficient (650 ms per node beyond two) that was still 1650 + 1980 ms to a
+ * new membership, and a crashed DC costs pacemaker another second to elect a new one: the lab's VIP
+ * holder crash left no SQL write for 5.0 s. The coefficient is 0 by default: 1000 + 1200 ms for any
+ * number of controllers. TripleO's 10000 ms suits controllers in VMs that stall; raise the token (or
+ * the coefficient, for many controllers) when membership flaps.
  */
 const corosync = z
   .strictObject({
@@ -408,8 +411,18 @@ const corosync = z
       .meta({
         description:
           "corosync totem token timeout in ms (pcs cluster setup ... totem token=). Real token is this plus " +
-          "650 ms per node beyond 2; a crashed node is noticed after about 2.2 times the real token. " +
-          "Default: 1000 (VIP failover within ~5 s); raise it (TripleO: 10000) for controllers that stall.",
+          "tokenCoefficient per node beyond 2; a crashed node is noticed after about 2.2 times the real token. " +
+          "Default: 1000 (VIP failover within ~4 s); raise it (TripleO: 10000) for controllers that stall.",
+      }),
+    tokenCoefficient: z
+      .int()
+      .min(0)
+      .max(10_000)
+      .default(0)
+      .meta({
+        description:
+          "corosync totem token_coefficient in ms, added to the token per node beyond two (the real token). " +
+          "Default: 0, the token as set whatever the number of controllers (corosync's own default: 650).",
       }),
   })
   .prefault({})

@@ -12,9 +12,12 @@ cluster_name=openstack-cluster-01
 corosync_conf=/etc/corosync/corosync.conf
 controllers=( controller01 controller02 controller03 )
 addresses=( 198.51.100.11 198.51.100.12 198.51.100.13 )
-# corosync's token timeout (ms): how long until a crashed node is declared lost (see the spec's
-# pacemaker.corosync.token); the VIP moves only after that and consensus (1.2 x the real token).
+# corosync's token timeout (ms) and what it adds per node beyond two: a crashed node is declared
+# lost after the real token (token + (nodes - 2) x token_coefficient) and consensus (1.2 x that);
+# only then does the VIP move (the spec's pacemaker.corosync).
 token=1000
+token_coefficient=0
+totem=(token="$token" token_coefficient="$token_coefficient")
 # Nodes with their corosync (knet) addresses: names never resolve to 127.0.1.1 or another NIC.
 nodes=()
 for i in "${!controllers[@]}"; do
@@ -22,16 +25,17 @@ for i in "${!controllers[@]}"; do
 done
 
 if [[ "${1:-}" == "--corosync-conf" && -n "${2:-}" ]]; then
-  pcs cluster setup "$cluster_name" "${nodes[@]}" totem token="$token" --corosync_conf "$2" --overwrite
+  pcs cluster setup "$cluster_name" "${nodes[@]}" totem "${totem[@]}" --corosync_conf "$2" --overwrite
   exit 0
 elif [[ $# -gt 0 ]]; then
   die "usage: $0 [--corosync-conf FILE]"
 fi
 
 conf_cluster_name() { awk '$1 == "cluster_name:" { print $2; exit }' "$corosync_conf" 2>/dev/null || true; }
-# The totem section's token: value (empty: corosync's default).
-conf_token() {
-  awk '$1 == "totem" { t = 1 } t && $1 == "token:" { print $2; exit } t && $1 == "}" { t = 0 }' "$corosync_conf" 2>/dev/null || true
+# A value of the totem section, such as token (empty: corosync's default).
+conf_totem() {
+  awk -v key="$1:" '$1 == "totem" { t = 1 } t && $1 == key { print $2; exit } t && $1 == "}" { t = 0 }' \
+    "$corosync_conf" 2>/dev/null || true
 }
 
 if [[ -f "$corosync_conf" && "$(conf_cluster_name)" == "$cluster_name" ]]; then
@@ -47,10 +51,12 @@ if [[ -f "$corosync_conf" && "$(conf_cluster_name)" == "$cluster_name" ]]; then
     changed "started cluster $cluster_name"
   fi
   # A changed token: pcs writes corosync.conf on every node and reloads corosync (no restart).
-  current_token=$(conf_token)
-  if [[ "$current_token" != "$token" ]]; then
-    pcs cluster config update totem token="$token" >&2
-    changed "set corosync's token to ${token} ms (was ${current_token:-the corosync default})"
+  current_token=$(conf_totem token)
+  current_coefficient=$(conf_totem token_coefficient)
+  if [[ "$current_token" != "$token" || "$current_coefficient" != "$token_coefficient" ]]; then
+    pcs cluster config update totem "${totem[@]}" >&2
+    changed "set corosync's token to ${token} ms and token_coefficient to ${token_coefficient} ms" \
+      "(was ${current_token:-the default} and ${current_coefficient:-the default})"
   fi
 else
   [[ ! -f "$corosync_conf" ]] || die "$corosync_conf belongs to cluster $(conf_cluster_name), not $cluster_name"
@@ -70,7 +76,7 @@ else
   # pcs reads the password from stdin when stdin is not a terminal: it stays out of argv.
   printf '%s\n' "$HACLUSTER_PASS" | pcs host auth "${nodes[@]}" -u hacluster >&2
   changed "authenticated pcsd on ${controllers[*]}"
-  pcs cluster setup "$cluster_name" "${nodes[@]}" totem token="$token" --start --enable --wait=300 >&2
+  pcs cluster setup "$cluster_name" "${nodes[@]}" totem "${totem[@]}" --start --enable --wait=300 >&2
   changed "created cluster $cluster_name on ${controllers[*]}"
 fi
 
