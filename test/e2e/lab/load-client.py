@@ -8,7 +8,11 @@ the whole drill and appends one JSON line per operation to --out: {"t": epoch s,
                driver oslo.db uses); the row and `@@hostname` are read in the same transaction,
                so `node` is the node that committed it. Pool members are left idle for longer
                than 60 s in turn, as oslo.db's pool does.
-  connect      a fresh connection to VIP:3306 (full handshake, then quit): refused/cut counts.
+  connect      a fresh connection to VIP:3306 (full handshake): refused/cut counts. Each one then
+               writes a row as a `sql` op with conn=-1 (a service worker that opens a new
+               connection while its pooled ones hang on a dead node) and quits. A new attempt
+               starts every 0.2 s even while earlier ones still wait (at most 10 at once), as
+               a service's many workers do: a write resumes as soon as the cluster takes one.
   amqp-pub     a persistent message published with confirms (py-amqp, under oslo.messaging's
                kombu) through the VIP's AMQP listener; ok = confirmed by the broker.
   amqp-recv    a message the consumer received (manual ack) through the same listener.
@@ -71,6 +75,14 @@ class Client:
         self.amqp_lock = threading.Lock()
         self.deadline = time.time() + a.max_s
         self.parent = os.getppid()
+        self.seq = 0
+        self.seq_lock = threading.Lock()
+        self.connecting = threading.BoundedSemaphore(10)
+
+    def next_seq(self):
+        with self.seq_lock:
+            self.seq += 1
+            return self.seq
 
     def stopping(self):
         if self.stop.is_set():
@@ -100,7 +112,6 @@ class Client:
         conns = [None] * POOL
         last_used = [time.time()] * POOL
         t_start = time.time()
-        seq = 0
         turn = 0
         while not self.stopping():
             now = time.time()
@@ -108,7 +119,7 @@ class Client:
             busy = [i for i in range(POOL) if (now - t_start + i * CYCLE_S / POOL) % CYCLE_S >= IDLE_S]
             i = busy[turn % len(busy)] if busy else turn % POOL
             turn += 1
-            seq += 1
+            seq = self.next_seq()
             idle_s = round(now - last_used[i], 1)
             t0 = time.time()
             try:
@@ -140,15 +151,41 @@ class Client:
             except Exception:  # noqa: BLE001
                 pass
 
-    def connect_prober(self):
-        while not self.stopping():
+    def connect_once(self):
+        try:
             t0 = time.time()
             try:
                 c = self.sql_connect()
-                c.close()
-                self.log("connect", True, ms=round((time.time() - t0) * 1000))
             except Exception as e:  # noqa: BLE001
                 self.log("connect", False, refused=refused(e), err=err_text(e))
+                return
+            self.log("connect", True, ms=round((time.time() - t0) * 1000))
+            seq = self.next_seq()
+            t0 = time.time()
+            try:
+                with c.cursor() as cur:
+                    cur.execute(
+                        "INSERT INTO e2e.load (run, seq, conn, node) VALUES (%s, %s, -1, @@hostname)",
+                        (self.a.run, seq),
+                    )
+                    cur.execute("SELECT @@hostname")
+                    node = cur.fetchone()[0]
+                c.commit()
+                self.log("sql", True, seq=seq, conn=-1, node=node, idle=0, ms=round((time.time() - t0) * 1000))
+            except Exception as e:  # noqa: BLE001
+                self.log("sql", False, seq=seq, conn=-1, idle=0, refused=refused(e), err=err_text(e))
+            finally:
+                try:
+                    c.close()
+                except Exception:  # noqa: BLE001
+                    pass
+        finally:
+            self.connecting.release()
+
+    def connect_prober(self):
+        while not self.stopping():
+            if self.connecting.acquire(blocking=False):
+                threading.Thread(target=self.connect_once, name="connect_once", daemon=True).start()
             time.sleep(0.2)
 
     def sql_final(self):
