@@ -228,7 +228,7 @@ describe("galera generator: spec settings and hostile values", () => {
         innodbBufferPoolSize: "2G",
         innodbFlushLogAtTrxCommit: 1,
         wsrepSyncWait: 1,
-        suspectTimeout: 2500,
+        suspectTimeout: 4500,
       },
     });
     const g = parseCnf(artifactAt(r, "controller02", "/etc/mysql/mariadb.conf.d/60-galera.cnf").content);
@@ -241,7 +241,7 @@ describe("galera generator: spec settings and hostile values", () => {
     expect(cnfValue(g, "galera", "innodb_buffer_pool_size")).toBe("2G");
     expect(cnfValue(g, "galera", "innodb_flush_log_at_trx_commit")).toBe("1");
     expect(cnfValue(g, "galera", "wsrep_sync_wait")).toBe("1");
-    expect(cnfValue(g, "galera", "wsrep_provider_options")).toContain("; evs.suspect_timeout=PT2.5S");
+    expect(cnfValue(g, "galera", "wsrep_provider_options")).toContain("; evs.suspect_timeout=PT4.5S");
   });
 
   it("no donor preference where no backup is left to prefer", () => {

@@ -526,20 +526,20 @@ describe("pacemaker.corosync.token", () => {
 
 describe("galera.suspectTimeout", () => {
   const withSuspect = (suspectTimeout: unknown) => messages({ ...base(), galera: { suspectTimeout } }).errors;
-  it("accepts Galera's own bounds, 1000 to 15000 ms, and defaults to 3000", () => {
-    expect(withSuspect(1000)).toEqual([]);
+  it("accepts 3000 to 15000 ms, what Galera starts with, and defaults to 3000", () => {
+    expect(withSuspect(3000)).toEqual([]);
     expect(withSuspect(15_000)).toEqual([]);
     const v = validateSpec(base());
     expect(v.ok && v.spec.galera.suspectTimeout).toBe(3000);
   });
-  it("refuses what Galera would refuse at start: below the check period, above the inactive timeout", () => {
-    expect(withSuspect(999)).toEqual([
-      "galera.suspectTimeout: 999 is below Galera's evs.inactive_check_period (1000 ms)",
+  it("refuses what Galera refuses at start: below 3 keepalive periods, above the inactive timeout", () => {
+    expect(withSuspect(2999)).toEqual([
+      "galera.suspectTimeout: 2999 is below 3000 ms: Galera needs at least 3 × its evs.keepalive_period (1 s)",
     ]);
     expect(withSuspect(15_001)).toEqual([
       "galera.suspectTimeout: 15001 is above Galera's evs.inactive_timeout (15000 ms)",
     ]);
-    expect(withSuspect(2500.5)).toHaveLength(1);
+    expect(withSuspect(3500.5)).toHaveLength(1);
   });
 });
 

@@ -181,19 +181,20 @@ const galera = z
       .meta({ description: "wsrep_sync_wait: causality checks before reads (a bit mask, 0-15). Default: 0." }),
     /**
      * Galera's default evs.suspect_timeout (PT5S) held every commit for 5 s plus the view change after
-     * the writer crashed (6.4 s without writes in the lab drill). Galera requires
-     * inactive_check_period (1 s) <= suspect_timeout <= inactive_timeout (15 s).
+     * the writer crashed (6.4 s without writes in the lab drill; 4.4 s with 3 s). Galera refuses to
+     * start unless keepalive_period (1 s) <= suspect_timeout / 3 and suspect_timeout <=
+     * inactive_timeout (15 s): mariadbd aborted on PT2.5S ("keepalive_period ... out of range").
      */
     suspectTimeout: z
       .int()
-      .min(1000, { error: "is below Galera's evs.inactive_check_period (1000 ms)" })
+      .min(3000, { error: "is below 3000 ms: Galera needs at least 3 × its evs.keepalive_period (1 s)" })
       .max(15_000, { error: "is above Galera's evs.inactive_timeout (15000 ms)" })
       .default(3000)
       .meta({
         description:
           "evs.suspect_timeout in ms: how long a silent node is waited for before the others drop it and " +
           "commits go on. Shorter fails over faster but evicts a node that stalls that long (it rejoins by " +
-          "IST). Default: 3000 (Galera's own: 5000).",
+          "IST). 3000-15000. Default: 3000 (Galera's own: 5000).",
       }),
     sstMethod: z
       .enum(["rsync", "mariabackup"])
