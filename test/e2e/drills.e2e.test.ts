@@ -205,7 +205,8 @@ function expectRestartedEverywhere(d: DrillResult, unit: string): void {
 
 const summaries: LoadSummary[] = [];
 
-// Opt-in (HA_GEN_DRILLS=1), as a round takes ~10 minutes: .ci/run sets it, with three rounds.
+// Opt-in (HA_GEN_DRILLS=1): a round takes ~10 minutes, and .ci/run does not run them yet (the
+// Galera option drill missed its 5 s gap in one of three rounds; test/e2e/README.md).
 const drills = process.env.HA_GEN_DRILLS === "1" ? describe.sequential : describe.skip;
 
 drills("container lab: drills under continuous load", () => {
