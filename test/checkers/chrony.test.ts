@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { EXAMPLES, renderExample, type ExampleName } from "../helpers/examples.js";
+import { renderExample, type ExampleName } from "../helpers/examples.js";
 import { isolated, requireTool, run, tempDir } from "../helpers/checker.js";
 
 /**
