@@ -108,6 +108,18 @@ class Client:
             autocommit=False,
         )
 
+    def write_row(self, c, seq, conn_id):
+        """One row and the node that committed it, in one transaction on connection c."""
+        with c.cursor() as cur:
+            cur.execute(
+                "INSERT INTO e2e.load (run, seq, conn, node) VALUES (%s, %s, %s, @@hostname)",
+                (self.a.run, seq, conn_id),
+            )
+            cur.execute("SELECT @@hostname")
+            node = cur.fetchone()[0]
+        c.commit()
+        return node
+
     def sql_writer(self):
         conns = [None] * POOL
         last_used = [time.time()] * POOL
@@ -125,14 +137,7 @@ class Client:
             try:
                 if conns[i] is None:
                     conns[i] = self.sql_connect()
-                with conns[i].cursor() as cur:
-                    cur.execute(
-                        "INSERT INTO e2e.load (run, seq, conn, node) VALUES (%s, %s, %s, @@hostname)",
-                        (self.a.run, seq, i),
-                    )
-                    cur.execute("SELECT @@hostname")
-                    node = cur.fetchone()[0]
-                conns[i].commit()
+                node = self.write_row(conns[i], seq, i)
                 self.log("sql", True, seq=seq, conn=i, node=node, idle=idle_s, ms=round((time.time() - t0) * 1000))
             except Exception as e:  # noqa: BLE001 - every failure is recorded, the pool reconnects
                 self.log("sql", False, seq=seq, conn=i, idle=idle_s, refused=refused(e), err=err_text(e))
@@ -163,14 +168,7 @@ class Client:
             seq = self.next_seq()
             t0 = time.time()
             try:
-                with c.cursor() as cur:
-                    cur.execute(
-                        "INSERT INTO e2e.load (run, seq, conn, node) VALUES (%s, %s, -1, @@hostname)",
-                        (self.a.run, seq),
-                    )
-                    cur.execute("SELECT @@hostname")
-                    node = cur.fetchone()[0]
-                c.commit()
+                node = self.write_row(c, seq, -1)
                 self.log("sql", True, seq=seq, conn=-1, node=node, idle=0, ms=round((time.time() - t0) * 1000))
             except Exception as e:  # noqa: BLE001
                 self.log("sql", False, seq=seq, conn=-1, idle=0, refused=refused(e), err=err_text(e))
