@@ -5,8 +5,9 @@ import type { Cluster } from "../src/core/model.js";
 import { CLUSTERCHECK_OS_USER, GALERA_PORT, HA_GEN_DIR, MYSQL_DATADIR, SECRETS_ENV } from "../src/core/os.js";
 import { cnf } from "../src/core/quote.js";
 import { secretEnvName } from "../src/core/secrets.js";
-import type { NodeSpec, OsTarget } from "../src/core/spec/schema.js";
+import { durationMs, type NodeSpec, type OsTarget } from "../src/core/spec/schema.js";
 import { hashHeader, MARKER, merge, stepScript } from "./common.js";
+import { isGaleraService } from "./haproxy.js";
 import { renderTemplate } from "../src/core/template.js";
 import bootstrapTpl from "./templates/galera-bootstrap.sh.njk";
 import functionsTpl from "./templates/galera-functions.sh.njk";
@@ -199,6 +200,21 @@ export function galeraFunctions(cluster: Cluster, node: NodeSpec): string {
   });
 }
 
+/**
+ * How long 21-galera-join keeps a node desynced before its rolling restart: clustercheck answers
+ * 503 at once, and HAProxy marks the node down after `fall` failed checks `inter` apart and cuts
+ * its sessions (`on-marked-down shutdown-sessions`), so clients reconnect to a synced node before
+ * this one stops, instead of hanging on a server that is shutting down. (fall + 1) × inter of the
+ * Galera listeners that check clustercheck, in whole seconds; 0 when none does (nothing to drain).
+ */
+export function galeraDrainSeconds(cluster: Cluster): number {
+  const checked = cluster.spec.haproxy.services.filter(
+    (s) => isGaleraService(cluster, s) && s.httpCheck && s.checkPort === cluster.spec.clustercheck.port,
+  );
+  const ms = Math.max(0, ...checked.map((s) => (s.check.fall + 1) * durationMs(s.check.inter, "ms")));
+  return Math.ceil(ms / 1000);
+}
+
 export function galera(cluster: Cluster): GeneratorOutput {
   const { os, controllers } = cluster;
   // Bootstrapped on the writer; joined (and restarted) one at a time, the backups first and the
@@ -267,6 +283,8 @@ export function galera(cluster: Cluster): GeneratorOutput {
           functions: galeraFunctions(cluster, n),
           minSize: position.get(n.hostname)! + 1,
           datadir: DATADIR,
+          drainSeconds: galeraDrainSeconds(cluster),
+          listen: `${n.addresses.management}:${cluster.spec.galera.port}`,
         }),
     }),
     stepScript({

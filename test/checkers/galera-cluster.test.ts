@@ -39,6 +39,9 @@ function clusterNodes() {
   }));
 }
 
+const VIP = spec.vip.address;
+const WRITER = spec.nodes[0]!.addresses.management;
+
 const STATUS = String.raw`
 status() {
   local n
@@ -71,14 +74,28 @@ for n in controller01 controller02 controller03; do
   on $n sed -i 's/^wsrep_slave_threads = 4$/wsrep_slave_threads = 2/' ${CNF}
 done
 run_script controller01 20-galera-bootstrap
+# The writer's drain waits for a client session on its MariaDB address (one that ends after 5 s,
+# as HAProxy cuts them), not for one on the VIP's same port (HAProxy's frontend on the VIP holder).
+ip addr add ${VIP}/32 dev lo
+sql controller01 "CREATE USER drain@'%' IDENTIFIED BY 'drain'"
+python3 -c '
+import socket, time
+l = socket.create_server(("${VIP}", 3306)); c = socket.create_connection(("${VIP}", 3306)); time.sleep(60)' &
+vip_pid=$!
 # 21-galera-join in plan order: the backups, then the writer; the cluster after each.
 for n in controller02 controller03 controller01; do
   step roll-$n
+  if [[ $n == controller01 ]]; then
+    timeout 5 mysql --no-defaults -h ${WRITER} -u drain -pdrain -e 'SELECT SLEEP(10)' >/dev/null 2>&1 &
+  fi
   run_script $n 21-galera-join
   status
 done
+kill $vip_pid
 step after-change
 status
+step drained
+for n in controller02 controller03 controller01; do echo "$n $(on $n tail -n 1 /run/stub/stops)"; done
 step stopped
 on controller01 systemctl stop mariadb
 run_script controller01 20-galera-bootstrap
@@ -133,6 +150,19 @@ on controller01 grep -c galera_new_cluster /run/stub/calls
       expect(status).toEqual(["controller01", "controller02", "controller03"].map(synced));
     }
     expect(lines("after-change")).toEqual(["controller01", "controller02", "controller03"].map(synced));
+    // Each node was desynced (clustercheck's 503: HAProxy moves its clients) when it was stopped,
+    // and came back Synced, its desync gone with the restart. No HAProxy here: no session to wait for.
+    for (const n of ["controller02", "controller03"]) {
+      expect(section(out, `roll-${n}`), out).toContain("drained for 3s: no client session left on this node");
+    }
+    const writerDrain = /drained for (\d+)s: no client session left on this node/.exec(
+      section(out, "roll-controller01"),
+    );
+    expect(Number(writerDrain?.[1]), out).toBeGreaterThanOrEqual(5);
+    expect(Number(writerDrain?.[1]), out).toBeLessThan(13);
+    expect(lines("drained")).toEqual(
+      ["controller02", "controller03", "controller01"].map((n) => `${n} stop mariadb in state Donor/Desynced`),
+    );
 
     const stopped = section(out, "stopped");
     expect(rc(stopped, "20-galera-bootstrap", "controller01"), out).toBe("0");

@@ -17,6 +17,7 @@ import { MARKER } from "../../generators/common.js";
 import { FAKE_SECRETS } from "../fixtures/secrets.js";
 import { artifactAt, EXAMPLES, renderExample, type ExampleName } from "../helpers/examples.js";
 import { cnfValue, parseCnf } from "../helpers/galera-cnf.js";
+import { defaultServices, withServices } from "../../src/core/spec/services.js";
 
 const NAMES: ExampleName[] = ["train-ha", "lab"];
 
@@ -242,6 +243,24 @@ describe("galera generator: spec settings and hostile values", () => {
     expect(cnfValue(g, "galera", "innodb_flush_log_at_trx_commit")).toBe("1");
     expect(cnfValue(g, "galera", "wsrep_sync_wait")).toBe("1");
     expect(cnfValue(g, "galera", "wsrep_provider_options")).toContain("; evs.suspect_timeout=PT4.5S");
+  });
+
+  it("drains a node before its rolling restart for as long as HAProxy's clustercheck needs", () => {
+    const join = (update?: Parameters<typeof withServices>[1]["update"]) => {
+      const services = update ? withServices(defaultServices, { update }) : undefined;
+      const r = render({ ...EXAMPLES.lab, ...(services ? { haproxy: { services } } : {}) });
+      return script(r, "controller01", "21-galera-join");
+    };
+    // Default listener: inter 1s, fall 2: three checks, 3 s.
+    expect(join()).toContain("DRAIN_SECONDS=3\n");
+    expect(join()).toMatch(/drain_for_restart "\$restarted_from"\n\s+systemctl restart mariadb\n\s+trap - EXIT\n/);
+    // (fall + 1) x inter, rounded up to whole seconds; a bare number is milliseconds.
+    expect(join({ galera_cluster: { check: { inter: "2500", fall: 3 } } })).toContain("DRAIN_SECONDS=10\n");
+    expect(join({ galera_cluster: { check: { inter: "2s", fall: 5 } } })).toContain("DRAIN_SECONDS=12\n");
+    // A listener that does not ask clustercheck does not see a desynced node: nothing to wait for.
+    const unchecked = join({ galera_cluster: { httpCheck: false, checkPort: undefined } });
+    expect(unchecked).not.toContain("wsrep_desync");
+    expect(unchecked).toMatch(/restarted_from=\$\(wsrep_status wsrep_cluster_size\)\n\s+systemctl restart mariadb\n/);
   });
 
   it("no donor preference where no backup is left to prefer", () => {

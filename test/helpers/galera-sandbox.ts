@@ -174,8 +174,15 @@ start() {
   return 1
 }
 stop() {
-  local p i
+  local p i st
   p=$(running_pid) || return 0
+  if [[ $svc == mariadb ]]; then
+    # What HAProxy's clustercheck saw as the server was stopped (a drained node: Donor/Desynced).
+    st=$(mysql --defaults-file=/root/.my.cnf -N -B -e "SHOW GLOBAL STATUS LIKE 'wsrep_local_state_comment'" 2>/dev/null ||
+      mysql --no-defaults -uroot -N -B -e "SHOW GLOBAL STATUS LIKE 'wsrep_local_state_comment'" \
+        --socket="$(my_print_defaults --defaults-file=/root/.my.cnf client | sed -n 's/^--socket=//p')" 2>/dev/null)
+    echo "stop mariadb in state \${st#*$'\t'}" >> "$S/stops"
+  fi
   kill -TERM "$p"
   for (( i = 0; i < 600; i++ )); do kill -0 "$p" 2>/dev/null || { rm -f "$S/$svc.pid"; return 0; }; sleep 0.1; done
   echo "stub: $svc did not stop" >&2

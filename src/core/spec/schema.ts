@@ -96,6 +96,13 @@ const durationIn = (bare: "ms" | "s") =>
 const duration = durationIn("s");
 const haproxyDuration = durationIn("ms");
 
+/** Milliseconds of a validated duration; `bare` is the unit of a number without one (HAProxy: ms). */
+export function durationMs(v: string, bare: "ms" | "s"): number {
+  const m = DURATION_RE.exec(v);
+  if (!m) throw new Error(`internal: ${v} is not a validated duration`);
+  return Number(m[1]) * UNIT_MS[m[2] ?? bare]!;
+}
+
 /** Every {@link Role}. */
 export const ROLES = ["controller", "compute", "ceph"] as const;
 /** Every {@link OsTarget}. */

@@ -132,14 +132,53 @@ restore_position() {
 # the cluster is back to its size, so option-file changes become a rolling restart.
 # Members this node expects to see once it is Synced (the ones before it in the spec, and itself).
 MIN_SIZE=2
-require_tools mysql
+require_tools mysql ss
 ensure_enabled mariadb
+
+# Desynced, this node answers clustercheck with 503 at once; HAProxy marks it down after its
+# failed checks and cuts its sessions, so clients reconnect to a synced member. Restarting a node
+# that still holds sessions leaves them hanging on a server that is shutting down.
+DRAIN_SECONDS=3
+# MariaDB's own address (bind-address), not the VIP: there HAProxy takes its clients on the same port.
+MYSQL_LISTEN=198.51.100.12:3306
+
+# client_peers: the peers of established TCP sessions to MariaDB's address (HAProxy's connections
+# for its clients), one a line. ha-gen uses the socket.
+client_peers() {
+  ss -Htn state established "( src $MYSQL_LISTEN )" | awk '{ print $4 }'
+}
+
+# drain_for_restart SIZE: take this node out of HAProxy's rotation before its restart, when other
+# members (SIZE in all) can take its clients. The restart ends the desync; so does a failed step.
+drain_for_restart() {
+  [[ "$1" =~ ^[0-9]+$ ]] && (( $1 > 1 )) || return 0
+  if ! root_sql -e 'SET GLOBAL wsrep_desync = ON'; then
+    log "could not desync this node: restarting without draining it first"
+    return 0
+  fi
+  trap 'root_sql -e "SET GLOBAL wsrep_desync = OFF" >/dev/null 2>&1 || true' EXIT
+  local start=$SECONDS left
+  # HAProxy needs its failed checks first: until then it may still send new clients here.
+  sleep "$DRAIN_SECONDS"
+  left=$(client_peers)
+  until [[ -z "$left" ]] || (( SECONDS - start >= DRAIN_SECONDS + 10 )); do
+    sleep 0.5
+    left=$(client_peers)
+  done
+  if [[ -z "$left" ]]; then
+    log "drained for $(( SECONDS - start ))s: no client session left on this node"
+  else
+    log "drained for $(( SECONDS - start ))s; client sessions still open from: ${left//$'\n'/ }"
+  fi
+}
 
 restarted_from=
 if is_synced; then
   if changed_since_applied galera-cnf "$GALERA_CNF"; then
     restarted_from=$(wsrep_status wsrep_cluster_size)
+    drain_for_restart "$restarted_from"
     systemctl restart mariadb
+    trap - EXIT
     changed "restarted mariadb (option file changed; rolling restart)"
   else
     log "already Synced in the cluster"
