@@ -178,8 +178,9 @@ stop() {
   p=$(running_pid) || return 0
   if [[ $svc == mariadb ]]; then
     # What HAProxy's clustercheck saw as the server was stopped (a drained node: Donor/Desynced).
-    st=$(mysql --defaults-file=/root/.my.cnf -N -B -e "SHOW GLOBAL STATUS LIKE 'wsrep_local_state_comment'" 2>/dev/null ||
-      mysql --no-defaults -uroot -N -B -e "SHOW GLOBAL STATUS LIKE 'wsrep_local_state_comment'" \
+    local q="SHOW GLOBAL STATUS LIKE 'wsrep_local_state_comment'"
+    st=$(mysql --defaults-file=/root/.my.cnf -N -B -e "$q" 2>/dev/null ||
+      mysql --no-defaults -uroot -N -B -e "$q" \
         --socket="$(my_print_defaults --defaults-file=/root/.my.cnf client | sed -n 's/^--socket=//p')" 2>/dev/null)
     echo "stop mariadb in state \${st#*$'\t'}" >> "$S/stops"
   fi
