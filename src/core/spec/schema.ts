@@ -82,26 +82,24 @@ const port = z.int().min(1).max(65535);
 const DURATION_RE = /^([0-9]{1,10})(ms|s|m|min|h)?$/;
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, min: 60_000, h: 3_600_000 };
 const MAX_TIMER_MS = 2 ** 31 - 1;
-const durationIn = (bare: "ms" | "s") =>
-  z
-    .string()
-    .regex(DURATION_RE, { error: "is not a duration such as 30s or 5min" })
-    .superRefine((v, ctx) => {
-      const m = DURATION_RE.exec(v);
-      if (m && Number(m[1]) * UNIT_MS[m[2] ?? bare]! > MAX_TIMER_MS) {
-        const message = "is longer than 2147483647 ms (about 24.8 days), more than HAProxy and Pacemaker timers hold";
-        ctx.addIssue({ code: "custom", input: v, message });
-      }
-    });
-const duration = durationIn("s");
-const haproxyDuration = durationIn("ms");
-
 /** Milliseconds of a validated duration; `bare` is the unit of a number without one (HAProxy: ms). */
 export function durationMs(v: string, bare: "ms" | "s"): number {
   const m = DURATION_RE.exec(v);
   if (!m) throw new Error(`internal: ${v} is not a validated duration`);
   return Number(m[1]) * UNIT_MS[m[2] ?? bare]!;
 }
+const durationIn = (bare: "ms" | "s") =>
+  z
+    .string()
+    .regex(DURATION_RE, { error: "is not a duration such as 30s or 5min" })
+    .superRefine((v, ctx) => {
+      if (DURATION_RE.test(v) && durationMs(v, bare) > MAX_TIMER_MS) {
+        const message = "is longer than 2147483647 ms (about 24.8 days), more than HAProxy and Pacemaker timers hold";
+        ctx.addIssue({ code: "custom", input: v, message });
+      }
+    });
+const duration = durationIn("s");
+const haproxyDuration = durationIn("ms");
 
 /** Every {@link Role}. */
 export const ROLES = ["controller", "compute", "ceph"] as const;
