@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { extname, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+import { types } from "node:util";
 import { parse as parseYaml } from "yaml";
 import { InputError } from "../core/errors.js";
 import { parseJsonStrict } from "../core/json.js";
@@ -29,8 +30,8 @@ export interface LoadedSpec {
 
 /**
  * Loads a spec as users wrote it: YAML/JSON, or a TypeScript/JavaScript module whose default
- * export is the spec (`export default defineCluster({...})`), or a function returning it (sync or
- * async), as vite and c12 accept. Modules are loaded with jiti (no build step, no cache on disk).
+ * export is the spec (`export default defineCluster({...})`), a Promise of it, or a function returning
+ * it (sync or async), as vite accepts. Modules are loaded with jiti (no build step, no cache on disk).
  */
 export async function loadSpec(path: string): Promise<LoadedSpec> {
   const abs = resolve(path);
@@ -94,6 +95,18 @@ async function evaluate(
     throw new InputError(`${path}: has no default export (use \`export default defineCluster({...})\`)`);
   }
   let spec: unknown = mod.default;
+  // A Promise is awaited, as vite does (`export default fetchSpec()`). Only a real one: a thenable
+  // could be a Proxy answering anything.
+  if (types.isPromise(spec)) {
+    try {
+      spec = await spec;
+    } catch (e) {
+      throw new InputError(`${path}: the default export (a Promise) rejected: ${firstLine(e)}`);
+    }
+    if (spec === undefined || spec === null) {
+      throw new InputError(`${path}: the default export (a Promise) resolved to ${String(spec)}`);
+    }
+  }
   if (typeof spec === "function") {
     try {
       spec = await (spec as () => unknown)();

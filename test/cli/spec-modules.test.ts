@@ -37,6 +37,7 @@ describe("TypeScript spec modules", () => {
     ["enum.ts", `enum Role { C = "controller" }\nconst r: string = Role.C;\nexport default ${SPEC()};\n`],
     ["dirname.ts", `const here: string = __dirname;\nexport default ${SPEC()};\n`],
     ["fn.ts", `export default async () => (${SPEC()});\n`],
+    ["promise.ts", `export default Promise.resolve(${SPEC()});\n`],
   ])("%s loads, outside any package that has ha-gen installed", (name, text) => {
     const r = validate(name, text);
     expect(r.stderr).not.toContain("error");
@@ -82,6 +83,15 @@ export default spec;
       'typo.ts: cannot load: withServices: remove: "nova_vncproxy_clustr" is not a service of the list; ' +
         "did you mean nova_vncproxy_cluster?",
     );
+  });
+
+  it("a default export that is a Promise which rejects or resolves to nothing: one line, exit 1", () => {
+    const rejects = validate("rejects.ts", 'export default Promise.reject(new Error("no inventory"));\n');
+    expect(rejects.code).toBe(1);
+    expect(rejects.stderr).toBe("error: rejects.ts: the default export (a Promise) rejected: no inventory\n");
+    const empty = validate("empty.ts", "export default Promise.resolve(undefined);\n");
+    expect(empty.code).toBe(1);
+    expect(empty.stderr).toBe("error: empty.ts: the default export (a Promise) resolved to undefined\n");
   });
 
   it("a local module imported without extension", () => {
