@@ -125,6 +125,8 @@ export function rabbitmq(cluster: Cluster): GeneratorOutput {
     mode: "rolling",
     verifies: [
       "rabbitmqctl await_startup succeeds for rabbit@<host>",
+      "a broker whose Erlang VM runs with the rabbit app stopped is started when this node reaches a majority" +
+        " of the brokers, and the step fails (naming the unreached ones) when it does not",
       "restart pass: every broker that ran with this one before its restart runs with it again, no partition",
       `AMQP accepts connections on the node address, port ${r.port}`,
       `epmd (${EPMD_PORT}) and the Erlang distribution (${RABBITMQ_DIST_PORT}) listen on the node address,` +
@@ -136,6 +138,8 @@ export function rabbitmq(cluster: Cluster): GeneratorOutput {
         rmqFn,
         files: [RABBITMQ_ENV_CONF, RABBITMQ_CONF, RABBITMQ_PLUGINS, ERLANG_COOKIE],
         nodeName: rabbitNodeName(n.hostname),
+        peers: controllers.filter((c) => c !== n).map((c) => rabbitNodeName(c.hostname)),
+        brokers: String(controllers.length),
         address: n.addresses.management,
         port: String(r.port),
         management: r.managementPlugin,

@@ -498,6 +498,20 @@ done`,
     await statusScenarios(haGen, f, sshArgs(), (what) => waitClusterWhole(what, 300_000));
   });
 
+  it("3b. a broker left with its rabbit app stopped (rabbitmqctl stop_app) is started again by deploy", async () => {
+    requireDeployed();
+    const victim = NODES[1]!.name;
+    const expected = NODES.map((n) => `rabbit@${n.name}`).sort();
+    ssh(victim, "rabbitmqctl -q stop_app", { timeoutMs: 120_000 });
+    expect([...rabbitStatus(NODES[0]!.name).running].sort()).toEqual(expected.filter((x) => x !== `rabbit@${victim}`));
+    const r = await f.time("deploy (a broker's app stopped)", () => haGen("deploy-stopped-app", deployArgs()));
+    expect(r.result.status, explain(r)).toBe(0);
+    expect(nodeChanges(r)).toContain(
+      `30-rabbitmq-start@${victim}: started the rabbit app of rabbit@${victim}: its Erlang VM ran with the app stopped`,
+    );
+    for (const n of NODES) expect([...rabbitStatus(n.name).running].sort(), n.name).toEqual(expected);
+  });
+
   describe("6. bad paths", () => {
     it("a node whose host key changed is refused", async () => {
       requireDeployed();

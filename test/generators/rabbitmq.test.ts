@@ -249,3 +249,58 @@ describe("rabbitmq options", () => {
     expect(artifactAt(r, "controller02", RABBITMQ_ENV_CONF).content).toContain("USE_LONGNAME=true\n");
   });
 });
+
+describe("30-rabbitmq-start: a broker whose VM runs with the rabbit app stopped", () => {
+  const start = script(renderExample("lab"), "controller02", "30-rabbitmq-start");
+  const fn = /^start_stopped_app\(\) \{\n[\s\S]*?\n\}\n/m.exec(start)![0];
+
+  /** Runs the rendered function with a stand-in rmq: the app STATE here, which peers answer; returns its calls. */
+  function run(state: string, reachable: string[]) {
+    const stub = `rmq() {
+  echo "rmq $*" >&9 # fd 9: the function sends some calls' stderr to /dev/null
+  case "$*" in
+    *"-n rabbit@"*) [[ " ${reachable.join(" ")} " == *" $5 "* ]] ;;
+    *is_booting*) echo ${state} ;;
+    *start_app) return 0 ;;
+  esac
+}
+changed() { echo "changed: $*"; }
+die() { echo "died: $*"; exit 1; }
+`;
+    const r = spawnSync("bash", ["-c", `set -euo pipefail\nexec 9>&2\n${stub}${fn}start_stopped_app`], {
+      encoding: "utf8",
+    });
+    const calls = r.stderr.split("\n").filter((l) => l.startsWith("rmq "));
+    return { code: r.status, out: r.stdout.trim(), started: calls.includes("rmq -q start_app"), calls };
+  }
+
+  it("starts it when this node reaches a majority of the brokers", () => {
+    const r = run("false", ["rabbit@controller01"]);
+    expect(r).toMatchObject({ code: 0, started: true });
+    expect(r.out).toBe(
+      "changed: started the rabbit app of rabbit@controller02: its Erlang VM ran with the app stopped",
+    );
+  });
+
+  it("leaves it stopped in a minority and says which brokers it cannot reach", () => {
+    const r = run("false", []);
+    expect(r).toMatchObject({ code: 1, started: false });
+    expect(r.out).toBe(
+      "died: the rabbit app of rabbit@controller02 is stopped and this node reaches 1 of 3 brokers " +
+        "(not rabbit@controller01 rabbit@controller03): not a majority, so it stays stopped; " +
+        "start the other brokers first",
+    );
+  });
+
+  it.each(["true", "booting"])("does nothing when the app state is %s (running, or still booting)", (state) => {
+    const r = run(state, ["rabbit@controller01", "rabbit@controller03"]);
+    expect(r).toMatchObject({ code: 0, started: false, out: "" });
+    expect(r.calls).toHaveLength(1);
+  });
+
+  it("is called only while the unit is active, after the unit's own start or restart", () => {
+    const call = start.indexOf("systemctl is-active --quiet rabbitmq-server && start_stopped_app\n");
+    expect(call).toBeGreaterThan(start.indexOf("roll_service rabbitmq-server"));
+    expect(call).toBeLessThan(start.indexOf("rmq -q -t 30 await_startup"));
+  });
+});

@@ -31,6 +31,27 @@ back_in_cluster() {
     grep -oE '"running_nodes":\[[^]]*\]' <<<"$status" | grep -Fq "\"$n\"" || return 1
   done
 }
+# start_stopped_app: a broker whose Erlang VM runs with the rabbit app stopped (a `rabbitmqctl
+# stop_app` left behind) serves nobody and does not boot by itself: await_startup would wait out its
+# limit. It is started when this node reaches a majority of the brokers, the rule pause_minority
+# applies; a broker stopped in a minority is left alone (RabbitMQ resumes it once the partition heals).
+start_stopped_app() {
+  local node=rabbit@controller01 brokers=3 reached=1 state p
+  local peers=(rabbit@controller02 rabbit@controller03) unreached=()
+  # No answer (the VM still starting, or gone): the waits after this report it.
+  state=$(rmq -q -t 10 eval 'case rabbit:is_booting() of true -> booting; false -> rabbit:is_running() end.' \
+    2>/dev/null) || return 0
+  [[ "$state" == false ]] || return 0
+  for p in "${peers[@]}"; do
+    if rmq -q -t 10 -n "$p" eval 'ok.' >/dev/null 2>&1; then reached=$((reached + 1)); else unreached+=("$p"); fi
+  done
+  ((2 * reached > brokers)) ||
+    die "the rabbit app of ${node} is stopped and this node reaches ${reached} of ${brokers} brokers" \
+      "(not ${unreached[*]}): not a majority, so it stays stopped; start the other brokers first"
+  rmq -q start_app
+  changed "started the rabbit app of ${node}: its Erlang VM ran with the app stopped"
+}
+
 # A broker still booting (after a reboot) is waited for; one whose boot hangs is restarted. Seen once
 # in the container lab after a crash and reboot: Debian 12's RabbitMQ 3.10.8 on Erlang 25 stayed
 # "activating" for the unit's whole TimeoutStartSec (600 s) while its peers ran (likely the boot hang
@@ -69,6 +90,9 @@ fi
 
 ensure_enabled rabbitmq-server
 roll_service rabbitmq-server rabbitmq /etc/rabbitmq/rabbitmq-env.conf /etc/rabbitmq/rabbitmq.conf /etc/rabbitmq/enabled_plugins /var/lib/rabbitmq/.erlang.cookie
+
+systemctl is-active --quiet rabbitmq-server && start_stopped_app
+
 # The unit reports started before the broker has booted; await_startup waits for the app itself.
 wait_until 300 'RabbitMQ node rabbit@controller01 has booted' rmq -q -t 30 await_startup
 wait_until 60 'AMQP listener on 10.15.253.163:5672' tcp_open 10.15.253.163 5672
