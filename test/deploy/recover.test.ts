@@ -5,6 +5,7 @@ import { deploy } from "../../deploy/deploy.js";
 import { recoverGalera } from "../../deploy/recover.js";
 import { GALERA_RECOVER_SCRIPT } from "../../src/core/galera-recovery.js";
 import { startSshdLab, type SshdLab } from "../helpers/deploy-sshd.js";
+import type { DeployEvent } from "../../deploy/events.js";
 import { labTransport, recorder, scriptOn, step } from "../helpers/deploy-fixtures.js";
 
 /**
@@ -140,5 +141,45 @@ describe("recover galera", () => {
     expect(journal().length).toBe(before);
     writeFileSync(join(shared, "go"), "");
     expect((await running).ok).toBe(true);
+  });
+
+  /** A recovery whose signal is aborted (Ctrl-C) when `when` first matches one of its events. */
+  const interrupted = async (when: (e: DeployEvent) => boolean) => {
+    const ac = new AbortController();
+    const rec = recorder();
+    const r = await recoverGalera({
+      controllers: NODES,
+      transport: await labTransport(lab),
+      root: join(roots, "{node}"),
+      onEvent: (e) => {
+        rec.sink(e);
+        if (!ac.signal.aborted && when(e)) ac.abort();
+      },
+      signal: ac.signal,
+    });
+    return { r, rec };
+  };
+
+  it("Ctrl-C while the controllers report: the decision is shown, nothing bootstraps or joins", async () => {
+    rmSync(join(shared, "go"), { force: true });
+    seqnos([4, 6, 5]);
+    const before = journal().length;
+    const { r, rec } = await interrupted((e) => e.type === "connect-end");
+    expect(rec.of("galera-recovery")[0]).toMatchObject({ action: "bootstrap", bootstrap: "controller02" });
+    expect(journal().length).toBe(before);
+    expect(rec.of("node-step-start")).toEqual([]);
+    expect(r.ok).toBe(false);
+    expect(r.run?.interrupted).toBe(true);
+  });
+
+  it("Ctrl-C while the bootstrap runs: the bootstrap finishes, no join starts", async () => {
+    seqnos([8, 3, 2]);
+    const before = journal().length;
+    const { r, rec } = await interrupted((e) => e.type === "node-step-start");
+    expect(journal().slice(before)).toEqual(["bootstrap controller01"]);
+    expect(rec.of("node-step-start").map((e) => e.node)).toEqual(["controller01"]);
+    expect(r.ok).toBe(false);
+    expect(r.run?.interrupted).toBe(true);
+    expect(r.run?.resumeFrom).toBe("recover-galera-join");
   });
 });
