@@ -274,8 +274,10 @@ export function evaluateStatus(
           : { component: "memcached", node, state: "problem", summary: `unexpected answer ${v}`, facts: {} },
     );
   }
-  items.push(...pacemakerItems(cluster, controllers, sectionOf, asked));
-  items.push(...haproxyItems(cluster, controllers, sectionOf, asked, haproxyRows));
+  const pacemaker = pacemakerItems(cluster, controllers, sectionOf, asked);
+  items.push(...pacemaker);
+  const standby = new Set(pacemaker.flatMap((i) => (i.node ? [] : ((i.facts.standby as string[] | undefined) ?? []))));
+  items.push(...haproxyItems(cluster, controllers, sectionOf, asked, haproxyRows, standby));
   for (const [node, a] of answers) {
     if (!a.sections) continue;
     const c = answered(items, "chrony", node, a.sections.get("chrony"));
@@ -570,10 +572,14 @@ function pacemakerItems(
     return items;
   }
   const section = (tag: string) => new RegExp(`<${tag}>([\\s\\S]*?)</${tag}>`).exec(view!)?.[1] ?? "";
-  const online = [...section("nodes").matchAll(/<node [^>]*>/g)]
-    .map((m) => m[0])
-    .filter((t) => attr(t, "online") === "true")
-    .map((t) => attr(t, "name")!);
+  const nodeTags = [...section("nodes").matchAll(/<node [^>]*>/g)].map((m) => m[0]);
+  const nodesWith = (a: string) => nodeTags.filter((t) => attr(t, a) === "true").map((t) => attr(t, "name")!);
+  const online = nodesWith("online");
+  // Left behind after maintenance (`pcs node standby`, `pcs property set maintenance-mode=true`):
+  // the cluster runs, but without the node, or without pacemaker acting on a failure.
+  const standby = nodesWith("standby");
+  const nodeMaintenance = nodesWith("maintenance");
+  const maintenanceMode = /<cluster_options [^>]*maintenance-mode="true"/.test(view);
   const resources = section("resources");
   const { vipResource, haproxyResource } = cluster.spec.pacemaker;
   const startedOn = (block: string) =>
@@ -595,9 +601,14 @@ function pacemakerItems(
   const quorum = /<current_dc [^>]*with_quorum="true"/.test(view);
   const want = cluster.controllers.map((c) => c.hostname);
   const offline = want.filter((n) => !online.includes(n));
-  const noHaproxy = online.filter((n) => !haproxyOn.includes(n));
+  const noHaproxy = online.filter((n) => !haproxyOn.includes(n) && !standby.includes(n));
   const problems = [
     ...(offline.length ? [`offline: ${offline.join(", ")}`] : []),
+    ...standby.map((n) => `${n} in standby (runs no resource; pcs node unstandby ${n})`),
+    ...(maintenanceMode
+      ? ["maintenance-mode=true: pacemaker recovers no resource (pcs property set maintenance-mode=false)"]
+      : []),
+    ...nodeMaintenance.map((n) => `${n} in maintenance: its resources are not managed (pcs node unmaintenance ${n})`),
     ...(quorum ? [] : ["no quorum"]),
     ...(vipOn.length !== 1 ? [`VIP ${vipResource} started on ${vipOn.length ? vipOn.join(", ") : "no node"}`] : []),
     ...(noHaproxy.length ? [`${cloneId} not started on ${noHaproxy.join(", ")}`] : []),
@@ -609,7 +620,15 @@ function pacemakerItems(
     summary: problems.length
       ? problems.join("; ")
       : `${online.length}/${want.length} online, quorum, VIP on ${vipOn[0]}, ${cloneId} on ${haproxyOn.length}`,
-    facts: { online, quorum, vip: vipOn, haproxyClone: haproxyOn, failedActions: failures },
+    facts: {
+      online,
+      standby,
+      maintenance: maintenanceMode ? want : nodeMaintenance,
+      quorum,
+      vip: vipOn,
+      haproxyClone: haproxyOn,
+      failedActions: failures,
+    },
   });
   return items;
 }
@@ -629,6 +648,7 @@ function haproxyItems(
   sectionOf: SectionOf,
   asked: (n: string) => boolean,
   rowsOf: ReadonlyMap<string, Record<string, string>[]>,
+  standby: ReadonlySet<string>,
 ): Item[] {
   const items: Item[] = [];
   // The backends of services ha-gen runs: their servers must be UP. The OpenStack API backends
@@ -641,7 +661,9 @@ function haproxyItems(
     if (!asked(node)) continue;
     const f = failure(sectionOf(node, "haproxy"));
     if (f) {
-      items.push({ component: "haproxy", node, state: f.state, summary: f.text, facts: {} });
+      // Stopped by pacemaker on a standby node: the pacemaker item says so, with its undo.
+      const why = standby.has(node) ? ` (${node} is in pacemaker standby)` : "";
+      items.push({ component: "haproxy", node, state: f.state, summary: f.text + why, facts: {} });
       continue;
     }
     const rows = (rowsOf.get(node) ?? []).filter((r) => r.svname !== "FRONTEND" && r.svname !== "BACKEND");

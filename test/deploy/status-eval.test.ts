@@ -28,6 +28,9 @@ interface NodeState {
   online?: string[];
   haproxyDown?: string[];
   leaderIndex?: number;
+  /** Pacemaker: nodes in standby (online, running no resource), and the cluster's maintenance-mode. */
+  standby?: string[];
+  maintenanceMode?: boolean;
 }
 
 function sections(i: number, s: NodeState = {}): string {
@@ -35,6 +38,7 @@ function sections(i: number, s: NodeState = {}): string {
   const ip = `198.51.100.1${i + 1}`;
   const running = s.running ?? NODES;
   const online = s.online ?? NODES;
+  const standby = s.standby ?? [];
   const galera = [
     `wsrep_cluster_size${T}${s.size ?? 3}`,
     `wsrep_cluster_state_uuid${T}${UUID}`,
@@ -62,12 +66,18 @@ function sections(i: number, s: NodeState = {}): string {
       ];
   const xml =
     `<pacemaker-result api-version="2.30" request="crm_mon -1 -r --output-as=xml"><summary>` +
-    `<current_dc present="true" version="2.1.5" name="controller01" id="1" with_quorum="true"/></summary>` +
-    `<nodes>${NODES.map((x, k) => `<node name="${x}" id="${k + 1}" online="${online.includes(x)}"/>`).join("")}` +
+    `<current_dc present="true" version="2.1.5" name="controller01" id="1" with_quorum="true"/>` +
+    `<cluster_options stonith-enabled="false" maintenance-mode="${s.maintenanceMode === true}"/></summary>` +
+    `<nodes>${NODES.map(
+      (x, k) =>
+        `<node name="${x}" id="${k + 1}" online="${online.includes(x)}" standby="${standby.includes(x)}" ` +
+        `maintenance="false"/>`,
+    ).join("")}` +
     "</nodes>" +
     `<resources><resource id="vip" resource_agent="ocf:heartbeat:IPaddr2" role="Started" active="true" ` +
     `failed="false" nodes_running_on="1"><node name="controller01" id="1" cached="true"/></resource>` +
     `<clone id="lb-haproxy-clone" multi_state="false" unique="false">${online
+      .filter((x) => !standby.includes(x))
       .map(
         (x, k) =>
           `<resource id="lb-haproxy" resource_agent="systemd:haproxy" role="Started" active="true" ` +
@@ -190,6 +200,29 @@ describe("status judgements", () => {
       ["haproxy", "controller01", "not UP: galera_cluster/controller02 DOWN"],
       ["haproxy", "controller02", "not UP: galera_cluster/controller02 DOWN"],
       ["haproxy", "controller03", "not UP: galera_cluster/controller02 DOWN"],
+    ]);
+  });
+
+  it("pacemaker left after maintenance: a node in standby, and maintenance-mode, each named with its undo", () => {
+    const standby = { standby: ["controller03"] };
+    // Pacemaker stopped HAProxy there: no stats socket.
+    const c3 = healthy(2, standby);
+    c3.sections!.set("haproxy", ["!down no stats socket /var/lib/haproxy/stats"]);
+    const r = evaluate({ controller01: healthy(0, standby), controller02: healthy(1, standby), controller03: c3 });
+    expect(r.health).toBe("degraded");
+    // Its HAProxy clone instance is not "missing": the standby is named once, with its undo.
+    expect(r.bad.map((i) => [i.component, i.node ?? "*", i.summary])).toEqual([
+      ["pacemaker", "*", "controller03 in standby (runs no resource; pcs node unstandby controller03)"],
+      [
+        "haproxy",
+        "controller03",
+        "not answering: no stats socket /var/lib/haproxy/stats (controller03 is in pacemaker standby)",
+      ],
+    ]);
+    expect(r.items.find((i) => i.component === "pacemaker" && !i.node)!.facts.standby).toEqual(["controller03"]);
+    const m = evaluate(Object.fromEntries(NODES.map((n, i) => [n, healthy(i, { maintenanceMode: true })])));
+    expect(m.bad.map((i) => i.summary)).toEqual([
+      "maintenance-mode=true: pacemaker recovers no resource (pcs property set maintenance-mode=false)",
     ]);
   });
 
