@@ -207,7 +207,7 @@ describe("status judgements", () => {
     const standby = { standby: ["controller03"] };
     // Pacemaker stopped HAProxy there: no stats socket.
     const c3 = healthy(2, standby);
-    c3.sections!.set("haproxy", ["!down no stats socket /var/lib/haproxy/stats"]);
+    (c3.sections as Map<string, readonly string[]>).set("haproxy", ["!down no stats socket /var/lib/haproxy/stats"]);
     const r = evaluate({ controller01: healthy(0, standby), controller02: healthy(1, standby), controller03: c3 });
     expect(r.health).toBe("degraded");
     // Its HAProxy clone instance is not "missing": the standby is named once, with its undo.

@@ -215,6 +215,25 @@ export async function statusScenarios(
   }
   await statusUntil(cli, "status-etcd-back", args, isHealthy, 30_000);
 
+  // A node left in pacemaker standby after maintenance: named with its undo; its HAProxy (stopped
+  // by pacemaker) says why.
+  ssh(c3, "pcs node standby controller03");
+  try {
+    // Until pacemaker has moved what ran there (the VIP, when controller03 held it).
+    const r = await statusUntil(cli, "status-standby", args, (x) => {
+      const [p, h, ...rest] = named(x);
+      return (
+        p === "pacemaker@*: controller03 in standby (runs no resource; pcs node unstandby controller03)" &&
+        /^haproxy@controller03: .* \(controller03 is in pacemaker standby\)$/.test(h ?? "") &&
+        rest.length === 0
+      );
+    });
+    expect(r.status).toBe(1);
+  } finally {
+    ssh(c3, "pcs node unstandby controller03");
+  }
+  await statusUntil(cli, "status-unstandby", args, isHealthy, 30_000);
+
   // A crashed node (not the VIP holder): unknown there, and what the others see missing.
   const victim: LabNode = NODES.find((n) => !vipHolders(nodeAddresses).includes(n.name) && n.name !== "controller01")!;
   await crash(victim);
