@@ -1,4 +1,6 @@
-import { resolve } from "node:path";
+import { lstatSync, mkdirSync } from "node:fs";
+import { homedir } from "node:os";
+import { isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 /**
@@ -51,9 +53,35 @@ export const LOG_DIR = resolve(STATE_DIR, "logs");
 
 /**
  * Machine-wide cache outside the work tree, so a fresh clone in CI reuses an image already built
- * on the machine. Also holds the machine-wide owner file (namespace names are global).
+ * on the machine. Also holds the machine-wide owner file (namespace names are global). In the
+ * user's cache home, not the shared temporary directory: the lab boots that image as root.
  */
-export const CACHE_DIR = resolve(process.env.HA_GEN_LAB_CACHE ?? "/var/tmp/ha-gen-lab");
+export const CACHE_DIR = resolve(
+  process.env.HA_GEN_LAB_CACHE ??
+    join(
+      process.env.XDG_CACHE_HOME && isAbsolute(process.env.XDG_CACHE_HOME)
+        ? process.env.XDG_CACHE_HOME
+        : join(homedir(), ".cache"),
+      "ha-gen-lab",
+    ),
+);
+
+/** Creates CACHE_DIR (0700) and refuses one that is not ours alone: another user could plant an image in it. */
+export function ensureCacheDir(): string {
+  mkdirSync(CACHE_DIR, { recursive: true, mode: 0o700 });
+  const st = lstatSync(CACHE_DIR);
+  const uid = process.getuid?.();
+  if (!st.isDirectory() || st.uid !== uid || (st.mode & 0o022) !== 0) {
+    const found = st.isDirectory()
+      ? `a directory of uid ${st.uid}, mode ${(st.mode & 0o777).toString(8)}`
+      : "no directory";
+    throw new Error(
+      `${CACHE_DIR}: the lab's image cache must be a directory owned by uid ${uid} and writable by it alone ` +
+        `(found ${found})`,
+    );
+  }
+  return CACHE_DIR;
+}
 export const OWNER_FILE = resolve(CACHE_DIR, "owner.json");
 
 export const SUITE = "bookworm";

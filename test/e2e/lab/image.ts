@@ -1,14 +1,21 @@
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { BAKE_RECIPE_VERSION, CACHE_DIR, IMAGE_DISABLED_SERVICES, IMAGE_PACKAGES, LOG_DIR, SUITE } from "./config.js";
+import {
+  BAKE_RECIPE_VERSION,
+  ensureCacheDir,
+  IMAGE_DISABLED_SERVICES,
+  IMAGE_PACKAGES,
+  LOG_DIR,
+  SUITE,
+} from "./config.js";
 import { inOwnCgroup, removeCgroupTree, cgroupDirs } from "./cgroup.js";
 import { log, run, runAsync } from "./proc.js";
 
 /**
  * The node image: Debian 12 minbase from the machine's configured mirror plus every package the
  * rollout uses, nothing started, no identity (machine-id, SSH host keys, hostname) baked in.
- * Cached under /var/tmp/ha-gen-lab/images/<key>, the key a digest of the package list and recipe.
+ * Cached under ~/.cache/ha-gen-lab/images/<key>, the key a digest of the package list and recipe.
  */
 
 export interface ImageInfo {
@@ -50,7 +57,7 @@ export function imageKey(): string {
 }
 
 export function imagesDir(): string {
-  return join(CACHE_DIR, "images");
+  return join(ensureCacheDir(), "images");
 }
 
 export function imageDir(key = imageKey()): string {

@@ -1,5 +1,5 @@
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { CACHE_DIR, OWNER_FILE, STATE_DIR } from "./config.js";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { ensureCacheDir, OWNER_FILE, STATE_DIR } from "./config.js";
 import { alive } from "./nodes.js";
 
 /**
@@ -22,7 +22,7 @@ function current(): Owner | undefined {
 }
 
 export function acquireLab(pid = process.pid): void {
-  mkdirSync(CACHE_DIR, { recursive: true });
+  ensureCacheDir();
   const o = current();
   if (o && o.pid !== pid && alive(o.pid)) {
     throw new Error(
