@@ -300,7 +300,8 @@ die() { echo "died: $*"; exit 1; }
 
   it("is called only while the unit is active and AMQP is closed, after the unit's own start or restart", () => {
     const call = start.indexOf(
-      "if systemctl is-active --quiet rabbitmq-server && ! tcp_open 198.51.100.12 5672; then\n  start_stopped_app\nfi\n",
+      "if systemctl is-active --quiet rabbitmq-server && ! tcp_open 198.51.100.12 5672; then\n" +
+        "  start_stopped_app\nfi\n",
     );
     expect(call).toBeGreaterThan(start.indexOf("roll_service rabbitmq-server"));
     expect(call).toBeLessThan(start.indexOf("rmq -q -t 30 await_startup"));
