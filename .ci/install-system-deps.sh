@@ -13,4 +13,4 @@ apt-get install -y --no-install-recommends \
   haproxy chrony rsyslog mariadb-server-core mariadb-client-core galera-4 xinetd \
   etcd-server etcd-client memcached rabbitmq-server pcs pacemaker pacemaker-cli-utils resource-agents corosync \
   shellcheck logrotate systemd procps iproute2 util-linux psmisc python3 openssh-server openssh-client sudo patch \
-  e2fsprogs crudini
+  e2fsprogs crudini socat
