@@ -12,7 +12,7 @@ import type { Transport } from "../../deploy/transport.js";
 import { ConnectError } from "../../src/core/errors.js";
 import { parsePreflightReport, parseStatusReport, statusReportSchema } from "../../src/core/formats.js";
 import { renderCluster } from "../../src/render.js";
-import { file, labTransport } from "../helpers/deploy-fixtures.js";
+import { file, labTransport, STATUS_SCRIPT_CONTEXT } from "../helpers/deploy-fixtures.js";
 import { startSshdLab, type SshdLab } from "../helpers/deploy-sshd.js";
 import { FAKE_SECRETS } from "../fixtures/secrets.js";
 
@@ -272,21 +272,7 @@ describe("the probe scripts", () => {
         hosts: NODES,
         dirs: ["/var/lib/mysql", "/var/lib/etcd/it's"],
       }),
-      statusScript({
-        address: "127.0.0.1",
-        secretsEnv: "/etc/ha-gen/secrets.env",
-        rootPasswordVar: "MARIADB_ROOT_PASS",
-        clustercheckPort: 9200,
-        memcachedPort: 11211,
-        etcdEndpoint: "http://127.0.0.1:2379",
-        statsSocket: "/var/lib/haproxy/stats",
-        queues: 1,
-        rabbitUser: "openstack",
-        rabbitPasswordVar: "RABBIT_PASS",
-        managementPort: 15672,
-        chronyService: "chrony",
-        controller: 1,
-      }),
+      statusScript(STATUS_SCRIPT_CONTEXT),
     ];
     for (const s of scripts) {
       const r = spawnSync("shellcheck", ["-s", "bash", "-S", "warning", "-"], { input: s, encoding: "utf8" });

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { statusScript } from "../../deploy/scripts.js";
+import { STATUS_SCRIPT_CONTEXT } from "../helpers/deploy-fixtures.js";
 
 /**
  * The HAProxy section of the status probe, run with the real bash and socat against real UNIX
@@ -10,21 +11,7 @@ import { statusScript } from "../../deploy/scripts.js";
  * file stayed; the probe printed socat's error as CSV, and status then said "HAProxy has no Galera
  * server UP" for the whole cluster.
  */
-const script = statusScript({
-  address: "127.0.0.1",
-  secretsEnv: "/etc/ha-gen/secrets.env",
-  rootPasswordVar: "MARIADB_ROOT_PASS",
-  clustercheckPort: 9200,
-  memcachedPort: 11211,
-  etcdEndpoint: "http://127.0.0.1:2379",
-  statsSocket: "/var/lib/haproxy/stats",
-  queues: 1,
-  rabbitUser: "openstack",
-  rabbitPasswordVar: "RABBIT_PASS",
-  managementPort: 15672,
-  chronyService: "chrony",
-  controller: 1,
-});
+const script = statusScript(STATUS_SCRIPT_CONTEXT);
 /** One function of the rendered script, by name: `name() { ... }` (one line or a block). */
 const fn = (name: string) => new RegExp(`^${name}\\(\\) \\{(?: .*\\}|\\n[\\s\\S]*?\\n\\})\\n`, "m").exec(script)![0];
 

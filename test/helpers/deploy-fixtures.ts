@@ -6,6 +6,7 @@ import { KnownHostsFile } from "../../deploy/known-hosts.js";
 import { loadSshConfig, resolveSshHost } from "../../deploy/ssh-config.js";
 import { SshTransport, type SshTransportOptions } from "../../deploy/ssh-transport.js";
 import type { SshdLab } from "./deploy-sshd.js";
+import type { StatusScriptContext } from "../../deploy/scripts.js";
 
 /** Small artifacts, plans and an SSH transport for the deploy tests. */
 
@@ -73,3 +74,20 @@ export function walk(dir: string): string[] {
   rec(dir, "");
   return out.sort();
 }
+
+/** The status probe's settings for a controller on loopback, as the tests render it. */
+export const STATUS_SCRIPT_CONTEXT: StatusScriptContext = {
+  address: "127.0.0.1",
+  secretsEnv: "/etc/ha-gen/secrets.env",
+  rootPasswordVar: "MARIADB_ROOT_PASS",
+  clustercheckPort: 9200,
+  memcachedPort: 11211,
+  etcdEndpoint: "http://127.0.0.1:2379",
+  statsSocket: "/var/lib/haproxy/stats",
+  queues: 1,
+  rabbitUser: "openstack",
+  rabbitPasswordVar: "RABBIT_PASS",
+  managementPort: 15672,
+  chronyService: "chrony",
+  controller: 1,
+};
