@@ -160,7 +160,7 @@ describe("recover galera", () => {
     return { r, rec };
   };
 
-  it("Ctrl-C before the decision runs (while connecting): the decision is shown, nothing bootstraps or joins", async () => {
+  it("Ctrl-C while connecting: the decision is shown, nothing bootstraps or joins", async () => {
     rmSync(join(shared, "go"), { force: true });
     seqnos([4, 6, 5]);
     const before = journal().length;
