@@ -94,29 +94,24 @@ async function evaluate(
   if (!mod || typeof mod !== "object" || !("default" in mod) || mod.default === undefined || mod.default === null) {
     throw new InputError(`${path}: has no default export (use \`export default defineCluster({...})\`)`);
   }
+  // The default export as vite takes it: a Promise is awaited (only a real one: a thenable could be
+  // a Proxy answering anything), a function (sync or async) is called.
+  const settle = async (what: string, failed: string, ended: string, get: () => unknown): Promise<unknown> => {
+    let v: unknown;
+    try {
+      v = await get();
+    } catch (e) {
+      throw new InputError(`${path}: the default export (${what}) ${failed}: ${firstLine(e)}`);
+    }
+    if (v === undefined || v === null) throw new InputError(`${path}: the default export (${what}) ${ended} ${v}`);
+    return v;
+  };
   let spec: unknown = mod.default;
-  // A Promise is awaited, as vite does (`export default fetchSpec()`). Only a real one: a thenable
-  // could be a Proxy answering anything.
   if (types.isPromise(spec)) {
-    try {
-      spec = await spec;
-    } catch (e) {
-      throw new InputError(`${path}: the default export (a Promise) rejected: ${firstLine(e)}`);
-    }
-    if (spec === undefined || spec === null) {
-      throw new InputError(`${path}: the default export (a Promise) resolved to ${String(spec)}`);
-    }
+    const p = spec;
+    spec = await settle("a Promise", "rejected", "resolved to", () => p);
   }
-  if (typeof spec === "function") {
-    try {
-      spec = await (spec as () => unknown)();
-    } catch (e) {
-      throw new InputError(`${path}: the default export (a function) threw: ${firstLine(e)}`);
-    }
-    if (spec === undefined || spec === null) {
-      throw new InputError(`${path}: the default export (a function) returned ${String(spec)}`);
-    }
-  }
+  if (typeof spec === "function") spec = await settle("a function", "threw", "returned", spec as () => unknown);
   return { value: spec };
 }
 
